@@ -1,0 +1,91 @@
+//! Stored entities as the server returns them: a draft's fields plus identity and timestamps.
+
+use serde::{Deserialize, Serialize};
+use switchyard_core::{EnvironmentKind, Role};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: i64,
+    pub name: String,
+    pub contact_email: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Site {
+    pub id: i64,
+    pub name: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub description: String,
+    pub environment_count: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    pub id: i64,
+    pub name: String,
+    pub agent_url: String,
+    pub token_ref: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Environment {
+    pub id: i64,
+    pub site_id: i64,
+    pub name: String,
+    pub kind: EnvironmentKind,
+    pub host_id: i64,
+    pub host_name: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub id: i64,
+    pub site_id: i64,
+    pub value: String,
+    pub environment_id: Option<i64>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: i64,
+    pub site_id: i64,
+    pub subdomain: String,
+    pub tags: Vec<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub customer_id: Option<i64>,
+    pub created_at: String,
+}
+
+/// A site with everything a site page shows, fetched in one round trip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteDetail {
+    pub site: Site,
+    pub environments: Vec<Environment>,
+    pub addresses: Vec<Address>,
+    pub accounts: Vec<Account>,
+}
+
+/// Counts for the landing page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    pub customers: i64,
+    pub sites: i64,
+    pub environments: i64,
+    pub hosts: i64,
+    pub users: i64,
+}

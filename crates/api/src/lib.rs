@@ -1,0 +1,18 @@
+//! Wire types of Switchyard's JSON API, shared by the server, the desktop shell and the web UI
+//! so that a field renamed on one side fails to compile on the other.
+//!
+//! Drafts (what a client sends to create or edit) come from `switchyard-core`, which also owns
+//! their validation; this crate adds what the server sends back.
+
+mod entity;
+mod error;
+
+pub use entity::{Account, Address, Customer, Environment, Host, Overview, Site, SiteDetail, User};
+pub use error::ApiError;
+pub use switchyard_core::{
+    AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, EnvironmentKind, FieldError, HostDraft, Role,
+    SiteDraft, UserDraft,
+};
+
+/// The prefix every API route lives under, so the web UI's own routes never collide with it.
+pub const API_PREFIX: &str = "/api/v1";

@@ -1,0 +1,74 @@
+//! `switchyard serve`: the web UI and API on 127.0.0.1 over the embedded SQLite store.
+
+use anyhow::{Context, Result};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use switchyard_service::Service;
+use switchyard_store::Store;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Directory for the database and other state (default: the XDG data directory).
+    #[arg(long, env = "SWITCHYARD_DATA")]
+    data: Option<PathBuf>,
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 7878, env = "SWITCHYARD_PORT")]
+    port: u16,
+    /// Address to listen on. Keep the loopback default unless a proxy with TLS fronts it.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// The built web UI (trunk's dist directory).
+    #[arg(long, env = "SWITCHYARD_UI_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../frontend/dist"))]
+    ui_dir: PathBuf,
+    /// Start with an empty store instead of seeding the demo on first start.
+    #[arg(long)]
+    no_demo: bool,
+}
+
+pub async fn run(args: ServeArgs) -> Result<()> {
+    let data_dir = crate::data_dir::resolve(args.data)?;
+    let ui_dir = args.ui_dir;
+    if !ui_dir.join("index.html").is_file() {
+        anyhow::bail!(
+            "the web UI is not built: {} has no index.html; run `cargo xtask run`, or pass --ui-dir",
+            ui_dir.display()
+        );
+    }
+    let store = Store::open(&data_dir.join("switchyard.db")).await?;
+    let service = Service::new(store.clone());
+    if !args.no_demo && service.seed_demo_if_empty().await? {
+        println!("First start: seeded a demo customer, site and environments.");
+    }
+
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}; is another Switchyard running? try --port", args.bind, args.port))?;
+    let address = listener.local_addr()?;
+    println!("Switchyard is serving at http://{address}/ (data in {})", data_dir.display());
+    axum::serve(listener, switchyard_server::app(service, &ui_dir))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the web server stopped with an error")?;
+    store.close().await;
+    println!("Switchyard stopped.");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish in-flight requests, close the database cleanly.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

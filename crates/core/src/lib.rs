@@ -1,0 +1,12 @@
+//! Switchyard's domain model and its rules, free of IO so that it runs the same on the server,
+//! in the desktop app and in the browser (it compiles to wasm).
+
+pub mod draft;
+pub mod model;
+pub mod validate;
+
+pub use model::{EnvironmentKind, Role};
+pub use draft::{
+    AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, HostDraft, SiteDraft, UserDraft,
+};
+pub use validate::{FieldError, Invalid};

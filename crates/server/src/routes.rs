@@ -1,0 +1,201 @@
+//! The API's routes. Each handler extracts its input, calls one service method and returns JSON.
+
+use crate::extract::{Body, Id};
+use crate::AppError;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use switchyard_api::{
+    Account, AccountDraft, Address, AddressDraft, Customer, CustomerDraft, Environment, EnvironmentDraft, Host,
+    HostDraft, Overview, Site, SiteDetail, SiteDraft, User, UserDraft,
+};
+use switchyard_service::Service;
+
+type Reply<T> = Result<Json<T>, AppError>;
+type Created<T> = Result<(StatusCode, Json<T>), AppError>;
+type Deleted = Result<StatusCode, AppError>;
+
+pub fn routes() -> Router<Service> {
+    Router::new()
+        .route("/overview", get(overview))
+        .route("/customers", get(list_customers).post(create_customer))
+        .route("/customers/{id}", get(customer).put(update_customer).delete(delete_customer))
+        .route("/sites", get(list_sites).post(create_site))
+        .route("/sites/{id}", get(site).put(update_site).delete(delete_site))
+        .route("/sites/{id}/environments", get(list_environments).post(create_environment))
+        .route("/sites/{id}/addresses", axum::routing::post(create_address))
+        .route("/sites/{id}/accounts", axum::routing::post(create_account))
+        .route("/environments/{id}", get(environment).put(update_environment).delete(delete_environment))
+        .route("/addresses/{id}", axum::routing::put(update_address).delete(delete_address))
+        .route("/accounts/{id}", axum::routing::put(update_account).delete(delete_account))
+        .route("/hosts", get(list_hosts).post(create_host))
+        .route("/hosts/{id}", get(host).put(update_host).delete(delete_host))
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/{id}", get(user).put(update_user).delete(delete_user))
+        .fallback(unknown_route)
+}
+
+async fn unknown_route() -> AppError {
+    AppError::new(StatusCode::NOT_FOUND, "no such API route", "see the API routes listed in ARCHITECTURE.md")
+}
+
+fn created<T>(value: T) -> (StatusCode, Json<T>) {
+    (StatusCode::CREATED, Json(value))
+}
+
+async fn overview(State(service): State<Service>) -> Reply<Overview> {
+    Ok(Json(service.overview().await?))
+}
+
+async fn list_customers(State(service): State<Service>) -> Reply<Vec<Customer>> {
+    Ok(Json(service.list_customers().await?))
+}
+
+async fn customer(State(service): State<Service>, Id(id): Id) -> Reply<Customer> {
+    Ok(Json(service.customer(id).await?))
+}
+
+async fn create_customer(State(service): State<Service>, Body(draft): Body<CustomerDraft>) -> Created<Customer> {
+    Ok(created(service.create_customer(draft).await?))
+}
+
+async fn update_customer(State(service): State<Service>, Id(id): Id, Body(draft): Body<CustomerDraft>) -> Reply<Customer> {
+    Ok(Json(service.update_customer(id, draft).await?))
+}
+
+async fn delete_customer(State(service): State<Service>, Id(id): Id) -> Deleted {
+    service.delete_customer(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct SiteFilter {
+    customer_id: Option<i64>,
+}
+
+async fn list_sites(
+    State(service): State<Service>,
+    filter: Result<Query<SiteFilter>, QueryRejection>,
+) -> Reply<Vec<Site>> {
+    let Query(filter) = filter.map_err(|rejection| {
+        AppError::new(StatusCode::BAD_REQUEST, "malformed query", format!("customer_id is a whole number ({})", rejection.body_text()))
+    })?;
+    Ok(Json(service.list_sites(filter.customer_id).await?))
+}
+
+async fn site(State(service): State<Service>, Id(id): Id) -> Reply<SiteDetail> {
+    Ok(Json(service.site(id).await?))
+}
+
+async fn create_site(State(service): State<Service>, Body(draft): Body<SiteDraft>) -> Created<Site> {
+    Ok(created(service.create_site(draft).await?))
+}
+
+async fn update_site(State(service): State<Service>, Id(id): Id, Body(draft): Body<SiteDraft>) -> Reply<Site> {
+    Ok(Json(service.update_site(id, draft).await?))
+}
+
+async fn delete_site(State(service): State<Service>, Id(id): Id) -> Deleted {
+    service.delete_site(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_environments(State(service): State<Service>, Id(site_id): Id) -> Reply<Vec<Environment>> {
+    Ok(Json(service.list_environments(site_id).await?))
+}
+
+async fn environment(State(service): State<Service>, Id(id): Id) -> Reply<Environment> {
+    Ok(Json(service.environment(id).await?))
+}
+
+async fn create_environment(
+    State(service): State<Service>,
+    Id(site_id): Id,
+    Body(draft): Body<EnvironmentDraft>,
+) -> Created<Environment> {
+    Ok(created(service.create_environment(site_id, draft).await?))
+}
+
+async fn update_environment(
+    State(service): State<Service>,
+    Id(id): Id,
+    Body(draft): Body<EnvironmentDraft>,
+) -> Reply<Environment> {
+    Ok(Json(service.update_environment(id, draft).await?))
+}
+
+async fn delete_environment(State(service): State<Service>, Id(id): Id) -> Deleted {
+    service.delete_environment(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_address(State(service): State<Service>, Id(site_id): Id, Body(draft): Body<AddressDraft>) -> Created<Address> {
+    Ok(created(service.create_address(site_id, draft).await?))
+}
+
+async fn update_address(State(service): State<Service>, Id(id): Id, Body(draft): Body<AddressDraft>) -> Reply<Address> {
+    Ok(Json(service.update_address(id, draft).await?))
+}
+
+async fn delete_address(State(service): State<Service>, Id(id): Id) -> Deleted {
+    service.delete_address(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_account(State(service): State<Service>, Id(site_id): Id, Body(draft): Body<AccountDraft>) -> Created<Account> {
+    Ok(created(service.create_account(site_id, draft).await?))
+}
+
+async fn update_account(State(service): State<Service>, Id(id): Id, Body(draft): Body<AccountDraft>) -> Reply<Account> {
+    Ok(Json(service.update_account(id, draft).await?))
+}
+
+async fn delete_account(State(service): State<Service>, Id(id): Id) -> Deleted {
+    service.delete_account(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_hosts(State(service): State<Service>) -> Reply<Vec<Host>> {
+    Ok(Json(service.list_hosts().await?))
+}
+
+async fn host(State(service): State<Service>, Id(id): Id) -> Reply<Host> {
+    Ok(Json(service.host(id).await?))
+}
+
+async fn create_host(State(service): State<Service>, Body(draft): Body<HostDraft>) -> Created<Host> {
+    Ok(created(service.create_host(draft).await?))
+}
+
+async fn update_host(State(service): State<Service>, Id(id): Id, Body(draft): Body<HostDraft>) -> Reply<Host> {
+    Ok(Json(service.update_host(id, draft).await?))
+}
+
+async fn delete_host(State(service): State<Service>, Id(id): Id) -> Deleted {
+    service.delete_host(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_users(State(service): State<Service>) -> Reply<Vec<User>> {
+    Ok(Json(service.list_users().await?))
+}
+
+async fn user(State(service): State<Service>, Id(id): Id) -> Reply<User> {
+    Ok(Json(service.user(id).await?))
+}
+
+async fn create_user(State(service): State<Service>, Body(draft): Body<UserDraft>) -> Created<User> {
+    Ok(created(service.create_user(draft).await?))
+}
+
+async fn update_user(State(service): State<Service>, Id(id): Id, Body(draft): Body<UserDraft>) -> Reply<User> {
+    Ok(Json(service.update_user(id, draft).await?))
+}
+
+async fn delete_user(State(service): State<Service>, Id(id): Id) -> Deleted {
+    service.delete_user(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

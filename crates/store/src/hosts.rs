@@ -1,0 +1,78 @@
+//! Hosts: machines running the Switchyard agent, reached at their agent URL.
+
+use crate::error::{on_dependents, on_unique};
+use crate::{affected, now, Store, StoreError};
+use switchyard_api::{Host, HostDraft};
+
+#[derive(sqlx::FromRow)]
+struct HostRow {
+    id: i64,
+    name: String,
+    agent_url: String,
+    token_ref: String,
+    created_at: String,
+}
+
+impl From<HostRow> for Host {
+    fn from(row: HostRow) -> Self {
+        Self { id: row.id, name: row.name, agent_url: row.agent_url, token_ref: row.token_ref, created_at: row.created_at }
+    }
+}
+
+const SELECT: &str = "SELECT id, name, agent_url, token_ref, created_at FROM hosts";
+
+fn name_taken(name: &str) -> impl FnOnce() -> String + '_ {
+    move || format!("a host named {name:?} already exists; choose another name")
+}
+
+impl Store {
+    pub async fn list_hosts(&self) -> Result<Vec<Host>, StoreError> {
+        let rows: Vec<HostRow> = sqlx::query_as(&format!("{SELECT} ORDER BY name")).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(Host::from).collect())
+    }
+
+    pub async fn host(&self, id: i64) -> Result<Host, StoreError> {
+        let row: Option<HostRow> =
+            sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        row.map(Host::from).ok_or(StoreError::NotFound { what: "host", id })
+    }
+
+    /// `draft` must already be validated.
+    pub async fn create_host(&self, draft: &HostDraft) -> Result<Host, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO hosts (name, agent_url, token_ref, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(&draft.name)
+        .bind(&draft.agent_url)
+        .bind(&draft.token_ref)
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(on_unique(name_taken(&draft.name)))?;
+        self.host(id).await
+    }
+
+    pub async fn update_host(&self, id: i64, draft: &HostDraft) -> Result<Host, StoreError> {
+        let result = sqlx::query("UPDATE hosts SET name = $1, agent_url = $2, token_ref = $3 WHERE id = $4")
+            .bind(&draft.name)
+            .bind(&draft.agent_url)
+            .bind(&draft.token_ref)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(on_unique(name_taken(&draft.name)))?;
+        affected(result, "host", id)?;
+        self.host(id).await
+    }
+
+    pub async fn delete_host(&self, id: i64) -> Result<(), StoreError> {
+        let result = sqlx::query("DELETE FROM hosts WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(on_dependents(|| {
+                format!("host {id} still runs environments; delete them or move them to another host first")
+            }))?;
+        affected(result, "host", id)
+    }
+}

@@ -1,0 +1,118 @@
+//! Sites: a customer's application, the unit that is released.
+
+use crate::error::on_unique;
+use crate::{affected, ensure_exists, now, Store, StoreError};
+use switchyard_api::{Site, SiteDetail, SiteDraft};
+
+#[derive(sqlx::FromRow)]
+struct SiteRow {
+    id: i64,
+    name: String,
+    customer_id: i64,
+    customer_name: String,
+    description: String,
+    environment_count: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<SiteRow> for Site {
+    fn from(row: SiteRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            customer_id: row.customer_id,
+            customer_name: row.customer_name,
+            description: row.description,
+            environment_count: row.environment_count,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+const SELECT: &str = "SELECT s.id, s.name, s.customer_id, c.name AS customer_name, s.description, \
+     (SELECT COUNT(*) FROM environments e WHERE e.site_id = s.id) AS environment_count, \
+     s.created_at, s.updated_at \
+     FROM sites s JOIN customers c ON c.id = s.customer_id";
+
+fn name_taken(name: &str) -> impl FnOnce() -> String + '_ {
+    move || format!("a site named {name:?} already exists; choose another name")
+}
+
+impl Store {
+    /// All sites, or only one customer's when `customer_id` is given.
+    pub async fn list_sites(&self, customer_id: Option<i64>) -> Result<Vec<Site>, StoreError> {
+        let rows: Vec<SiteRow> = match customer_id {
+            Some(customer) => {
+                sqlx::query_as(&format!("{SELECT} WHERE s.customer_id = $1 ORDER BY s.name"))
+                    .bind(customer)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => sqlx::query_as(&format!("{SELECT} ORDER BY s.name")).fetch_all(&self.pool).await?,
+        };
+        Ok(rows.into_iter().map(Site::from).collect())
+    }
+
+    pub async fn site(&self, id: i64) -> Result<Site, StoreError> {
+        let row: Option<SiteRow> =
+            sqlx::query_as(&format!("{SELECT} WHERE s.id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        row.map(Site::from).ok_or(StoreError::NotFound { what: "site", id })
+    }
+
+    pub async fn site_detail(&self, id: i64) -> Result<SiteDetail, StoreError> {
+        let site = self.site(id).await?;
+        Ok(SiteDetail {
+            environments: self.list_environments(id).await?,
+            addresses: self.list_addresses(id).await?,
+            accounts: self.list_accounts(id).await?,
+            site,
+        })
+    }
+
+    /// `draft` must already be validated.
+    pub async fn create_site(&self, draft: &SiteDraft) -> Result<Site, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        ensure_exists(&mut *tx, "customers", "customer_id", "customer", draft.customer_id).await?;
+        let stamp = now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO sites (name, customer_id, description, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $4) RETURNING id",
+        )
+        .bind(&draft.name)
+        .bind(draft.customer_id)
+        .bind(&draft.description)
+        .bind(stamp)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(on_unique(name_taken(&draft.name)))?;
+        tx.commit().await?;
+        self.site(id).await
+    }
+
+    pub async fn update_site(&self, id: i64, draft: &SiteDraft) -> Result<Site, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        ensure_exists(&mut *tx, "customers", "customer_id", "customer", draft.customer_id).await?;
+        let result = sqlx::query(
+            "UPDATE sites SET name = $1, customer_id = $2, description = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(&draft.name)
+        .bind(draft.customer_id)
+        .bind(&draft.description)
+        .bind(now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(on_unique(name_taken(&draft.name)))?;
+        affected(result, "site", id)?;
+        tx.commit().await?;
+        self.site(id).await
+    }
+
+    /// Deletes the site with its environments, addresses and accounts.
+    pub async fn delete_site(&self, id: i64) -> Result<(), StoreError> {
+        let result = sqlx::query("DELETE FROM sites WHERE id = $1").bind(id).execute(&self.pool).await?;
+        affected(result, "site", id)
+    }
+}

@@ -1,0 +1,177 @@
+//! The one API client. Every call goes through [`request`], which picks its transport: `fetch`
+//! against the serving origin in a browser, or the desktop shell's `api_request` command (which
+//! runs the very same routes in-process) when running inside Tauri.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use switchyard_api::{
+    Account, AccountDraft, Address, AddressDraft, ApiError, Customer, CustomerDraft, Environment, EnvironmentDraft,
+    Host, HostDraft, Overview, Site, SiteDetail, SiteDraft, User, UserDraft, API_PREFIX,
+};
+use wasm_bindgen::prelude::*;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], catch)]
+    async fn invoke(command: &str, args: JsValue) -> Result<JsValue, JsValue>;
+}
+
+fn in_desktop_app() -> bool {
+    let window = web_sys::window().expect("the UI runs in a browser window");
+    js_sys::Reflect::has(&window, &JsValue::from_str("__TAURI__")).unwrap_or(false)
+}
+
+/// What either transport hands back: the HTTP status and the body text.
+struct RawResponse {
+    status: u16,
+    body: String,
+}
+
+#[derive(Serialize)]
+struct InvokeArgs<'a> {
+    method: &'a str,
+    path: &'a str,
+    body: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct InvokeReply {
+    status: u16,
+    body: String,
+}
+
+fn unreachable(detail: String) -> ApiError {
+    ApiError::new("cannot reach the Switchyard server", detail)
+}
+
+async fn send_http(method: &str, path: &str, body: Option<String>) -> ApiResult<RawResponse> {
+    use gloo_net::http::{Method, RequestBuilder};
+    let method = match method {
+        "POST" => Method::POST,
+        "PUT" => Method::PUT,
+        "DELETE" => Method::DELETE,
+        _ => Method::GET,
+    };
+    let builder = RequestBuilder::new(path).method(method).header("Accept", "application/json");
+    let request = match body {
+        Some(body) => builder.header("Content-Type", "application/json").body(body),
+        None => builder.build(),
+    }
+    .map_err(|e| unreachable(e.to_string()))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| unreachable(format!("{e}; check that `switchyard serve` is running")))?;
+    let status = response.status();
+    let body = response.text().await.map_err(|e| unreachable(e.to_string()))?;
+    Ok(RawResponse { status, body })
+}
+
+async fn send_invoke(method: &str, path: &str, body: Option<String>) -> ApiResult<RawResponse> {
+    let args = serde_wasm_bindgen::to_value(&InvokeArgs { method, path, body })
+        .map_err(|e| unreachable(e.to_string()))?;
+    let reply = invoke("api_request", args)
+        .await
+        .map_err(|e| unreachable(format!("the desktop app did not answer: {e:?}")))?;
+    let reply: InvokeReply = serde_wasm_bindgen::from_value(reply).map_err(|e| unreachable(e.to_string()))?;
+    Ok(RawResponse { status: reply.status, body: reply.body })
+}
+
+async fn request<T: DeserializeOwned>(method: &str, path: &str, body: Option<String>) -> ApiResult<T> {
+    let path = format!("{API_PREFIX}{path}");
+    let raw = if in_desktop_app() {
+        send_invoke(method, &path, body).await?
+    } else {
+        send_http(method, &path, body).await?
+    };
+    decode(raw)
+}
+
+fn decode<T: DeserializeOwned>(raw: RawResponse) -> ApiResult<T> {
+    if (200..300).contains(&raw.status) {
+        let text = if raw.body.is_empty() { "null" } else { raw.body.as_str() };
+        serde_json::from_str(text)
+            .map_err(|e| ApiError::new("unexpected reply from the server", format!("{e}; are the UI and server the same version?")))
+    } else {
+        Err(serde_json::from_str::<ApiError>(&raw.body).unwrap_or_else(|_| {
+            ApiError::new(format!("the server answered {}", raw.status), raw.body.chars().take(200).collect::<String>())
+        }))
+    }
+}
+
+fn json<T: Serialize>(value: &T) -> Option<String> {
+    Some(serde_json::to_string(value).expect("drafts always serialise"))
+}
+
+pub async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
+    request("GET", path, None).await
+}
+
+pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
+    request("POST", path, json(body)).await
+}
+
+pub async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
+    request("PUT", path, json(body)).await
+}
+
+pub async fn delete(path: &str) -> ApiResult<()> {
+    request("DELETE", path, None).await
+}
+
+pub async fn overview() -> ApiResult<Overview> {
+    get("/overview").await
+}
+
+pub async fn sites() -> ApiResult<Vec<Site>> {
+    get("/sites").await
+}
+
+pub async fn site(id: i64) -> ApiResult<SiteDetail> {
+    get(&format!("/sites/{id}")).await
+}
+
+pub async fn save_site(id: Option<i64>, draft: &SiteDraft) -> ApiResult<Site> {
+    match id {
+        Some(id) => put(&format!("/sites/{id}"), draft).await,
+        None => post("/sites", draft).await,
+    }
+}
+
+pub async fn customers() -> ApiResult<Vec<Customer>> {
+    get("/customers").await
+}
+
+pub async fn create_customer(draft: &CustomerDraft) -> ApiResult<Customer> {
+    post("/customers", draft).await
+}
+
+pub async fn hosts() -> ApiResult<Vec<Host>> {
+    get("/hosts").await
+}
+
+pub async fn create_host(draft: &HostDraft) -> ApiResult<Host> {
+    post("/hosts", draft).await
+}
+
+pub async fn users() -> ApiResult<Vec<User>> {
+    get("/users").await
+}
+
+pub async fn create_user(draft: &UserDraft) -> ApiResult<User> {
+    post("/users", draft).await
+}
+
+pub async fn create_environment(site_id: i64, draft: &EnvironmentDraft) -> ApiResult<Environment> {
+    post(&format!("/sites/{site_id}/environments"), draft).await
+}
+
+pub async fn create_address(site_id: i64, draft: &AddressDraft) -> ApiResult<Address> {
+    post(&format!("/sites/{site_id}/addresses"), draft).await
+}
+
+pub async fn create_account(site_id: i64, draft: &AccountDraft) -> ApiResult<Account> {
+    post(&format!("/sites/{site_id}/accounts"), draft).await
+}

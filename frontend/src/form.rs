@@ -1,0 +1,135 @@
+//! Form building blocks: fields that show their own validation message, and the state of a
+//! submit (busy, the last error) shared by a form's fields.
+
+use leptos::prelude::*;
+use switchyard_api::ApiError;
+use switchyard_core::Invalid;
+
+/// The state of one form: whether a submit is under way and what the last one was told.
+#[derive(Clone, Copy)]
+pub struct FormState {
+    pub error: RwSignal<Option<ApiError>>,
+    pub busy: RwSignal<bool>,
+}
+
+impl FormState {
+    pub fn new() -> Self {
+        Self { error: RwSignal::new(None), busy: RwSignal::new(false) }
+    }
+
+    pub fn field_message(&self, field: &str) -> Option<String> {
+        self.error.with(|error| error.as_ref().and_then(|e| e.field_message(field)).map(str::to_owned))
+    }
+
+    /// Shows the rules a draft broke, checked in the browser with the server's own rules before
+    /// anything is sent.
+    pub fn reject(&self, invalid: Invalid) {
+        let mut error = ApiError::new("invalid input", invalid.to_string());
+        error.fields = invalid.0;
+        self.error.set(Some(error));
+    }
+
+    pub fn clear(&self) {
+        self.error.set(None);
+    }
+}
+
+#[component]
+pub fn TextField(
+    label: &'static str,
+    name: &'static str,
+    value: RwSignal<String>,
+    form: FormState,
+    #[prop(optional)] placeholder: &'static str,
+    #[prop(optional)] hint: &'static str,
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span class="field-label">{label}</span>
+            <input
+                type="text"
+                name=name
+                placeholder=placeholder
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+                class:invalid=move || form.field_message(name).is_some()
+            />
+            {move || match form.field_message(name) {
+                Some(message) => view! { <span class="field-error" data-field=name>{message}</span> }.into_any(),
+                None if !hint.is_empty() => view! { <span class="field-hint">{hint}</span> }.into_any(),
+                None => ().into_any(),
+            }}
+        </label>
+    }
+}
+
+#[component]
+pub fn SelectField(
+    label: &'static str,
+    name: &'static str,
+    value: RwSignal<String>,
+    #[prop(into)] options: Signal<Vec<(String, String)>>,
+    form: FormState,
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span class="field-label">{label}</span>
+            <select
+                name=name
+                on:change=move |ev| value.set(event_target_value(&ev))
+                class:invalid=move || form.field_message(name).is_some()
+            >
+                <option value="" selected=move || value.get().is_empty()>"Choose…"</option>
+                {move || {
+                    options
+                        .get()
+                        .into_iter()
+                        .map(|(option_value, text)| {
+                            let selected_value = option_value.clone();
+                            view! {
+                                <option value=option_value selected=move || value.get() == selected_value>
+                                    {text}
+                                </option>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </select>
+            {move || form.field_message(name).map(|message| view! { <span class="field-error" data-field=name>{message}</span> })}
+        </label>
+    }
+}
+
+/// The form-wide message: shown for errors that belong to no single field (a duplicate name,
+/// a server that cannot be reached).
+#[component]
+pub fn FormBanner(form: FormState) -> impl IntoView {
+    move || {
+        form.error.get().filter(|e| e.fields.is_empty()).map(|error| {
+            view! {
+                <div class="banner error" role="alert">
+                    <strong>{error.error.clone()}</strong>
+                    " "
+                    <span>{error.detail.clone()}</span>
+                </div>
+            }
+        })
+    }
+}
+
+/// A page-level failure to load something, with what to do about it.
+#[component]
+pub fn LoadError(error: ApiError) -> impl IntoView {
+    view! {
+        <div class="banner error" role="alert">
+            <strong>{error.error}</strong>
+            " "
+            <span>{error.detail}</span>
+        </div>
+    }
+}
+
+/// Parses an id chosen in a select; empty means "none chosen", which validation reports.
+pub fn chosen_id(value: &str) -> i64 {
+    value.parse().unwrap_or(0)
+}

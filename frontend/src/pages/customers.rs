@@ -1,0 +1,55 @@
+//! Customers: the companies whose sites are released.
+
+use super::{load_into, render_loadable, Loadable};
+use crate::api;
+use crate::form::{FormBanner, FormState, TextField};
+use leptos::prelude::*;
+use switchyard_api::{Customer, CustomerDraft};
+
+#[component]
+pub fn CustomersPage() -> impl IntoView {
+    let customers: Loadable<Vec<Customer>> = RwSignal::new(None);
+    let reload = move || load_into(customers, api::customers());
+    reload();
+    let name = RwSignal::new(String::new());
+    let contact_email = RwSignal::new(String::new());
+    let form = FormState::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let draft = CustomerDraft { name: name.get_untracked(), contact_email: contact_email.get_untracked() };
+        if let Err(invalid) = draft.clone().validated() {
+            return form.reject(invalid);
+        }
+        form.clear();
+        leptos::task::spawn_local(async move {
+            match api::create_customer(&draft).await {
+                Ok(_) => {
+                    name.set(String::new());
+                    contact_email.set(String::new());
+                    reload();
+                }
+                Err(error) => form.error.set(Some(error)),
+            }
+        });
+    };
+    view! {
+        <section class="page">
+            <header class="page-header"><h1>"Customers"</h1></header>
+            {render_loadable(customers, |customers: Vec<Customer>| view! {
+                <table class="table" id="customers">
+                    <thead><tr><th>"Name"</th><th>"Contact"</th></tr></thead>
+                    <tbody>
+                        {customers.into_iter().map(|c| view! { <tr><td>{c.name}</td><td>{c.contact_email}</td></tr> }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            <form class="card form" on:submit=submit novalidate=true>
+                <h2>"Add a customer"</h2>
+                <FormBanner form=form />
+                <TextField label="Name" name="name" value=name form=form placeholder="Acme Outfitters" />
+                <TextField label="Contact e-mail" name="contact_email" value=contact_email form=form placeholder="web@acme.example" />
+                <div class="actions"><button type="submit" class="button primary">"Add customer"</button></div>
+            </form>
+        </section>
+    }
+}

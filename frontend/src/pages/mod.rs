@@ -1,0 +1,32 @@
+//! One module per page.
+
+pub mod customers;
+pub mod hosts;
+pub mod site_detail;
+pub mod site_form;
+pub mod sites;
+pub mod users;
+
+use crate::api::ApiResult;
+use leptos::prelude::*;
+use std::future::Future;
+
+/// What a page shows while loading, after a failure, or once loaded.
+pub type Loadable<T> = RwSignal<Option<ApiResult<T>>>;
+
+/// Starts loading into `target`; the page re-renders when the answer arrives.
+pub fn load_into<T: Send + Sync + 'static>(target: Loadable<T>, request: impl Future<Output = ApiResult<T>> + 'static) {
+    leptos::task::spawn_local(async move { target.set(Some(request.await)) });
+}
+
+/// Renders a loadable value: a loading line, the error with its advice, or `loaded`.
+pub fn render_loadable<T: Clone + Send + Sync + 'static, V: IntoView + 'static>(
+    target: Loadable<T>,
+    loaded: impl Fn(T) -> V + Send + Sync + 'static,
+) -> impl IntoView {
+    move || match target.get() {
+        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+        Some(Err(error)) => view! { <crate::form::LoadError error=error /> }.into_any(),
+        Some(Ok(value)) => loaded(value).into_any(),
+    }
+}

@@ -1,0 +1,103 @@
+//! Create or edit a site. The draft is checked with the server's own rules before it is sent,
+//! and whatever the server still refuses (a duplicate name) is shown in place.
+
+use super::{load_into, Loadable};
+use crate::api;
+use crate::form::{chosen_id, FormBanner, FormState, SelectField, TextField};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use switchyard_api::{Customer, SiteDraft};
+
+#[component]
+pub fn SiteFormPage() -> impl IntoView {
+    let params = use_params_map();
+    let site_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let editing = site_id().is_some();
+
+    let name = RwSignal::new(String::new());
+    let customer = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let form = FormState::new();
+
+    let customers: Loadable<Vec<Customer>> = RwSignal::new(None);
+    load_into(customers, api::customers());
+    if let Some(id) = site_id() {
+        leptos::task::spawn_local(async move {
+            match api::site(id).await {
+                Ok(detail) => {
+                    name.set(detail.site.name);
+                    customer.set(detail.site.customer_id.to_string());
+                    description.set(detail.site.description);
+                }
+                Err(error) => form.error.set(Some(error)),
+            }
+        });
+    }
+    let customer_options = Signal::derive(move || {
+        customers
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| (c.id.to_string(), c.name))
+            .collect::<Vec<_>>()
+    });
+
+    let navigate = use_navigate();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let draft = SiteDraft {
+            name: name.get_untracked(),
+            customer_id: chosen_id(&customer.get_untracked()),
+            description: description.get_untracked(),
+        };
+        if let Err(invalid) = draft.clone().validated() {
+            form.reject(invalid);
+            return;
+        }
+        form.clear();
+        form.busy.set(true);
+        let navigate = navigate.clone();
+        let id = site_id();
+        leptos::task::spawn_local(async move {
+            let result = api::save_site(id, &draft).await;
+            form.busy.set(false);
+            match result {
+                Ok(site) => navigate(&format!("/sites/{}", site.id), Default::default()),
+                Err(error) => form.error.set(Some(error)),
+            }
+        });
+    };
+
+    let title = if editing { "Edit site" } else { "New site" };
+    view! {
+        <section class="page narrow">
+            <header class="page-header">
+                <h1>{title}</h1>
+            </header>
+            <form class="card form" on:submit=submit novalidate=true>
+                <FormBanner form=form />
+                <TextField label="Name" name="name" value=name form=form placeholder="Acme Shop" />
+                <SelectField label="Customer" name="customer_id" value=customer options=customer_options form=form />
+                <label class="field">
+                    <span class="field-label">"Description"</span>
+                    <textarea
+                        name="description"
+                        rows="3"
+                        prop:value=move || description.get()
+                        on:input=move |ev| description.set(event_target_value(&ev))
+                    ></textarea>
+                    {move || form.field_message("description").map(|m| view! { <span class="field-error" data-field="description">{m}</span> })}
+                </label>
+                <div class="actions">
+                    <button type="submit" class="button primary" disabled=move || form.busy.get()>
+                        {if editing { "Save site" } else { "Create site" }}
+                    </button>
+                    <a class="button" href=move || site_id().map(|id| format!("/sites/{id}")).unwrap_or_else(|| "/sites".into())>
+                        "Cancel"
+                    </a>
+                </div>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,82 @@
+//! Users and their roles: customers, support staff and managers.
+
+use super::{load_into, render_loadable, Loadable};
+use crate::api;
+use crate::form::{chosen_id, FormBanner, FormState, SelectField, TextField};
+use leptos::prelude::*;
+use switchyard_api::{Customer, Role, User, UserDraft};
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let users: Loadable<Vec<User>> = RwSignal::new(None);
+    let customers: Loadable<Vec<Customer>> = RwSignal::new(None);
+    let reload = move || load_into(users, api::users());
+    reload();
+    load_into(customers, api::customers());
+    let username = RwSignal::new(String::new());
+    let display_name = RwSignal::new(String::new());
+    let role = RwSignal::new("support".to_string());
+    let customer = RwSignal::new(String::new());
+    let form = FormState::new();
+    let role_options = Signal::derive(|| Role::ALL.iter().map(|r| (r.as_str().to_string(), r.as_str().to_string())).collect::<Vec<_>>());
+    let customer_options = Signal::derive(move || {
+        customers.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|c| (c.id.to_string(), c.name)).collect::<Vec<_>>()
+    });
+    let customer_name = move |id: Option<i64>| {
+        let list = customers.get().and_then(Result::ok).unwrap_or_default();
+        id.and_then(|id| list.into_iter().find(|c| c.id == id)).map(|c| c.name).unwrap_or_default()
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let chosen = customer.get_untracked();
+        let draft = UserDraft {
+            username: username.get_untracked(),
+            display_name: display_name.get_untracked(),
+            role: role.get_untracked().parse().unwrap_or(Role::Support),
+            customer_id: if chosen.is_empty() { None } else { Some(chosen_id(&chosen)) },
+        };
+        if let Err(invalid) = draft.clone().validated() {
+            return form.reject(invalid);
+        }
+        form.clear();
+        leptos::task::spawn_local(async move {
+            match api::create_user(&draft).await {
+                Ok(_) => {
+                    username.set(String::new());
+                    display_name.set(String::new());
+                    reload();
+                }
+                Err(error) => form.error.set(Some(error)),
+            }
+        });
+    };
+    view! {
+        <section class="page">
+            <header class="page-header"><h1>"Users"</h1></header>
+            {render_loadable(users, move |users: Vec<User>| view! {
+                <table class="table" id="users">
+                    <thead><tr><th>"Username"</th><th>"Name"</th><th>"Role"</th><th>"Customer"</th></tr></thead>
+                    <tbody>
+                        {users.into_iter().map(|u| view! {
+                            <tr>
+                                <td>{u.username}</td>
+                                <td>{u.display_name}</td>
+                                <td><span class="badge">{u.role.as_str()}</span></td>
+                                <td>{customer_name(u.customer_id)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            <form class="card form" on:submit=submit novalidate=true>
+                <h2>"Add a user"</h2>
+                <FormBanner form=form />
+                <TextField label="Username" name="username" value=username form=form placeholder="sam" />
+                <TextField label="Display name" name="display_name" value=display_name form=form placeholder="Sam Support" />
+                <SelectField label="Role" name="role" value=role options=role_options form=form />
+                <SelectField label="Customer (customer users only)" name="customer_id" value=customer options=customer_options form=form />
+                <div class="actions"><button type="submit" class="button primary">"Add user"</button></div>
+            </form>
+        </section>
+    }
+}

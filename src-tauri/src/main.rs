@@ -1,0 +1,5 @@
+//! The desktop app's entry point.
+
+fn main() {
+    switchyard_desktop::run();
+}
