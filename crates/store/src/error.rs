@@ -29,10 +29,16 @@ pub(crate) fn on_unique(message: impl FnOnce() -> String) -> impl FnOnce(sqlx::E
     }
 }
 
-/// Maps a foreign-key failure on delete: something still depends on the row.
+/// Maps a foreign-key failure on delete: something still depends on the row. SQLite reports an
+/// `ON DELETE RESTRICT` failure with a trigger code rather than the foreign-key one, so the
+/// message is checked too.
 pub(crate) fn on_dependents(message: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |error| match &error {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::Conflict(message()),
+        sqlx::Error::Database(db)
+            if db.is_foreign_key_violation() || db.message().contains("FOREIGN KEY constraint failed") =>
+        {
+            StoreError::Conflict(message())
+        }
         _ => StoreError::Database(error),
     }
 }

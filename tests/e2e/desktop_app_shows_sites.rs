@@ -1,0 +1,57 @@
+//! The desktop app starts under X, opens its embedded store and renders the same UI: its site
+//! list shows the seeded demo, and a site created from the window is stored.
+
+use fantoccini::Locator;
+use std::time::{Duration, Instant};
+use switchyard_e2e::desktop::DesktopApp;
+
+async fn wait_for_text(app: &DesktopApp, needle: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let text = match app.client.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the desktop window never showed {needle:?}; it shows:\n{text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_desktop_app_renders_the_site_list_from_its_embedded_store() {
+    let scratch = tempfile::tempdir().unwrap();
+    let data = scratch.path().join("store");
+    let app = DesktopApp::start(&data, scratch.path()).await;
+
+    let text = wait_for_text(&app, "Acme Shop").await;
+    assert!(text.contains("Sites"), "{text}");
+    assert!(text.contains("Acme Outfitters"), "{text}");
+
+    // The window's requests go through the in-process API: a form submit writes the store file.
+    app.client.find(Locator::Css("a.button.primary")).await.unwrap().click().await.unwrap();
+    wait_for_text(&app, "New site").await;
+    app.client.find(Locator::Css("input[name=name]")).await.unwrap().send_keys("Desk Site").await.unwrap();
+    app.client
+        .find(Locator::Css("select[name=customer_id]"))
+        .await
+        .unwrap()
+        .select_by_label("Acme Outfitters")
+        .await
+        .unwrap();
+    app.client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&app, "Environments").await;
+    let heading = app.client.find(Locator::Css("#site-name")).await.unwrap().text().await.unwrap();
+    assert_eq!(heading, "Desk Site");
+    app.close().await;
+
+    assert!(data.join("switchyard.db").is_file(), "the store lives in SWITCHYARD_DATA");
+    let dump = std::process::Command::new("sqlite3")
+        .arg(data.join("switchyard.db"))
+        .arg("SELECT name FROM sites ORDER BY name")
+        .output()
+        .expect("sqlite3 is installed by cargo xtask test");
+    assert_eq!(String::from_utf8_lossy(&dump.stdout), "Acme Shop\nDesk Site\n");
+}

@@ -1,0 +1,51 @@
+//! The real `switchyard serve` on 127.0.0.1 with its own data directory.
+
+use crate::process::Running;
+use crate::workspace_binary;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+pub struct Server {
+    pub url: String,
+    pub data_dir: PathBuf,
+    process: Option<Running>,
+}
+
+impl Server {
+    /// Starts a server over `data_dir` (created if needed); seeds the demo into an empty store.
+    pub fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    pub fn start_with(data_dir: &Path, extra_args: &[&str]) -> Self {
+        std::fs::create_dir_all(data_dir).expect("create data dir");
+        let mut command = Command::new(workspace_binary("switchyard"));
+        command.args(["serve", "--port", "0", "--data"]).arg(data_dir).args(extra_args);
+        let mut process = Running::spawn("switchyard serve", command, data_dir);
+        let output = process.wait_for_output("its URL", Duration::from_secs(30), |out| out.contains("serving at http://"));
+        let url = output
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .expect("the URL is printed")
+            .trim_end_matches('/')
+            .to_owned();
+        Self { url, data_dir: data_dir.to_owned(), process: Some(process) }
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("{}{}{path}", self.url, switchyard_api::API_PREFIX)
+    }
+
+    pub fn output(&self) -> String {
+        self.process.as_ref().map(Running::output).unwrap_or_default()
+    }
+
+    /// Stops the server the way an operator would (SIGTERM) and checks it shut down cleanly.
+    pub fn stop(mut self) {
+        let process = self.process.take().expect("running");
+        let output_before = process.output();
+        let status = process.terminate();
+        assert!(status.success(), "switchyard serve exited with {status} on SIGTERM; output:\n{output_before}");
+    }
+}

@@ -1,0 +1,129 @@
+//! Installs what is missing: Debian packages (when root), the wasm32 target, trunk, the
+//! wasm-bindgen CLI at the lockfile's version, and tauri-driver for the desktop tests.
+
+use crate::run;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Run,
+    Test,
+}
+
+/// Debian packages to build the desktop app (WebKitGTK) and to run the app.
+const RUN_PACKAGES: &[&str] = &["build-essential", "pkg-config", "libssl-dev", "libwebkit2gtk-4.1-dev", "librsvg2-dev"];
+/// Extra packages the tests use: a real browser and its driver, X for the desktop app and
+/// WebKit's driver, tools the agent calls.
+const TEST_PACKAGES: &[&str] = &[
+    "chromium",
+    "chromium-driver",
+    "xvfb",
+    "xauth",
+    "webkit2gtk-driver",
+    "rsync",
+    "sqlite3",
+];
+
+/// Pinned because newer trunk needs a newer rustc than this machine has.
+const TRUNK_VERSION: &str = "0.21.14";
+const TAURI_DRIVER_VERSION: &str = "2.1.0";
+
+pub fn ensure(root: &Path, purpose: Purpose) -> Result<()> {
+    let mut packages: Vec<&str> = RUN_PACKAGES.to_vec();
+    if purpose == Purpose::Test {
+        packages.extend(TEST_PACKAGES);
+    }
+    ensure_debian_packages(&packages)?;
+    ensure_wasm_target()?;
+    ensure_cargo_tool("trunk", TRUNK_VERSION, true)?;
+    ensure_cargo_tool("wasm-bindgen-cli", &locked_version(root, "wasm-bindgen")?, false)?;
+    if purpose == Purpose::Test {
+        ensure_cargo_tool("tauri-driver", TAURI_DRIVER_VERSION, true)?;
+    }
+    Ok(())
+}
+
+fn ensure_debian_packages(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !debian_package_installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !is_root {
+        bail!(
+            "missing Debian packages: {}; install them with: sudo apt-get install -y --no-install-recommends {}",
+            missing.join(" "),
+            missing.join(" ")
+        );
+    }
+    eprintln!("xtask: installing Debian packages {}", missing.join(" "));
+    run(Command::new("apt-get").args(["update", "-q"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn debian_package_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed to add the wasm32 target; install Rust with rustup")?;
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+/// Where `cargo install` puts binaries.
+pub fn cargo_bin(name: &str) -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"));
+    home.join("bin").join(name)
+}
+
+/// Installs `krate` at exactly `version` unless that version's binary is already there.
+fn ensure_cargo_tool(krate: &str, version: &str, locked: bool) -> Result<()> {
+    let binary = match krate {
+        "wasm-bindgen-cli" => "wasm-bindgen",
+        other => other,
+    };
+    let current = Command::new(cargo_bin(binary)).arg("--version").output();
+    if current.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().any(|w| w == version)) {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {krate} {version} (a few minutes, once)");
+    let mut install = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    install.args(["install", krate, "--version", version, "--force"]);
+    // wasm-bindgen-cli's own lockfile names a crate release the registry mirror lacks, so it
+    // resolves fresh; the others install exactly as their authors locked them.
+    if locked {
+        install.arg("--locked");
+    }
+    run(&mut install)
+}
+
+/// The version of `package` that Cargo.lock pins.
+fn locked_version(root: &Path, package: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("cannot read Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == format!("name = \"{package}\"") {
+            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
+                return Ok(version.trim_end_matches('"').to_owned());
+            }
+        }
+    }
+    bail!("Cargo.lock has no {package}; run `cargo generate-lockfile`")
+}
