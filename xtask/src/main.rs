@@ -5,6 +5,7 @@
 //! Nothing is downloaded from outside crates.io and Debian: trunk runs offline.
 
 mod setup;
+mod tidy;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};

@@ -45,7 +45,7 @@ impl Store {
 
     /// `draft` must already be validated.
     pub async fn create_account(&self, site_id: i64, draft: &AccountDraft) -> Result<Account, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         ensure_parent(&mut *tx, "sites", "site", site_id).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO accounts (site_id, subdomain, tags, created_at) VALUES ($1, $2, $3, $4) RETURNING id",

@@ -67,7 +67,7 @@ impl Store {
 
     /// `draft` must already be validated.
     pub async fn create_address(&self, site_id: i64, draft: &AddressDraft) -> Result<Address, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         ensure_parent(&mut *tx, "sites", "site", site_id).await?;
         ensure_environment_of_site(&mut tx, site_id, draft.environment_id).await?;
         let id: i64 = sqlx::query_scalar(
@@ -85,7 +85,7 @@ impl Store {
     }
 
     pub async fn update_address(&self, id: i64, draft: &AddressDraft) -> Result<Address, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let site_id: i64 = sqlx::query_scalar("SELECT site_id FROM addresses WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)

@@ -84,7 +84,7 @@ impl Store {
 
     /// `draft` must already be validated.
     pub async fn create_environment(&self, site_id: i64, draft: &EnvironmentDraft) -> Result<Environment, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         ensure_parent(&mut *tx, "sites", "site", site_id).await?;
         ensure_exists(&mut *tx, "hosts", "host_id", "host", draft.host_id).await?;
         ensure_single_production(&mut tx, site_id, None, draft).await?;
@@ -104,7 +104,7 @@ impl Store {
     }
 
     pub async fn update_environment(&self, id: i64, draft: &EnvironmentDraft) -> Result<Environment, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let site_id: i64 = sqlx::query_scalar("SELECT site_id FROM environments WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)

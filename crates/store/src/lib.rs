@@ -58,6 +58,14 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Starts a transaction that takes the write lock up front. A deferred transaction that
+    /// reads and then writes can fail at once with "database is locked" when another write
+    /// finished in between (SQLite cannot upgrade a stale read snapshot); taking the lock first
+    /// makes concurrent writers queue behind the busy timeout instead.
+    async fn write_transaction(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     pub async fn overview(&self) -> Result<Overview, StoreError> {
         let (customers, sites, environments, hosts, users): (i64, i64, i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM sites), \

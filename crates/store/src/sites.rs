@@ -73,7 +73,7 @@ impl Store {
 
     /// `draft` must already be validated.
     pub async fn create_site(&self, draft: &SiteDraft) -> Result<Site, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         ensure_exists(&mut *tx, "customers", "customer_id", "customer", draft.customer_id).await?;
         let stamp = now();
         let id: i64 = sqlx::query_scalar(
@@ -92,7 +92,7 @@ impl Store {
     }
 
     pub async fn update_site(&self, id: i64, draft: &SiteDraft) -> Result<Site, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         ensure_exists(&mut *tx, "customers", "customer_id", "customer", draft.customer_id).await?;
         let result = sqlx::query(
             "UPDATE sites SET name = $1, customer_id = $2, description = $3, updated_at = $4 WHERE id = $5",

@@ -50,7 +50,7 @@ impl Store {
 
     /// `draft` must already be validated.
     pub async fn create_user(&self, draft: &UserDraft) -> Result<User, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         if let Some(customer_id) = draft.customer_id {
             ensure_exists(&mut *tx, "customers", "customer_id", "customer", customer_id).await?;
         }
@@ -70,7 +70,7 @@ impl Store {
     }
 
     pub async fn update_user(&self, id: i64, draft: &UserDraft) -> Result<User, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         if let Some(customer_id) = draft.customer_id {
             ensure_exists(&mut *tx, "customers", "customer_id", "customer", customer_id).await?;
         }
