@@ -65,7 +65,11 @@ impl DesktopApp {
             .env("XDG_RUNTIME_DIR", scratch)
             .env_remove("WAYLAND_DISPLAY");
         let driver = Running::spawn("tauri-driver", command, scratch);
-        assert!(wait_for_port(port, Duration::from_secs(20)), "tauri-driver did not listen; output:\n{}", driver.output());
+        // tauri-driver listens at once but forwards to WebKitWebDriver, which starts a moment
+        // later: a session request before that fails with a connect error.
+        for (what, port) in [("tauri-driver", port), ("WebKitWebDriver", native_port)] {
+            assert!(wait_for_port(port, Duration::from_secs(30)), "{what} did not listen; output:\n{}", driver.output());
+        }
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), serde_json::json!("wry"));
         capabilities.insert("tauri:options".into(), serde_json::json!({ "application": app }));

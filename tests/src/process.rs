@@ -16,6 +16,9 @@ impl Running {
         let log = log_dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).expect("create log file");
         command.stdout(file.try_clone().expect("clone log handle")).stderr(file).stdin(Stdio::null());
+        // Its own process group, so that dropping it also ends what it started (chromedriver's
+        // Chromium, tauri-driver's WebKitWebDriver and app), even when a test panics.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {name} ({command:?}): {e}"));
         Self { name: name.to_owned(), child, log }
     }
@@ -65,7 +68,20 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SIGTERM first: drivers (tauri-driver) stop the processes they started on it, which a
+        // SIGKILL would leave running.
+        let group = format!("-{}", self.child.id());
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(3) {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
         if std::thread::panicking() {
             eprintln!("--- output of {} ---\n{}\n--- end of {} ---", self.name, self.output(), self.name);

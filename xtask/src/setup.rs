@@ -93,18 +93,29 @@ pub fn cargo_bin(name: &str) -> PathBuf {
     home.join("bin").join(name)
 }
 
-/// Installs `krate` at exactly `version` unless that version's binary is already there.
+/// Installs `krate` at exactly `version` unless cargo already installed that version (and its
+/// binary is still there). `cargo install --list` is asked because not every tool answers
+/// `--version` (tauri-driver does not).
 fn ensure_cargo_tool(krate: &str, version: &str, locked: bool) -> Result<()> {
-    let binary = match krate {
-        "wasm-bindgen-cli" => "wasm-bindgen",
-        other => other,
-    };
-    let current = Command::new(cargo_bin(binary)).arg("--version").output();
-    if current.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().any(|w| w == version)) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let listed = Command::new(&cargo).args(["install", "--list"]).output().context("cannot run cargo install --list")?;
+    let wanted = format!("{krate} v{version}:");
+    let mut lines = String::from_utf8_lossy(&listed.stdout).into_owned();
+    lines.push('\n');
+    let mut installed = false;
+    let mut in_entry = false;
+    for line in lines.lines() {
+        if !line.starts_with(' ') {
+            in_entry = line.trim() == wanted;
+        } else if in_entry && cargo_bin(line.trim()).is_file() {
+            installed = true;
+        }
+    }
+    if installed {
         return Ok(());
     }
     eprintln!("xtask: installing {krate} {version} (a few minutes, once)");
-    let mut install = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut install = Command::new(cargo);
     install.args(["install", krate, "--version", version, "--force"]);
     // wasm-bindgen-cli's own lockfile names a crate release the registry mirror lacks, so it
     // resolves fresh; the others install exactly as their authors locked them.

@@ -1,6 +1,6 @@
 //! Customers: the companies whose sites are released.
 
-use super::{load_into, render_loadable, Loadable};
+use super::{delete_row, load_into, render_loadable, Loadable};
 use crate::api;
 use crate::form::{FormBanner, FormState, TextField};
 use leptos::prelude::*;
@@ -14,6 +14,7 @@ pub fn CustomersPage() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let contact_email = RwSignal::new(String::new());
     let form = FormState::new();
+    let list_form = FormState::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let draft = CustomerDraft { name: name.get_untracked(), contact_email: contact_email.get_untracked() };
@@ -35,11 +36,23 @@ pub fn CustomersPage() -> impl IntoView {
     view! {
         <section class="page">
             <header class="page-header"><h1>"Customers"</h1></header>
-            {render_loadable(customers, |customers: Vec<Customer>| view! {
+            <FormBanner form=list_form />
+            {render_loadable(customers, move |customers: Vec<Customer>| view! {
                 <table class="table" id="customers">
-                    <thead><tr><th>"Name"</th><th>"Contact"</th></tr></thead>
+                    <thead><tr><th>"Name"</th><th>"Contact"</th><th></th></tr></thead>
                     <tbody>
-                        {customers.into_iter().map(|c| view! { <tr><td>{c.name}</td><td>{c.contact_email}</td></tr> }).collect_view()}
+                        {customers.into_iter().map(|c| {
+                            let path = format!("/customers/{}", c.id);
+                            view! {
+                                <tr>
+                                    <td>{c.name}</td>
+                                    <td>{c.contact_email}</td>
+                                    <td class="row-actions">
+                                        <button class="link danger" on:click=move |_| delete_row(path.clone(), list_form, reload)>"Remove"</button>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
                     </tbody>
                 </table>
             })}

@@ -1,6 +1,6 @@
 //! Hosts: the machines whose agents Switchyard drives.
 
-use super::{load_into, render_loadable, Loadable};
+use super::{delete_row, load_into, render_loadable, Loadable};
 use crate::api;
 use crate::form::{FormBanner, FormState, TextField};
 use leptos::prelude::*;
@@ -15,6 +15,7 @@ pub fn HostsPage() -> impl IntoView {
     let agent_url = RwSignal::new(String::new());
     let token_ref = RwSignal::new(String::new());
     let form = FormState::new();
+    let list_form = FormState::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let draft = HostDraft { name: name.get_untracked(), agent_url: agent_url.get_untracked(), token_ref: token_ref.get_untracked() };
@@ -37,12 +38,23 @@ pub fn HostsPage() -> impl IntoView {
     view! {
         <section class="page">
             <header class="page-header"><h1>"Hosts"</h1></header>
-            {render_loadable(hosts, |hosts: Vec<Host>| view! {
+            <FormBanner form=list_form />
+            {render_loadable(hosts, move |hosts: Vec<Host>| view! {
                 <table class="table" id="hosts">
-                    <thead><tr><th>"Name"</th><th>"Agent URL"</th><th>"Token from"</th></tr></thead>
+                    <thead><tr><th>"Name"</th><th>"Agent URL"</th><th>"Token from"</th><th></th></tr></thead>
                     <tbody>
-                        {hosts.into_iter().map(|host| view! {
-                            <tr><td>{host.name}</td><td><code>{host.agent_url}</code></td><td><code>{host.token_ref}</code></td></tr>
+                        {hosts.into_iter().map(|host| {
+                            let path = format!("/hosts/{}", host.id);
+                            view! {
+                                <tr>
+                                    <td>{host.name}</td>
+                                    <td><code>{host.agent_url}</code></td>
+                                    <td><code>{host.token_ref}</code></td>
+                                    <td class="row-actions">
+                                        <button class="link danger" on:click=move |_| delete_row(path.clone(), list_form, reload)>"Remove"</button>
+                                    </td>
+                                </tr>
+                            }
                         }).collect_view()}
                     </tbody>
                 </table>

@@ -30,3 +30,14 @@ pub fn render_loadable<T: Clone + Send + Sync + 'static, V: IntoView + 'static>(
         Some(Ok(value)) => loaded(value).into_any(),
     }
 }
+
+/// Deletes a row by its API path, then reloads the page's data, or shows why it could not
+/// (a host that still runs environments, say) on `form`.
+pub fn delete_row(path: String, form: crate::form::FormState, reload: impl Fn() + 'static) {
+    leptos::task::spawn_local(async move {
+        match crate::api::delete(&path).await {
+            Ok(()) => reload(),
+            Err(error) => form.error.set(Some(error)),
+        }
+    });
+}

@@ -1,6 +1,6 @@
 //! A site's page: its environments, addresses and accounts, each with a form to add more.
 
-use super::{load_into, render_loadable, Loadable};
+use super::{delete_row, load_into, render_loadable, Loadable};
 use crate::api;
 use crate::form::{chosen_id, FormBanner, FormState, SelectField, TextField};
 use leptos::prelude::*;
@@ -63,16 +63,6 @@ pub fn SiteDetailPage() -> impl IntoView {
             </footer>
         </section>
     }
-}
-
-/// Deletes a row by its API path, then reloads the page's data or shows why it could not.
-fn delete_row(path: String, form: FormState, reload: impl Fn() + 'static) {
-    leptos::task::spawn_local(async move {
-        match api::delete(&path).await {
-            Ok(()) => reload(),
-            Err(error) => form.error.set(Some(error)),
-        }
-    });
 }
 
 #[component]

@@ -1,6 +1,6 @@
 //! Users and their roles: customers, support staff and managers.
 
-use super::{load_into, render_loadable, Loadable};
+use super::{delete_row, load_into, render_loadable, Loadable};
 use crate::api;
 use crate::form::{chosen_id, FormBanner, FormState, SelectField, TextField};
 use leptos::prelude::*;
@@ -18,6 +18,7 @@ pub fn UsersPage() -> impl IntoView {
     let role = RwSignal::new("support".to_string());
     let customer = RwSignal::new(String::new());
     let form = FormState::new();
+    let list_form = FormState::new();
     let role_options = Signal::derive(|| Role::ALL.iter().map(|r| (r.as_str().to_string(), r.as_str().to_string())).collect::<Vec<_>>());
     let customer_options = Signal::derive(move || {
         customers.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|c| (c.id.to_string(), c.name)).collect::<Vec<_>>()
@@ -53,17 +54,24 @@ pub fn UsersPage() -> impl IntoView {
     view! {
         <section class="page">
             <header class="page-header"><h1>"Users"</h1></header>
+            <FormBanner form=list_form />
             {render_loadable(users, move |users: Vec<User>| view! {
                 <table class="table" id="users">
-                    <thead><tr><th>"Username"</th><th>"Name"</th><th>"Role"</th><th>"Customer"</th></tr></thead>
+                    <thead><tr><th>"Username"</th><th>"Name"</th><th>"Role"</th><th>"Customer"</th><th></th></tr></thead>
                     <tbody>
-                        {users.into_iter().map(|u| view! {
-                            <tr>
-                                <td>{u.username}</td>
-                                <td>{u.display_name}</td>
-                                <td><span class="badge">{u.role.as_str()}</span></td>
-                                <td>{customer_name(u.customer_id)}</td>
-                            </tr>
+                        {users.into_iter().map(|u| {
+                            let path = format!("/users/{}", u.id);
+                            view! {
+                                <tr>
+                                    <td>{u.username}</td>
+                                    <td>{u.display_name}</td>
+                                    <td><span class="badge">{u.role.as_str()}</span></td>
+                                    <td>{customer_name(u.customer_id)}</td>
+                                    <td class="row-actions">
+                                        <button class="link danger" on:click=move |_| delete_row(path.clone(), list_form, reload)>"Remove"</button>
+                                    </td>
+                                </tr>
+                            }
                         }).collect_view()}
                     </tbody>
                 </table>
