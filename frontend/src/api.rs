@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use switchyard_api::{
     Account, AccountDraft, Address, AddressDraft, ApiError, Customer, CustomerDraft, Environment, EnvironmentDraft,
-    Host, HostDraft, Overview, Site, SiteDetail, SiteDraft, User, UserDraft, API_PREFIX,
+    Host, HostDraft, HostStatus, Overview, Site, SiteDetail, SiteDraft, User, UserDraft, API_PREFIX,
 };
 use wasm_bindgen::prelude::*;
 
@@ -150,6 +150,10 @@ pub async fn create_customer(draft: &CustomerDraft) -> ApiResult<Customer> {
 
 pub async fn hosts() -> ApiResult<Vec<Host>> {
     get("/hosts").await
+}
+
+pub async fn host_status(id: i64) -> ApiResult<HostStatus> {
+    get(&format!("/hosts/{id}/status")).await
 }
 
 pub async fn create_host(draft: &HostDraft) -> ApiResult<Host> {

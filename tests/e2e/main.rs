@@ -4,3 +4,4 @@ mod api_refuses_bad_input;
 mod browser_manages_sites;
 mod data_survives_a_restart;
 mod desktop_app_shows_sites;
+mod local_agent_is_reachable;

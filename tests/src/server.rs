@@ -21,7 +21,8 @@ impl Server {
     pub fn start_with(data_dir: &Path, extra_args: &[&str]) -> Self {
         std::fs::create_dir_all(data_dir).expect("create data dir");
         let mut command = Command::new(workspace_binary("switchyard"));
-        command.args(["serve", "--port", "0", "--data"]).arg(data_dir).args(extra_args);
+        // A free port for the local agent too: tests run side by side.
+        command.args(["serve", "--port", "0", "--agent-listen", "127.0.0.1:0", "--data"]).arg(data_dir).args(extra_args);
         let mut process = Running::spawn("switchyard serve", command, data_dir);
         let output = process.wait_for_output("its URL", Duration::from_secs(30), |out| out.contains("serving at http://"));
         let url = output

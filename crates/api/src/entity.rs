@@ -29,7 +29,20 @@ pub struct Host {
     pub name: String,
     pub agent_url: String,
     pub token_ref: String,
+    pub cert_fingerprint: String,
     pub created_at: String,
+}
+
+/// Whether a host's agent answers, asked live over its pinned HTTPS connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostStatus {
+    pub host_id: i64,
+    pub reachable: bool,
+    /// The agent's version and environments when reachable.
+    pub agent_version: Option<String>,
+    pub environments: Vec<String>,
+    /// What went wrong and what to do, when not reachable.
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,8 +14,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the web UI and the JSON API on this machine.
+    /// Serve the web UI and the JSON API on this machine, with a local host agent.
     Serve(serve::ServeArgs),
+    /// Run the host agent: the HTTPS daemon through which Switchyard manages this host's sites.
+    Agent(switchyard_agent::AgentArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -29,5 +31,6 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
+        Command::Agent(args) => Ok(runtime.block_on(switchyard_agent::run(args))?),
     }
 }

@@ -23,6 +23,12 @@ pub struct ServeArgs {
     /// Start with an empty store instead of seeding the demo on first start.
     #[arg(long)]
     no_demo: bool,
+    /// Where the local host agent listens (HTTPS); port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:7443", env = "SWITCHYARD_AGENT_LISTEN")]
+    agent_listen: SocketAddr,
+    /// Do not start a local host agent (when this machine hosts no sites).
+    #[arg(long)]
+    no_agent: bool,
 }
 
 pub async fn run(args: ServeArgs) -> Result<()> {
@@ -40,6 +46,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         println!("First start: seeded a demo customer, site and environments.");
     }
 
+    let local_agent = if args.no_agent { None } else { Some(LocalAgent::start(&data_dir, args.agent_listen, &service).await?) };
+
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}; is another Switchyard running? try --port", args.bind, args.port))?;
@@ -49,6 +57,9 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the web server stopped with an error")?;
+    if let Some(agent) = local_agent {
+        agent.stop().await;
+    }
     store.close().await;
     println!("Switchyard stopped.");
     Ok(())
@@ -70,5 +81,64 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+/// The host agent `serve` runs beside itself, so a newcomer's demo host is real and reachable.
+struct LocalAgent {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), switchyard_agent::AgentError>>,
+}
+
+impl LocalAgent {
+    async fn start(data_dir: &std::path::Path, listen: SocketAddr, service: &Service) -> Result<Self> {
+        let root = data_dir.join("agent");
+        let args = switchyard_agent::AgentArgs {
+            root: root.clone(),
+            listen,
+            max_upload_bytes: 4 << 30,
+            max_unpacked_bytes: 16 << 30,
+            max_unpacked_entries: 500_000,
+            tls_names: Vec::new(),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(switchyard_agent::run_until(
+            args,
+            async move {
+                let _ = stopped.await;
+            },
+            move |registration| {
+                let _ = ready_tx.send(registration.clone());
+            },
+        ));
+        let registration = match ready_rx.await {
+            Ok(registration) => registration,
+            Err(_) => {
+                let failure = match task.await {
+                    Ok(Err(error)) => error.to_string(),
+                    Ok(Ok(())) => "it stopped at once".to_owned(),
+                    Err(join) => join.to_string(),
+                };
+                anyhow::bail!("cannot start the local host agent: {failure}; pass --agent-listen HOST:PORT, or --no-agent");
+            }
+        };
+        let token_file = switchyard_agent::layout::Layout::new(root).identity_dir().join("token");
+        service
+            .register_local_agent(&registration.url, &registration.fingerprint, &token_file)
+            .await
+            .context("cannot register the local agent as host \"local\"")?;
+        println!("Local host agent at {} (certificate sha256 {})", registration.url, registration.fingerprint);
+        Ok(Self { stop, task })
+    }
+
+    /// Stops the agent and the sites it supervises.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!("the local agent stopped with an error: {error}"),
+            Err(error) => tracing::error!("the local agent task failed: {error}"),
+        }
     }
 }

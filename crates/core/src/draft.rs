@@ -47,6 +47,9 @@ pub struct HostDraft {
     pub name: String,
     pub agent_url: String,
     pub token_ref: String,
+    /// The agent certificate's sha256, pinned by the client; empty until registered.
+    #[serde(default)]
+    pub cert_fingerprint: String,
 }
 
 impl HostDraft {
@@ -55,7 +58,13 @@ impl HostDraft {
         let name = checks.check(validate::slug("name", "host name", &self.name));
         let agent_url = checks.check(validate::agent_url("agent_url", &self.agent_url));
         let token_ref = checks.check(validate::token_ref("token_ref", &self.token_ref));
-        checks.finish(|| Self { name: name.unwrap(), agent_url: agent_url.unwrap(), token_ref: token_ref.unwrap() })
+        let cert_fingerprint = checks.check(validate::fingerprint("cert_fingerprint", &self.cert_fingerprint));
+        checks.finish(|| Self {
+            name: name.unwrap(),
+            agent_url: agent_url.unwrap(),
+            token_ref: token_ref.unwrap(),
+            cert_fingerprint: cert_fingerprint.unwrap(),
+        })
     }
 }
 

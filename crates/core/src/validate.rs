@@ -280,6 +280,21 @@ pub fn token_ref(field: &str, value: &str) -> Result<String, FieldError> {
     }
 }
 
+/// The sha256 fingerprint of an agent's certificate, which clients pin: 64 hex digits, colons
+/// allowed (as `openssl x509 -fingerprint` prints them), stored lower-case without colons.
+/// Empty means "not registered yet".
+pub fn fingerprint(field: &str, value: &str) -> Result<String, FieldError> {
+    let digits: String = value.trim().chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+    if digits.is_empty() || (digits.len() == 64 && digits.chars().all(|c| c.is_ascii_hexdigit())) {
+        Ok(digits)
+    } else {
+        Err(FieldError::new(
+            field,
+            "certificate fingerprint must be the 64 hex digits of a sha256; copy it from the agent's registration.json",
+        ))
+    }
+}
+
 /// Account tags such as `beta`: each a slug, no duplicates, at most [`MAX_TAGS`].
 pub fn tags(field: &str, values: &[String]) -> Result<Vec<String>, FieldError> {
     if values.len() > MAX_TAGS {
@@ -377,6 +392,16 @@ mod tests {
         assert!(token_ref("t", "file:/etc/switchyard/web1.token").is_ok());
         assert!(token_ref("t", "s3cr3t").unwrap_err().message.contains("never stored"));
         assert!(token_ref("t", "file:relative").is_err());
+    }
+
+    #[test]
+    fn fingerprints_are_sha256_hex_with_optional_colons() {
+        let hex = "AB".repeat(32);
+        let with_colons = hex.as_bytes().chunks(2).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(":");
+        assert_eq!(fingerprint("f", &with_colons).unwrap(), "ab".repeat(32));
+        assert_eq!(fingerprint("f", "").unwrap(), "");
+        assert!(fingerprint("f", "abc").unwrap_err().message.contains("64 hex digits"));
+        assert!(fingerprint("f", &"zz".repeat(32)).is_err());
     }
 
     #[test]

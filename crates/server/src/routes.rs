@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use switchyard_api::{
     Account, AccountDraft, Address, AddressDraft, Customer, CustomerDraft, Environment, EnvironmentDraft, Host,
-    HostDraft, Overview, Site, SiteDetail, SiteDraft, User, UserDraft,
+    HostDraft, HostStatus, Overview, Site, SiteDetail, SiteDraft, User, UserDraft,
 };
 use switchyard_service::Service;
 
@@ -33,6 +33,7 @@ pub fn routes() -> Router<Service> {
         .route("/accounts/{id}", axum::routing::put(update_account).delete(delete_account))
         .route("/hosts", get(list_hosts).post(create_host))
         .route("/hosts/{id}", get(host).put(update_host).delete(delete_host))
+        .route("/hosts/{id}/status", get(host_status))
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}", get(user).put(update_user).delete(delete_user))
         .fallback(unknown_route)
@@ -164,6 +165,10 @@ async fn list_hosts(State(service): State<Service>) -> Reply<Vec<Host>> {
 
 async fn host(State(service): State<Service>, Id(id): Id) -> Reply<Host> {
     Ok(Json(service.host(id).await?))
+}
+
+async fn host_status(State(service): State<Service>, Id(id): Id) -> Reply<HostStatus> {
+    Ok(Json(service.host_status(id).await?))
 }
 
 async fn create_host(State(service): State<Service>, Body(draft): Body<HostDraft>) -> Created<Host> {

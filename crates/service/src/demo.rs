@@ -20,9 +20,10 @@ impl Service {
             .await?;
         let host = self
             .create_host(HostDraft {
-                name: "local".into(),
+                name: crate::LOCAL_HOST_NAME.into(),
                 agent_url: DEMO_AGENT_URL.into(),
                 token_ref: "env:SWITCHYARD_LOCAL_AGENT_TOKEN".into(),
+                cert_fingerprint: String::new(),
             })
             .await?;
         let site = self

@@ -6,9 +6,11 @@
 
 mod demo;
 mod error;
+mod hosts;
 mod inventory;
 
 pub use error::ServiceError;
+pub use hosts::LOCAL_HOST_NAME;
 
 use switchyard_store::Store;
 

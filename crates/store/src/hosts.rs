@@ -10,16 +10,24 @@ struct HostRow {
     name: String,
     agent_url: String,
     token_ref: String,
+    cert_fingerprint: String,
     created_at: String,
 }
 
 impl From<HostRow> for Host {
     fn from(row: HostRow) -> Self {
-        Self { id: row.id, name: row.name, agent_url: row.agent_url, token_ref: row.token_ref, created_at: row.created_at }
+        Self {
+            id: row.id,
+            name: row.name,
+            agent_url: row.agent_url,
+            token_ref: row.token_ref,
+            cert_fingerprint: row.cert_fingerprint,
+            created_at: row.created_at,
+        }
     }
 }
 
-const SELECT: &str = "SELECT id, name, agent_url, token_ref, created_at FROM hosts";
+const SELECT: &str = "SELECT id, name, agent_url, token_ref, cert_fingerprint, created_at FROM hosts";
 
 fn name_taken(name: &str) -> impl FnOnce() -> String + '_ {
     move || format!("a host named {name:?} already exists; choose another name")
@@ -40,11 +48,13 @@ impl Store {
     /// `draft` must already be validated.
     pub async fn create_host(&self, draft: &HostDraft) -> Result<Host, StoreError> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO hosts (name, agent_url, token_ref, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO hosts (name, agent_url, token_ref, cert_fingerprint, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(&draft.name)
         .bind(&draft.agent_url)
         .bind(&draft.token_ref)
+        .bind(&draft.cert_fingerprint)
         .bind(now())
         .fetch_one(&self.pool)
         .await
@@ -53,11 +63,14 @@ impl Store {
     }
 
     pub async fn update_host(&self, id: i64, draft: &HostDraft) -> Result<Host, StoreError> {
-        let result = sqlx::query("UPDATE hosts SET name = $1, agent_url = $2, token_ref = $3 WHERE id = $4")
-            .bind(&draft.name)
-            .bind(&draft.agent_url)
-            .bind(&draft.token_ref)
-            .bind(id)
+        let result = sqlx::query(
+            "UPDATE hosts SET name = $1, agent_url = $2, token_ref = $3, cert_fingerprint = $4 WHERE id = $5",
+        )
+        .bind(&draft.name)
+        .bind(&draft.agent_url)
+        .bind(&draft.token_ref)
+        .bind(&draft.cert_fingerprint)
+        .bind(id)
             .execute(&self.pool)
             .await
             .map_err(on_unique(name_taken(&draft.name)))?;
@@ -74,5 +87,13 @@ impl Store {
                 format!("host {id} still runs environments; delete them or move them to another host first")
             }))?;
         affected(result, "host", id)
+    }
+}
+
+impl Store {
+    pub async fn host_by_name(&self, name: &str) -> Result<Option<Host>, StoreError> {
+        let row: Option<HostRow> =
+            sqlx::query_as(&format!("{SELECT} WHERE name = $1")).bind(name).fetch_optional(&self.pool).await?;
+        Ok(row.map(Host::from))
     }
 }

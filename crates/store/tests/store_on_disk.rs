@@ -19,7 +19,7 @@ async fn customer_site_host(store: &Store) -> (i64, i64, i64) {
         .await
         .unwrap();
     let host = store
-        .create_host(&HostDraft { name: "web1".into(), agent_url: "https://web1:7443".into(), token_ref: "env:T".into() })
+        .create_host(&HostDraft { name: "web1".into(), agent_url: "https://web1:7443".into(), token_ref: "env:T".into(), cert_fingerprint: String::new() })
         .await
         .unwrap();
     (customer.id, site.id, host.id)

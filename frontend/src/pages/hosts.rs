@@ -4,7 +4,7 @@ use super::{delete_row, load_into, render_loadable, Loadable};
 use crate::api;
 use crate::form::{FormBanner, FormState, TextField};
 use leptos::prelude::*;
-use switchyard_api::{Host, HostDraft};
+use switchyard_api::{Host, HostDraft, HostStatus};
 
 #[component]
 pub fn HostsPage() -> impl IntoView {
@@ -14,11 +14,17 @@ pub fn HostsPage() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let agent_url = RwSignal::new(String::new());
     let token_ref = RwSignal::new(String::new());
+    let cert_fingerprint = RwSignal::new(String::new());
     let form = FormState::new();
     let list_form = FormState::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let draft = HostDraft { name: name.get_untracked(), agent_url: agent_url.get_untracked(), token_ref: token_ref.get_untracked() };
+        let draft = HostDraft {
+            name: name.get_untracked(),
+            agent_url: agent_url.get_untracked(),
+            token_ref: token_ref.get_untracked(),
+            cert_fingerprint: cert_fingerprint.get_untracked(),
+        };
         if let Err(invalid) = draft.clone().validated() {
             return form.reject(invalid);
         }
@@ -29,6 +35,7 @@ pub fn HostsPage() -> impl IntoView {
                     name.set(String::new());
                     agent_url.set(String::new());
                     token_ref.set(String::new());
+                    cert_fingerprint.set(String::new());
                     reload();
                 }
                 Err(error) => form.error.set(Some(error)),
@@ -41,7 +48,7 @@ pub fn HostsPage() -> impl IntoView {
             <FormBanner form=list_form />
             {render_loadable(hosts, move |hosts: Vec<Host>| view! {
                 <table class="table" id="hosts">
-                    <thead><tr><th>"Name"</th><th>"Agent URL"</th><th>"Token from"</th><th></th></tr></thead>
+                    <thead><tr><th>"Name"</th><th>"Agent URL"</th><th>"Token from"</th><th>"Agent"</th><th></th></tr></thead>
                     <tbody>
                         {hosts.into_iter().map(|host| {
                             let path = format!("/hosts/{}", host.id);
@@ -50,6 +57,7 @@ pub fn HostsPage() -> impl IntoView {
                                     <td>{host.name}</td>
                                     <td><code>{host.agent_url}</code></td>
                                     <td><code>{host.token_ref}</code></td>
+                                    <td><AgentStatus host_id=host.id /></td>
                                     <td class="row-actions">
                                         <button class="link danger" on:click=move |_| delete_row(path.clone(), list_form, reload)>"Remove"</button>
                                     </td>
@@ -66,8 +74,30 @@ pub fn HostsPage() -> impl IntoView {
                 <TextField label="Agent URL" name="agent_url" value=agent_url form=form placeholder="https://web1.example.com:7443" />
                 <TextField label="Token reference" name="token_ref" value=token_ref form=form placeholder="env:WEB1_AGENT_TOKEN"
                     hint="Where the agent's token is kept (env:NAME or file:/path); the token itself is never stored." />
+                <TextField label="Certificate fingerprint" name="cert_fingerprint" value=cert_fingerprint form=form
+                    placeholder="64 hex digits" hint="The sha256 in the agent's registration.json; Switchyard pins it instead of trusting a CA." />
                 <div class="actions"><button type="submit" class="button primary">"Add host"</button></div>
             </form>
         </section>
+    }
+}
+
+/// Asks the host's agent, live, whether it answers, and says why not when it does not.
+#[component]
+fn AgentStatus(host_id: i64) -> impl IntoView {
+    let status: Loadable<HostStatus> = RwSignal::new(None);
+    load_into(status, api::host_status(host_id));
+    move || match status.get() {
+        None => view! { <span class="muted">"checking…"</span> }.into_any(),
+        Some(Err(error)) => view! { <span class="status down">{error.to_string()}</span> }.into_any(),
+        Some(Ok(status)) if status.reachable => {
+            let environments = status.environments.len();
+            let text = format!("reachable · agent {} · {environments} environment{}", status.agent_version.unwrap_or_default(), if environments == 1 { "" } else { "s" });
+            view! { <span class="status up" data-host-status="up">{text}</span> }.into_any()
+        }
+        Some(Ok(status)) => view! {
+            <span class="status down" data-host-status="down">{format!("unreachable: {}", status.problem.unwrap_or_default())}</span>
+        }
+        .into_any(),
     }
 }

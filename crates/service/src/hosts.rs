@@ -1,0 +1,79 @@
+//! Talking to hosts: asking a registered agent whether it answers, and registering the local
+//! agent that `switchyard serve` starts beside itself.
+
+use crate::{Service, ServiceError};
+use std::path::Path;
+use std::time::Duration;
+use switchyard_agent::AgentClient;
+use switchyard_api::{Host, HostDraft, HostStatus};
+
+/// The host the demo and `switchyard serve` use for the agent on this machine.
+pub const LOCAL_HOST_NAME: &str = "local";
+
+/// How long a status check waits for an agent before calling it unreachable.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Service {
+    /// Asks the host's agent who it is, over HTTPS with the registered certificate pinned.
+    pub async fn host_status(&self, id: i64) -> Result<HostStatus, ServiceError> {
+        let host = self.store.host(id).await?;
+        let status = match probe(&host).await {
+            Ok(info) => HostStatus {
+                host_id: id,
+                reachable: true,
+                agent_version: Some(info.version),
+                environments: info.environments,
+                problem: None,
+            },
+            Err(problem) => HostStatus { host_id: id, reachable: false, agent_version: None, environments: Vec::new(), problem: Some(problem) },
+        };
+        Ok(status)
+    }
+
+    /// Points the `local` host at the agent this process started (creating the host if the
+    /// operator deleted it), so the demo's environments are reachable at once.
+    pub async fn register_local_agent(&self, url: &str, fingerprint: &str, token_file: &Path) -> Result<Host, ServiceError> {
+        let draft = HostDraft {
+            name: LOCAL_HOST_NAME.into(),
+            agent_url: url.into(),
+            token_ref: format!("file:{}", token_file.display()),
+            cert_fingerprint: fingerprint.into(),
+        };
+        match self.store.host_by_name(LOCAL_HOST_NAME).await? {
+            Some(host) => self.update_host(host.id, draft).await,
+            None => self.create_host(draft).await,
+        }
+    }
+}
+
+async fn probe(host: &Host) -> Result<switchyard_agent::api::AgentInfo, String> {
+    if host.cert_fingerprint.is_empty() {
+        return Err(format!(
+            "no certificate fingerprint is registered for {}; copy it from the agent's registration.json and edit the host",
+            host.name
+        ));
+    }
+    let token = resolve_token(&host.token_ref)?;
+    let client = AgentClient::new(&host.agent_url, &token, &host.cert_fingerprint).map_err(|e| e.to_string())?;
+    match tokio::time::timeout(PROBE_TIMEOUT, client.agent_info()).await {
+        Ok(Ok(info)) => Ok(info),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!("the agent at {} did not answer within {PROBE_TIMEOUT:?}; is it running?", host.agent_url)),
+    }
+}
+
+/// Reads the token a host's `token_ref` points at: `env:NAME` or `file:/path`.
+fn resolve_token(token_ref: &str) -> Result<String, String> {
+    let token = match token_ref.split_once(':') {
+        Some(("env", name)) => std::env::var(name)
+            .map_err(|_| format!("the agent token is to come from ${name}, which is not set in Switchyard's environment"))?,
+        Some(("file", path)) => std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the agent token from {path}: {e}"))?,
+        _ => return Err(format!("token reference {token_ref:?} is not env:NAME or file:/path; edit the host")),
+    };
+    let token = token.trim().to_owned();
+    if token.is_empty() {
+        return Err(format!("the agent token from {token_ref} is empty"));
+    }
+    Ok(token)
+}
