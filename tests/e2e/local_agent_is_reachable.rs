@@ -6,17 +6,17 @@ use serde_json::{json, Value};
 use switchyard_e2e::browser::Browser;
 use switchyard_e2e::server::Server;
 
-async fn status(client: &reqwest::Client, server: &Server, id: i64) -> Value {
-    client.get(server.api(&format!("/hosts/{id}/status"))).send().await.unwrap().json().await.unwrap()
+async fn status(server: &Server, id: i64) -> Value {
+    server.get_json(&format!("/hosts/{id}/status")).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_local_agent_answers_and_a_wrong_certificate_or_token_is_explained() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let client = reqwest::Client::new();
 
-    let hosts: Vec<Value> = client.get(server.api("/hosts")).send().await.unwrap().json().await.unwrap();
+    let hosts = server.get_json("/hosts").await;
+    let hosts = hosts.as_array().unwrap();
     let local = hosts.iter().find(|h| h["name"] == "local").expect("the demo's local host");
     let fingerprint = local["cert_fingerprint"].as_str().unwrap().to_owned();
     assert_eq!(fingerprint.len(), 64, "{local}");
@@ -24,34 +24,18 @@ async fn the_local_agent_answers_and_a_wrong_certificate_or_token_is_explained()
     assert!(url.starts_with("https://127.0.0.1:") && !url.ends_with(":7443"), "registered at its real port: {url}");
     let id = local["id"].as_i64().unwrap();
 
-    let live = status(&client, &server, id).await;
+    let live = status(&server, id).await;
     assert_eq!(live["reachable"], true, "{live}");
     assert!(live["agent_version"].as_str().is_some_and(|v| !v.is_empty()), "{live}");
 
     // Another host claiming the same agent with a different certificate is refused by the pin.
-    let impostor: Value = client
-        .post(server.api("/hosts"))
-        .json(&json!({"name": "impostor", "agent_url": url, "token_ref": local["token_ref"], "cert_fingerprint": "00".repeat(32)}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let refused = status(&client, &server, impostor["id"].as_i64().unwrap()).await;
+    let impostor = server.post_json("/hosts", &json!({"name": "impostor", "agent_url": url, "token_ref": local["token_ref"], "cert_fingerprint": "00".repeat(32)})).await;
+    let refused = status(&server, impostor["id"].as_i64().unwrap()).await;
     assert_eq!(refused["reachable"], false, "{refused}");
     assert!(refused["problem"].as_str().unwrap().contains("cannot reach the agent"), "{refused}");
 
-    let tokenless: Value = client
-        .post(server.api("/hosts"))
-        .json(&json!({"name": "tokenless", "agent_url": url, "token_ref": "env:SWITCHYARD_TEST_UNSET_TOKEN", "cert_fingerprint": fingerprint}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let missing = status(&client, &server, tokenless["id"].as_i64().unwrap()).await;
+    let tokenless = server.post_json("/hosts", &json!({"name": "tokenless", "agent_url": url, "token_ref": "env:SWITCHYARD_TEST_UNSET_TOKEN", "cert_fingerprint": fingerprint})).await;
+    let missing = status(&server, tokenless["id"].as_i64().unwrap()).await;
     assert!(missing["problem"].as_str().unwrap().contains("SWITCHYARD_TEST_UNSET_TOKEN, which is not set"), "{missing}");
 
     // The hosts page shows the live status.
@@ -64,9 +48,10 @@ async fn the_local_agent_answers_and_a_wrong_certificate_or_token_is_explained()
     // After a restart the agent keeps its identity and is registered again.
     server.stop();
     let server = Server::start(dir.path());
-    let again = status(&client, &server, id).await;
+    let again = status(&server, id).await;
     assert_eq!(again["reachable"], true, "{again}");
-    let hosts: Vec<Value> = client.get(server.api("/hosts")).send().await.unwrap().json().await.unwrap();
+    let hosts = server.get_json("/hosts").await;
+    let hosts = hosts.as_array().unwrap();
     assert_eq!(hosts.iter().find(|h| h["id"] == id).unwrap()["cert_fingerprint"], fingerprint.as_str());
     server.stop();
 }

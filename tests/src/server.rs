@@ -38,6 +38,23 @@ impl Server {
         format!("{}{}{path}", self.url, switchyard_api::API_PREFIX)
     }
 
+    /// GETs an API path and returns its JSON, failing the test on a transport error.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let reply = reqwest::get(self.api(path)).await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        reply.json().await.unwrap_or_else(|e| panic!("GET {path}: the reply is not JSON: {e}"))
+    }
+
+    /// POSTs JSON to an API path and returns the reply's JSON, whatever its status.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        let reply = reqwest::Client::new()
+            .post(self.api(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        reply.json().await.unwrap_or_else(|e| panic!("POST {path}: the reply is not JSON: {e}"))
+    }
+
     pub fn output(&self) -> String {
         self.process.as_ref().map(Running::output).unwrap_or_default()
     }
