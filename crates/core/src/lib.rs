@@ -3,10 +3,13 @@
 
 pub mod draft;
 pub mod model;
+pub mod patch;
 pub mod validate;
+pub mod workflow;
 
 pub use model::{EnvironmentKind, Role};
 pub use draft::{
     AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, HostDraft, SiteDraft, UserDraft,
 };
+pub use patch::{PatchDocument, PatchError, PatchErrors, WorkflowKind};
 pub use validate::{FieldError, Invalid};

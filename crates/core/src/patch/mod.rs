@@ -101,3 +101,6 @@ impl PatchDocument {
         template::template(kind, site, target_version, candidate_sha256)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,336 @@
+//! Exhaustive tests: every state reachable from the start, under every event a test can
+//! send, for every workflow's rehearsal and production run, checked against a model of the
+//! hosts ([`World`]). No reachable state is a dead end, every failure ends on the last working
+//! configuration, and every success ends on the new version.
+
+use super::world::{Version, World};
+use super::*;
+use crate::patch::{Action, Step};
+use crate::Role;
+use std::collections::{HashMap, HashSet, VecDeque};
+
+pub const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+pub fn document(kind: WorkflowKind) -> PatchDocument {
+    PatchDocument::template(kind, "acme-shop", "2.4.0", SHA)
+}
+
+/// Blue-green with a database migration before the swap, the case that needs a snapshot.
+pub fn blue_green_with_migration() -> PatchDocument {
+    let mut doc = document(WorkflowKind::BlueGreen);
+    let migrate = Step::new(Action::RunCommand { command: "bin/migrate".into(), timeout_secs: 600, migration: true });
+    doc.steps.insert(3, migrate);
+    doc.validate().expect("the blue-green document with a migration is valid");
+    doc
+}
+
+pub fn config() -> ReleaseConfig {
+    ReleaseConfig {
+        submitted_by: "sue".into(),
+        pinned_accounts: vec!["beta-tester".into()],
+        rehearsals: vec![RehearsalRecord { candidate_sha256: SHA.into(), document_version: 1, passed: true }],
+    }
+}
+
+pub fn support() -> Actor {
+    Actor::new("sam", Role::Support)
+}
+
+pub fn customer() -> Actor {
+    Actor::new("carl", Role::Customer)
+}
+
+/// Everything the tests send, including events the policy must refuse.
+fn events() -> Vec<Event> {
+    let ok = Counters { requests: 1000, errors_5xx: 1 };
+    let bad = Counters { requests: 1000, errors_5xx: 80 };
+    vec![
+        Event::CommandSucceeded { output: "ok".into() },
+        Event::CommandFailed { output: "exit status 1".into() },
+        Event::HealthChecked { healthy: true, detail: "200".into() },
+        Event::HealthChecked { healthy: false, detail: "503 after 5 retries".into() },
+        Event::Approved { by: support(), comment: "go".into() },
+        Event::Approved { by: Actor::new("sue", Role::Support), comment: "self".into() },
+        Event::Approved { by: customer(), comment: "me too".into() },
+        Event::Approved { by: Actor::new("mia", Role::Manager), comment: "".into() },
+        Event::Rejected { by: support(), comment: "not today".into() },
+        Event::Rejected { by: customer(), comment: "prices wrong".into() },
+        Event::CustomerConfirmed { by: customer(), comment: "looks good".into() },
+        Event::CustomerConfirmed { by: support(), comment: "on their behalf".into() },
+        Event::CountersObserved { old: ok, new: ok },
+        Event::CountersObserved { old: ok, new: bad },
+        Event::TimerElapsed,
+        Event::RollbackRequested { by: support(), reason: "operator".into() },
+    ]
+}
+
+/// The command whose result the state waits for.
+pub fn in_flight<'a>(release: &'a Release, state: &'a State) -> Option<&'a Command> {
+    match state {
+        State::Running { stage, .. } => match &release.stages[*stage] {
+            Stage::Do { command, .. } => Some(command),
+            _ => None,
+        },
+        State::RollingBack { remaining, .. } => remaining.first(),
+        _ => None,
+    }
+}
+
+/// The world after `event` answered the command `state` waited for. A failed migration step
+/// counts as applied: half a migration is as bad as a whole one for the rollback.
+pub fn world_after(release: &Release, state: &State, event: &Event, world: &World) -> World {
+    let mut world = world.clone();
+    if let Some(command) = in_flight(release, state) {
+        let applied = match event {
+            Event::CommandSucceeded { .. } | Event::HealthChecked { healthy: true, .. } => true,
+            Event::CommandFailed { .. } => matches!(command, Command::RunStep { .. }),
+            _ => false,
+        };
+        if applied {
+            world.apply(command);
+        }
+    }
+    world
+}
+
+type Node = (State, World);
+
+struct Graph {
+    nodes: Vec<Node>,
+    edges: HashMap<usize, Vec<usize>>,
+}
+
+fn explore(release: &Release, world: World) -> Graph {
+    let (state, commands) = release.start();
+    assert!(commands.len() <= 1, "the start emits one command at a time: {commands:?}");
+    let mut index: HashMap<Node, usize> = HashMap::new();
+    let mut graph = Graph { nodes: vec![(state.clone(), world.clone())], edges: HashMap::new() };
+    index.insert((state, world), 0);
+    let mut queue = VecDeque::from([0]);
+    while let Some(at) = queue.pop_front() {
+        let (state, world) = graph.nodes[at].clone();
+        for event in events() {
+            let Ok((next, commands)) = release.step(&state, &event) else { continue };
+            assert!(commands.len() <= 1, "{state:?} + {event:?} emitted {commands:?}");
+            let node = (next, world_after(release, &state, &event, &world));
+            let id = *index.entry(node.clone()).or_insert_with(|| {
+                graph.nodes.push(node);
+                queue.push_back(graph.nodes.len() - 1);
+                graph.nodes.len() - 1
+            });
+            graph.edges.entry(at).or_default().push(id);
+        }
+        assert!(graph.nodes.len() < 200_000, "the state space is not finite");
+    }
+    graph
+}
+
+impl Graph {
+    /// Nodes from which some sequence of events reaches a final state.
+    fn can_finish(&self) -> HashSet<usize> {
+        let mut reverse: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (from, tos) in &self.edges {
+            for to in tos {
+                reverse.entry(*to).or_default().push(*from);
+            }
+        }
+        let mut done: HashSet<usize> = (0..self.nodes.len()).filter(|&i| self.nodes[i].0.is_final()).collect();
+        let mut queue: VecDeque<usize> = done.iter().copied().collect();
+        while let Some(at) = queue.pop_front() {
+            for &from in reverse.get(&at).into_iter().flatten() {
+                if done.insert(from) {
+                    queue.push_back(from);
+                }
+            }
+        }
+        done
+    }
+}
+
+/// What each run must end with, given the world it started from.
+struct Expect {
+    release: Release,
+    before: World,
+    completed: fn(&World) -> Result<(), String>,
+    /// Production's code and service stay as they were in every reachable world.
+    production_untouched: bool,
+}
+
+fn check(name: &str, expect: Expect) -> usize {
+    let graph = explore(&expect.release, expect.before.clone());
+    let finishing = graph.can_finish();
+    let serving_before = expect.before.serving();
+    assert!(serving_before.is_some());
+    let mut completed = 0;
+    let mut rolled_back = 0;
+    for (id, (state, world)) in graph.nodes.iter().enumerate() {
+        assert!(finishing.contains(&id), "{name}: dead end at {state:?} in {world:?}");
+        if !state.is_final() && !matches!(state, State::RollingBack { .. }) {
+            let request = Event::RollbackRequested { by: support(), reason: "check".into() };
+            assert!(expect.release.step(state, &request).is_ok(), "{name}: {state:?} refuses a rollback request");
+        }
+        if expect.production_untouched {
+            assert!(!world.production_touched, "{name}: production changed in {state:?}: {world:?}");
+        }
+        match state {
+            State::RolledBack { reason } => {
+                rolled_back += 1;
+                assert_eq!(
+                    world.serving(),
+                    serving_before,
+                    "{name}: rolled back ({reason}) but serving differs: {world:?}"
+                );
+                assert_eq!(world.production.active, Version::Old, "{name}: {reason}");
+            }
+            State::Completed { .. } => {
+                completed += 1;
+                if let Err(problem) = (expect.completed)(world) {
+                    panic!("{name}: completed but {problem}: {world:?}");
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(completed > 0 && rolled_back > 0, "{name}: completed {completed} times, rolled back {rolled_back} times");
+    graph.nodes.len()
+}
+
+fn serves(world: &World, expected: (Version, Version)) -> Result<(), String> {
+    match world.serving() {
+        Some(got) if got == expected => Ok(()),
+        got => Err(format!("it serves {got:?} instead of {expected:?}")),
+    }
+}
+
+#[test]
+fn every_rehearsal_reaches_an_end_and_never_changes_production() {
+    for kind in WorkflowKind::ALL {
+        let release = Release::rehearsal(&document(kind), "sue");
+        let states = check(
+            &format!("{kind} rehearsal"),
+            Expect {
+                release,
+                before: World::before(false, false),
+                completed: |w| {
+                    serves(w, (Version::Old, Version::Old))?;
+                    let clone = w.candidate.as_ref().ok_or("the tested clone is gone")?;
+                    if !w.rehearsed || clone.active != Version::New {
+                        return Err("the rehearsal was not recorded on a clone running the candidate".into());
+                    }
+                    Ok(())
+                },
+                production_untouched: true,
+            },
+        );
+        assert!(states > 10, "{kind}: only {states} states explored");
+    }
+}
+
+#[test]
+fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_configuration() {
+    let run = |doc: &PatchDocument| Release::production(doc, &config()).expect("rehearsed");
+    let cases: Vec<(&str, Expect)> = vec![
+        (
+            "no-migration",
+            Expect {
+                release: run(&document(WorkflowKind::NoMigration)),
+                before: World::before(true, false),
+                completed: |w| serves(w, (Version::New, Version::Old)),
+                production_untouched: true,
+            },
+        ),
+        (
+            "migration",
+            Expect {
+                release: run(&document(WorkflowKind::Migration)),
+                before: World::before(false, false),
+                completed: |w| serves(w, (Version::New, Version::New)),
+                production_untouched: false,
+            },
+        ),
+        (
+            "minor-patch",
+            Expect {
+                release: run(&document(WorkflowKind::MinorPatch)),
+                before: World::before(false, false),
+                completed: |w| serves(w, (Version::New, Version::Old)),
+                production_untouched: false,
+            },
+        ),
+        (
+            "blue-green",
+            Expect {
+                release: run(&document(WorkflowKind::BlueGreen)),
+                before: World::before(false, true),
+                completed: |w| serves(w, (Version::New, Version::Old)),
+                production_untouched: true,
+            },
+        ),
+        (
+            "blue-green with a migration",
+            Expect {
+                release: run(&blue_green_with_migration()),
+                before: World::before(false, true),
+                completed: |w| serves(w, (Version::New, Version::New)),
+                production_untouched: true,
+            },
+        ),
+        (
+            "rollout",
+            Expect {
+                release: run(&document(WorkflowKind::Rollout)),
+                before: World::before(false, false),
+                completed: |w| serves(w, (Version::New, Version::Old)),
+                production_untouched: true,
+            },
+        ),
+    ];
+    for (name, expect) in cases {
+        let states = check(name, expect);
+        assert!(states > 20, "{name}: only {states} states explored");
+    }
+}
+
+#[test]
+fn a_rollout_without_pinned_accounts_starts_with_its_first_stage_and_still_routes_back() {
+    let release =
+        Release::production(&document(WorkflowKind::Rollout), &ReleaseConfig { pinned_accounts: vec![], ..config() })
+            .expect("rehearsed");
+    let splits: Vec<&Command> = release
+        .stages
+        .iter()
+        .filter_map(|s| match s {
+            Stage::Do { command: c @ Command::SetAccountSplit { .. }, .. } => Some(c),
+            _ => None,
+        })
+        .collect();
+    let percents: Vec<u8> =
+        splits.iter().map(|c| if let Command::SetAccountSplit { percent, .. } = c { *percent } else { 0 }).collect();
+    assert_eq!(percents, [5, 25, 100]);
+    check(
+        "rollout without pinned accounts",
+        Expect {
+            release,
+            before: World::before(false, false),
+            completed: |w| serves(w, (Version::New, Version::Old)),
+            production_untouched: true,
+        },
+    );
+}
+
+#[test]
+fn no_production_run_does_anything_before_support_approves() {
+    for kind in WorkflowKind::ALL {
+        let release = Release::production(&document(kind), &config()).expect("rehearsed");
+        assert_eq!(release.stages.first(), Some(&Stage::Approval), "{kind}");
+        let (state, commands) = release.start();
+        assert_eq!(commands, [], "{kind}: the start waits for the approval");
+        for event in events() {
+            let accepted = release.step(&state, &event).is_ok();
+            let expected = matches!(&event, Event::Approved { by, .. } if by.user == "sam")
+                || matches!(&event, Event::Rejected { by, .. } if by.role == Role::Support)
+                || matches!(event, Event::RollbackRequested { .. });
+            assert_eq!(accepted, expected, "{kind}: {event:?}");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The release workflows as pure state machines: `step(state, event) -> (state, commands)`.
+//!
+//! Every release is two runs of its patch document. The rehearsal clones production, runs the
+//! document's deploys, commands and health checks on the clone, waits for the customer to mark
+//! it ready and records the rehearsal. The production run is refused unless a passed rehearsal
+//! of the same candidate and document version is on record; it then follows its workflow:
+//!
+//! - no-migration: support approves, requests are held while data changed since the clone is
+//!   synced into the rehearsed clone, the addresses swap, the old production is kept;
+//! - migration: production goes to its temporary address behind the site-down page, the
+//!   document runs on it (after a database snapshot), the customer confirms, it returns live;
+//! - minor patch: stop, apply, restart;
+//! - blue-green: the new version beside the old, untouched one; rollback swaps back and
+//!   restores the pre-migration snapshot when the database changed;
+//! - rollout: pinned test accounts, then each stage watched; a worse 5xx rate halts it and
+//!   routes every account back.
+//!
+//! Any failure, rejection or rollback request runs the undo commands of what completed, newest
+//! first, back to the last working configuration. An executor (the engine) performs commands
+//! and reports [`Event`]s; nothing here does IO.
+
+mod command;
+mod machine;
+mod plan;
+pub mod policy;
+
+#[cfg(test)]
+mod explore_tests;
+#[cfg(test)]
+mod transcript_tests;
+#[cfg(test)]
+mod world;
+
+pub use command::{Command, Counters, Env, Event};
+pub use machine::{State, Transition, ROLLBACK_ATTEMPTS};
+pub use plan::Stage;
+pub use policy::{Actor, Refusal, RehearsalRecord};
+
+use crate::patch::{PatchDocument, WorkflowKind};
+use serde::{Deserialize, Serialize};
+
+/// Which run of a document a [`Release`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Run {
+    Rehearsal,
+    Production,
+}
+
+/// What a production run needs besides its document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseConfig {
+    /// The user who submitted the release; they cannot approve it.
+    pub submitted_by: String,
+    /// Accounts routed first in a rollout (e.g. those tagged beta).
+    pub pinned_accounts: Vec<String>,
+    /// Rehearsals on record for this site, from the store.
+    pub rehearsals: Vec<RehearsalRecord>,
+}
+
+/// One run of a release: its compiled stages and who submitted it. Rebuilt from the stored
+/// document and config on resume; the journaled [`State`] says where it was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    pub run: Run,
+    pub workflow: WorkflowKind,
+    pub submitted_by: String,
+    pub stages: Vec<Stage>,
+}
+
+impl Release {
+    /// The rehearsal of `doc` on a fresh clone of production.
+    pub fn rehearsal(doc: &PatchDocument, submitted_by: &str) -> Release {
+        Release {
+            run: Run::Rehearsal,
+            workflow: doc.workflow,
+            submitted_by: submitted_by.to_owned(),
+            stages: plan::rehearsal(doc),
+        }
+    }
+
+    /// The production run of `doc`, refused unless this candidate and document version passed
+    /// a rehearsal.
+    pub fn production(doc: &PatchDocument, config: &ReleaseConfig) -> Result<Release, Refusal> {
+        policy::check_rehearsed(&config.rehearsals, &doc.candidate_sha256, doc.version)?;
+        Ok(Release {
+            run: Run::Production,
+            workflow: doc.workflow,
+            submitted_by: config.submitted_by.clone(),
+            stages: plan::production(doc, &config.pinned_accounts),
+        })
+    }
+
+    /// The first state and the commands to perform for it.
+    pub fn start(&self) -> (State, Vec<Command>) {
+        machine::enter(&self.stages, 0, vec![])
+    }
+
+    /// What the run waits for in `state`, as a live view or a refusal shows it.
+    pub fn waiting_for(&self, state: &State) -> String {
+        state.waiting_for(&self.stages)
+    }
+
+    /// The transition function. A refused event leaves the state as it was.
+    pub fn step(&self, state: &State, event: &Event) -> Transition {
+        machine::step(&self.stages, &self.submitted_by, state, event)
+    }
+}

@@ -1,0 +1,235 @@
+//! Compiles a patch document into the stages of a run: the rehearsal on a clone, or the
+//! production run of one of the five workflows, each stage with the commands that undo it.
+//!
+//! The document says what the customer's release needs; the workflow adds what its procedure
+//! always needs (a clone beside production, a database snapshot before a migration, held
+//! requests around a swap, stopping a service that is patched in place).
+
+use super::command::{Command, Env};
+use crate::patch::{Action, PatchDocument, Step, WorkflowKind};
+use crate::Role;
+use serde::{Deserialize, Serialize};
+
+/// One thing a run waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Stage {
+    /// Run `command`; once it succeeded, `undo` (in order) reverses it.
+    Do { command: Command, undo: Vec<Command> },
+    /// A support user other than the submitter approves.
+    Approval,
+    /// The customer marks the candidate ready, or confirms production at its temporary address.
+    Confirmation,
+    /// Watch per-version 5xx rates for a window; halt when the new one is worse by more than
+    /// `max_5xx_increase` percentage points.
+    Watch { duration_secs: u32, max_5xx_increase: f64 },
+}
+
+fn act(command: Command, undo: Vec<Command>) -> Stage {
+    Stage::Do { command, undo }
+}
+
+fn deploy(env: Env, sha: &str, undo: Vec<Command>) -> [Stage; 3] {
+    let sha256 = sha.to_owned();
+    [
+        act(Command::UploadRelease { env, sha256: sha256.clone() }, vec![]),
+        act(Command::UnpackRelease { env, sha256: sha256.clone() }, vec![]),
+        act(Command::ActivateRelease { env, sha256 }, undo),
+    ]
+}
+
+fn run_step(env: Env, number: usize, action: &Action) -> Option<Command> {
+    match action {
+        Action::RunCommand { command, timeout_secs, .. } => {
+            Some(Command::RunStep { env, step: number, command: command.clone(), timeout_secs: *timeout_secs })
+        }
+        _ => None,
+    }
+}
+
+fn health(env: Env, action: &Action) -> Option<Stage> {
+    match action {
+        Action::HealthCheck { path, expect_status, retries } => Some(act(
+            Command::HealthCheck { env, path: path.clone(), expect_status: *expect_status, retries: *retries },
+            vec![],
+        )),
+        _ => None,
+    }
+}
+
+/// The rehearsal: the document's own commands run against a fresh clone of production, then
+/// the customer tests it and marks it ready. Production is only read (to clone it).
+pub fn rehearsal(doc: &PatchDocument) -> Vec<Stage> {
+    let env = Env::Candidate;
+    let mut stages = vec![act(
+        Command::CloneEnvironment { from: Env::Production, to: env },
+        vec![Command::DiscardEnvironment { env }],
+    )];
+    if !doc.steps.iter().any(|s| s.action == Action::DeployCandidate) {
+        stages.extend(deploy(env, &doc.candidate_sha256, vec![]));
+    }
+    for (index, step) in doc.steps.iter().enumerate() {
+        match &step.action {
+            Action::DeployCandidate => stages.extend(deploy(env, &doc.candidate_sha256, vec![])),
+            action @ Action::RunCommand { .. } => {
+                stages.extend(run_step(env, index + 1, action).map(|c| act(c, vec![])))
+            }
+            action @ Action::HealthCheck { .. } => stages.extend(health(env, action)),
+            // Addresses, pages, gates and watches are production concerns; the clone is fresh,
+            // so it has nothing to sync.
+            _ => {}
+        }
+    }
+    stages.push(Stage::Confirmation);
+    stages.push(act(
+        Command::RecordRehearsal { candidate_sha256: doc.candidate_sha256.clone(), document_version: doc.version },
+        vec![],
+    ));
+    stages
+}
+
+/// The production run of `doc.workflow`, pinned test accounts first for a rollout.
+pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage> {
+    let kind = doc.workflow;
+    // Where the document's deploys, commands and health checks run.
+    let env = match kind {
+        WorkflowKind::Migration | WorkflowKind::MinorPatch => Env::Production,
+        WorkflowKind::NoMigration | WorkflowKind::BlueGreen | WorkflowKind::Rollout => Env::Candidate,
+    };
+    let mut stages = Vec::new();
+    let mut cloned = !matches!(kind, WorkflowKind::BlueGreen | WorkflowKind::Rollout);
+    let first_change =
+        doc.steps.iter().position(|s| matches!(s.action, Action::DeployCandidate | Action::RunCommand { .. }));
+    let last_change =
+        doc.steps.iter().rposition(|s| matches!(s.action, Action::DeployCandidate | Action::RunCommand { .. }));
+    let mut snapshotted = false;
+    let mut held = false;
+    let mut routed = false;
+    for (index, step) in doc.steps.iter().enumerate() {
+        let Step { action, rollback, .. } = step;
+        let own_undo = rollback.as_ref().map(|r| undo_of(r, kind, env, index + 1)).unwrap_or_default();
+        if kind == WorkflowKind::MinorPatch && Some(index) == first_change {
+            stages.push(act(Command::StopService { env }, vec![Command::StartService { env }]));
+        }
+        match action {
+            Action::DeployCandidate => {
+                // The new version comes up beside the old one, which stays untouched for
+                // rollback; the clone waits for the approval before it takes resources.
+                if !cloned {
+                    stages.push(act(
+                        Command::CloneEnvironment { from: Env::Production, to: Env::Candidate },
+                        vec![Command::DiscardEnvironment { env: Env::Candidate }],
+                    ));
+                    cloned = true;
+                }
+                // A clone made by this run is discarded on rollback, which undoes its deploy too.
+                let undo = match kind {
+                    _ if !own_undo.is_empty() => own_undo,
+                    WorkflowKind::BlueGreen | WorkflowKind::Rollout => vec![],
+                    _ => vec![Command::ActivatePreviousRelease { env }],
+                };
+                stages.extend(deploy(env, &doc.candidate_sha256, undo));
+            }
+            Action::RunCommand { migration, .. } => {
+                // Migrations change data a rollback must bring back: the snapshot is taken
+                // whatever the document's own rollback says. Blue-green shares production's
+                // database, so the snapshot is of production there too.
+                if *migration && !snapshotted {
+                    let db = if kind == WorkflowKind::BlueGreen { Env::Production } else { env };
+                    stages.push(act(Command::SnapshotDatabase { env: db }, vec![Command::RestoreSnapshot { env: db }]));
+                    snapshotted = true;
+                }
+                stages.extend(run_step(env, index + 1, action).map(|c| act(c, own_undo)));
+            }
+            Action::SyncData { scope } => {
+                // Production stops taking writes (requests are held, not failed) until the swap.
+                if !held && matches!(kind, WorkflowKind::NoMigration) {
+                    stages.push(act(Command::Hold { on: true }, vec![Command::Hold { on: false }]));
+                    held = true;
+                }
+                stages.push(act(
+                    Command::SyncData { from: Env::Production, to: Env::Candidate, scope: *scope },
+                    own_undo,
+                ));
+            }
+            Action::SiteDownPage { on } => {
+                let undo = if own_undo.is_empty() { vec![Command::Maintenance { on: !on }] } else { own_undo };
+                stages.push(act(Command::Maintenance { on: *on }, undo));
+            }
+            Action::MoveToTemporaryAddress => stages.push(act(
+                Command::MoveToTemporaryAddress { env: Env::Production },
+                vec![Command::ReturnFromTemporaryAddress { env: Env::Production }],
+            )),
+            // In a migration production returns from its temporary address; elsewhere the
+            // candidate takes the public address, with requests held across the switch.
+            Action::SwapAddresses if kind == WorkflowKind::Migration => stages.push(act(
+                Command::ReturnFromTemporaryAddress { env: Env::Production },
+                vec![Command::MoveToTemporaryAddress { env: Env::Production }],
+            )),
+            Action::SwapAddresses => {
+                if !held {
+                    stages.push(act(Command::Hold { on: true }, vec![Command::Hold { on: false }]));
+                }
+                stages.push(act(Command::SwapAddresses, vec![Command::SwapAddresses]));
+                stages.push(act(Command::Hold { on: false }, vec![Command::Hold { on: true }]));
+                held = false;
+            }
+            Action::HealthCheck { .. } => {
+                // After the swap the public address serves the candidate; check that.
+                stages.extend(health(env, action));
+            }
+            Action::ApprovalGate { role: Role::Customer } => stages.push(Stage::Confirmation),
+            Action::ApprovalGate { .. } => stages.push(Stage::Approval),
+            Action::WaitAndWatch { duration_secs, max_5xx_increase } => {
+                stages.push(Stage::Watch { duration_secs: *duration_secs, max_5xx_increase: *max_5xx_increase });
+            }
+            Action::RolloutStage { percent } => {
+                let pinned = pinned_accounts.to_vec();
+                if !routed && !pinned.is_empty() {
+                    // Pinned test accounts go first and are watched like a stage of their own.
+                    stages.push(act(
+                        Command::SetAccountSplit { percent: 0, pinned: pinned.clone() },
+                        vec![Command::RouteBack],
+                    ));
+                    let watch = doc.steps[index..].iter().find_map(|s| match s.action {
+                        Action::WaitAndWatch { duration_secs, max_5xx_increase } => {
+                            Some(Stage::Watch { duration_secs, max_5xx_increase })
+                        }
+                        _ => None,
+                    });
+                    stages.extend(watch);
+                    routed = true;
+                }
+                // One route-back undoes every stage, so only the first stage carries it.
+                let undo = if routed { vec![] } else { vec![Command::RouteBack] };
+                routed = true;
+                stages.push(act(Command::SetAccountSplit { percent: *percent, pinned }, undo));
+            }
+        }
+        if kind == WorkflowKind::MinorPatch && Some(index) == last_change {
+            stages.push(act(Command::StartService { env }, vec![Command::StopService { env }]));
+        }
+    }
+    stages
+}
+
+/// The commands a document's explicit `rollback` action stands for.
+fn undo_of(action: &Action, kind: WorkflowKind, env: Env, number: usize) -> Vec<Command> {
+    match action {
+        Action::RunCommand { .. } => run_step(env, number, action).into_iter().collect(),
+        Action::SiteDownPage { on } => vec![Command::Maintenance { on: *on }],
+        Action::SwapAddresses if kind == WorkflowKind::Migration => {
+            vec![Command::ReturnFromTemporaryAddress { env: Env::Production }]
+        }
+        Action::SwapAddresses => vec![Command::Hold { on: true }, Command::SwapAddresses, Command::Hold { on: false }],
+        Action::MoveToTemporaryAddress => vec![Command::MoveToTemporaryAddress { env: Env::Production }],
+        Action::DeployCandidate => vec![Command::ActivatePreviousRelease { env }],
+        Action::SyncData { scope } => {
+            vec![Command::SyncData { from: Env::Candidate, to: Env::Production, scope: *scope }]
+        }
+        Action::HealthCheck { path, expect_status, retries } => {
+            vec![Command::HealthCheck { env, path: path.clone(), expect_status: *expect_status, retries: *retries }]
+        }
+        // The document's rules refuse these as rollbacks; nothing to run if one slipped through.
+        Action::ApprovalGate { .. } | Action::WaitAndWatch { .. } | Action::RolloutStage { .. } => vec![],
+    }
+}
