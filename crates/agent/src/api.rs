@@ -1,0 +1,248 @@
+//! Wire types of the agent's HTTP API: plain serde structs with no IO, so they can move into
+//! the shared API-types crate unchanged.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// Whether repeating the same request (same operation id) may succeed.
+    pub retry_safe: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    NotFound,
+    Conflict,
+    InvalidInput,
+    TooLarge,
+    Unauthorized,
+    CommandFailed,
+    Internal,
+}
+
+/// How to run a site in an environment; stored as `envs/<env>/env.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvConfig {
+    /// Program and arguments; a relative program path with a `/` is taken inside the release.
+    pub command: Vec<String>,
+    /// The port the site listens on (passed to it as `PORT`).
+    pub port: u16,
+    #[serde(default = "default_health_path")]
+    pub health_path: String,
+    /// Extra environment variables for the site and for steps.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Production environments can only be destroyed with `force`.
+    #[serde(default)]
+    pub production: bool,
+    /// How many releases to keep; the active and the previous one are always kept.
+    #[serde(default = "default_keep_releases")]
+    pub keep_releases: usize,
+    /// SQLite databases under `shared/` (relative paths) copied with the online backup API.
+    #[serde(default)]
+    pub sqlite: Vec<String>,
+    #[serde(default = "default_stop_timeout")]
+    pub stop_timeout_secs: u64,
+    #[serde(default = "default_health_retries")]
+    pub health_retries: u32,
+    #[serde(default = "default_health_interval")]
+    pub health_interval_ms: u64,
+}
+
+fn default_health_path() -> String {
+    "/health".to_owned()
+}
+fn default_keep_releases() -> usize {
+    5
+}
+fn default_stop_timeout() -> u64 {
+    10
+}
+fn default_health_retries() -> u32 {
+    // 30 s at the default interval: slow starters (JVMs, cold caches) still come up.
+    300
+}
+fn default_health_interval() -> u64 {
+    100
+}
+
+impl EnvConfig {
+    /// A config with defaults for everything but the command and port.
+    pub fn new(command: Vec<String>, port: u16) -> Self {
+        EnvConfig {
+            command,
+            port,
+            health_path: default_health_path(),
+            env: BTreeMap::new(),
+            production: false,
+            keep_releases: default_keep_releases(),
+            sqlite: Vec::new(),
+            stop_timeout_secs: default_stop_timeout(),
+            health_retries: default_health_retries(),
+            health_interval_ms: default_health_interval(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    pub version: String,
+    pub environments: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateEnv {
+    pub op_id: String,
+    pub name: String,
+    pub config: EnvConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvInfo {
+    pub name: String,
+    pub config: EnvConfig,
+    pub current: Option<String>,
+    pub previous: Option<String>,
+    pub releases: Vec<ReleaseInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseInfo {
+    pub id: String,
+    pub sha256: String,
+    pub files: u64,
+    pub bytes: u64,
+    pub unpacked_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloneEnv {
+    pub op_id: String,
+    pub target: String,
+    /// The clone's port; the agent picks a free one when absent.
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactInfo {
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnpackRelease {
+    pub op_id: String,
+    pub release_id: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activate {
+    pub op_id: String,
+    pub release_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rollback {
+    pub op_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivateResult {
+    pub current: String,
+    pub previous: Option<String>,
+    /// Releases deleted because more than `keep_releases` were present.
+    pub pruned: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStep {
+    pub op_id: String,
+    pub command: Vec<String>,
+    pub timeout_secs: u64,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
+/// One line of a step's NDJSON output stream (also how the agent stores it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StepEvent {
+    Output { stream: OutputStream, data: String },
+    Exit { code: Option<i32>, timed_out: bool, interrupted: bool, duration_ms: u64 },
+}
+
+/// A finished step as the client sums it up from the event stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepResult {
+    pub code: Option<i32>,
+    pub timed_out: bool,
+    pub interrupted: bool,
+    pub duration_ms: u64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessAction {
+    pub op_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessState {
+    Stopped,
+    Running,
+    /// Crashed and waiting to be restarted.
+    Backoff,
+    /// Crashed too often in a row; needs a manual start.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessStatus {
+    pub state: ProcessState,
+    pub pid: Option<u32>,
+    pub port: u16,
+    pub restarts: u32,
+    pub healthy: bool,
+    /// The release directory the process runs from.
+    pub release: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncEnv {
+    pub op_id: String,
+    /// The environment to copy live data from into this one.
+    pub from: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub databases: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestroyEnv {
+    pub op_id: String,
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destroyed {
+    pub name: String,
+}

@@ -1,0 +1,71 @@
+//! Cloning environment A into B: code, config, shared files and databases, with B on its own
+//! port. Built in a staging directory and renamed into place, so B appears whole or not at all.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::api::EnvInfo;
+use crate::copytree::copy_tree;
+use crate::envs::{info, list, load_config, save_config};
+use crate::error::{io_context, AgentError, Result};
+use crate::layout::{check_env_name, sync_dir, Layout};
+use crate::sync::{backup_sqlite, database_files};
+
+/// A port for a new environment: free right now and not configured for another environment.
+pub fn pick_port(layout: &Layout) -> Result<u16> {
+    let taken: HashSet<u16> = list(layout)?.iter().filter_map(|env| load_config(layout, env).ok()).map(|c| c.port).collect();
+    for _ in 0..50 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io_context("cannot find a free port"))?;
+        let port = listener.local_addr().map_err(io_context("cannot find a free port"))?.port();
+        if !taken.contains(&port) {
+            return Ok(port);
+        }
+    }
+    Err(AgentError::Internal("no free port found in 50 tries: give the clone a port explicitly".into()))
+}
+
+pub async fn clone_env(layout: &Layout, source: &str, target: &str, port: u16) -> Result<EnvInfo> {
+    check_env_name(target)?;
+    let mut config = load_config(layout, source)?;
+    if layout.env(target).dir.exists() {
+        return Err(AgentError::Conflict(format!("environment {target} already exists: destroy it or clone into another name")));
+    }
+    let staging = layout.staging_dir(target);
+    let result = build_clone(layout, source, &staging, &mut config, port).await.and_then(|()| {
+        std::fs::rename(&staging, layout.env(target).dir).map_err(io_context(format!("cannot move the clone {target} into place")))?;
+        sync_dir(&layout.envs_dir()).map_err(io_context("cannot sync the environments directory"))
+    });
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    tracing::info!("cloned environment {source} into {target}");
+    info(layout, target)
+}
+
+async fn build_clone(layout: &Layout, source: &str, staging: &Path, config: &mut crate::api::EnvConfig, port: u16) -> Result<()> {
+    let src = layout.env(source).dir;
+    let skip_dbs: HashSet<PathBuf> =
+        config.sqlite.iter().flat_map(|db| database_files(db)).map(|f| Path::new("shared").join(f)).collect();
+    let (src_copy, staging_copy) = (src.clone(), staging.to_path_buf());
+    // Logs and the wish to be running describe the source's own process; the clone starts
+    // stopped with empty logs.
+    tokio::task::spawn_blocking(move || {
+        copy_tree(&src_copy, &staging_copy, &|rel: &Path| rel == Path::new("logs") || rel == Path::new("process.json") || skip_dbs.contains(rel))
+    })
+    .await
+    .map_err(|e| AgentError::Internal(format!("the copy task failed: {e}")))?
+    .map_err(io_context(format!("cannot copy environment {source}")))?;
+    std::fs::create_dir_all(staging.join("logs")).map_err(io_context("cannot create the clone's logs directory"))?;
+    for db in &config.sqlite {
+        let dst = staging.join("shared").join(db);
+        if let Some(parent) = dst.parent() {
+            std::fs::create_dir_all(parent).map_err(io_context(format!("cannot create {}", parent.display())))?;
+        }
+        backup_sqlite(&src.join("shared").join(db), &dst).await?;
+    }
+    config.port = port;
+    // A clone is a test environment until an address swap makes it production.
+    config.production = false;
+    save_config(staging, config)
+}

@@ -1,0 +1,237 @@
+//! The HTTPS API: the router, bearer-token authentication and thin handlers that each call one
+//! service function, inside the operation-id journal for anything that changes state.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+
+use crate::api::*;
+use crate::error::{AgentError, Result};
+use crate::identity::same_secret;
+use crate::layout::{check_env_name, Layout};
+use crate::ops::{KeyedLocks, Ops};
+use crate::steps::Steps;
+use crate::supervisor::Supervisor;
+use crate::unpack::UnpackLimits;
+use crate::{artifacts, clone, envs, releases, sync};
+
+/// Everything handlers share.
+pub struct AgentState {
+    pub layout: Layout,
+    pub token: String,
+    pub max_upload_bytes: u64,
+    pub unpack_limits: UnpackLimits,
+    pub ops: Ops,
+    pub env_locks: KeyedLocks,
+    pub steps: Arc<Steps>,
+    pub supervisor: Supervisor,
+}
+
+type Shared = State<Arc<AgentState>>;
+
+/// JSON bodies whose rejection is an `AgentError`, so a malformed request reads like every
+/// other refusal.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AgentError;
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(AgentError::Invalid(format!("the request body is not what this endpoint takes ({}): see /v1/openapi.json", rejection.body_text()))),
+        }
+    }
+}
+
+pub fn app(state: Arc<AgentState>) -> Router {
+    let envs_routes = Router::new()
+        .route("/v1/envs", get(list_envs).post(create_env))
+        .route("/v1/envs/{env}", get(env_info))
+        .route("/v1/envs/{env}/clone", post(clone_env))
+        .route("/v1/envs/{env}/destroy", post(destroy_env))
+        .route("/v1/envs/{env}/releases", post(unpack_release))
+        .route("/v1/envs/{env}/activate", post(activate))
+        .route("/v1/envs/{env}/rollback", post(rollback))
+        .route("/v1/envs/{env}/steps", post(run_step))
+        .route("/v1/envs/{env}/process", get(process_status))
+        .route("/v1/envs/{env}/process/{action}", post(process_action))
+        .route("/v1/envs/{env}/sync", post(sync_env));
+    Router::new()
+        .route("/v1/agent", get(agent_info))
+        .route("/v1/openapi.json", get(openapi))
+        .merge(envs_routes)
+        // Uploads stream to disk with their own limit; the default 2 MB body cap must not apply.
+        .route("/v1/artifacts/{sha256}", get(artifact_info).put(upload).layer(DefaultBodyLimit::disable()))
+        .fallback(no_endpoint)
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), require_token))
+        .with_state(state)
+}
+
+async fn require_token(State(state): Shared, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if presented.is_some_and(|token| same_secret(token, &state.token)) {
+        return next.run(request).await;
+    }
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.to_string()).unwrap_or_else(|| "unknown".into());
+    tracing::warn!(%peer, method = %request.method(), path = %request.uri().path(), "refused a request without a valid token");
+    AgentError::Unauthorized("missing or wrong bearer token: send `Authorization: Bearer <token>` with the token from the agent's registration".into()).into_response()
+}
+
+async fn no_endpoint(request: Request) -> AgentError {
+    AgentError::NotFound(format!("no endpoint {} {}: see /v1/openapi.json", request.method(), request.uri().path()))
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| AgentError::Internal(format!("a worker task failed: {e}")))?
+}
+
+async fn agent_info(State(state): Shared) -> Result<Json<AgentInfo>> {
+    Ok(Json(AgentInfo { version: env!("CARGO_PKG_VERSION").to_owned(), environments: envs::list(&state.layout)? }))
+}
+
+async fn openapi() -> Json<serde_json::Value> {
+    Json(crate::openapi::document())
+}
+
+async fn list_envs(State(state): Shared) -> Result<Json<Vec<String>>> {
+    Ok(Json(envs::list(&state.layout)?))
+}
+
+async fn create_env(State(state): Shared, ApiJson(req): ApiJson<CreateEnv>) -> Result<Json<EnvInfo>> {
+    check_env_name(&req.name)?;
+    let _env = state.env_locks.lock(&req.name).await;
+    let layout = state.layout.clone();
+    let (name, config) = (req.name.clone(), req.config.clone());
+    Ok(Json(state.ops.once(&req.op_id, "create_env", &req, blocking(move || envs::create(&layout, &name, &config))).await?))
+}
+
+async fn env_info(State(state): Shared, Path(env): Path<String>) -> Result<Json<EnvInfo>> {
+    check_env_name(&env)?;
+    Ok(Json(envs::info(&state.layout, &env)?))
+}
+
+async fn clone_env(State(state): Shared, Path(env): Path<String>, ApiJson(req): ApiJson<CloneEnv>) -> Result<Json<EnvInfo>> {
+    check_env_name(&env)?;
+    check_env_name(&req.target)?;
+    let _envs = state.env_locks.lock_all(&[&env, &req.target]).await;
+    let work = async {
+        let port = match req.port {
+            Some(port) => port,
+            None => clone::pick_port(&state.layout)?,
+        };
+        clone::clone_env(&state.layout, &env, &req.target, port).await
+    };
+    Ok(Json(state.ops.once(&req.op_id, &format!("clone:{env}"), &req, work).await?))
+}
+
+async fn destroy_env(State(state): Shared, Path(env): Path<String>, ApiJson(req): ApiJson<DestroyEnv>) -> Result<Json<Destroyed>> {
+    check_env_name(&env)?;
+    let _env = state.env_locks.lock(&env).await;
+    let work = async {
+        let config = envs::load_config(&state.layout, &env)?;
+        if config.production && !req.force {
+            return Err(AgentError::Conflict(format!("environment {env} is production: destroy it with force=true if you really mean to")));
+        }
+        state.supervisor.stop(&env).await?;
+        let (layout, name) = (state.layout.clone(), env.clone());
+        blocking(move || envs::destroy(&layout, &name, true)).await?;
+        Ok(Destroyed { name: env.clone() })
+    };
+    Ok(Json(state.ops.once(&req.op_id, &format!("destroy:{env}"), &req, work).await?))
+}
+
+async fn unpack_release(State(state): Shared, Path(env): Path<String>, ApiJson(req): ApiJson<UnpackRelease>) -> Result<Json<ReleaseInfo>> {
+    check_env_name(&env)?;
+    let _env = state.env_locks.lock(&env).await;
+    let (layout, limits, name, id, sha) = (state.layout.clone(), state.unpack_limits, env.clone(), req.release_id.clone(), req.sha256.clone());
+    let work = blocking(move || releases::unpack_release(&layout, &name, &id, &sha, limits));
+    Ok(Json(state.ops.once(&req.op_id, &format!("unpack:{env}"), &req, work).await?))
+}
+
+async fn activate(State(state): Shared, Path(env): Path<String>, ApiJson(req): ApiJson<Activate>) -> Result<Json<ActivateResult>> {
+    check_env_name(&env)?;
+    let _env = state.env_locks.lock(&env).await;
+    let (layout, name, id) = (state.layout.clone(), env.clone(), req.release_id.clone());
+    let work = blocking(move || releases::activate(&layout, &name, &id));
+    Ok(Json(state.ops.once(&req.op_id, &format!("activate:{env}"), &req, work).await?))
+}
+
+async fn rollback(State(state): Shared, Path(env): Path<String>, ApiJson(req): ApiJson<Rollback>) -> Result<Json<ActivateResult>> {
+    check_env_name(&env)?;
+    let _env = state.env_locks.lock(&env).await;
+    let (layout, name) = (state.layout.clone(), env.clone());
+    let work = blocking(move || releases::rollback(&layout, &name));
+    Ok(Json(state.ops.once(&req.op_id, &format!("rollback:{env}"), &req, work).await?))
+}
+
+async fn run_step(State(state): Shared, Path(env): Path<String>, ApiJson(req): ApiJson<RunStep>) -> Result<Response> {
+    check_env_name(&env)?;
+    let events = state.steps.run_or_follow(&env, req).await?;
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], Body::from_stream(events)).into_response())
+}
+
+async fn process_status(State(state): Shared, Path(env): Path<String>) -> Result<Json<ProcessStatus>> {
+    check_env_name(&env)?;
+    Ok(Json(state.supervisor.status(&env).await?))
+}
+
+async fn process_action(State(state): Shared, Path((env, action)): Path<(String, String)>, ApiJson(req): ApiJson<ProcessAction>) -> Result<Json<ProcessStatus>> {
+    check_env_name(&env)?;
+    let _env = state.env_locks.lock(&env).await;
+    let kind = format!("{action}:{env}");
+    let status = match action.as_str() {
+        "start" => state.ops.once(&req.op_id, &kind, &req, state.supervisor.start(&env)).await?,
+        "stop" => state.ops.once(&req.op_id, &kind, &req, state.supervisor.stop(&env)).await?,
+        "restart" => state.ops.once(&req.op_id, &kind, &req, state.supervisor.restart(&env)).await?,
+        other => return Err(AgentError::NotFound(format!("no process action {other:?}: use start, stop or restart"))),
+    };
+    Ok(Json(status))
+}
+
+async fn sync_env(State(state): Shared, Path(env): Path<String>, ApiJson(req): ApiJson<SyncEnv>) -> Result<Json<SyncReport>> {
+    check_env_name(&env)?;
+    check_env_name(&req.from)?;
+    let _envs = state.env_locks.lock_all(&[&env, &req.from]).await;
+    let work = async {
+        if state.supervisor.is_running(&env) {
+            return Err(AgentError::Conflict(format!("environment {env} is running: stop it before syncing data into it")));
+        }
+        sync::sync_env(&state.layout, &req.from, &env).await
+    };
+    Ok(Json(state.ops.once(&req.op_id, &format!("sync:{env}"), &req, work).await?))
+}
+
+async fn artifact_info(State(state): Shared, Path(sha256): Path<String>) -> Result<Json<ArtifactInfo>> {
+    artifacts::stored(&state.layout, &sha256)?
+        .map(Json)
+        .ok_or_else(|| AgentError::NotFound(format!("no candidate with sha256 {sha256} is stored: upload it with PUT")))
+}
+
+async fn upload(State(state): Shared, Path(sha256): Path<String>, headers: HeaderMap, body: Body) -> Response {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    let close = [(header::CONNECTION, "close")];
+    match artifacts::stored(&state.layout, &sha256) {
+        // Stored once per hash: the body is not read, so this connection cannot be reused.
+        Ok(Some(info)) => return (close, Json(info)).into_response(),
+        Ok(None) => {}
+        Err(e) => return (close, e).into_response(),
+    }
+    match artifacts::store(&state.layout, &sha256, declared, state.max_upload_bytes, body).await {
+        Ok(info) => (StatusCode::OK, Json(info)).into_response(),
+        // The rest of a refused body is never read, so the connection cannot carry another
+        // request; saying so keeps the client from reusing it and failing its next call.
+        Err(e) => (close, e).into_response(),
+    }
+}

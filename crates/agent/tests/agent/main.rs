@@ -1,0 +1,12 @@
+//! Integration tests of the host agent: a real `switchyard-agent` process on 127.0.0.1 with a
+//! temporary root, the real sample site, real archives. One target so it links once.
+
+mod support;
+
+mod auth;
+mod clone_and_sync;
+mod hostile_archives;
+mod idempotency_and_restart;
+mod release_lifecycle;
+mod site_supervision;
+mod tidy;
