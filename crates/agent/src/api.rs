@@ -246,3 +246,17 @@ pub struct DestroyEnv {
 pub struct Destroyed {
     pub name: String,
 }
+
+/// A route change with the caller's operation id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RouteChange<T> {
+    pub op_id: String,
+    #[serde(flatten)]
+    pub change: T,
+}
+
+/// Replace the whole table (used when Switchyard first configures a host).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReplaceTable {
+    pub table: switchyard_router::RouteTable,
+}

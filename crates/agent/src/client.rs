@@ -12,6 +12,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use switchyard_router::api::{MoveToTemporaryAddress, PointAddress, RouteBack, SetHold, SetMaintenance, SwapEnvironments};
+use switchyard_router::{CountersSnapshot, RouteTable};
 
 use crate::api::*;
 use crate::error::{AgentError, Result};
@@ -230,5 +232,55 @@ impl AgentClient {
 
     pub async fn sync_env(&self, target: &str, req: &SyncEnv) -> Result<SyncReport> {
         self.call("sync data", Method::POST, &format!("/v1/envs/{target}/sync"), Some(req)).await
+    }
+
+    /// The router's table: what every public address serves.
+    pub async fn routes(&self) -> Result<RouteTable> {
+        self.call("read the route table", Method::GET, "/v1/routes", None::<&()>).await
+    }
+
+    pub async fn replace_routes(&self, op_id: &str, table: RouteTable) -> Result<RouteTable> {
+        self.route_change("replace the route table", Method::PUT, "/v1/routes", op_id, ReplaceTable { table }).await
+    }
+
+    /// Swaps two environments of a site everywhere, atomically; once per `op_id`.
+    pub async fn swap(&self, op_id: &str, change: SwapEnvironments) -> Result<RouteTable> {
+        self.route_change("swap environments", Method::POST, "/v1/routes/swap", op_id, change).await
+    }
+
+    pub async fn move_to_temporary_address(&self, op_id: &str, change: MoveToTemporaryAddress) -> Result<RouteTable> {
+        self.route_change("move production to a temporary address", Method::POST, "/v1/routes/move-to-temporary-address", op_id, change)
+            .await
+    }
+
+    pub async fn route_back(&self, op_id: &str, change: RouteBack) -> Result<RouteTable> {
+        self.route_change("route the public address back", Method::POST, "/v1/routes/route-back", op_id, change).await
+    }
+
+    pub async fn point(&self, op_id: &str, change: PointAddress) -> Result<RouteTable> {
+        self.route_change("point an address", Method::POST, "/v1/routes/point", op_id, change).await
+    }
+
+    pub async fn maintenance(&self, op_id: &str, change: SetMaintenance) -> Result<RouteTable> {
+        self.route_change("switch the site-down page", Method::POST, "/v1/routes/maintenance", op_id, change).await
+    }
+
+    pub async fn hold(&self, op_id: &str, change: SetHold) -> Result<RouteTable> {
+        self.route_change("hold or release requests", Method::POST, "/v1/routes/hold", op_id, change).await
+    }
+
+    pub async fn counters(&self) -> Result<CountersSnapshot> {
+        self.call("read the router's counters", Method::GET, "/v1/counters", None::<&()>).await
+    }
+
+    /// The router's counters in Prometheus text format.
+    pub async fn metrics(&self) -> Result<String> {
+        let response = self.send("read the metrics", self.request(Method::GET, "/v1/metrics")).await?;
+        response.text().await.map_err(|source| AgentError::Transport { context: "cannot read the metrics".into(), source })
+    }
+
+    async fn route_change<T: Serialize + Sync>(&self, what: &str, method: Method, path: &str, op_id: &str, change: T) -> Result<RouteTable> {
+        let request = RouteChange { op_id: op_id.to_owned(), change };
+        self.call(what, method, path, Some(&request)).await
     }
 }

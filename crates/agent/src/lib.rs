@@ -19,6 +19,7 @@ pub mod layout;
 pub mod openapi;
 pub mod ops;
 pub mod releases;
+pub mod routing;
 pub mod server;
 pub mod steps;
 pub mod supervisor;
@@ -62,6 +63,9 @@ pub struct AgentArgs {
     /// Extra DNS names or IPs for the self-signed certificate (made on first start only).
     #[arg(long = "tls-name")]
     pub tls_names: Vec<String>,
+    /// Where the router serves the sites' public traffic (repeatable; port 0 picks one).
+    #[arg(long = "public-listen")]
+    pub public_listen: Vec<SocketAddr>,
 }
 
 /// What a client needs to talk to this agent; also written to `<root>/agent/registration.json`.
@@ -70,6 +74,9 @@ pub struct Registration {
     pub url: String,
     pub fingerprint: String,
     pub token: String,
+    /// The addresses the router serves public traffic on (as bound, so port 0 is resolved).
+    #[serde(default)]
+    pub public_addresses: Vec<SocketAddr>,
 }
 
 /// Runs the agent until SIGTERM or Ctrl-C, then stops the sites it supervises.
@@ -87,7 +94,17 @@ pub async fn run_until(args: AgentArgs, shutdown: impl Future<Output = ()>, on_r
         .map_err(|e| AgentError::Io { context: format!("cannot listen on {}: is another agent running there? pick another --listen", args.listen), source: e })?;
     listener.set_nonblocking(true).map_err(error::io_context("cannot configure the listening socket"))?;
     let addr = listener.local_addr().map_err(error::io_context("cannot read the listening address"))?;
-    let registration = Registration { url: format!("https://{addr}"), fingerprint: identity.fingerprint.clone(), token: identity.token.clone() };
+    let routing = routing::Routing::load(layout.root().join("router").join("table.json"))?;
+    let mut public = Vec::new();
+    for public_addr in &args.public_listen {
+        public.push(routing.listen(*public_addr).await?);
+    }
+    let registration = Registration {
+        url: format!("https://{addr}"),
+        fingerprint: identity.fingerprint.clone(),
+        token: identity.token.clone(),
+        public_addresses: public.iter().map(|listening| listening.local_addr()).collect(),
+    };
     write_registration(&layout, &registration)?;
 
     let state = Arc::new(AgentState {
@@ -99,6 +116,7 @@ pub async fn run_until(args: AgentArgs, shutdown: impl Future<Output = ()>, on_r
         env_locks: KeyedLocks::default(),
         steps: Steps::new(layout.clone()),
         supervisor: Supervisor::new(layout.clone(), RestartPolicy::default()),
+        routing,
     });
     let restoring = Arc::clone(&state);
     tokio::spawn(async move {
@@ -122,6 +140,10 @@ pub async fn run_until(args: AgentArgs, shutdown: impl Future<Output = ()>, on_r
         () = shutdown => {
             tracing::info!("shutting down: stopping supervised sites");
             handle.graceful_shutdown(Some(Duration::from_secs(5)));
+            // Stop taking public traffic (letting open requests finish) before the sites stop.
+            for listening in public {
+                listening.shutdown().await;
+            }
             state.supervisor.stop_all().await;
             let _ = server.await;
         }

@@ -23,6 +23,16 @@ pub const ENDPOINTS: &[(&str, &str, &str, Option<&str>, &str)] = &[
     ("post", "/v1/envs/{env}/sync", "Copy shared data and databases from another environment into this stopped one", Some("SyncEnv"), "SyncReport"),
     ("get", "/v1/artifacts/{sha256}", "Whether a candidate is stored", None, "ArtifactInfo"),
     ("put", "/v1/artifacts/{sha256}", "Upload a candidate (.tar.gz) as the raw body; checked against the sha256 in the path", Some("application/gzip"), "ArtifactInfo"),
+    ("get", "/v1/routes", "The router's table: sites, their environments' backends and what each public address serves", None, "RouteTable"),
+    ("put", "/v1/routes", "Replace the whole route table", Some("ReplaceTable (plus op_id)"), "RouteTable"),
+    ("post", "/v1/routes/swap", "Swap two environments of a site everywhere, atomically", Some("SwapEnvironments (plus op_id)"), "RouteTable"),
+    ("post", "/v1/routes/move-to-temporary-address", "Serve production at a temporary address and the site-down page at its public one", Some("MoveToTemporaryAddress (plus op_id)"), "RouteTable"),
+    ("post", "/v1/routes/route-back", "Serve the public address from the temporary one again", Some("RouteBack (plus op_id)"), "RouteTable"),
+    ("post", "/v1/routes/point", "Point an address at an environment, an account split or the site-down page", Some("PointAddress (plus op_id)"), "RouteTable"),
+    ("post", "/v1/routes/maintenance", "Turn a site's site-down page on or off", Some("SetMaintenance (plus op_id)"), "RouteTable"),
+    ("post", "/v1/routes/hold", "Hold a site's new requests (or release them) during a cutover", Some("SetHold (plus op_id)"), "RouteTable"),
+    ("get", "/v1/counters", "Requests, 5xx and latency per environment and per address", None, "CountersSnapshot"),
+    ("get", "/v1/metrics", "The same counters in Prometheus text format", None, "text/plain"),
 ];
 
 pub fn document() -> Value {
@@ -102,6 +112,7 @@ mod tests {
             env_locks: Default::default(),
             steps: crate::steps::Steps::new(layout.clone()),
             supervisor: crate::supervisor::Supervisor::new(layout.clone(), Default::default()),
+            routing: crate::routing::Routing::load(root.path().join("table.json")).unwrap(),
         });
         for (method, path, ..) in ENDPOINTS {
             let uri = path.replace("{env}", "web").replace("{sha256}", &"a".repeat(64));

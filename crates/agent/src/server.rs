@@ -33,6 +33,7 @@ pub struct AgentState {
     pub env_locks: KeyedLocks,
     pub steps: Arc<Steps>,
     pub supervisor: Supervisor,
+    pub routing: crate::routing::Routing,
 }
 
 type Shared = State<Arc<AgentState>>;
@@ -68,6 +69,7 @@ pub fn app(state: Arc<AgentState>) -> Router {
         .route("/v1/agent", get(agent_info))
         .route("/v1/openapi.json", get(openapi))
         .merge(envs_routes)
+        .merge(crate::routing::routes())
         // Uploads stream to disk with their own limit; the default 2 MB body cap must not apply.
         .route("/v1/artifacts/{sha256}", get(artifact_info).put(upload).layer(DefaultBodyLimit::disable()))
         .fallback(no_endpoint)

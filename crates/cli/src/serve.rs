@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Do not start a local host agent (when this machine hosts no sites).
     #[arg(long)]
     no_agent: bool,
+    /// Where the local agent's router serves the sites' public traffic (repeatable).
+    #[arg(long = "public-listen")]
+    public_listen: Vec<SocketAddr>,
 }
 
 pub async fn run(args: ServeArgs) -> Result<()> {
@@ -46,7 +49,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         println!("First start: seeded a demo customer, site and environments.");
     }
 
-    let local_agent = if args.no_agent { None } else { Some(LocalAgent::start(&data_dir, args.agent_listen, &service).await?) };
+    let local_agent = if args.no_agent { None } else { Some(LocalAgent::start(&data_dir, args.agent_listen, args.public_listen, &service).await?) };
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port))
         .await
@@ -91,7 +94,7 @@ struct LocalAgent {
 }
 
 impl LocalAgent {
-    async fn start(data_dir: &std::path::Path, listen: SocketAddr, service: &Service) -> Result<Self> {
+    async fn start(data_dir: &std::path::Path, listen: SocketAddr, public_listen: Vec<SocketAddr>, service: &Service) -> Result<Self> {
         let root = data_dir.join("agent");
         let args = switchyard_agent::AgentArgs {
             root: root.clone(),
@@ -100,6 +103,7 @@ impl LocalAgent {
             max_unpacked_bytes: 16 << 30,
             max_unpacked_entries: 500_000,
             tls_names: Vec::new(),
+            public_listen,
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
@@ -129,6 +133,9 @@ impl LocalAgent {
             .await
             .context("cannot register the local agent as host \"local\"")?;
         println!("Local host agent at {} (certificate sha256 {})", registration.url, registration.fingerprint);
+        for address in &registration.public_addresses {
+            println!("Its router serves public traffic at http://{address}/");
+        }
         Ok(Self { stop, task })
     }
 

@@ -8,5 +8,6 @@ mod clone_and_sync;
 mod hostile_archives;
 mod idempotency_and_restart;
 mod release_lifecycle;
+mod public_routing;
 mod site_supervision;
 mod tidy;
