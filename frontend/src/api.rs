@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use switchyard_api::{
     Account, AccountDraft, Address, AddressDraft, ApiError, Customer, CustomerDraft, Environment, EnvironmentDraft,
-    Host, HostDraft, HostStatus, Overview, Site, SiteDetail, SiteDraft, User, UserDraft, API_PREFIX,
+    Host, HostDraft, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site, SiteDetail, SiteDraft, User, UserDraft, API_PREFIX,
 };
 use wasm_bindgen::prelude::*;
 
@@ -178,4 +178,16 @@ pub async fn create_address(site_id: i64, draft: &AddressDraft) -> ApiResult<Add
 
 pub async fn create_account(site_id: i64, draft: &AccountDraft) -> ApiResult<Account> {
     post(&format!("/sites/{site_id}/accounts"), draft).await
+}
+
+pub async fn patch_documents(site_id: i64) -> ApiResult<Vec<PatchDocumentRecord>> {
+    get(&format!("/sites/{site_id}/patch-documents")).await
+}
+
+pub async fn save_patch_document(site_id: i64, draft: &PatchDocumentDraft) -> ApiResult<PatchDocumentRecord> {
+    post(&format!("/sites/{site_id}/patch-documents"), draft).await
+}
+
+pub async fn patch_template(site_id: i64, workflow: &str) -> ApiResult<PatchDocumentDraft> {
+    get(&format!("/sites/{site_id}/patch-template?workflow={workflow}")).await
 }

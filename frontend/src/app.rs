@@ -1,6 +1,6 @@
 //! The application shell: header, navigation and the routes of every page.
 
-use crate::pages::{customers::CustomersPage, hosts::HostsPage, site_detail::SiteDetailPage, site_form::SiteFormPage, sites::SitesPage, users::UsersPage};
+use crate::pages::{customers::CustomersPage, hosts::HostsPage, patches::PatchDocumentsPage, site_detail::SiteDetailPage, site_form::SiteFormPage, sites::SitesPage, users::UsersPage};
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::hooks::use_location;
@@ -29,6 +29,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sites/new") view=SiteFormPage />
                     <Route path=path!("/sites/:id") view=SiteDetailPage />
                     <Route path=path!("/sites/:id/edit") view=SiteFormPage />
+                    <Route path=path!("/sites/:id/patches") view=PatchDocumentsPage />
                     <Route path=path!("/hosts") view=HostsPage />
                     <Route path=path!("/customers") view=CustomersPage />
                     <Route path=path!("/users") view=UsersPage />

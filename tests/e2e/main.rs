@@ -5,3 +5,4 @@ mod browser_manages_sites;
 mod data_survives_a_restart;
 mod desktop_app_shows_sites;
 mod local_agent_is_reachable;
+mod patch_documents_are_versioned;

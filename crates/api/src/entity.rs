@@ -102,3 +102,26 @@ pub struct Overview {
     pub hosts: i64,
     pub users: i64,
 }
+
+/// One saved version of a site's patch document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatchDocumentRecord {
+    pub id: i64,
+    pub site_id: i64,
+    /// Assigned by the store: 1, 2, 3… per site. Never reused, never edited.
+    pub version: i64,
+    pub workflow: String,
+    pub target_version: String,
+    pub candidate_sha256: String,
+    /// The canonical TOML, with `version` set to this record's version.
+    pub toml: String,
+    /// One line per step, for review.
+    pub summary: String,
+    pub created_at: String,
+}
+
+/// A patch document as the user wrote it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatchDocumentDraft {
+    pub toml: String,
+}

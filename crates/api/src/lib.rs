@@ -7,7 +7,10 @@
 mod entity;
 mod error;
 
-pub use entity::{Account, Address, Customer, Environment, Host, HostStatus, Overview, Site, SiteDetail, User};
+pub use entity::{
+    Account, Address, Customer, Environment, Host, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site,
+    SiteDetail, User,
+};
 pub use error::ApiError;
 pub use switchyard_core::{
     AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, EnvironmentKind, FieldError, HostDraft, Role,

@@ -33,14 +33,15 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
     AppError::new(status, "malformed request body", detail)
 }
 
-/// A numeric id from the path; `/sites/abc` is a 400, not a 404 or a panic.
-pub struct Id(pub i64);
+/// Numeric ids from the path (one, or a tuple such as site and version); `/sites/abc` is a
+/// 400, not a 404 or a panic.
+pub struct Id<T = i64>(pub T);
 
-impl<S: Send + Sync> FromRequestParts<S> for Id {
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Id<T> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        match axum::extract::Path::<i64>::from_request_parts(parts, state).await {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(id)) => Ok(Self(id)),
             Err(rejection) => Err(path_rejection(rejection)),
         }

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use switchyard_api::{
     Account, AccountDraft, Address, AddressDraft, Customer, CustomerDraft, Environment, EnvironmentDraft, Host,
-    HostDraft, HostStatus, Overview, Site, SiteDetail, SiteDraft, User, UserDraft,
+    HostDraft, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site, SiteDetail, SiteDraft, User, UserDraft,
 };
 use switchyard_service::Service;
 
@@ -28,6 +28,9 @@ pub fn routes() -> Router<Service> {
         .route("/sites/{id}/environments", get(list_environments).post(create_environment))
         .route("/sites/{id}/addresses", axum::routing::post(create_address))
         .route("/sites/{id}/accounts", axum::routing::post(create_account))
+        .route("/sites/{id}/patch-documents", get(list_patch_documents).post(save_patch_document))
+        .route("/sites/{id}/patch-documents/{version}", get(patch_document))
+        .route("/sites/{id}/patch-template", get(patch_template))
         .route("/environments/{id}", get(environment).put(update_environment).delete(delete_environment))
         .route("/addresses/{id}", axum::routing::put(update_address).delete(delete_address))
         .route("/accounts/{id}", axum::routing::put(update_account).delete(delete_account))
@@ -203,4 +206,36 @@ async fn update_user(State(service): State<Service>, Id(id): Id, Body(draft): Bo
 async fn delete_user(State(service): State<Service>, Id(id): Id) -> Deleted {
     service.delete_user(id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_patch_documents(State(service): State<Service>, Id(site_id): Id) -> Reply<Vec<PatchDocumentRecord>> {
+    Ok(Json(service.list_patch_documents(site_id).await?))
+}
+
+async fn save_patch_document(
+    State(service): State<Service>,
+    Id(site_id): Id,
+    Body(draft): Body<PatchDocumentDraft>,
+) -> Created<PatchDocumentRecord> {
+    Ok(created(service.save_patch_document(site_id, draft).await?))
+}
+
+async fn patch_document(State(service): State<Service>, Id((site_id, version)): Id<(i64, i64)>) -> Reply<PatchDocumentRecord> {
+    Ok(Json(service.patch_document(site_id, version).await?))
+}
+
+#[derive(Deserialize)]
+struct TemplateQuery {
+    workflow: String,
+}
+
+async fn patch_template(
+    State(service): State<Service>,
+    Id(site_id): Id,
+    query: Result<Query<TemplateQuery>, QueryRejection>,
+) -> Reply<PatchDocumentDraft> {
+    let Query(query) = query.map_err(|rejection| {
+        AppError::new(StatusCode::BAD_REQUEST, "malformed query", format!("add ?workflow=no-migration (or migration, minor-patch, blue-green, rollout) ({})", rejection.body_text()))
+    })?;
+    Ok(Json(service.patch_template(site_id, &query.workflow).await?))
 }

@@ -8,6 +8,7 @@ mod demo;
 mod error;
 mod hosts;
 mod inventory;
+mod patch_documents;
 
 pub use error::ServiceError;
 pub use hosts::LOCAL_HOST_NAME;

@@ -10,10 +10,14 @@ mod customers;
 mod environments;
 mod error;
 mod hosts;
+mod journal;
+mod patch_documents;
 mod sites;
 mod users;
 
 pub use error::StoreError;
+pub use journal::{NewRelease, NewTransition, RehearsalRow, ReleaseRecord, TransitionRecord};
+pub use patch_documents::NewPatchDocument;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;

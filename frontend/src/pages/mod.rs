@@ -2,6 +2,7 @@
 
 pub mod customers;
 pub mod hosts;
+pub mod patches;
 pub mod site_detail;
 pub mod site_form;
 pub mod sites;

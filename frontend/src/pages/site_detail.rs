@@ -50,6 +50,7 @@ pub fn SiteDetailPage() -> impl IntoView {
                             <p class="muted">{site.description.clone()}</p>
                         </div>
                         <div class="actions">
+                            <a class="button" href=format!("/sites/{}/patches", site.id)>"Patch documents"</a>
                             <a class="button" href=format!("/sites/{}/edit", site.id)>"Edit"</a>
                         </div>
                     </header>

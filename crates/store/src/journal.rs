@@ -1,0 +1,307 @@
+//! The release journal: releases as the engine runs them and the append-only list of their
+//! transitions. The engine journals a transition (with the commands it is about to send)
+//! before sending them, so after a crash the last transition says what to re-send.
+//!
+//! State, events, commands, placement and config are JSON the engine writes; the store keeps
+//! them in order and never interprets them, so it does not depend on the workflow types.
+
+use crate::{now, Store, StoreError};
+
+/// A release to create, with its start state and first commands (transition 0).
+#[derive(Debug, Clone)]
+pub struct NewRelease<'a> {
+    pub uid: &'a str,
+    pub site: &'a str,
+    /// `rehearsal` or `production`.
+    pub run: &'a str,
+    pub workflow: &'a str,
+    pub document_toml: &'a str,
+    pub document_version: i64,
+    pub candidate_sha256: &'a str,
+    pub submitted_by: &'a str,
+    pub placement: &'a str,
+    pub config: &'a str,
+    pub state: &'a str,
+    pub commands: &'a str,
+}
+
+/// A release as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReleaseRecord {
+    pub id: i64,
+    pub uid: String,
+    pub site: String,
+    pub run: String,
+    pub workflow: String,
+    pub document_toml: String,
+    pub document_version: i64,
+    pub candidate_sha256: String,
+    pub submitted_by: String,
+    pub placement: String,
+    pub config: String,
+    /// The state of the last transition.
+    pub state: String,
+    pub rehearsal_passed: bool,
+    /// `completed` or `rolled-back` once final; a completed release can still be rolled back.
+    pub outcome: Option<String>,
+    pub downtime_ms: Option<i64>,
+    pub failed_requests: Option<i64>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+/// One journaled transition.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TransitionRecord {
+    pub release_id: i64,
+    pub seq: i64,
+    /// `None` for the start.
+    pub event: Option<String>,
+    pub state: String,
+    pub commands: String,
+    pub at: String,
+}
+
+/// A transition to append.
+#[derive(Debug, Clone)]
+pub struct NewTransition<'a> {
+    pub event: &'a str,
+    pub state: &'a str,
+    pub commands: &'a str,
+}
+
+/// A rehearsal on record for the control rule: this candidate and document version, and
+/// whether it passed.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RehearsalRow {
+    pub candidate_sha256: String,
+    pub document_version: i64,
+    pub passed: bool,
+}
+
+const SELECT: &str = "SELECT id, uid, site, run, workflow, document_toml, document_version, candidate_sha256, \
+     submitted_by, placement, config, state, rehearsal_passed, outcome, downtime_ms, failed_requests, created_at, \
+     finished_at FROM releases";
+
+impl Store {
+    /// Creates the release and journals its start (transition 0) in one transaction.
+    pub async fn create_release(&self, new: &NewRelease<'_>) -> Result<ReleaseRecord, StoreError> {
+        let mut tx = self.write_transaction().await?;
+        let at = now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO releases (uid, site, run, workflow, document_toml, document_version, candidate_sha256, \
+             submitted_by, placement, config, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(new.uid)
+        .bind(new.site)
+        .bind(new.run)
+        .bind(new.workflow)
+        .bind(new.document_toml)
+        .bind(new.document_version)
+        .bind(new.candidate_sha256)
+        .bind(new.submitted_by)
+        .bind(new.placement)
+        .bind(new.config)
+        .bind(new.state)
+        .bind(&at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(crate::error::on_unique(|| format!("a release with uid {} already exists; use a fresh uid", new.uid)))?;
+        sqlx::query("INSERT INTO release_transitions (release_id, seq, event, state, commands, at) VALUES ($1, 0, NULL, $2, $3, $4)")
+            .bind(id)
+            .bind(new.state)
+            .bind(new.commands)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.release(id).await
+    }
+
+    pub async fn release(&self, id: i64) -> Result<ReleaseRecord, StoreError> {
+        let row: Option<ReleaseRecord> =
+            sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        row.ok_or(StoreError::NotFound { what: "release", id })
+    }
+
+    /// A site's releases, newest first.
+    pub async fn list_releases(&self, site: &str) -> Result<Vec<ReleaseRecord>, StoreError> {
+        Ok(sqlx::query_as(&format!("{SELECT} WHERE site = $1 ORDER BY id DESC")).bind(site).fetch_all(&self.pool).await?)
+    }
+
+    /// Releases not yet final: what an engine resumes after a restart.
+    pub async fn unfinished_releases(&self) -> Result<Vec<ReleaseRecord>, StoreError> {
+        Ok(sqlx::query_as(&format!("{SELECT} WHERE outcome IS NULL ORDER BY id")).fetch_all(&self.pool).await?)
+    }
+
+    /// Every transition of a release, oldest first.
+    pub async fn transitions(&self, release_id: i64) -> Result<Vec<TransitionRecord>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT release_id, seq, event, state, commands, at FROM release_transitions WHERE release_id = $1 ORDER BY seq",
+        )
+        .bind(release_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn last_transition(&self, release_id: i64) -> Result<TransitionRecord, StoreError> {
+        let row: Option<TransitionRecord> = sqlx::query_as(
+            "SELECT release_id, seq, event, state, commands, at FROM release_transitions \
+             WHERE release_id = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(release_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.ok_or(StoreError::NotFound { what: "release", id: release_id })
+    }
+
+    /// Appends `transitions` after transition `after_seq` in one transaction and records the
+    /// last state on the release (and `outcome` when it is final). Refused with a conflict when
+    /// another writer appended first, so two engines never both act on the same transition.
+    /// Returns the sequence number of the last appended transition.
+    pub async fn append_transitions(
+        &self,
+        release_id: i64,
+        after_seq: i64,
+        transitions: &[NewTransition<'_>],
+        outcome: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.write_transaction().await?;
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM release_transitions WHERE release_id = $1")
+            .bind(release_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let Some(last) = last else {
+            return Err(StoreError::NotFound { what: "release", id: release_id });
+        };
+        if last != after_seq {
+            return Err(StoreError::Conflict(format!(
+                "release {release_id} moved on to transition {last} while this change was based on {after_seq}; reload it and try again"
+            )));
+        }
+        let at = now();
+        let mut seq = after_seq;
+        for transition in transitions {
+            seq += 1;
+            sqlx::query("INSERT INTO release_transitions (release_id, seq, event, state, commands, at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(release_id)
+                .bind(seq)
+                .bind(transition.event)
+                .bind(transition.state)
+                .bind(transition.commands)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(state) = transitions.last().map(|t| t.state) {
+            // A rollback after completion reopens the release until it is rolled back.
+            sqlx::query("UPDATE releases SET state = $1, outcome = $2, finished_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END WHERE id = $4")
+                .bind(state)
+                .bind(outcome)
+                .bind(&at)
+                .bind(release_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Marks the rehearsal as passed (its `RecordRehearsal` command).
+    pub async fn mark_rehearsal_passed(&self, release_id: i64) -> Result<(), StoreError> {
+        let result = sqlx::query("UPDATE releases SET rehearsal_passed = 1 WHERE id = $1 AND run = 'rehearsal'")
+            .bind(release_id)
+            .execute(&self.pool)
+            .await?;
+        crate::affected(result, "rehearsal", release_id)
+    }
+
+    /// Stores what the router measured for a release: milliseconds the public address served
+    /// the site-down page or held requests, and the requests that failed.
+    pub async fn record_downtime(&self, release_id: i64, downtime_ms: i64, failed_requests: i64) -> Result<(), StoreError> {
+        let result = sqlx::query("UPDATE releases SET downtime_ms = $1, failed_requests = $2 WHERE id = $3")
+            .bind(downtime_ms)
+            .bind(failed_requests)
+            .bind(release_id)
+            .execute(&self.pool)
+            .await?;
+        crate::affected(result, "release", release_id)
+    }
+
+    /// The site's finished or passed rehearsals: what the control rule checks a production run
+    /// against. A rehearsal still running is neither passed nor failed, so it is left out.
+    pub async fn rehearsals(&self, site: &str) -> Result<Vec<RehearsalRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT candidate_sha256, document_version, rehearsal_passed AS passed FROM releases \
+             WHERE site = $1 AND run = 'rehearsal' AND (rehearsal_passed = 1 OR outcome IS NOT NULL) ORDER BY id",
+        )
+        .bind(site)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_release<'a>(uid: &'a str, run: &'a str) -> NewRelease<'a> {
+        NewRelease {
+            uid,
+            site: "shop",
+            run,
+            workflow: "no-migration",
+            document_toml: "site = \"shop\"",
+            document_version: 3,
+            candidate_sha256: "ab",
+            submitted_by: "sue",
+            placement: "{}",
+            config: "{}",
+            state: "s0",
+            commands: "[c0]",
+        }
+    }
+
+    #[tokio::test]
+    async fn transitions_append_in_order_and_a_stale_writer_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite")).await.unwrap();
+        let release = store.create_release(&new_release("u1", "rehearsal")).await.unwrap();
+        assert_eq!((release.state.as_str(), release.outcome.as_deref()), ("s0", None));
+        let step = |event, state, commands| NewTransition { event, state, commands };
+        let seq = store.append_transitions(release.id, 0, &[step("e1", "s1", "[]"), step("e2", "s2", "[c2]")], None).await.unwrap();
+        assert_eq!(seq, 2);
+        let stale = store.append_transitions(release.id, 1, &[step("e3", "s3", "[]")], None).await.unwrap_err();
+        assert!(stale.to_string().contains("moved on to transition 2"), "{stale}");
+        let journal = store.transitions(release.id).await.unwrap();
+        let seen: Vec<(i64, Option<&str>, &str)> = journal.iter().map(|t| (t.seq, t.event.as_deref(), t.state.as_str())).collect();
+        assert_eq!(seen, [(0, None, "s0"), (1, Some("e1"), "s1"), (2, Some("e2"), "s2")]);
+        assert_eq!(store.last_transition(release.id).await.unwrap().commands, "[c2]");
+        assert_eq!(store.unfinished_releases().await.unwrap().len(), 1);
+
+        store.append_transitions(release.id, 2, &[step("e3", "done", "[]")], Some("completed")).await.unwrap();
+        let done = store.release(release.id).await.unwrap();
+        assert_eq!((done.state.as_str(), done.outcome.as_deref()), ("done", Some("completed")));
+        assert!(done.finished_at.is_some());
+        assert!(store.unfinished_releases().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn rehearsals_on_record_are_the_passed_and_the_finished_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite")).await.unwrap();
+        let passed = store.create_release(&new_release("u1", "rehearsal")).await.unwrap();
+        let failed = store.create_release(&new_release("u2", "rehearsal")).await.unwrap();
+        store.create_release(&new_release("u3", "rehearsal")).await.unwrap();
+        store.create_release(&new_release("u4", "production")).await.unwrap();
+        store.mark_rehearsal_passed(passed.id).await.unwrap();
+        store.append_transitions(failed.id, 0, &[NewTransition { event: "e", state: "rb", commands: "[]" }], Some("rolled-back")).await.unwrap();
+        let rows = store.rehearsals("shop").await.unwrap();
+        assert_eq!(rows.iter().map(|r| r.passed).collect::<Vec<_>>(), [true, false]);
+        assert!(store.rehearsals("other").await.unwrap().is_empty());
+        store.record_downtime(passed.id, 1500, 0).await.unwrap();
+        assert_eq!(store.release(passed.id).await.unwrap().downtime_ms, Some(1500));
+        assert!(matches!(store.record_downtime(99, 1, 0).await, Err(StoreError::NotFound { .. })));
+    }
+}

@@ -1,0 +1,143 @@
+//! A site's patch documents: the saved versions, and an editor that checks the document with
+//! the server's own rules on every keystroke (core runs in the browser), starts from a
+//! template for any workflow, and saves the next version.
+
+use super::{load_into, render_loadable, Loadable};
+use crate::api;
+use crate::form::{FormBanner, FormState};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use switchyard_api::{PatchDocumentDraft, PatchDocumentRecord, SiteDetail};
+use switchyard_core::patch::{PatchDocument, WorkflowKind};
+
+#[component]
+pub fn PatchDocumentsPage() -> impl IntoView {
+    let params = use_params_map();
+    let site_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
+    let site: Loadable<SiteDetail> = RwSignal::new(None);
+    let versions: Loadable<Vec<PatchDocumentRecord>> = RwSignal::new(None);
+    load_into(site, api::site(site_id()));
+    let reload = move || load_into(versions, api::patch_documents(site_id()));
+    reload();
+
+    let source = RwSignal::new(String::new());
+    let workflow = RwSignal::new(WorkflowKind::ALL[0].as_str().to_owned());
+    let form = FormState::new();
+    let saved = RwSignal::new(None::<i64>);
+    // Checked in the browser with the same parser and rules the server applies on save.
+    let checked = Memo::new(move |_| {
+        let text = source.get();
+        if text.trim().is_empty() { None } else { Some(PatchDocument::parse(&text).map(|doc| doc.summary()).map_err(|e| e.messages())) }
+    });
+
+    let load_template = move |_| {
+        let kind = workflow.get_untracked();
+        leptos::task::spawn_local(async move {
+            match api::patch_template(site_id(), &kind).await {
+                Ok(draft) => {
+                    form.clear();
+                    source.set(draft.toml);
+                }
+                Err(error) => form.error.set(Some(error)),
+            }
+        });
+    };
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        form.clear();
+        saved.set(None);
+        let draft = PatchDocumentDraft { toml: source.get_untracked() };
+        leptos::task::spawn_local(async move {
+            match api::save_patch_document(site_id(), &draft).await {
+                Ok(record) => {
+                    saved.set(Some(record.version));
+                    source.set(record.toml);
+                    reload();
+                }
+                Err(error) => form.error.set(Some(error)),
+            }
+        });
+    };
+
+    view! {
+        <section class="page">
+            <header class="page-header">
+                <div>
+                    <p class="breadcrumb">
+                        <a href="/sites">"Sites"</a> " / "
+                        <a href=move || format!("/sites/{}", site_id())>
+                            {move || site.get().and_then(Result::ok).map(|d| d.site.name).unwrap_or_default()}
+                        </a>
+                    </p>
+                    <h1>"Patch documents"</h1>
+                </div>
+            </header>
+            <div class="split">
+                <form class="card form editor" on:submit=save novalidate=true>
+                    <FormBanner form=form />
+                    <div class="actions">
+                        <select name="workflow" on:change=move |ev| workflow.set(event_target_value(&ev))>
+                            {WorkflowKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
+                        </select>
+                        <button type="button" class="button" on:click=load_template>"Start from template"</button>
+                    </div>
+                    <textarea
+                        name="toml"
+                        class="code"
+                        rows="26"
+                        spellcheck="false"
+                        placeholder="Write the patch document here, or start from a template."
+                        prop:value=move || source.get()
+                        on:input=move |ev| source.set(event_target_value(&ev))
+                    ></textarea>
+                    {move || match checked.get() {
+                        None => ().into_any(),
+                        Some(Ok(summary)) => view! {
+                            <div class="check ok" id="check">
+                                <strong>"Valid."</strong>
+                                <pre>{summary}</pre>
+                            </div>
+                        }.into_any(),
+                        Some(Err(problems)) => view! {
+                            <ul class="check problems" id="check">
+                                {problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    }}
+                    {move || form.error.get().filter(|e| !e.fields.is_empty()).map(|e| view! {
+                        <ul class="check problems">
+                            {e.fields.into_iter().map(|f| view! { <li>{f.message}</li> }).collect_view()}
+                        </ul>
+                    })}
+                    {move || saved.get().map(|v| view! { <p class="saved" id="saved">{format!("Saved as version {v}.")}</p> })}
+                    <div class="actions">
+                        <button type="submit" class="button primary">"Save as new version"</button>
+                    </div>
+                </form>
+                <aside class="card versions">
+                    <h2>"Versions"</h2>
+                    {render_loadable(versions, move |versions: Vec<PatchDocumentRecord>| {
+                        if versions.is_empty() {
+                            return view! { <p class="empty">"None saved yet."</p> }.into_any();
+                        }
+                        view! {
+                            <ul class="version-list" id="versions">
+                                {versions.into_iter().map(|record| {
+                                    let toml = record.toml.clone();
+                                    view! {
+                                        <li>
+                                            <button class="link" on:click=move |_| { saved.set(None); source.set(toml.clone()) }>
+                                                {format!("v{} · {} · {}", record.version, record.workflow, record.target_version)}
+                                            </button>
+                                            <span class="muted">{record.created_at.chars().take(16).collect::<String>().replace('T', " ")}</span>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    })}
+                </aside>
+            </div>
+        </section>
+    }
+}
