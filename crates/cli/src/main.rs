@@ -1,6 +1,7 @@
 //! `switchyard`: the command-line entry point. Thin: parse arguments, call the libraries.
 
 mod data_dir;
+mod patch;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +19,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run the host agent: the HTTPS daemon through which Switchyard manages this host's sites.
     Agent(switchyard_agent::AgentArgs),
+    /// Work with patch documents offline: validate one, or print a workflow's template.
+    #[command(subcommand)]
+    Patch(patch::PatchCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,5 +36,11 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::Agent(args) => Ok(runtime.block_on(switchyard_agent::run(args))?),
+        Command::Patch(command) => {
+            if !patch::run(command)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }
