@@ -133,19 +133,24 @@ pub async fn site(id: i64) -> ApiResult<SiteDetail> {
     get(&format!("/sites/{id}")).await
 }
 
-pub async fn save_site(id: Option<i64>, draft: &SiteDraft) -> ApiResult<Site> {
+/// Creates (no id) or updates (an id) a member of `collection`, e.g. `/sites`.
+pub async fn save<B: Serialize, T: DeserializeOwned>(collection: &str, id: Option<i64>, draft: &B) -> ApiResult<T> {
     match id {
-        Some(id) => put(&format!("/sites/{id}"), draft).await,
-        None => post("/sites", draft).await,
+        Some(id) => put(&format!("{collection}/{id}"), draft).await,
+        None => post(collection, draft).await,
     }
+}
+
+pub async fn save_site(id: Option<i64>, draft: &SiteDraft) -> ApiResult<Site> {
+    save("/sites", id, draft).await
 }
 
 pub async fn customers() -> ApiResult<Vec<Customer>> {
     get("/customers").await
 }
 
-pub async fn create_customer(draft: &CustomerDraft) -> ApiResult<Customer> {
-    post("/customers", draft).await
+pub async fn save_customer(id: Option<i64>, draft: &CustomerDraft) -> ApiResult<Customer> {
+    save("/customers", id, draft).await
 }
 
 pub async fn hosts() -> ApiResult<Vec<Host>> {
@@ -156,16 +161,16 @@ pub async fn host_status(id: i64) -> ApiResult<HostStatus> {
     get(&format!("/hosts/{id}/status")).await
 }
 
-pub async fn create_host(draft: &HostDraft) -> ApiResult<Host> {
-    post("/hosts", draft).await
+pub async fn save_host(id: Option<i64>, draft: &HostDraft) -> ApiResult<Host> {
+    save("/hosts", id, draft).await
 }
 
 pub async fn users() -> ApiResult<Vec<User>> {
     get("/users").await
 }
 
-pub async fn create_user(draft: &UserDraft) -> ApiResult<User> {
-    post("/users", draft).await
+pub async fn save_user(id: Option<i64>, draft: &UserDraft) -> ApiResult<User> {
+    save("/users", id, draft).await
 }
 
 pub async fn create_environment(site_id: i64, draft: &EnvironmentDraft) -> ApiResult<Environment> {

@@ -2,6 +2,7 @@
 //! host's status is asked live over HTTPS with the certificate pinned, and a host registered
 //! with the wrong certificate or a missing token is reported unreachable with the reason.
 
+use fantoccini::Locator;
 use serde_json::{json, Value};
 use switchyard_e2e::browser::Browser;
 use switchyard_e2e::server::Server;
@@ -43,6 +44,18 @@ async fn the_local_agent_answers_and_a_wrong_certificate_or_token_is_explained()
     browser.client.goto(&format!("{}/hosts", server.url)).await.unwrap();
     browser.wait_for_text("reachable · agent").await;
     browser.wait_for_text("unreachable: ").await;
+
+    // The operator fixes the impostor's fingerprint from the hosts page and it becomes reachable.
+    let edit = "//tr[td[text()='impostor']]//button[text()='Edit']";
+    browser.client.find(Locator::XPath(edit)).await.unwrap().click().await.unwrap();
+    browser.wait_for_text("Edit host").await;
+    let field = browser.find("input[name=cert_fingerprint]").await;
+    assert_eq!(field.prop("value").await.unwrap().unwrap_or_default(), "00".repeat(32));
+    field.clear().await.unwrap();
+    field.send_keys(&fingerprint).await.unwrap();
+    browser.find("form.card button[type=submit]").await.click().await.unwrap();
+    let fixed = "//tr[td[text()='impostor']]//span[@data-host-status='up']";
+    browser.client.wait().at_most(std::time::Duration::from_secs(15)).for_element(Locator::XPath(fixed)).await.unwrap();
     browser.close().await;
 
     // After a restart the agent keeps its identity and is registered again.

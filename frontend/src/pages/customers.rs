@@ -15,6 +15,13 @@ pub fn CustomersPage() -> impl IntoView {
     let contact_email = RwSignal::new(String::new());
     let form = FormState::new();
     let list_form = FormState::new();
+    let editing = RwSignal::new(None::<i64>);
+    let reset = move || {
+        editing.set(None);
+        name.set(String::new());
+        contact_email.set(String::new());
+        form.clear();
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let draft = CustomerDraft { name: name.get_untracked(), contact_email: contact_email.get_untracked() };
@@ -23,10 +30,9 @@ pub fn CustomersPage() -> impl IntoView {
         }
         form.clear();
         leptos::task::spawn_local(async move {
-            match api::create_customer(&draft).await {
+            match api::save_customer(editing.get_untracked(), &draft).await {
                 Ok(_) => {
-                    name.set(String::new());
-                    contact_email.set(String::new());
+                    reset();
                     reload();
                 }
                 Err(error) => form.error.set(Some(error)),
@@ -43,11 +49,22 @@ pub fn CustomersPage() -> impl IntoView {
                     <tbody>
                         {customers.into_iter().map(|c| {
                             let path = format!("/customers/{}", c.id);
+                            let edit = {
+                                let c = c.clone();
+                                move |_| {
+                                    form.clear();
+                                    editing.set(Some(c.id));
+                                    name.set(c.name.clone());
+                                    contact_email.set(c.contact_email.clone());
+                                }
+                            };
                             view! {
                                 <tr>
                                     <td>{c.name}</td>
                                     <td>{c.contact_email}</td>
                                     <td class="row-actions">
+                                        <button class="link" on:click=edit>"Edit"</button>
+                                        " "
                                         <button class="link danger" on:click=move |_| delete_row(path.clone(), list_form, reload)>"Remove"</button>
                                     </td>
                                 </tr>
@@ -57,11 +74,16 @@ pub fn CustomersPage() -> impl IntoView {
                 </table>
             })}
             <form class="card form" on:submit=submit novalidate=true>
-                <h2>"Add a customer"</h2>
+                <h2>{move || if editing.get().is_some() { "Edit customer" } else { "Add a customer" }}</h2>
                 <FormBanner form=form />
                 <TextField label="Name" name="name" value=name form=form placeholder="Acme Outfitters" />
                 <TextField label="Contact e-mail" name="contact_email" value=contact_email form=form placeholder="web@acme.example" />
-                <div class="actions"><button type="submit" class="button primary">"Add customer"</button></div>
+                <div class="actions">
+                    <button type="submit" class="button primary">{move || if editing.get().is_some() { "Save customer" } else { "Add customer" }}</button>
+                    <Show when=move || editing.get().is_some()>
+                        <button type="button" class="button" on:click=move |_| reset()>"Cancel"</button>
+                    </Show>
+                </div>
             </form>
         </section>
     }

@@ -17,6 +17,15 @@ pub fn HostsPage() -> impl IntoView {
     let cert_fingerprint = RwSignal::new(String::new());
     let form = FormState::new();
     let list_form = FormState::new();
+    let editing = RwSignal::new(None::<i64>);
+    let reset = move || {
+        editing.set(None);
+        name.set(String::new());
+        agent_url.set(String::new());
+        token_ref.set(String::new());
+        cert_fingerprint.set(String::new());
+        form.clear();
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let draft = HostDraft {
@@ -30,12 +39,9 @@ pub fn HostsPage() -> impl IntoView {
         }
         form.clear();
         leptos::task::spawn_local(async move {
-            match api::create_host(&draft).await {
+            match api::save_host(editing.get_untracked(), &draft).await {
                 Ok(_) => {
-                    name.set(String::new());
-                    agent_url.set(String::new());
-                    token_ref.set(String::new());
-                    cert_fingerprint.set(String::new());
+                    reset();
                     reload();
                 }
                 Err(error) => form.error.set(Some(error)),
@@ -52,6 +58,17 @@ pub fn HostsPage() -> impl IntoView {
                     <tbody>
                         {hosts.into_iter().map(|host| {
                             let path = format!("/hosts/{}", host.id);
+                            let edit = {
+                                let host = host.clone();
+                                move |_| {
+                                    form.clear();
+                                    editing.set(Some(host.id));
+                                    name.set(host.name.clone());
+                                    agent_url.set(host.agent_url.clone());
+                                    token_ref.set(host.token_ref.clone());
+                                    cert_fingerprint.set(host.cert_fingerprint.clone());
+                                }
+                            };
                             view! {
                                 <tr>
                                     <td>{host.name}</td>
@@ -59,6 +76,8 @@ pub fn HostsPage() -> impl IntoView {
                                     <td><code>{host.token_ref}</code></td>
                                     <td><AgentStatus host_id=host.id /></td>
                                     <td class="row-actions">
+                                        <button class="link" on:click=edit>"Edit"</button>
+                                        " "
                                         <button class="link danger" on:click=move |_| delete_row(path.clone(), list_form, reload)>"Remove"</button>
                                     </td>
                                 </tr>
@@ -68,7 +87,7 @@ pub fn HostsPage() -> impl IntoView {
                 </table>
             })}
             <form class="card form" on:submit=submit novalidate=true>
-                <h2>"Add a host"</h2>
+                <h2>{move || if editing.get().is_some() { "Edit host" } else { "Add a host" }}</h2>
                 <FormBanner form=form />
                 <TextField label="Name" name="name" value=name form=form placeholder="web1" />
                 <TextField label="Agent URL" name="agent_url" value=agent_url form=form placeholder="https://web1.example.com:7443" />
@@ -76,7 +95,12 @@ pub fn HostsPage() -> impl IntoView {
                     hint="Where the agent's token is kept (env:NAME or file:/path); the token itself is never stored." />
                 <TextField label="Certificate fingerprint" name="cert_fingerprint" value=cert_fingerprint form=form
                     placeholder="64 hex digits" hint="The sha256 in the agent's registration.json; Switchyard pins it instead of trusting a CA." />
-                <div class="actions"><button type="submit" class="button primary">"Add host"</button></div>
+                <div class="actions">
+                    <button type="submit" class="button primary">{move || if editing.get().is_some() { "Save host" } else { "Add host" }}</button>
+                    <Show when=move || editing.get().is_some()>
+                        <button type="button" class="button" on:click=move |_| reset()>"Cancel"</button>
+                    </Show>
+                </div>
             </form>
         </section>
     }

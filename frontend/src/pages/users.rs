@@ -19,6 +19,15 @@ pub fn UsersPage() -> impl IntoView {
     let customer = RwSignal::new(String::new());
     let form = FormState::new();
     let list_form = FormState::new();
+    let editing = RwSignal::new(None::<i64>);
+    let reset = move || {
+        editing.set(None);
+        username.set(String::new());
+        display_name.set(String::new());
+        role.set("support".to_string());
+        customer.set(String::new());
+        form.clear();
+    };
     let role_options = Signal::derive(|| Role::ALL.iter().map(|r| (r.as_str().to_string(), r.as_str().to_string())).collect::<Vec<_>>());
     let customer_options = Signal::derive(move || {
         customers.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|c| (c.id.to_string(), c.name)).collect::<Vec<_>>()
@@ -41,10 +50,9 @@ pub fn UsersPage() -> impl IntoView {
         }
         form.clear();
         leptos::task::spawn_local(async move {
-            match api::create_user(&draft).await {
+            match api::save_user(editing.get_untracked(), &draft).await {
                 Ok(_) => {
-                    username.set(String::new());
-                    display_name.set(String::new());
+                    reset();
                     reload();
                 }
                 Err(error) => form.error.set(Some(error)),
@@ -61,6 +69,17 @@ pub fn UsersPage() -> impl IntoView {
                     <tbody>
                         {users.into_iter().map(|u| {
                             let path = format!("/users/{}", u.id);
+                            let edit = {
+                                let u = u.clone();
+                                move |_| {
+                                    form.clear();
+                                    editing.set(Some(u.id));
+                                    username.set(u.username.clone());
+                                    display_name.set(u.display_name.clone());
+                                    role.set(u.role.as_str().to_string());
+                                    customer.set(u.customer_id.map(|id| id.to_string()).unwrap_or_default());
+                                }
+                            };
                             view! {
                                 <tr>
                                     <td>{u.username}</td>
@@ -68,6 +87,8 @@ pub fn UsersPage() -> impl IntoView {
                                     <td><span class="badge">{u.role.as_str()}</span></td>
                                     <td>{customer_name(u.customer_id)}</td>
                                     <td class="row-actions">
+                                        <button class="link" on:click=edit>"Edit"</button>
+                                        " "
                                         <button class="link danger" on:click=move |_| delete_row(path.clone(), list_form, reload)>"Remove"</button>
                                     </td>
                                 </tr>
@@ -77,13 +98,18 @@ pub fn UsersPage() -> impl IntoView {
                 </table>
             })}
             <form class="card form" on:submit=submit novalidate=true>
-                <h2>"Add a user"</h2>
+                <h2>{move || if editing.get().is_some() { "Edit user" } else { "Add a user" }}</h2>
                 <FormBanner form=form />
                 <TextField label="Username" name="username" value=username form=form placeholder="sam" />
                 <TextField label="Display name" name="display_name" value=display_name form=form placeholder="Sam Support" />
                 <SelectField label="Role" name="role" value=role options=role_options form=form />
                 <SelectField label="Customer (customer users only)" name="customer_id" value=customer options=customer_options form=form />
-                <div class="actions"><button type="submit" class="button primary">"Add user"</button></div>
+                <div class="actions">
+                    <button type="submit" class="button primary">{move || if editing.get().is_some() { "Save user" } else { "Add user" }}</button>
+                    <Show when=move || editing.get().is_some()>
+                        <button type="button" class="button" on:click=move |_| reset()>"Cancel"</button>
+                    </Show>
+                </div>
             </form>
         </section>
     }
