@@ -1,0 +1,527 @@
+//! [`Engine`]: creating releases, driving them through their commands, people's decisions,
+//! rollback and resume.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use switchyard_agent::AgentClient;
+use switchyard_core::patch::PatchDocument;
+use switchyard_core::workflow::{
+    Actor, Command, Event, RehearsalRecord, Release, ReleaseConfig, Run, State,
+};
+use switchyard_store::{NewRelease, NewTransition, ReleaseRecord, Store, TransitionRecord};
+
+use crate::downtime::{downtime_ms, AddressBaseline};
+use crate::error::{EngineError, Result};
+use crate::execute::{perform, ExecConfig, Host};
+use crate::placement::Placement;
+
+/// A command as journaled: the operation id it is sent under, and the command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Journaled {
+    op_id: String,
+    command: Command,
+}
+
+/// What the engine stores with a release besides its document: the compiled run (so a resume
+/// follows exactly the stages it started with) and the counters downtime is measured from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredConfig {
+    pub release: Release,
+    pub baseline: AddressBaseline,
+}
+
+/// Where a release is, as callers show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseStatus {
+    pub id: i64,
+    pub state: State,
+    /// What it waits for, in words (`waiting for support's approval`).
+    pub waiting_for: String,
+    /// `completed` or `rolled-back` once final.
+    pub outcome: Option<String>,
+}
+
+/// Runs releases on one host through its agent.
+pub struct Engine {
+    store: Store,
+    agent: AgentClient,
+    config: ExecConfig,
+    http: reqwest::Client,
+    /// One driver per release in this process; the store's sequence check covers others.
+    running: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A loaded release: its record, compiled run and placement.
+struct Loaded {
+    record: ReleaseRecord,
+    release: Release,
+    placement: Placement,
+    baseline: AddressBaseline,
+}
+
+fn json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| EngineError::Internal(format!("cannot encode for the journal: {e}")))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(text: &str, what: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        EngineError::Internal(format!("the journaled {what} does not read ({e}): {text}"))
+    })
+}
+
+fn outcome(state: &State) -> Option<&'static str> {
+    match state {
+        State::Completed { .. } => Some("completed"),
+        State::RolledBack { .. } => Some("rolled-back"),
+        _ => None,
+    }
+}
+
+impl Engine {
+    pub fn new(store: Store, agent: AgentClient, config: ExecConfig) -> Engine {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Engine {
+            store,
+            agent,
+            config,
+            http,
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Creates the rehearsal of `doc` on a fresh clone of production and runs it up to the
+    /// customer's confirmation.
+    pub async fn start_rehearsal(
+        &self,
+        doc: &PatchDocument,
+        submitted_by: &str,
+        public_address: &str,
+    ) -> Result<ReleaseStatus> {
+        let release = Release::rehearsal(doc, submitted_by);
+        let id = self.create(doc, release, public_address).await?;
+        self.resume(id).await
+    }
+
+    /// Creates the production run of `doc`, refused unless this candidate and document version
+    /// passed a rehearsal, and runs it up to its first gate.
+    pub async fn start_production(
+        &self,
+        doc: &PatchDocument,
+        submitted_by: &str,
+        pinned_accounts: &[String],
+        public_address: &str,
+    ) -> Result<ReleaseStatus> {
+        let rehearsals = self
+            .store
+            .rehearsals(&doc.site)
+            .await?
+            .into_iter()
+            .map(|r| RehearsalRecord {
+                candidate_sha256: r.candidate_sha256,
+                document_version: u32::try_from(r.document_version).unwrap_or(0),
+                passed: r.passed,
+            })
+            .collect();
+        let config = ReleaseConfig {
+            submitted_by: submitted_by.to_owned(),
+            pinned_accounts: pinned_accounts.to_vec(),
+            rehearsals,
+        };
+        let release = Release::production(doc, &config)?;
+        let id = self.create(doc, release, public_address).await?;
+        self.resume(id).await
+    }
+
+    async fn create(
+        &self,
+        doc: &PatchDocument,
+        release: Release,
+        public_address: &str,
+    ) -> Result<i64> {
+        let table = self
+            .agent
+            .routes()
+            .await
+            .map_err(unreachable("read the route table"))?;
+        let placement = Placement::resolve(&doc.site, public_address, &table)?;
+        let counters = self
+            .agent
+            .counters()
+            .await
+            .map_err(unreachable("read the router's counters"))?;
+        let baseline = AddressBaseline::read(&counters, &doc.site, public_address);
+        let uid = format!("sy{:016x}", rand::random::<u64>());
+        let (state, commands) = release.start();
+        let commands = number(&uid, 0, commands);
+        let stored = StoredConfig {
+            release: release.clone(),
+            baseline,
+        };
+        let run = match release.run {
+            Run::Rehearsal => "rehearsal",
+            Run::Production => "production",
+        };
+        let workflow = json(&doc.workflow)?;
+        let owned = [
+            uid.clone(),
+            doc.site.clone(),
+            workflow.trim_matches('"').to_owned(),
+            doc.to_toml(),
+            doc.candidate_sha256.clone(),
+            release.submitted_by.clone(),
+            json(&placement)?,
+            json(&stored)?,
+            json(&state)?,
+            json(&commands)?,
+        ];
+        let version = i64::from(doc.version);
+        let store = self.store.clone();
+        // In a task of its own for the same reason as `append`.
+        let write = tokio::spawn(async move {
+            let [uid, site, workflow, toml, sha, submitted_by, placement, config, state, commands] =
+                &owned;
+            store
+                .create_release(&NewRelease {
+                    uid,
+                    site,
+                    run,
+                    workflow,
+                    document_toml: toml,
+                    document_version: version,
+                    candidate_sha256: sha,
+                    submitted_by,
+                    placement,
+                    config,
+                    state,
+                    commands,
+                })
+                .await
+        });
+        let record = write.await.map_err(|e| {
+            EngineError::Internal(format!("the release could not be stored: {e}"))
+        })??;
+        tracing::info!(
+            "release {} ({run} of {} v{}) created as {uid}",
+            record.id,
+            doc.site,
+            doc.version
+        );
+        Ok(record.id)
+    }
+
+    /// Where the release is now, without acting.
+    pub async fn status(&self, id: i64) -> Result<ReleaseStatus> {
+        let loaded = self.load(id).await?;
+        let last = self.store.last_transition(id).await?;
+        let state: State = parse(&last.state, "state")?;
+        Ok(status_of(&loaded, state))
+    }
+
+    /// Re-sends the last transition's commands (under their journaled operation ids) and
+    /// drives the release until it waits for a person or is final. Safe to call any time:
+    /// after a crash, after the agent was unreachable, or just to check.
+    pub async fn resume(&self, id: i64) -> Result<ReleaseStatus> {
+        let lock = self.lock(id);
+        let _driving = lock.lock().await;
+        self.drive(id, false).await
+    }
+
+    /// Resumes every release that is not final, e.g. when Switchyard starts.
+    pub async fn resume_all(&self) -> Vec<(i64, Result<ReleaseStatus>)> {
+        let mut results = Vec::new();
+        match self.store.unfinished_releases().await {
+            Ok(records) => {
+                for record in records {
+                    results.push((record.id, self.resume(record.id).await));
+                }
+            }
+            Err(e) => results.push((0, Err(e.into()))),
+        }
+        results
+    }
+
+    /// Support approves the release; refused for the submitter and for other roles.
+    pub async fn approve(&self, id: i64, by: &Actor, comment: &str) -> Result<ReleaseStatus> {
+        self.decide(
+            id,
+            Event::Approved {
+                by: by.clone(),
+                comment: comment.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// The customer marks the rehearsed candidate ready, or confirms production at its
+    /// temporary address.
+    pub async fn confirm(&self, id: i64, by: &Actor, comment: &str) -> Result<ReleaseStatus> {
+        self.decide(
+            id,
+            Event::CustomerConfirmed {
+                by: by.clone(),
+                comment: comment.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Support rejects at an approval, or the customer reports a problem at a confirmation;
+    /// either rolls the release back.
+    pub async fn reject(&self, id: i64, by: &Actor, comment: &str) -> Result<ReleaseStatus> {
+        self.decide(
+            id,
+            Event::Rejected {
+                by: by.clone(),
+                comment: comment.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Returns to the last working configuration in one call: a running release rolls back
+    /// what it completed, a completed one is reversed, a stalled rollback is retried.
+    pub async fn rollback(&self, id: i64, by: &Actor, reason: &str) -> Result<ReleaseStatus> {
+        self.decide(
+            id,
+            Event::RollbackRequested {
+                by: by.clone(),
+                reason: reason.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Journals a person's decision (who, when, the comment) and drives on from it. Commands
+    /// still in flight finish first: a decision never overtakes an effect that may have
+    /// happened, or its undo would be missing.
+    async fn decide(&self, id: i64, event: Event) -> Result<ReleaseStatus> {
+        let lock = self.lock(id);
+        let _driving = lock.lock().await;
+        self.drive(id, false).await?;
+        let loaded = self.load(id).await?;
+        let last = self.store.last_transition(id).await?;
+        let state: State = parse(&last.state, "state")?;
+        let (next, commands) = loaded.release.step(&state, &event)?;
+        let commands = number(&loaded.record.uid, last.seq + 1, commands);
+        let transition = (json(&event)?, json(&next)?, json(&commands)?);
+        self.append(id, last.seq, vec![transition], outcome(&next))
+            .await?;
+        tracing::info!("release {id}: {} journaled", event.name());
+        self.drive(id, true).await
+    }
+
+    fn lock(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut running = self
+            .running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(running.entry(id).or_default())
+    }
+
+    async fn load(&self, id: i64) -> Result<Loaded> {
+        let record = self.store.release(id).await?;
+        let stored: StoredConfig = parse(&record.config, "release config")?;
+        let placement: Placement = parse(&record.placement, "placement")?;
+        Ok(Loaded {
+            release: stored.release,
+            baseline: stored.baseline,
+            placement,
+            record,
+        })
+    }
+
+    /// Performs the last transition's commands, journals what follows, and repeats until the
+    /// release waits for a person or is final. The caller holds the release's lock. `moved`
+    /// says the caller already journaled a transition: the downtime is measured when a call
+    /// that moved the release leaves it final, not again on every later resume.
+    async fn drive(&self, id: i64, mut moved: bool) -> Result<ReleaseStatus> {
+        let loaded = self.load(id).await?;
+        let target = Host {
+            agent: &self.agent,
+            placement: &loaded.placement,
+            config: &self.config,
+            http: &self.http,
+        };
+        loop {
+            let last = self.store.last_transition(id).await?;
+            let mut state: State = parse(&last.state, "state")?;
+            let commands: Vec<Journaled> = parse(&last.commands, "commands")?;
+            if commands.is_empty() {
+                if state.is_final() && moved {
+                    self.measure(&loaded).await;
+                }
+                return Ok(status_of(&loaded, state));
+            }
+            let mut events = Vec::new();
+            for journaled in &commands {
+                tracing::info!("release {id}: {} ({})", journaled.command, journaled.op_id);
+                let produced = match &journaled.command {
+                    Command::RecordRehearsal { .. } => {
+                        self.store.mark_rehearsal_passed(id).await?;
+                        vec![Event::CommandSucceeded {
+                            output: "rehearsal recorded".into(),
+                        }]
+                    }
+                    command => perform(&target, &journaled.op_id, command).await?,
+                };
+                let failed = produced
+                    .iter()
+                    .any(|e| matches!(e, Event::CommandFailed { .. }));
+                events = produced;
+                // The workflow asks for one command per transition; should it ask for more, the
+                // first failure is the answer for all of them.
+                if failed {
+                    break;
+                }
+            }
+            // Every event one command produced is journaled in one transaction, so a crash
+            // never leaves a watch window half reported.
+            let mut rows: Vec<(String, String, String)> = Vec::new();
+            let mut seq = last.seq;
+            for event in &events {
+                let (next, next_commands) =
+                    loaded.release.step(&state, event).map_err(|refusal| {
+                        EngineError::Internal(format!(
+                            "the workflow refused the engine's own {}: {refusal}",
+                            event.name()
+                        ))
+                    })?;
+                seq += 1;
+                let next_commands = number(&loaded.record.uid, seq, next_commands);
+                rows.push((json(event)?, json(&next)?, json(&next_commands)?));
+                state = next;
+                if !next_commands.is_empty() || state.is_final() {
+                    break;
+                }
+            }
+            self.append(id, last.seq, rows, outcome(&state)).await?;
+            moved = true;
+        }
+    }
+
+    /// Appends journal rows `(event, state, commands)` in a task of its own: a caller that is
+    /// cancelled mid-write (a dropped request, a shutdown) must not leave the write
+    /// transaction, and with it the database's write lock, half done in the pool.
+    async fn append(
+        &self,
+        id: i64,
+        after_seq: i64,
+        rows: Vec<(String, String, String)>,
+        outcome: Option<&'static str>,
+    ) -> Result<i64> {
+        let store = self.store.clone();
+        let write = tokio::spawn(async move {
+            let new: Vec<NewTransition> = rows
+                .iter()
+                .map(|(e, s, c)| NewTransition {
+                    event: e,
+                    state: s,
+                    commands: c,
+                })
+                .collect();
+            store.append_transitions(id, after_seq, &new, outcome).await
+        });
+        let seq = write.await.map_err(|e| {
+            EngineError::Internal(format!(
+                "the journal write of release {id} did not finish: {e}"
+            ))
+        })??;
+        Ok(seq)
+    }
+
+    /// Stores the release's downtime and failed requests; a failure to read the counters only
+    /// leaves them unrecorded.
+    async fn measure(&self, loaded: &Loaded) {
+        let id = loaded.record.id;
+        let journal = match self.store.transitions(id).await {
+            Ok(journal) => journal,
+            Err(e) => {
+                return tracing::warn!(
+                    "release {id}: cannot read the journal to measure downtime: {e}"
+                )
+            }
+        };
+        let downtime = downtime_ms(journaled_commands(&journal).iter().map(|(at, c)| (*at, c)));
+        let failed = match self.agent.counters().await {
+            Ok(now) => {
+                let p = &loaded.placement;
+                loaded.baseline.failed_since(AddressBaseline::read(
+                    &now,
+                    &p.site,
+                    &p.public_address,
+                ))
+            }
+            Err(e) => {
+                return tracing::warn!("release {id}: cannot read the router's counters: {e}")
+            }
+        };
+        if let Err(e) = self
+            .store
+            .record_downtime(id, downtime, i64::try_from(failed).unwrap_or(i64::MAX))
+            .await
+        {
+            tracing::warn!("release {id}: cannot store its downtime: {e}");
+        }
+    }
+}
+
+fn unreachable(what: &'static str) -> impl FnOnce(switchyard_agent::AgentError) -> EngineError {
+    move |e| EngineError::AgentUnreachable {
+        context: format!("cannot {what}"),
+        message: e.to_string(),
+    }
+}
+
+fn status_of(loaded: &Loaded, state: State) -> ReleaseStatus {
+    ReleaseStatus {
+        id: loaded.record.id,
+        waiting_for: loaded.release.waiting_for(&state),
+        outcome: outcome(&state).map(str::to_owned),
+        state,
+    }
+}
+
+/// Gives each command its operation id: the release's uid, the journal sequence of the
+/// transition that asked for it, and its index there.
+fn number(uid: &str, seq: i64, commands: Vec<Command>) -> Vec<Journaled> {
+    commands
+        .into_iter()
+        .enumerate()
+        .map(|(i, command)| Journaled {
+            op_id: format!("{uid}-{seq}-{i}"),
+            command,
+        })
+        .collect()
+}
+
+/// Every journaled command with the time its transition was written.
+fn journaled_commands(
+    journal: &[TransitionRecord],
+) -> Vec<(chrono::DateTime<chrono::Utc>, Command)> {
+    let mut out = Vec::new();
+    for t in journal {
+        let Ok(at) = chrono::DateTime::parse_from_rfc3339(&t.at) else {
+            continue;
+        };
+        let Ok(commands) = serde_json::from_str::<Vec<Journaled>>(&t.commands) else {
+            continue;
+        };
+        out.extend(
+            commands
+                .into_iter()
+                .map(|j| (at.with_timezone(&chrono::Utc), j.command)),
+        );
+    }
+    out
+}

@@ -1,0 +1,28 @@
+//! The release engine: runs the core workflows' releases against a host's agent.
+//!
+//! Every transition is journaled in the store (with the commands it asks for, each under a
+//! deterministic operation id `<release uid>-<journal sequence>-<command index>`) before those
+//! commands are sent. The engine then performs them through the agent client, feeds the
+//! results back to the workflow as events and journals the next transition. A release waits
+//! at approval gates until a person decides through [`Engine::approve`], [`Engine::confirm`] or
+//! [`Engine::reject`]. After a crash, [`Engine::resume`] reads the last transition and re-sends
+//! its commands under the same operation ids, so the agent replays what already happened.
+//!
+//! Invariant: the journal is written before any effect is attempted, and only the engine that
+//! appended a transition acts on it (a stale writer's append is refused by the store).
+
+mod downtime;
+mod engine;
+mod error;
+mod execute;
+mod observe;
+mod placement;
+
+pub use downtime::{downtime_ms, AddressBaseline};
+pub use engine::{Engine, ReleaseStatus, StoredConfig};
+pub use error::{EngineError, Result};
+pub use execute::ExecConfig;
+pub use placement::{
+    accounts_address, candidate_address, environment_names, initial_site_routes, temporary_address,
+    Placement,
+};

@@ -1,0 +1,177 @@
+//! Where a release runs on its host: which agent environments and router addresses the
+//! workflow's logical [`Env`]s stand for.
+//!
+//! The convention (one host, one router table):
+//! - a site has two agent environments, `<site>-blue` and `<site>-green`, registered under the
+//!   same names in the router table's `environments`, each on a fixed port;
+//! - production is whichever of the two the public address serves; the candidate is the other
+//!   one, reachable at `candidate.<public address>` for the customer's tests. A swap trades
+//!   them, so the next release's production is this release's candidate;
+//! - a migration moves production to `temporary.<public address>`; a rollout splits the
+//!   accounts at `*.<public address>` (the first label names the account);
+//! - a pre-migration database snapshot is the agent environment `<site>-snapshot` (not routed).
+//!
+//! The placement is worked out once when a release is created and stored with it, so a resume
+//! or a rollback acts on the same environments even after a swap changed the table.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+use switchyard_core::workflow::Env;
+use switchyard_router::{RouteTable, SiteRoutes, Target};
+
+use crate::error::{EngineError, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub site: String,
+    pub production_env: String,
+    pub candidate_env: String,
+    pub snapshot_env: String,
+    pub public_address: String,
+    pub candidate_address: String,
+    pub temporary_address: String,
+    pub accounts_address: String,
+}
+
+/// The two agent environment names of `site`.
+pub fn environment_names(site: &str) -> [String; 2] {
+    [format!("{site}-blue"), format!("{site}-green")]
+}
+
+pub fn candidate_address(public_address: &str) -> String {
+    format!("candidate.{public_address}")
+}
+
+pub fn temporary_address(public_address: &str) -> String {
+    format!("temporary.{public_address}")
+}
+
+pub fn accounts_address(public_address: &str) -> String {
+    format!("*.{public_address}")
+}
+
+/// The routes a new site starts with: `<site>-blue` on `blue` serving the public address,
+/// `<site>-green` on `green` behind the candidate address. Hosts are set up with this once.
+pub fn initial_site_routes(
+    site: &str,
+    public_address: &str,
+    blue: SocketAddr,
+    green: SocketAddr,
+) -> SiteRoutes {
+    let [blue_env, green_env] = environment_names(site);
+    SiteRoutes {
+        environments: BTreeMap::from([(blue_env.clone(), blue), (green_env.clone(), green)]),
+        addresses: BTreeMap::from([
+            (public_address.to_owned(), Target::environment(blue_env)),
+            (
+                candidate_address(public_address),
+                Target::environment(green_env),
+            ),
+        ]),
+        ..SiteRoutes::default()
+    }
+}
+
+impl Placement {
+    /// Reads which of the site's two environments serves `public_address` now.
+    pub fn resolve(site: &str, public_address: &str, table: &RouteTable) -> Result<Placement> {
+        let routes = table.sites.get(site).ok_or_else(|| {
+            EngineError::Placement(format!("site {site} is not in the host's route table: set up its routes (blue and green environments) first"))
+        })?;
+        let [blue, green] = environment_names(site);
+        for env in [&blue, &green] {
+            if !routes.environments.contains_key(env) {
+                return Err(EngineError::Placement(format!(
+                    "the route table has no environment {env} for site {site}: every site needs {blue} and {green}"
+                )));
+            }
+        }
+        let production_env = match routes.addresses.get(public_address) {
+            Some(Target::Environment { environment }) if *environment == blue || *environment == green => environment.clone(),
+            Some(other) => {
+                return Err(EngineError::Placement(format!(
+                    "the public address {public_address} of site {site} serves {other:?}, not {blue} or {green}: finish or roll back the release that changed it first"
+                )))
+            }
+            None => {
+                return Err(EngineError::Placement(format!("site {site} has no public address {public_address} in the route table")))
+            }
+        };
+        let candidate_env = if production_env == blue { green } else { blue };
+        Ok(Placement {
+            site: site.to_owned(),
+            production_env,
+            candidate_env,
+            snapshot_env: format!("{site}-snapshot"),
+            public_address: public_address.to_owned(),
+            candidate_address: candidate_address(public_address),
+            temporary_address: temporary_address(public_address),
+            accounts_address: accounts_address(public_address),
+        })
+    }
+
+    /// The agent environment a logical environment stands for.
+    pub fn env(&self, env: Env) -> &str {
+        match env {
+            Env::Production => &self.production_env,
+            Env::Candidate => &self.candidate_env,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_is_what_the_public_address_serves() {
+        let (a, b): (SocketAddr, SocketAddr) = (
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+        );
+        let mut table = RouteTable::default();
+        table.sites.insert(
+            "shop".into(),
+            initial_site_routes("shop", "shop.test", a, b),
+        );
+        let placement = Placement::resolve("shop", "shop.test", &table).unwrap();
+        assert_eq!(
+            (
+                placement.env(Env::Production),
+                placement.env(Env::Candidate)
+            ),
+            ("shop-blue", "shop-green")
+        );
+        assert_eq!(placement.candidate_address, "candidate.shop.test");
+
+        let routes = table.sites.get_mut("shop").unwrap();
+        routes
+            .addresses
+            .insert("shop.test".into(), Target::environment("shop-green"));
+        let swapped = Placement::resolve("shop", "shop.test", &table).unwrap();
+        assert_eq!(
+            (
+                swapped.production_env.as_str(),
+                swapped.candidate_env.as_str()
+            ),
+            ("shop-green", "shop-blue")
+        );
+
+        let err = Placement::resolve("shop", "nope.test", &table)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "site shop has no public address nope.test in the route table"
+        );
+        let err = Placement::resolve("blog", "shop.test", &table)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("site blog is not in the host's route table"),
+            "{err}"
+        );
+    }
+}

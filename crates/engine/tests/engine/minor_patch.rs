@@ -1,0 +1,83 @@
+//! A minor patch: production stops behind the site-down page, v2 is applied in place and it
+//! starts again. The site-down answers a reader saw are exactly the failed requests the engine
+//! records from the router's counters, and the downtime is measured.
+
+use std::time::Duration;
+
+use switchyard_core::patch::WorkflowKind;
+
+use crate::support::{carl, document, http, journal, sam, Host, PUBLIC};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn minor_patch_stops_applies_and_restarts_with_downtime_recorded() {
+    let host = Host::start().await;
+    let engine = host.engine().await;
+    let (_, v2) = host.candidate("2.0.0", 1);
+    let doc = document(WorkflowKind::MinorPatch, "2.0.0", &v2);
+    host.add_record("kept through the patch").await;
+
+    let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    engine
+        .confirm(rehearsal.id, &carl(), "ready")
+        .await
+        .unwrap();
+    let run = engine
+        .start_production(&doc, "sue", &[], PUBLIC)
+        .await
+        .unwrap();
+
+    // One reader through the public address counts what it gets while the patch runs.
+    let public = host.public;
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let reader = tokio::spawn(async move {
+        let (mut ok, mut site_down) = (0u64, 0u64);
+        for _ in 0..5000 {
+            if *stop_rx.borrow_and_update() {
+                break;
+            }
+            let reply = http()
+                .get(format!("http://{public}/version"))
+                .header("host", PUBLIC)
+                .send()
+                .await
+                .unwrap();
+            match reply.status().as_u16() {
+                200 => ok += 1,
+                503 => site_down += 1,
+                other => panic!("unexpected status {other}"),
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        (ok, site_down)
+    });
+    let done = engine.approve(run.id, &sam(), "go").await.unwrap();
+    assert_eq!(
+        done.outcome.as_deref(),
+        Some("completed"),
+        "{}",
+        journal(&engine, run.id).await
+    );
+    stop_tx.send(true).unwrap();
+    let (ok, site_down) = reader.await.unwrap();
+
+    assert_eq!(host.version().await, "2.0.0");
+    assert!(host.records().await.contains("kept through the patch"));
+    let record = engine.store().release(run.id).await.unwrap();
+    assert!(
+        ok > 0 && site_down > 0,
+        "the reader saw {ok} answers and {site_down} site-down pages"
+    );
+    assert_eq!(
+        record.failed_requests,
+        Some(site_down as i64),
+        "the router's count matches the reader's"
+    );
+    let downtime = record.downtime_ms.expect("downtime measured");
+    assert!(downtime > 0 && downtime < 20_000, "{downtime} ms");
+    // Patched in place: the production environment is the same one, now on v2.
+    let blue = host.client.env("shop-blue").await.unwrap();
+    assert_eq!(
+        blue.current.as_deref(),
+        Some(format!("r-{}", &v2[..16]).as_str())
+    );
+}

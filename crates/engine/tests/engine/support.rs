@@ -1,0 +1,475 @@
+//! Helpers: build and start a real agent with a public listener, put the sample site's v1 in
+//! production behind the router, build candidates, run a bounded load on the public address,
+//! and print the agent's log and the release journal when a test fails.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use switchyard_agent::api::{Activate, CreateEnv, EnvConfig, UnpackRelease};
+use switchyard_agent::{AgentClient, Registration};
+use switchyard_core::patch::{Action, PatchDocument, WorkflowKind};
+use switchyard_core::workflow::Actor;
+use switchyard_core::Role;
+use switchyard_engine::{initial_site_routes, Engine, ExecConfig};
+use switchyard_router::RouteTable;
+use switchyard_store::Store;
+
+pub const SITE: &str = "shop";
+pub const PUBLIC: &str = "shop.test";
+
+pub fn sue() -> Actor {
+    Actor::new("sue", Role::Support)
+}
+pub fn sam() -> Actor {
+    Actor::new("sam", Role::Support)
+}
+pub fn carl() -> Actor {
+    Actor::new("carl", Role::Customer)
+}
+
+/// A host: a real agent process with a public listener, the sample site's v1 in production
+/// (`shop-blue`) and the engine's store and candidates directory.
+pub struct Host {
+    pub dir: tempfile::TempDir,
+    pub client: AgentClient,
+    pub public: SocketAddr,
+    child: Option<Child>,
+}
+
+impl Host {
+    pub async fn start() -> Host {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("candidates")).unwrap();
+        let (child, registration) = spawn_agent(dir.path());
+        let client = AgentClient::new(
+            &registration.url,
+            &registration.token,
+            &registration.fingerprint,
+        )
+        .expect("client");
+        let public = registration.public_addresses[0];
+        let host = Host {
+            dir,
+            client,
+            public,
+            child: Some(child),
+        };
+        host.put_v1_in_production().await;
+        host
+    }
+
+    async fn put_v1_in_production(&self) {
+        let (v1, sha) = self.candidate("1.0.0", 1);
+        drop(v1);
+        let (blue, green) = (free_port(), free_port());
+        let env = format!("{SITE}-blue");
+        let mut config = site_config(blue);
+        config.production = true;
+        self.client
+            .create_env(&CreateEnv {
+                op_id: "setup-create".into(),
+                name: env.clone(),
+                config,
+            })
+            .await
+            .unwrap();
+        self.client
+            .upload_candidate(&self.candidates().join(format!("{sha}.tar.gz")), &sha)
+            .await
+            .unwrap();
+        let release_id = format!("r-{}", &sha[..16]);
+        let unpack = UnpackRelease {
+            op_id: "setup-unpack".into(),
+            release_id: release_id.clone(),
+            sha256: sha.clone(),
+        };
+        self.client.unpack_release(&env, &unpack).await.unwrap();
+        self.client
+            .activate(
+                &env,
+                &Activate {
+                    op_id: "setup-activate".into(),
+                    release_id,
+                },
+            )
+            .await
+            .unwrap();
+        self.client.start(&env, "setup-start").await.unwrap();
+        let local = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        let table = RouteTable {
+            sites: [(
+                SITE.to_owned(),
+                initial_site_routes(SITE, PUBLIC, local(blue), local(green)),
+            )]
+            .into(),
+        };
+        self.client
+            .replace_routes("setup-routes", table)
+            .await
+            .unwrap();
+        assert_eq!(self.version().await, "1.0.0");
+    }
+
+    pub fn candidates(&self) -> PathBuf {
+        self.dir.path().join("candidates")
+    }
+
+    /// Builds a sample-site release and puts it where the engine finds candidates.
+    pub fn candidate(&self, version: &str, schema: u32) -> (Vec<u8>, String) {
+        let (bytes, sha) = site_release(version, schema);
+        std::fs::write(self.candidates().join(format!("{sha}.tar.gz")), &bytes).unwrap();
+        (bytes, sha)
+    }
+
+    pub async fn engine(&self) -> Engine {
+        let store = Store::open(&self.dir.path().join("switchyard.db"))
+            .await
+            .expect("store");
+        let mut config = ExecConfig::new(self.candidates());
+        config.hold_timeout = Duration::from_secs(20);
+        Engine::new(store, self.client.clone(), config)
+    }
+
+    /// The version the public address serves.
+    pub async fn version(&self) -> String {
+        let reply = http()
+            .get(format!("http://{}/version", self.public))
+            .header("host", PUBLIC)
+            .send()
+            .await
+            .unwrap();
+        let v: serde_json::Value = reply.json().await.unwrap();
+        v["version"].as_str().unwrap().to_owned()
+    }
+
+    /// Every record body the public address serves.
+    pub async fn records(&self) -> BTreeSet<String> {
+        let reply = http()
+            .get(format!("http://{}/records", self.public))
+            .header("host", PUBLIC)
+            .send()
+            .await
+            .unwrap();
+        let v: Vec<serde_json::Value> = reply.json().await.unwrap();
+        v.iter()
+            .map(|r| r["body"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    pub async fn add_record(&self, body: &str) {
+        let reply = http()
+            .post(format!("http://{}/records", self.public))
+            .header("host", PUBLIC)
+            .json(&serde_json::json!({ "body": body }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 201);
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // The agent starts its sites with a parent-death signal, so they end with it.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("---- agent log ----\n{}", self.log());
+        }
+    }
+}
+
+/// A patch document for `kind` from the workflow's template, with watch windows shortened to
+/// one second so tests stay quick.
+pub fn document(kind: WorkflowKind, target_version: &str, sha: &str) -> PatchDocument {
+    let mut doc = PatchDocument::template(kind, SITE, target_version, sha);
+    for step in &mut doc.steps {
+        if let Action::WaitAndWatch { duration_secs, .. } = &mut step.action {
+            *duration_secs = 1;
+        }
+    }
+    doc.validate().expect("the test document validates");
+    doc
+}
+
+/// Prints the release's journal, one transition a line, for failing tests.
+pub async fn journal(engine: &Engine, id: i64) -> String {
+    let journal = engine.store().transitions(id).await.unwrap_or_default();
+    journal
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} | {} | {}",
+                t.seq,
+                t.event.as_deref().unwrap_or("start"),
+                t.state,
+                t.commands
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A bounded read/write load on the public address: each worker alternates a write and a read
+/// until stopped (or a cap is reached), remembering acknowledged writes and every failure.
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    pub acknowledged: Arc<Mutex<Vec<String>>>,
+    pub failures: Arc<Mutex<Vec<String>>>,
+}
+
+impl Load {
+    pub fn start(public: SocketAddr, workers: usize) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acknowledged = Arc::new(Mutex::new(Vec::new()));
+        let failures = Arc::new(Mutex::new(Vec::new()));
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(25))
+            .build()
+            .unwrap();
+        let workers = (0..workers)
+            .map(|w| {
+                let (stop, acknowledged, failures, client) = (
+                    stop.clone(),
+                    acknowledged.clone(),
+                    failures.clone(),
+                    client.clone(),
+                );
+                tokio::spawn(async move {
+                    // Bounded: 3000 round trips per worker at most, whatever happens.
+                    for i in 0..3000 {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let body = format!("w{w}-{i}");
+                        let write = client
+                            .post(format!("http://{public}/records"))
+                            .header("host", PUBLIC)
+                            .json(&serde_json::json!({ "body": body }))
+                            .send()
+                            .await;
+                        match write {
+                            Ok(r) if r.status() == 201 => acknowledged.lock().unwrap().push(body),
+                            Ok(r) => failures
+                                .lock()
+                                .unwrap()
+                                .push(format!("POST {body}: {}", r.status())),
+                            Err(e) => failures.lock().unwrap().push(format!("POST {body}: {e}")),
+                        }
+                        match client
+                            .get(format!("http://{public}/version"))
+                            .header("host", PUBLIC)
+                            .send()
+                            .await
+                        {
+                            Ok(r) if r.status().is_success() => {}
+                            Ok(r) => failures
+                                .lock()
+                                .unwrap()
+                                .push(format!("GET /version: {}", r.status())),
+                            Err(e) => failures.lock().unwrap().push(format!("GET /version: {e}")),
+                        }
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            workers,
+            acknowledged,
+            failures,
+        }
+    }
+
+    /// Stops the workers and returns (acknowledged writes, failures).
+    pub async fn finish(self) -> (Vec<String>, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        for worker in self.workers {
+            worker.await.unwrap();
+        }
+        let acknowledged = self.acknowledged.lock().unwrap().clone();
+        let failures = self.failures.lock().unwrap().clone();
+        (acknowledged, failures)
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn site_config(port: u16) -> EnvConfig {
+    let mut config = EnvConfig::new(vec!["bin/site".into(), "serve".into()], port);
+    config.sqlite = vec!["site.db".into()];
+    config.env.insert("RUST_BACKTRACE".into(), "0".into());
+    config.stop_timeout_secs = 5;
+    config
+}
+
+fn spawn_agent(dir: &Path) -> (Child, Registration) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("agent.log"))
+        .expect("log file");
+    let mut child = Command::new(binary("switchyard-agent"))
+        .arg("--root")
+        .arg(dir.join("root"))
+        .args(["--listen", "127.0.0.1:0", "--public-listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("start switchyard-agent");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(line)) = lines.next() {
+            let _ = tx.send(line);
+        }
+        // Keep draining so the agent never blocks on a full pipe.
+        for _ in lines {}
+    });
+    if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+        let _ = child.kill();
+        panic!(
+            "the agent did not start within 30 s; log:\n{}",
+            std::fs::read_to_string(dir.join("agent.log")).unwrap_or_default()
+        );
+    }
+    let text = std::fs::read_to_string(dir.join("root/agent/registration.json"))
+        .expect("registration.json");
+    (
+        child,
+        serde_json::from_str(&text).expect("registration json"),
+    )
+}
+
+/// The agent and sample-site executables, built once per test process and copied, so a
+/// concurrent build in the shared target directory cannot replace them mid-test.
+fn binary(name: &'static str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let profile_dir = BUILT.get_or_init(|| {
+        let test_exe = std::env::current_exe().expect("test exe");
+        let profile_dir = test_exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target profile dir")
+            .to_path_buf();
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+            .current_dir(&workspace)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "switchyard-agent",
+                "--bin",
+                "switchyard-agent",
+                "-p",
+                "sample-site",
+                "--bin",
+                "sample-site",
+            ])
+            .status()
+            .expect("run cargo build");
+        assert!(
+            status.success(),
+            "cargo build of the agent and the sample site failed"
+        );
+        profile_dir
+    });
+    private_copy(&profile_dir.join(name))
+}
+
+fn private_copy(built: &Path) -> PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    let name = built.file_name().unwrap().to_string_lossy().into_owned();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("engine-test-binaries");
+    std::fs::create_dir_all(&dir).expect("copy dir");
+    // Bounded retries: cargo replaces a binary by unlinking it first, so it can be briefly absent.
+    for _ in 0..100 {
+        let Ok(meta) = std::fs::metadata(built) else {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        };
+        let copy = dir.join(format!(
+            "{name}-{}-{}-{}",
+            meta.size(),
+            meta.mtime(),
+            meta.mtime_nsec()
+        ));
+        if copy.exists() {
+            return copy;
+        }
+        let tmp = dir.join(format!(".{name}-{}", std::process::id()));
+        if std::fs::copy(built, &tmp).is_ok()
+            && std::fs::metadata(&tmp).map(|m| m.size()).ok() == Some(meta.size())
+        {
+            std::fs::rename(&tmp, &copy).expect("put the binary copy in place");
+            return copy;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "cannot copy {} for the tests: it kept changing or vanishing",
+        built.display()
+    )
+}
+
+/// A release of the sample site: `bin/site` starts the shared sample-site binary with this
+/// release's `site.toml` (version and schema), so archives stay a few hundred bytes.
+pub fn site_release(version: &str, schema: u32) -> (Vec<u8>, String) {
+    let script = format!(
+        "#!/bin/sh\nhere=$(cd \"$(dirname \"$0\")/..\" && pwd)\nSITE_CONFIG=\"$here/site.toml\" exec '{}' \"$@\"\n",
+        binary("sample-site").display()
+    );
+    let site_toml = format!("version = \"{version}\"\nschema = {schema}\n");
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, data, mode) in [
+        ("bin/site", script.as_bytes(), 0o755),
+        ("site.toml", site_toml.as_bytes(), 0o644),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(mode);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder
+            .append_data(&mut header, path, data)
+            .expect("append");
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&builder.into_inner().expect("tar")).unwrap();
+    let bytes = gz.finish().unwrap();
+    let sha = hex::encode(Sha256::digest(&bytes));
+    (bytes, sha)
+}
