@@ -133,3 +133,39 @@ pub fn LoadError(error: ApiError) -> impl IntoView {
 pub fn chosen_id(value: &str) -> i64 {
     value.parse().unwrap_or(0)
 }
+
+/// A list row's Edit and Remove buttons. Remove deletes `delete_path` through the API, then
+/// reloads the list or shows on `list_form` why it could not.
+#[component]
+pub fn RowActions(
+    on_edit: impl Fn() + 'static,
+    delete_path: String,
+    list_form: FormState,
+    reload: impl Fn() + Copy + 'static,
+) -> impl IntoView {
+    view! {
+        <td class="row-actions">
+            <button class="link" on:click=move |_| on_edit()>"Edit"</button>
+            " "
+            <button class="link danger" on:click=move |_| crate::pages::delete_row(delete_path.clone(), list_form, reload)>
+                "Remove"
+            </button>
+        </td>
+    }
+}
+
+/// The submit button of a form that both adds and edits (`editing` holds the id being
+/// edited), with Cancel while editing.
+#[component]
+pub fn AddOrSaveActions(noun: &'static str, editing: RwSignal<Option<i64>>, reset: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    view! {
+        <div class="actions">
+            <button type="submit" class="button primary">
+                {move || if editing.get().is_some() { format!("Save {noun}") } else { format!("Add {noun}") }}
+            </button>
+            <Show when=move || editing.get().is_some()>
+                <button type="button" class="button" on:click=move |_| reset()>"Cancel"</button>
+            </Show>
+        </div>
+    }
+}

@@ -1,8 +1,8 @@
 //! Customers: the companies whose sites are released.
 
-use super::{delete_row, load_into, render_loadable, Loadable};
+use super::{load_into, render_loadable, Loadable};
 use crate::api;
-use crate::form::{FormBanner, FormState, TextField};
+use crate::form::{AddOrSaveActions, FormBanner, FormState, RowActions, TextField};
 use leptos::prelude::*;
 use switchyard_api::{Customer, CustomerDraft};
 
@@ -51,7 +51,7 @@ pub fn CustomersPage() -> impl IntoView {
                             let path = format!("/customers/{}", c.id);
                             let edit = {
                                 let c = c.clone();
-                                move |_| {
+                                move || {
                                     form.clear();
                                     editing.set(Some(c.id));
                                     name.set(c.name.clone());
@@ -62,11 +62,7 @@ pub fn CustomersPage() -> impl IntoView {
                                 <tr>
                                     <td>{c.name}</td>
                                     <td>{c.contact_email}</td>
-                                    <td class="row-actions">
-                                        <button class="link" on:click=edit>"Edit"</button>
-                                        " "
-                                        <button class="link danger" on:click=move |_| delete_row(path.clone(), list_form, reload)>"Remove"</button>
-                                    </td>
+                                    <RowActions on_edit=edit delete_path=path list_form=list_form reload=reload />
                                 </tr>
                             }
                         }).collect_view()}
@@ -78,12 +74,7 @@ pub fn CustomersPage() -> impl IntoView {
                 <FormBanner form=form />
                 <TextField label="Name" name="name" value=name form=form placeholder="Acme Outfitters" />
                 <TextField label="Contact e-mail" name="contact_email" value=contact_email form=form placeholder="web@acme.example" />
-                <div class="actions">
-                    <button type="submit" class="button primary">{move || if editing.get().is_some() { "Save customer" } else { "Add customer" }}</button>
-                    <Show when=move || editing.get().is_some()>
-                        <button type="button" class="button" on:click=move |_| reset()>"Cancel"</button>
-                    </Show>
-                </div>
+                <AddOrSaveActions noun="customer" editing=editing reset=reset />
             </form>
         </section>
     }

@@ -1,8 +1,8 @@
 //! Hosts: the machines whose agents Switchyard drives.
 
-use super::{delete_row, load_into, render_loadable, Loadable};
+use super::{load_into, render_loadable, Loadable};
 use crate::api;
-use crate::form::{FormBanner, FormState, TextField};
+use crate::form::{AddOrSaveActions, FormBanner, FormState, RowActions, TextField};
 use leptos::prelude::*;
 use switchyard_api::{Host, HostDraft, HostStatus};
 
@@ -60,7 +60,7 @@ pub fn HostsPage() -> impl IntoView {
                             let path = format!("/hosts/{}", host.id);
                             let edit = {
                                 let host = host.clone();
-                                move |_| {
+                                move || {
                                     form.clear();
                                     editing.set(Some(host.id));
                                     name.set(host.name.clone());
@@ -75,11 +75,7 @@ pub fn HostsPage() -> impl IntoView {
                                     <td><code>{host.agent_url}</code></td>
                                     <td><code>{host.token_ref}</code></td>
                                     <td><AgentStatus host_id=host.id /></td>
-                                    <td class="row-actions">
-                                        <button class="link" on:click=edit>"Edit"</button>
-                                        " "
-                                        <button class="link danger" on:click=move |_| delete_row(path.clone(), list_form, reload)>"Remove"</button>
-                                    </td>
+                                    <RowActions on_edit=edit delete_path=path list_form=list_form reload=reload />
                                 </tr>
                             }
                         }).collect_view()}
@@ -95,12 +91,7 @@ pub fn HostsPage() -> impl IntoView {
                     hint="Where the agent's token is kept (env:NAME or file:/path); the token itself is never stored." />
                 <TextField label="Certificate fingerprint" name="cert_fingerprint" value=cert_fingerprint form=form
                     placeholder="64 hex digits" hint="The sha256 in the agent's registration.json; Switchyard pins it instead of trusting a CA." />
-                <div class="actions">
-                    <button type="submit" class="button primary">{move || if editing.get().is_some() { "Save host" } else { "Add host" }}</button>
-                    <Show when=move || editing.get().is_some()>
-                        <button type="button" class="button" on:click=move |_| reset()>"Cancel"</button>
-                    </Show>
-                </div>
+                <AddOrSaveActions noun="host" editing=editing reset=reset />
             </form>
         </section>
     }

@@ -1,8 +1,8 @@
 //! Users and their roles: customers, support staff and managers.
 
-use super::{delete_row, load_into, render_loadable, Loadable};
+use super::{load_into, render_loadable, Loadable};
 use crate::api;
-use crate::form::{chosen_id, FormBanner, FormState, SelectField, TextField};
+use crate::form::{chosen_id, AddOrSaveActions, FormBanner, FormState, RowActions, SelectField, TextField};
 use leptos::prelude::*;
 use switchyard_api::{Customer, Role, User, UserDraft};
 
@@ -71,7 +71,7 @@ pub fn UsersPage() -> impl IntoView {
                             let path = format!("/users/{}", u.id);
                             let edit = {
                                 let u = u.clone();
-                                move |_| {
+                                move || {
                                     form.clear();
                                     editing.set(Some(u.id));
                                     username.set(u.username.clone());
@@ -86,11 +86,7 @@ pub fn UsersPage() -> impl IntoView {
                                     <td>{u.display_name}</td>
                                     <td><span class="badge">{u.role.as_str()}</span></td>
                                     <td>{customer_name(u.customer_id)}</td>
-                                    <td class="row-actions">
-                                        <button class="link" on:click=edit>"Edit"</button>
-                                        " "
-                                        <button class="link danger" on:click=move |_| delete_row(path.clone(), list_form, reload)>"Remove"</button>
-                                    </td>
+                                    <RowActions on_edit=edit delete_path=path list_form=list_form reload=reload />
                                 </tr>
                             }
                         }).collect_view()}
@@ -104,12 +100,7 @@ pub fn UsersPage() -> impl IntoView {
                 <TextField label="Display name" name="display_name" value=display_name form=form placeholder="Sam Support" />
                 <SelectField label="Role" name="role" value=role options=role_options form=form />
                 <SelectField label="Customer (customer users only)" name="customer_id" value=customer options=customer_options form=form />
-                <div class="actions">
-                    <button type="submit" class="button primary">{move || if editing.get().is_some() { "Save user" } else { "Add user" }}</button>
-                    <Show when=move || editing.get().is_some()>
-                        <button type="button" class="button" on:click=move |_| reset()>"Cancel"</button>
-                    </Show>
-                </div>
+                <AddOrSaveActions noun="user" editing=editing reset=reset />
             </form>
         </section>
     }

@@ -10,4 +10,3 @@ mod idempotency_and_restart;
 mod release_lifecycle;
 mod public_routing;
 mod site_supervision;
-mod tidy;
