@@ -10,6 +10,7 @@ use std::process::Command;
 pub enum Purpose {
     Run,
     Test,
+    Bench,
 }
 
 /// Debian packages to build the desktop app (WebKitGTK) and to run the app.
@@ -25,6 +26,8 @@ const TEST_PACKAGES: &[&str] = &[
     "rsync",
     "sqlite3",
 ];
+/// What the benchmarks compare against: nginx as the proxy baseline, wrk as a second load tool.
+const BENCH_PACKAGES: &[&str] = &["nginx", "wrk", "rsync"];
 
 /// Pinned because newer trunk needs a newer rustc than this machine has.
 const TRUNK_VERSION: &str = "0.21.14";
@@ -32,10 +35,15 @@ const TAURI_DRIVER_VERSION: &str = "2.1.0";
 
 pub fn ensure(root: &Path, purpose: Purpose) -> Result<()> {
     let mut packages: Vec<&str> = RUN_PACKAGES.to_vec();
-    if purpose == Purpose::Test {
-        packages.extend(TEST_PACKAGES);
+    match purpose {
+        Purpose::Run => {}
+        Purpose::Test => packages.extend(TEST_PACKAGES),
+        Purpose::Bench => packages.extend(BENCH_PACKAGES),
     }
     ensure_debian_packages(&packages)?;
+    if purpose == Purpose::Bench {
+        return Ok(());
+    }
     ensure_wasm_target()?;
     ensure_cargo_tool("trunk", TRUNK_VERSION, true)?;
     ensure_cargo_tool("wasm-bindgen-cli", &locked_version(root, "wasm-bindgen")?, false)?;
