@@ -24,7 +24,8 @@ commands:
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_default();
-    let rest: Vec<String> = args.collect();
+    // `cargo xtask run -- --port 8080`: the `--` only separates our arguments from serve's.
+    let rest: Vec<String> = args.skip_while(|arg| arg == "--").collect();
     let root = workspace_root();
     match command.as_str() {
         "run" => {
