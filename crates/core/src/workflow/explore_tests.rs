@@ -147,13 +147,18 @@ impl Graph {
     }
 }
 
+/// A property of a world, or what is wrong with it.
+type WorldCheck = fn(&World) -> Result<(), String>;
+
 /// What each run must end with, given the world it started from.
 struct Expect {
     release: Release,
     before: World,
-    completed: fn(&World) -> Result<(), String>,
+    completed: WorldCheck,
     /// Production's code and service stay as they were in every reachable world.
     production_untouched: bool,
+    /// What the customer must find whenever the run waits for their confirmation.
+    at_confirmation: Option<WorldCheck>,
 }
 
 fn check(name: &str, expect: Expect) -> usize {
@@ -163,8 +168,20 @@ fn check(name: &str, expect: Expect) -> usize {
     assert!(serving_before.is_some());
     let mut completed = 0;
     let mut rolled_back = 0;
+    let mut confirmations = 0;
     for (id, (state, world)) in graph.nodes.iter().enumerate() {
         assert!(finishing.contains(&id), "{name}: dead end at {state:?} in {world:?}");
+        if let Some(env) = world.refused_schema() {
+            panic!("{name}: {env} runs code on a schema it refuses in {state:?}: {world:?}");
+        }
+        if let (State::Running { stage, .. }, Some(expected)) = (state, expect.at_confirmation) {
+            if expect.release.stages[*stage] == Stage::Confirmation {
+                confirmations += 1;
+                if let Err(problem) = expected(world) {
+                    panic!("{name}: waits for the customer's confirmation but {problem}: {world:?}");
+                }
+            }
+        }
         if !state.is_final() && !matches!(state, State::RollingBack { .. }) {
             let request = Event::RollbackRequested { by: support(), reason: "check".into() };
             assert!(expect.release.step(state, &request).is_ok(), "{name}: {state:?} refuses a rollback request");
@@ -192,6 +209,7 @@ fn check(name: &str, expect: Expect) -> usize {
         }
     }
     assert!(completed > 0 && rolled_back > 0, "{name}: completed {completed} times, rolled back {rolled_back} times");
+    assert!(expect.at_confirmation.is_none() || confirmations > 0, "{name}: never waited for the customer");
     graph.nodes.len()
 }
 
@@ -199,6 +217,32 @@ fn serves(world: &World, expected: (Version, Version)) -> Result<(), String> {
     match world.serving() {
         Some(got) if got == expected => Ok(()),
         got => Err(format!("it serves {got:?} instead of {expected:?}")),
+    }
+}
+
+/// The world a run of `kind` starts from: a migration's site refuses any schema but its own.
+fn site_for(kind: WorkflowKind, world: World) -> World {
+    if kind == WorkflowKind::Migration {
+        world.schema_strict()
+    } else {
+        world
+    }
+}
+
+/// The customer tests the candidate on its own address; a migrated one on the migrated schema.
+fn candidate_testable(world: &World) -> Result<(), String> {
+    match world.at_candidate_address() {
+        Some((Version::New, schema)) if !world.schema_strict || schema == Version::New => Ok(()),
+        got => Err(format!("the candidate address serves {got:?}")),
+    }
+}
+
+/// The customer checks the migrated production at the temporary address while the public
+/// address shows the site-down page.
+fn migrated_at_temporary_address(world: &World) -> Result<(), String> {
+    match (world.at_temporary_address(), world.serving()) {
+        (Some((Version::New, Version::New)), None) => Ok(()),
+        (temporary, public) => Err(format!("the temporary address serves {temporary:?}, the public one {public:?}")),
     }
 }
 
@@ -210,7 +254,7 @@ fn every_rehearsal_reaches_an_end_and_never_changes_production() {
             &format!("{kind} rehearsal"),
             Expect {
                 release,
-                before: World::before(false, false),
+                before: site_for(kind, World::before(false, false)),
                 completed: |w| {
                     serves(w, (Version::Old, Version::Old))?;
                     let clone = w.candidate.as_ref().ok_or("the tested clone is gone")?;
@@ -220,6 +264,7 @@ fn every_rehearsal_reaches_an_end_and_never_changes_production() {
                     Ok(())
                 },
                 production_untouched: true,
+                at_confirmation: Some(candidate_testable),
             },
         );
         assert!(states > 10, "{kind}: only {states} states explored");
@@ -237,15 +282,17 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
                 before: World::before(true, false),
                 completed: |w| serves(w, (Version::New, Version::Old)),
                 production_untouched: true,
+                at_confirmation: None,
             },
         ),
         (
             "migration",
             Expect {
                 release: run(&document(WorkflowKind::Migration)),
-                before: World::before(false, false),
+                before: site_for(WorkflowKind::Migration, World::before(false, false)),
                 completed: |w| serves(w, (Version::New, Version::New)),
                 production_untouched: false,
+                at_confirmation: Some(migrated_at_temporary_address),
             },
         ),
         (
@@ -255,6 +302,7 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
                 before: World::before(false, false),
                 completed: |w| serves(w, (Version::New, Version::Old)),
                 production_untouched: false,
+                at_confirmation: None,
             },
         ),
         (
@@ -264,6 +312,7 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
                 before: World::before(false, true),
                 completed: |w| serves(w, (Version::New, Version::Old)),
                 production_untouched: true,
+                at_confirmation: None,
             },
         ),
         (
@@ -273,6 +322,7 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
                 before: World::before(false, true),
                 completed: |w| serves(w, (Version::New, Version::New)),
                 production_untouched: true,
+                at_confirmation: None,
             },
         ),
         (
@@ -282,6 +332,7 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
                 before: World::before(false, false),
                 completed: |w| serves(w, (Version::New, Version::Old)),
                 production_untouched: true,
+                at_confirmation: None,
             },
         ),
     ];
@@ -314,6 +365,7 @@ fn a_rollout_without_pinned_accounts_starts_with_its_first_stage_and_still_route
             before: World::before(false, false),
             completed: |w| serves(w, (Version::New, Version::Old)),
             production_untouched: true,
+            at_confirmation: None,
         },
     );
 }

@@ -60,25 +60,38 @@ fn health(env: Env, action: &Action) -> Option<Stage> {
 /// the customer tests it and marks it ready. Production is only read (to clone it).
 pub fn rehearsal(doc: &PatchDocument) -> Vec<Stage> {
     let env = Env::Candidate;
-    let mut stages = vec![act(
-        Command::CloneEnvironment { from: Env::Production, to: env },
-        vec![Command::DiscardEnvironment { env }],
-    )];
+    // Each stage with whether it changes the clone's code or data.
+    let mut body: Vec<(bool, Stage)> = Vec::new();
     if !doc.steps.iter().any(|s| s.action == Action::DeployCandidate) {
-        stages.extend(deploy(env, &doc.candidate_sha256, vec![]));
+        body.extend(deploy(env, &doc.candidate_sha256, vec![]).map(|s| (true, s)));
     }
     for (index, step) in doc.steps.iter().enumerate() {
         match &step.action {
-            Action::DeployCandidate => stages.extend(deploy(env, &doc.candidate_sha256, vec![])),
+            Action::DeployCandidate => body.extend(deploy(env, &doc.candidate_sha256, vec![]).map(|s| (true, s))),
             action @ Action::RunCommand { .. } => {
-                stages.extend(run_step(env, index + 1, action).map(|c| act(c, vec![])))
+                body.extend(run_step(env, index + 1, action).map(|c| (true, act(c, vec![]))))
             }
-            action @ Action::HealthCheck { .. } => stages.extend(health(env, action)),
+            action @ Action::HealthCheck { .. } => body.extend(health(env, action).map(|s| (false, s))),
             // Addresses, pages, gates and watches are production concerns; the clone is fresh,
             // so it has nothing to sync.
             _ => {}
         }
     }
+    // A release patched in place is rehearsed the way production will run it: the clone stops
+    // before its code changes and starts once its migrations ran, because new code may refuse
+    // to start on the old schema. The discarded clone needs no undo.
+    if patches_in_place(doc.workflow) {
+        let changes = (body.iter().position(|(c, _)| *c), body.iter().rposition(|(c, _)| *c));
+        if let (Some(first), Some(last)) = changes {
+            body.insert(last + 1, (false, act(Command::StartService { env }, vec![])));
+            body.insert(first, (false, act(Command::StopService { env }, vec![])));
+        }
+    }
+    let mut stages = vec![act(
+        Command::CloneEnvironment { from: Env::Production, to: env },
+        vec![Command::DiscardEnvironment { env }],
+    )];
+    stages.extend(body.into_iter().map(|(_, stage)| stage));
     stages.push(Stage::Confirmation);
     stages.push(act(
         Command::RecordRehearsal { candidate_sha256: doc.candidate_sha256.clone(), document_version: doc.version },
@@ -87,7 +100,21 @@ pub fn rehearsal(doc: &PatchDocument) -> Vec<Stage> {
     stages
 }
 
+/// Whether the release changes production's own environment (stopped while it changes)
+/// rather than one beside it.
+fn patches_in_place(kind: WorkflowKind) -> bool {
+    matches!(kind, WorkflowKind::Migration | WorkflowKind::MinorPatch)
+}
+
 /// The production run of `doc.workflow`, pinned test accounts first for a rollout.
+///
+/// A migration runs in production's own environment: production moves to its temporary
+/// address (the router points the public address at the site-down page), stops, is
+/// snapshotted, gets the new release and its migrations, and starts again. The site-down
+/// page's maintenance flag covers every address of the site, the temporary one included, so
+/// it stays on only while production is down; it goes off before the customer checks
+/// production at the temporary address, and the public address keeps showing the page through
+/// the move until production returns to it.
 pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage> {
     let kind = doc.workflow;
     // Where the document's deploys, commands and health checks run.
@@ -104,11 +131,24 @@ pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage>
     let mut snapshotted = false;
     let mut held = false;
     let mut routed = false;
+    // Whether the router's maintenance flag is on, and production at its temporary address.
+    let mut maintenance = false;
+    let mut moved = false;
+    let migrates = doc.steps.iter().any(|s| s.action.is_migration());
     for (index, step) in doc.steps.iter().enumerate() {
         let Step { action, rollback, .. } = step;
         let own_undo = rollback.as_ref().map(|r| undo_of(r, kind, env, index + 1)).unwrap_or_default();
-        if kind == WorkflowKind::MinorPatch && Some(index) == first_change {
+        if patches_in_place(kind) && Some(index) == first_change {
+            // New code may refuse the old schema: production stays stopped from before its
+            // release is activated until its migrations ran.
             stages.push(act(Command::StopService { env }, vec![Command::StartService { env }]));
+            // The snapshot is of the stopped production, before its code changes: restoring
+            // it during a rollback restarts the site, which by then runs the previous release
+            // again (rollbacks run newest first).
+            if kind == WorkflowKind::Migration && migrates {
+                stages.push(act(Command::SnapshotDatabase { env }, vec![Command::RestoreSnapshot { env }]));
+                snapshotted = true;
+            }
         }
         match action {
             Action::DeployCandidate => {
@@ -151,20 +191,30 @@ pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage>
                     own_undo,
                 ));
             }
+            // In a migration the page went off before the customer's check and the return
+            // from the temporary address ended it on the public address: nothing is left to do.
+            Action::SiteDownPage { on: false } if kind == WorkflowKind::Migration && !maintenance => {}
             Action::SiteDownPage { on } => {
                 let undo = if own_undo.is_empty() { vec![Command::Maintenance { on: !on }] } else { own_undo };
                 stages.push(act(Command::Maintenance { on: *on }, undo));
+                maintenance = *on;
             }
-            Action::MoveToTemporaryAddress => stages.push(act(
-                Command::MoveToTemporaryAddress { env: Env::Production },
-                vec![Command::ReturnFromTemporaryAddress { env: Env::Production }],
-            )),
+            Action::MoveToTemporaryAddress => {
+                stages.push(act(
+                    Command::MoveToTemporaryAddress { env: Env::Production },
+                    vec![Command::ReturnFromTemporaryAddress { env: Env::Production }],
+                ));
+                moved = true;
+            }
             // In a migration production returns from its temporary address; elsewhere the
             // candidate takes the public address, with requests held across the switch.
-            Action::SwapAddresses if kind == WorkflowKind::Migration => stages.push(act(
-                Command::ReturnFromTemporaryAddress { env: Env::Production },
-                vec![Command::MoveToTemporaryAddress { env: Env::Production }],
-            )),
+            Action::SwapAddresses if kind == WorkflowKind::Migration => {
+                stages.push(act(
+                    Command::ReturnFromTemporaryAddress { env: Env::Production },
+                    vec![Command::MoveToTemporaryAddress { env: Env::Production }],
+                ));
+                moved = false;
+            }
             Action::SwapAddresses => {
                 if !held {
                     stages.push(act(Command::Hold { on: true }, vec![Command::Hold { on: false }]));
@@ -177,7 +227,17 @@ pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage>
                 // After the swap the public address serves the candidate; check that.
                 stages.extend(health(env, action));
             }
-            Action::ApprovalGate { role: Role::Customer } => stages.push(Stage::Confirmation),
+            Action::ApprovalGate { role: Role::Customer } => {
+                // The customer checks the started production at its temporary address, which
+                // the whole-site maintenance flag would hide; the public address still shows
+                // the site-down page, since the move pointed it there.
+                let started = last_change.is_none_or(|last| index > last);
+                if kind == WorkflowKind::Migration && maintenance && moved && started {
+                    stages.push(act(Command::Maintenance { on: false }, vec![Command::Maintenance { on: true }]));
+                    maintenance = false;
+                }
+                stages.push(Stage::Confirmation);
+            }
             Action::ApprovalGate { .. } => stages.push(Stage::Approval),
             Action::WaitAndWatch { duration_secs, max_5xx_increase } => {
                 stages.push(Stage::Watch { duration_secs: *duration_secs, max_5xx_increase: *max_5xx_increase });
@@ -205,7 +265,7 @@ pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage>
                 stages.push(act(Command::SetAccountSplit { percent: *percent, pinned }, undo));
             }
         }
-        if kind == WorkflowKind::MinorPatch && Some(index) == last_change {
+        if patches_in_place(kind) && Some(index) == last_change {
             stages.push(act(Command::StartService { env }, vec![Command::StopService { env }]));
         }
     }

@@ -101,7 +101,7 @@ fn scenarios() -> Vec<(&'static str, String)> {
             "migration rehearsal",
             transcript(
                 &Release::rehearsal(&document(Migration), "sue"),
-                &script(&[oks(5), vec![healthy(), healthy(), approved(), confirmed(), ok()]]),
+                &script(&[oks(7), vec![healthy(), healthy(), approved(), confirmed(), ok()]]),
             ),
         ),
         (
@@ -110,20 +110,18 @@ fn scenarios() -> Vec<(&'static str, String)> {
                 &migration,
                 &script(&[
                     vec![by_submitter, by_customer, approved()],
-                    oks(7),
-                    vec![healthy(), confirmed_by_support, confirmed()],
-                    oks(2),
-                    vec![healthy()],
+                    oks(9),
+                    vec![healthy(), ok(), confirmed_by_support, confirmed(), ok(), healthy()],
                 ]),
             ),
         ),
         (
             "migration failing its migration",
-            transcript(&migration, &script(&[vec![approved()], oks(6), vec![failed("column exists")], oks(5)])),
+            transcript(&migration, &script(&[vec![approved()], oks(7), vec![failed("column exists")], oks(6)])),
         ),
         (
             "migration rejected by the customer at the temporary address",
-            transcript(&migration, &script(&[vec![approved()], oks(7), vec![healthy(), customer_rejects], oks(6)])),
+            transcript(&migration, &script(&[vec![approved()], oks(9), vec![healthy(), ok(), customer_rejects], oks(9)])),
         ),
         (
             "no-migration",

@@ -25,7 +25,10 @@ pub struct World {
     pub candidate: Option<Environment>,
     /// Which environment the public address points at.
     pub public: Env,
+    /// The router's maintenance flag: every address of the site, the temporary one included,
+    /// shows the site-down page.
     pub site_down: bool,
+    /// Where production moved; the public address shows the site-down page meanwhile.
     pub temporary: Option<Env>,
     pub hold: bool,
     /// Share of accounts (and whether pinned accounts are) on the candidate.
@@ -37,6 +40,9 @@ pub struct World {
     pub rehearsed: bool,
     /// Whether any command changed production's code, service or addresses' release.
     pub production_touched: bool,
+    /// The site's code refuses to run on a database of another schema (as the sample site
+    /// does): a migration's new code needs the migrated schema, its old code the old one.
+    pub schema_strict: bool,
 }
 
 impl World {
@@ -62,7 +68,13 @@ impl World {
             shared_database,
             rehearsed: false,
             production_touched: false,
+            schema_strict: false,
         }
+    }
+
+    /// The same world with a site whose code refuses any schema but its own.
+    pub fn schema_strict(self) -> World {
+        World { schema_strict: true, ..self }
     }
 
     fn env(&mut self, env: Env) -> &mut Environment {
@@ -123,9 +135,15 @@ impl World {
             }
             Command::Hold { on } => self.hold = *on,
             Command::SnapshotDatabase { env } => self.snapshot = Some(*self.database(*env)),
+            // The engine stops the site, restores its database and starts it again on the
+            // release it has: a database change, so it leaves `production_touched` alone.
             Command::RestoreSnapshot { env } => {
                 let snapshot = self.snapshot.expect("a restore without a snapshot");
                 *self.database(*env) = snapshot;
+                match env {
+                    Env::Production => self.production.running = true,
+                    Env::Candidate => self.candidate.as_mut().expect("no candidate to restore").running = true,
+                }
             }
             Command::HealthCheck { .. } | Command::Wait { .. } => {}
             Command::RecordRehearsal { .. } => self.rehearsed = true,
@@ -141,6 +159,44 @@ impl World {
         }
     }
 
+    /// (version, schema) of `env` if it runs.
+    fn runs(&self, env: Env) -> Option<(Version, Version)> {
+        let e = match env {
+            Env::Production => &self.production,
+            Env::Candidate => self.candidate.as_ref()?,
+        };
+        let schema = if self.shared_database { self.production.schema } else { e.schema };
+        e.running.then_some((e.active, schema))
+    }
+
+    /// An environment running code on a database of another schema, which a schema-strict
+    /// site refuses (it would not start, or would fail its requests).
+    pub fn refused_schema(&self) -> Option<Env> {
+        if !self.schema_strict {
+            return None;
+        }
+        [Env::Production, Env::Candidate]
+            .into_iter()
+            .find(|&env| self.runs(env).is_some_and(|(code, schema)| code != schema))
+    }
+
+    /// What the temporary address serves: production moved there, unless the site-down page
+    /// or held requests cover the whole site.
+    pub fn at_temporary_address(&self) -> Option<(Version, Version)> {
+        if self.site_down || self.hold {
+            return None;
+        }
+        self.runs(self.temporary?)
+    }
+
+    /// What the candidate's own address serves (where the customer tests a rehearsal).
+    pub fn at_candidate_address(&self) -> Option<(Version, Version)> {
+        if self.site_down || self.hold {
+            return None;
+        }
+        self.runs(Env::Candidate)
+    }
+
     /// What visitors get: (version, schema) of the environment serving the public address,
     /// or `None` while it shows the site-down page or some accounts see another version.
     pub fn serving(&self) -> Option<(Version, Version)> {
@@ -151,12 +207,6 @@ impl World {
         if !on_new && (self.split != 0 || self.pinned_on_new) {
             return None;
         }
-        let env = if on_new { Env::Candidate } else { self.public };
-        let e = match env {
-            Env::Production => &self.production,
-            Env::Candidate => self.candidate.as_ref()?,
-        };
-        let schema = if self.shared_database { self.production.schema } else { e.schema };
-        e.running.then_some((e.active, schema))
+        self.runs(if on_new { Env::Candidate } else { self.public })
     }
 }

@@ -2,8 +2,8 @@
 //! process on 127.0.0.1, each test in its own temporary directories with its own database.
 
 mod crash_and_resume;
+mod migration_release;
 mod minor_patch;
 mod no_migration_under_load;
 mod production_needs_a_rehearsal;
 mod support;
-mod tidy;

@@ -2,11 +2,9 @@
 //! starts again. The site-down answers a reader saw are exactly the failed requests the engine
 //! records from the router's counters, and the downtime is measured.
 
-use std::time::Duration;
-
 use switchyard_core::patch::WorkflowKind;
 
-use crate::support::{carl, document, http, journal, sam, Host, PUBLIC};
+use crate::support::{carl, document, journal, sam, Host, PublicReader, PUBLIC};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn minor_patch_stops_applies_and_restarts_with_downtime_recorded() {
@@ -27,29 +25,7 @@ async fn minor_patch_stops_applies_and_restarts_with_downtime_recorded() {
         .unwrap();
 
     // One reader through the public address counts what it gets while the patch runs.
-    let public = host.public;
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let reader = tokio::spawn(async move {
-        let (mut ok, mut site_down) = (0u64, 0u64);
-        for _ in 0..5000 {
-            if *stop_rx.borrow_and_update() {
-                break;
-            }
-            let reply = http()
-                .get(format!("http://{public}/version"))
-                .header("host", PUBLIC)
-                .send()
-                .await
-                .unwrap();
-            match reply.status().as_u16() {
-                200 => ok += 1,
-                503 => site_down += 1,
-                other => panic!("unexpected status {other}"),
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        (ok, site_down)
-    });
+    let reader = PublicReader::start(host.public);
     let done = engine.approve(run.id, &sam(), "go").await.unwrap();
     assert_eq!(
         done.outcome.as_deref(),
@@ -57,8 +33,7 @@ async fn minor_patch_stops_applies_and_restarts_with_downtime_recorded() {
         "{}",
         journal(&engine, run.id).await
     );
-    stop_tx.send(true).unwrap();
-    let (ok, site_down) = reader.await.unwrap();
+    let (ok, site_down) = reader.finish().await;
 
     assert_eq!(host.version().await, "2.0.0");
     assert!(host.records().await.contains("kept through the patch"));

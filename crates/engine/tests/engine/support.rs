@@ -309,6 +309,47 @@ impl Load {
     }
 }
 
+/// One reader on the public address counting answers and site-down pages (any other status
+/// fails the test) until stopped, 5000 requests at most.
+pub struct PublicReader {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<(u64, u64)>,
+}
+
+impl PublicReader {
+    pub fn start(public: SocketAddr) -> PublicReader {
+        let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            let (mut ok, mut site_down) = (0u64, 0u64);
+            for _ in 0..5000 {
+                if *stop_rx.borrow_and_update() {
+                    break;
+                }
+                let reply = http()
+                    .get(format!("http://{public}/version"))
+                    .header("host", PUBLIC)
+                    .send()
+                    .await
+                    .unwrap();
+                match reply.status().as_u16() {
+                    200 => ok += 1,
+                    503 => site_down += 1,
+                    other => panic!("the public address answered {other}"),
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            (ok, site_down)
+        });
+        PublicReader { stop, task }
+    }
+
+    /// Stops the reader and returns (answers, site-down pages).
+    pub async fn finish(self) -> (u64, u64) {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap()
+    }
+}
+
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()

@@ -1,0 +1,225 @@
+//! A migration release of the sample site from v1 to v2, whose v2 refuses to start until
+//! `sample-site migrate` ran on its database. The rehearsal migrates a clone before v2 starts
+//! there; the production run shows the site-down page on the public address while production
+//! stops, gets v2, migrates and starts, lets the customer check v2 at the temporary address
+//! with the data written before the release, and then puts it back live. Its downtime and
+//! failed requests are recorded, and a rollback brings v1 back on its pre-migration snapshot.
+
+use std::time::{Duration, Instant};
+
+use switchyard_core::patch::{Action, PatchDocument, WorkflowKind};
+use switchyard_core::workflow::State;
+
+use crate::support::{carl, document, http, journal, sam, Host, PublicReader, PUBLIC};
+
+const TEMPORARY: &str = "temporary.shop.test";
+const CANDIDATE: &str = "candidate.shop.test";
+
+/// The migration template with the sample site's own migration command. It has no down
+/// migration: the snapshot taken before the migration is what a rollback restores.
+fn migration_document(sha: &str) -> PatchDocument {
+    let mut doc = document(WorkflowKind::Migration, "2.0.0", sha);
+    let step = doc
+        .steps
+        .iter_mut()
+        .find(|s| s.action.is_migration())
+        .expect("the template migrates");
+    step.action = Action::RunCommand {
+        command: "bin/site migrate".into(),
+        timeout_secs: 60,
+        migration: true,
+    };
+    step.rollback = None;
+    doc.validate().expect("the migration document validates");
+    doc
+}
+
+/// (status, body as JSON when it is JSON) of `GET path` at `address` through the router.
+async fn get(host: &Host, address: &str, path: &str) -> (u16, serde_json::Value) {
+    let reply = http()
+        .get(format!("http://{}{path}", host.public))
+        .header("host", address)
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    let text = reply.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_default())
+}
+
+async fn post_record(host: &Host, address: &str, body: &str) {
+    let reply = http()
+        .post(format!("http://{}/records", host.public))
+        .header("host", address)
+        .json(&serde_json::json!({ "body": body, "author": "carl" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201, "writing {body:?} at {address}");
+}
+
+/// The record bodies `address` serves, with each record's author (`None` on schema 1).
+async fn records_at(host: &Host, address: &str) -> Vec<(String, Option<String>)> {
+    let (status, records) = get(host, address, "/records").await;
+    assert_eq!(status, 200, "{address} /records: {records}");
+    records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["body"].as_str().unwrap().to_owned(),
+                r["author"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapshot() {
+    let started = Instant::now();
+    let host = Host::start().await;
+    let engine = host.engine().await;
+    let (_, v2) = host.candidate("2.0.0", 2);
+    let doc = migration_document(&v2);
+    host.add_record("before the release").await;
+
+    // Rehearsal: the clone stops, gets v2, migrates and only then starts on v2.
+    let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    assert_eq!(
+        rehearsal.waiting_for,
+        "waiting for the customer's confirmation",
+        "{}",
+        journal(&engine, rehearsal.id).await
+    );
+    let (_, candidate) = get(&host, CANDIDATE, "/version").await;
+    assert_eq!(
+        (&candidate["version"], &candidate["schema"]),
+        (&"2.0.0".into(), &2.into())
+    );
+    assert_eq!(
+        records_at(&host, CANDIDATE).await,
+        [(
+            "before the release".to_owned(),
+            Some("anonymous".to_owned())
+        )],
+        "the clone's data was migrated to schema 2"
+    );
+    assert_eq!(
+        host.version().await,
+        "1.0.0",
+        "a rehearsal never touches production"
+    );
+    let rehearsed = engine
+        .confirm(rehearsal.id, &carl(), "ready")
+        .await
+        .unwrap();
+    assert_eq!(rehearsed.outcome.as_deref(), Some("completed"));
+
+    // Production: a reader on the public address counts what it gets throughout.
+    let run = engine
+        .start_production(&doc, "sue", &[], PUBLIC)
+        .await
+        .unwrap();
+    let reader = PublicReader::start(host.public);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let at_check = engine.approve(run.id, &sam(), "go").await.unwrap();
+    assert_eq!(
+        at_check.waiting_for,
+        "waiting for the customer's confirmation",
+        "{}",
+        journal(&engine, run.id).await
+    );
+    // The public address shows the site-down page while the customer checks production,
+    // migrated and on v2, at the temporary address.
+    let (status, _) = get(&host, PUBLIC, "/version").await;
+    assert_eq!(status, 503, "the public address serves the site-down page");
+    let (status, temporary) = get(&host, TEMPORARY, "/version").await;
+    assert_eq!(
+        (status, &temporary["version"], &temporary["schema"]),
+        (200, &"2.0.0".into(), &2.into()),
+        "{}",
+        journal(&engine, run.id).await
+    );
+    assert_eq!(
+        records_at(&host, TEMPORARY).await,
+        [(
+            "before the release".to_owned(),
+            Some("anonymous".to_owned())
+        )],
+        "production's own data, migrated"
+    );
+    post_record(&host, TEMPORARY, "written while checking").await;
+
+    let done = engine
+        .confirm(run.id, &carl(), "v2 looks right")
+        .await
+        .unwrap();
+    assert_eq!(
+        done.outcome.as_deref(),
+        Some("completed"),
+        "{}",
+        journal(&engine, run.id).await
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (ok, site_down) = reader.finish().await;
+
+    assert_eq!(
+        host.version().await,
+        "2.0.0",
+        "v2 is live on the public address"
+    );
+    let live = records_at(&host, PUBLIC).await;
+    assert!(
+        live.contains(&(
+            "before the release".to_owned(),
+            Some("anonymous".to_owned())
+        )) && live.contains(&("written while checking".to_owned(), Some("carl".to_owned()))),
+        "{live:?}"
+    );
+    let (status, _) = get(&host, TEMPORARY, "/version").await;
+    assert_eq!(status, 404, "the temporary address is gone");
+    post_record(&host, PUBLIC, "written on v2").await;
+
+    let record = engine.store().release(run.id).await.unwrap();
+    assert!(
+        ok > 0 && site_down > 0,
+        "the reader saw {ok} answers and {site_down} site-down pages"
+    );
+    assert_eq!(
+        record.failed_requests,
+        Some(site_down as i64 + 1),
+        "the router counted the reader's site-down pages and the one this test asked for"
+    );
+    let downtime = record.downtime_ms.expect("downtime measured");
+    assert!(downtime > 0 && downtime < 20_000, "{downtime} ms");
+
+    // Rollback: v1 comes back on the snapshot taken before the migration.
+    let rolled = engine
+        .rollback(run.id, &sam(), "the customer asked")
+        .await
+        .unwrap();
+    assert!(
+        matches!(rolled.state, State::RolledBack { .. }),
+        "{}",
+        journal(&engine, run.id).await
+    );
+    let (_, version) = get(&host, PUBLIC, "/version").await;
+    assert_eq!(
+        (&version["version"], &version["schema"]),
+        (&"1.0.0".into(), &1.into())
+    );
+    assert_eq!(
+        records_at(&host, PUBLIC).await,
+        [("before the release".to_owned(), None)],
+        "v1 serves its pre-migration data"
+    );
+    let (status, _) = get(&host, TEMPORARY, "/version").await;
+    assert_eq!(status, 404, "the temporary address is gone again");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+}
