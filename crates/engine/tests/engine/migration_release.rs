@@ -5,7 +5,7 @@
 //! with the data written before the release, and then puts it back live. Its downtime and
 //! failed requests are recorded, and a rollback brings v1 back on its pre-migration snapshot.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use switchyard_core::patch::{Action, PatchDocument, WorkflowKind};
 use switchyard_core::workflow::State;
@@ -77,7 +77,6 @@ async fn records_at(host: &Host, address: &str) -> Vec<(String, Option<String>)>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapshot() {
-    let started = Instant::now();
     let host = Host::start().await;
     let engine = host.engine().await;
     let (_, v2) = host.candidate("2.0.0", 2);
@@ -217,9 +216,4 @@ async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapsh
     );
     let (status, _) = get(&host, TEMPORARY, "/version").await;
     assert_eq!(status, 404, "the temporary address is gone again");
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "took {:?}",
-        started.elapsed()
-    );
 }

@@ -3,7 +3,7 @@
 //! request fails, no acknowledged write is lost, the downtime (held requests) is measured,
 //! and a rollback afterwards brings v1 back with its data.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use switchyard_core::patch::WorkflowKind;
 use switchyard_core::workflow::State;
@@ -12,7 +12,6 @@ use crate::support::{carl, document, journal, sam, sue, Host, Load, PUBLIC};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_migration_release_under_load_then_rollback() {
-    let started = Instant::now();
     let host = Host::start().await;
     let engine = host.engine().await;
     let (_, v2) = host.candidate("2.0.0", 1);
@@ -149,10 +148,5 @@ async fn no_migration_release_under_load_then_rollback() {
     assert!(
         before_approval.iter().all(|b| v1_records.contains(b)),
         "v1 serves the data it had"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(40),
-        "took {:?}",
-        started.elapsed()
     );
 }
