@@ -160,6 +160,31 @@ impl Rules<'_> {
             let message = format!("{} migrates before production moved to its temporary address; add action = \"move-to-temporary-address\" before it", self.name(first));
             self.at(first, message);
         }
+        // Production is stopped while it changes, so every change belongs inside the window the
+        // site-down page covers, and nothing may change what the customer has already confirmed.
+        let changes_code = |a: &Action| matches!(a, Action::DeployCandidate | Action::RunCommand { .. });
+        if let Some(on) = down_on {
+            for index in (0..on).filter(|&i| changes_code(&self.doc.steps[i].action)) {
+                let message = format!(
+                    "{} changes production before the site-down page is on (step {}); move it after that step",
+                    self.name(index),
+                    on + 1
+                );
+                self.at(index, message);
+            }
+        }
+        let confirmation = (last..self.doc.steps.len())
+            .find(|&i| matches!(self.doc.steps[i].action, Action::ApprovalGate { role: Role::Customer }));
+        if let Some(confirmed) = confirmation {
+            for index in (confirmed + 1..self.doc.steps.len()).filter(|&i| changes_code(&self.doc.steps[i].action)) {
+                let message = format!(
+                    "{} changes production after the customer confirmed it at step {}; move it before that step",
+                    self.name(index),
+                    confirmed + 1
+                );
+                self.at(index, message);
+            }
+        }
         let swap = self.rfind(|a| matches!(a, Action::SwapAddresses));
         match swap.filter(|&s| s > last) {
             None => {

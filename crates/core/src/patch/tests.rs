@@ -189,7 +189,21 @@ fn ordering_rules_say_which_step_to_add_or_move() {
         });
         doc.to_toml()
     };
+    let moved = |kind: WorkflowKind, from: usize, to: usize| {
+        let mut doc = template(kind);
+        let step = doc.steps.remove(from - 1);
+        doc.steps.insert(to - 1, step);
+        doc.to_toml()
+    };
+    let after_confirmation = {
+        let mut doc = template(Migration);
+        let command = Action::RunCommand { command: "bin/clear-cache".into(), timeout_secs: 60, migration: false };
+        doc.steps.insert(7, crate::patch::Step::new(command));
+        doc.to_toml()
+    };
     let cases: Vec<(String, Vec<&str>)> = vec![
+        (moved(Migration, 4, 2), vec!["line 14: step 2 (deploy-candidate) changes production before the site-down page is on (step 3); move it after that step"]),
+        (after_confirmation, vec!["line 52: step 8 (run-command) changes production after the customer confirmed it at step 7; move it before that step"]),
         (without(Migration, &[1]), vec!["line 9: step 1 (site-down-page) affects production but no support approval comes before it; add a step with action = \"approval-gate\" and role = \"support\" before step 1"]),
         (without(Migration, &[2]), vec![
             "line 20: step 4 (run-command) migrates before the site-down page is on; add a site-down-page step with on = true before it",

@@ -28,7 +28,8 @@ async fn held_requests_are_delivered_to_the_new_environment() {
         let answer = tokio::time::timeout(Duration::from_secs(5), request).await.expect("released promptly").unwrap();
         assert_eq!((answer.status.as_u16(), answer.body.as_str()), (200, "v2"));
     }
-    assert!(released.elapsed() < Duration::from_secs(2), "release took {:?}", released.elapsed());
+    // Well inside the 10 s hold: ending the hold releases at once, not when the hold runs out.
+    assert!(released.elapsed() < Duration::from_secs(8), "release took {:?}", released.elapsed());
 }
 
 #[tokio::test]
