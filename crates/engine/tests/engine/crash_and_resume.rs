@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use switchyard_core::patch::WorkflowKind;
 
-use crate::support::{carl, document, journal, sam, Host, Load, PUBLIC};
+use crate::support::{assert_nothing_failed_or_lost, carl, document, journal, sam, Host, Load, PUBLIC};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_engine_killed_at_each_cut_over_step_resumes_to_completion() {
@@ -93,23 +93,8 @@ async fn crash_and_resume(marker: &str, delay: Duration, resume_all: bool) -> St
             "{command} once:\n{trail}"
         );
     }
-    assert!(
-        failures.is_empty(),
-        "crashed at {marker}: {} failed requests: {:?}",
-        failures.len(),
-        &failures[..failures.len().min(10)]
-    );
     assert_eq!(host.version().await, "2.0.0");
     let served = host.records().await;
-    let lost: Vec<&String> = acknowledged
-        .iter()
-        .filter(|b| !served.contains(*b))
-        .collect();
-    assert!(
-        lost.is_empty(),
-        "crashed at {marker}: {} acknowledged writes lost, e.g. {:?}",
-        lost.len(),
-        &lost[..lost.len().min(10)]
-    );
+    assert_nothing_failed_or_lost(&format!("crashed at {marker}: "), &failures, &acknowledged, &served);
     host.log()
 }

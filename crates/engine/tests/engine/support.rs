@@ -309,6 +309,38 @@ impl Load {
     }
 }
 
+/// Fails the test when the load saw any failed request, or a write it was told succeeded is
+/// not served. `context` prefixes the messages (e.g. where the engine was killed).
+pub fn assert_nothing_failed_or_lost(context: &str, failures: &[String], acknowledged: &[String], served: &BTreeSet<String>) {
+    assert!(
+        failures.is_empty(),
+        "{context}{} failed requests: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(10)]
+    );
+    let lost: Vec<&String> = acknowledged.iter().filter(|b| !served.contains(*b)).collect();
+    assert!(
+        lost.is_empty(),
+        "{context}{} acknowledged writes lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+}
+
+/// Checks a release's recorded outage against what a [`PublicReader`] saw: the router counted
+/// every site-down page the reader got, plus `asked_by_test` the test requested itself, and
+/// some downtime (under 20 s) was measured.
+pub fn assert_outage_recorded(record: &switchyard_store::ReleaseRecord, (ok, site_down): (u64, u64), asked_by_test: i64) {
+    assert!(ok > 0 && site_down > 0, "the reader saw {ok} answers and {site_down} site-down pages");
+    assert_eq!(
+        record.failed_requests,
+        Some(site_down as i64 + asked_by_test),
+        "the router's count of site-down answers matches the reader's (plus {asked_by_test} the test asked for)"
+    );
+    let downtime = record.downtime_ms.expect("downtime measured");
+    assert!(downtime > 0 && downtime < 20_000, "{downtime} ms");
+}
+
 /// One reader on the public address counting answers and site-down pages (any other status
 /// fails the test) until stopped, 5000 requests at most.
 pub struct PublicReader {
