@@ -106,17 +106,13 @@ pub(crate) async fn ensure_exists<'e, E: sqlx::SqliteExecutor<'e>>(
     what: &'static str,
     id: i64,
 ) -> Result<(), StoreError> {
-    let found: Option<i64> = sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(executor)
-        .await?;
-    match found {
-        Some(_) => Ok(()),
-        None => Err(StoreError::BadReference {
+    ensure_parent(executor, table, what, id).await.map_err(|error| match error {
+        StoreError::NotFound { .. } => StoreError::BadReference {
             field,
             message: format!("{what} {id} does not exist; choose an existing {what}"),
-        }),
-    }
+        },
+        other => other,
+    })
 }
 
 /// Turns "no row changed" into the entity's not-found error.
