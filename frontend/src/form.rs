@@ -32,6 +32,30 @@ impl FormState {
     pub fn clear(&self) {
         self.error.set(None);
     }
+
+    /// The one way a form submits: a draft that broke its rules (`checked`, run in the browser)
+    /// is shown at once; otherwise `request` is sent while the form is busy, `on_saved` gets
+    /// the server's answer, and a refusal lands on the form.
+    pub fn submit<T: 'static>(
+        self,
+        checked: Result<(), Invalid>,
+        request: impl std::future::Future<Output = crate::api::ApiResult<T>> + 'static,
+        on_saved: impl FnOnce(T) + 'static,
+    ) {
+        if let Err(invalid) = checked {
+            return self.reject(invalid);
+        }
+        self.clear();
+        self.busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = request.await;
+            self.busy.set(false);
+            match result {
+                Ok(saved) => on_saved(saved),
+                Err(error) => self.error.set(Some(error)),
+            }
+        });
+    }
 }
 
 #[component]

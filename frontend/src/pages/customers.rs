@@ -25,18 +25,10 @@ pub fn CustomersPage() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let draft = CustomerDraft { name: name.get_untracked(), contact_email: contact_email.get_untracked() };
-        if let Err(invalid) = draft.clone().validated() {
-            return form.reject(invalid);
-        }
-        form.clear();
-        leptos::task::spawn_local(async move {
-            match api::save_customer(editing.get_untracked(), &draft).await {
-                Ok(_) => {
-                    reset();
-                    reload();
-                }
-                Err(error) => form.error.set(Some(error)),
-            }
+        let checked = draft.clone().validated().map(|_| ());
+        form.submit(checked, async move { api::save_customer(editing.get_untracked(), &draft).await }, move |_| {
+            reset();
+            reload();
         });
     };
     view! {

@@ -34,18 +34,10 @@ pub fn HostsPage() -> impl IntoView {
             token_ref: token_ref.get_untracked(),
             cert_fingerprint: cert_fingerprint.get_untracked(),
         };
-        if let Err(invalid) = draft.clone().validated() {
-            return form.reject(invalid);
-        }
-        form.clear();
-        leptos::task::spawn_local(async move {
-            match api::save_host(editing.get_untracked(), &draft).await {
-                Ok(_) => {
-                    reset();
-                    reload();
-                }
-                Err(error) => form.error.set(Some(error)),
-            }
+        let checked = draft.clone().validated().map(|_| ());
+        form.submit(checked, async move { api::save_host(editing.get_untracked(), &draft).await }, move |_| {
+            reset();
+            reload();
         });
     };
     view! {

@@ -44,18 +44,13 @@ pub fn PatchDocumentsPage() -> impl IntoView {
     };
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        form.clear();
         saved.set(None);
         let draft = PatchDocumentDraft { toml: source.get_untracked() };
-        leptos::task::spawn_local(async move {
-            match api::save_patch_document(site_id(), &draft).await {
-                Ok(record) => {
-                    saved.set(Some(record.version));
-                    source.set(record.toml);
-                    reload();
-                }
-                Err(error) => form.error.set(Some(error)),
-            }
+        // The live check above already shows problems; the server's verdict is the one that counts.
+        form.submit(Ok(()), async move { api::save_patch_document(site_id(), &draft).await }, move |record| {
+            saved.set(Some(record.version));
+            source.set(record.toml);
+            reload();
         });
     };
 

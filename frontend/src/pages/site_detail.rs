@@ -86,16 +86,8 @@ fn Environments(detail: SiteDetail, hosts: Loadable<Vec<Host>>, reload: impl Fn(
             kind: kind.get_untracked().parse().unwrap_or(EnvironmentKind::Test),
             host_id: chosen_id(&host.get_untracked()),
         };
-        if let Err(invalid) = draft.clone().validated() {
-            return form.reject(invalid);
-        }
-        form.clear();
-        leptos::task::spawn_local(async move {
-            match api::create_environment(site_id, &draft).await {
-                Ok(_) => reload(),
-                Err(error) => form.error.set(Some(error)),
-            }
-        });
+        let checked = draft.clone().validated().map(|_| ());
+        form.submit(checked, async move { api::create_environment(site_id, &draft).await }, move |_| reload());
     };
     view! {
         <section class="card" id="environments">
@@ -154,16 +146,8 @@ fn Addresses(detail: SiteDetail, reload: impl Fn() + Copy + Send + Sync + 'stati
             value: value.get_untracked(),
             environment_id: if chosen.is_empty() { None } else { Some(chosen_id(&chosen)) },
         };
-        if let Err(invalid) = draft.clone().validated() {
-            return form.reject(invalid);
-        }
-        form.clear();
-        leptos::task::spawn_local(async move {
-            match api::create_address(site_id, &draft).await {
-                Ok(_) => reload(),
-                Err(error) => form.error.set(Some(error)),
-            }
-        });
+        let checked = draft.clone().validated().map(|_| ());
+        form.submit(checked, async move { api::create_address(site_id, &draft).await }, move |_| reload());
     };
     view! {
         <section class="card" id="addresses">
@@ -213,16 +197,8 @@ fn Accounts(detail: SiteDetail, reload: impl Fn() + Copy + Send + Sync + 'static
             subdomain: subdomain.get_untracked(),
             tags: tags.get_untracked().split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect(),
         };
-        if let Err(invalid) = draft.clone().validated() {
-            return form.reject(invalid);
-        }
-        form.clear();
-        leptos::task::spawn_local(async move {
-            match api::create_account(site_id, &draft).await {
-                Ok(_) => reload(),
-                Err(error) => form.error.set(Some(error)),
-            }
-        });
+        let checked = draft.clone().validated().map(|_| ());
+        form.submit(checked, async move { api::create_account(site_id, &draft).await }, move |_| reload());
     };
     view! {
         <section class="card" id="accounts">

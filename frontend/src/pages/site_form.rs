@@ -51,21 +51,11 @@ pub fn SiteFormPage() -> impl IntoView {
             customer_id: chosen_id(&customer.get_untracked()),
             description: description.get_untracked(),
         };
-        if let Err(invalid) = draft.clone().validated() {
-            form.reject(invalid);
-            return;
-        }
-        form.clear();
-        form.busy.set(true);
+        let checked = draft.clone().validated().map(|_| ());
         let navigate = navigate.clone();
         let id = site_id();
-        leptos::task::spawn_local(async move {
-            let result = api::save_site(id, &draft).await;
-            form.busy.set(false);
-            match result {
-                Ok(site) => navigate(&format!("/sites/{}", site.id), Default::default()),
-                Err(error) => form.error.set(Some(error)),
-            }
+        form.submit(checked, async move { api::save_site(id, &draft).await }, move |site| {
+            navigate(&format!("/sites/{}", site.id), Default::default())
         });
     };
 

@@ -45,18 +45,10 @@ pub fn UsersPage() -> impl IntoView {
             role: role.get_untracked().parse().unwrap_or(Role::Support),
             customer_id: if chosen.is_empty() { None } else { Some(chosen_id(&chosen)) },
         };
-        if let Err(invalid) = draft.clone().validated() {
-            return form.reject(invalid);
-        }
-        form.clear();
-        leptos::task::spawn_local(async move {
-            match api::save_user(editing.get_untracked(), &draft).await {
-                Ok(_) => {
-                    reset();
-                    reload();
-                }
-                Err(error) => form.error.set(Some(error)),
-            }
+        let checked = draft.clone().validated().map(|_| ());
+        form.submit(checked, async move { api::save_user(editing.get_untracked(), &draft).await }, move |_| {
+            reset();
+            reload();
         });
     };
     view! {
