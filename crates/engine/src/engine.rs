@@ -108,9 +108,20 @@ impl Engine {
         submitted_by: &str,
         public_address: &str,
     ) -> Result<ReleaseStatus> {
-        let release = Release::rehearsal(doc, submitted_by);
-        let id = self.create(doc, release, public_address).await?;
+        let id = self.submit_rehearsal(doc, submitted_by, public_address).await?;
         self.resume(id).await
+    }
+
+    /// Journals the rehearsal of `doc` without running it; [`Engine::resume`] runs it. For
+    /// callers that answer at once and drive the release in the background.
+    pub async fn submit_rehearsal(
+        &self,
+        doc: &PatchDocument,
+        submitted_by: &str,
+        public_address: &str,
+    ) -> Result<i64> {
+        let release = Release::rehearsal(doc, submitted_by);
+        self.create(doc, release, public_address).await
     }
 
     /// Creates the production run of `doc`, refused unless this candidate and document version
@@ -122,6 +133,21 @@ impl Engine {
         pinned_accounts: &[String],
         public_address: &str,
     ) -> Result<ReleaseStatus> {
+        let id = self
+            .submit_production(doc, submitted_by, pinned_accounts, public_address)
+            .await?;
+        self.resume(id).await
+    }
+
+    /// Journals the production run of `doc` without running it, refused unless this
+    /// candidate and document version passed a rehearsal; [`Engine::resume`] runs it.
+    pub async fn submit_production(
+        &self,
+        doc: &PatchDocument,
+        submitted_by: &str,
+        pinned_accounts: &[String],
+        public_address: &str,
+    ) -> Result<i64> {
         let rehearsals = self
             .store
             .rehearsals(&doc.site)
@@ -139,8 +165,7 @@ impl Engine {
             rehearsals,
         };
         let release = Release::production(doc, &config)?;
-        let id = self.create(doc, release, public_address).await?;
-        self.resume(id).await
+        self.create(doc, release, public_address).await
     }
 
     async fn create(
@@ -308,17 +333,40 @@ impl Engine {
     async fn decide(&self, id: i64, event: Event) -> Result<ReleaseStatus> {
         let lock = self.lock(id);
         let _driving = lock.lock().await;
+        self.journal_decision(id, &event).await?;
+        self.drive(id, true).await
+    }
+
+    /// Journals a person's decision (approval, confirmation, rejection or rollback request)
+    /// and returns at once, refused with the policy's reason when it is not allowed; the
+    /// commands it asks for run on the next [`Engine::resume`]. For callers that answer a
+    /// person at once and drive the release in the background.
+    pub async fn record_decision(&self, id: i64, event: Event) -> Result<ReleaseStatus> {
+        let lock = self.lock(id);
+        let _driving = lock.lock().await;
+        self.journal_decision(id, &event).await?;
+        let loaded = self.load(id).await?;
+        let last = self.store.last_transition(id).await?;
+        let state: State = parse(&last.state, "state")?;
+        if state.is_final() && parse::<Vec<Journaled>>(&last.commands, "commands")?.is_empty() {
+            self.measure(&loaded).await;
+        }
+        Ok(status_of(&loaded, state))
+    }
+
+    /// The caller holds the release's lock.
+    async fn journal_decision(&self, id: i64, event: &Event) -> Result<()> {
         self.drive(id, false).await?;
         let loaded = self.load(id).await?;
         let last = self.store.last_transition(id).await?;
         let state: State = parse(&last.state, "state")?;
-        let (next, commands) = loaded.release.step(&state, &event)?;
+        let (next, commands) = loaded.release.step(&state, event)?;
         let commands = number(&loaded.record.uid, last.seq + 1, commands);
-        let transition = (json(&event)?, json(&next)?, json(&commands)?);
+        let transition = (json(event)?, json(&next)?, json(&commands)?);
         self.append(id, last.seq, vec![transition], outcome(&next))
             .await?;
         tracing::info!("release {id}: {} journaled", event.name());
-        self.drive(id, true).await
+        Ok(())
     }
 
     fn lock(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
