@@ -4,14 +4,21 @@
 //! Drafts (what a client sends to create or edit) come from `switchyard-core`, which also owns
 //! their validation; this crate adds what the server sends back.
 
+mod auth;
 mod entity;
 mod error;
+mod release;
 
 pub use entity::{
     Account, Address, Customer, Environment, Host, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site,
     SiteDetail, User,
 };
+pub use auth::{AuditEntry, AuditPage, Login, Me, PasswordChange, SessionInfo, Setup};
 pub use error::ApiError;
+pub use release::{
+    Candidate, Decision, DecisionRecord, DiffLine, DocumentDiff, HistoryFilter, HistoryPage, HistoryStats,
+    NewReleaseRequest, ReleaseDetail, ReleaseSummary, StageView, TimelineEntry, WeekStats,
+};
 pub use switchyard_core::{
     AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, EnvironmentKind, FieldError, HostDraft, Role,
     SiteDraft, UserDraft,

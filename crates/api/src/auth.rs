@@ -1,0 +1,73 @@
+//! Who is signed in: the first-run set-up, login and the session the UI reads on start.
+
+use serde::{Deserialize, Serialize};
+use switchyard_core::Role;
+
+/// The person a session belongs to, as the UI needs it to decide what to offer. The server
+/// enforces the same rules whatever the UI offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// The customer a `customer` user belongs to; they see only this customer's sites.
+    pub customer_id: Option<i64>,
+    /// Administrators also manage users.
+    pub admin: bool,
+}
+
+/// `GET /session`: always answers, so the UI knows whether to show set-up, login or the app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// No user exists yet: the first visitor creates the administrator.
+    pub needs_setup: bool,
+    pub me: Option<Me>,
+}
+
+/// `POST /session`: log in. The answer sets an HTTP-only session cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Login {
+    pub username: String,
+    pub password: String,
+}
+
+/// `POST /setup`: creates the first administrator (role support, admin) and logs them in.
+/// Refused once any user exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setup {
+    pub username: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub password: String,
+}
+
+/// `PUT /users/{id}/password`: an administrator sets anyone's password; a user sets their own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChange {
+    pub password: String,
+}
+
+/// One line of the audit log: every change anyone made, who, when and from where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    /// The username, or `-` before anyone logged in (a failed login names the attempt).
+    pub actor: String,
+    /// What was done, e.g. `site.create`, `release.approve`, `login.failed`.
+    pub action: String,
+    /// What it was done to, e.g. `site 3`, `release 12`.
+    pub target: String,
+    /// A short human account: the comment, the new name, the reason.
+    pub detail: String,
+    /// The client's address (`127.0.0.1`, `desktop`).
+    pub remote: String,
+}
+
+/// `GET /audit`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub total: i64,
+    pub entries: Vec<AuditEntry>,
+}

@@ -1,0 +1,196 @@
+//! Release candidates, releases as people follow them, decisions and history.
+
+use serde::{Deserialize, Serialize};
+
+/// An uploaded release candidate: immutable, named by the sha256 of its bytes.
+/// `POST /sites/{id}/candidates` takes the tarball as the raw request body (header
+/// `X-Filename` names it) and streams it to disk while hashing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub sha256: String,
+    pub site_id: i64,
+    pub filename: String,
+    pub size_bytes: i64,
+    pub uploaded_by: String,
+    pub uploaded_at: String,
+}
+
+/// `POST /releases`: start a rehearsal (on a fresh clone of production) or, once this
+/// candidate and document version passed one, the production run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewReleaseRequest {
+    pub site_id: i64,
+    pub document_version: u32,
+    /// `rehearsal` or `production`.
+    pub run: String,
+    /// Progressive rollouts: the customer's test accounts that move first.
+    #[serde(default)]
+    pub pinned_accounts: Vec<String>,
+}
+
+/// `POST /releases/{id}/approve|reject|confirm|rollback`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Decision {
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// A release as lists show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseSummary {
+    pub id: i64,
+    pub site: String,
+    pub site_id: Option<i64>,
+    pub customer: String,
+    pub customer_id: Option<i64>,
+    /// `rehearsal` or `production`.
+    pub run: String,
+    /// `no-migration`, `migration`, `minor-patch`, `blue-green` or `rollout`.
+    pub workflow: String,
+    pub document_version: i64,
+    pub candidate_sha256: String,
+    pub submitted_by: String,
+    /// `running`, `waiting` (for a person), `completed`, `rolled-back` or `stalled`.
+    pub status: String,
+    /// In words: `waiting for support's approval`, `completed; only a rollback ...`.
+    pub waiting_for: String,
+    /// `completed` or `rolled-back` once final.
+    pub outcome: Option<String>,
+    pub downtime_ms: Option<i64>,
+    pub failed_requests: Option<i64>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    /// From creation to finish, or to now while running.
+    pub duration_s: f64,
+}
+
+/// One stage of a release's run, with where the release is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageView {
+    pub index: usize,
+    /// In words: `deploy candidate 3f2a… into candidate`, `support's approval`.
+    pub title: String,
+    /// `done`, `running`, `waiting`, `pending` or `undone`.
+    pub status: String,
+}
+
+/// One journaled transition: what happened, when, and what the engine did next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub seq: i64,
+    pub at: String,
+    /// What happened (`approved by sam: looks fine`, `command succeeded`); `started` for the first.
+    pub event: String,
+    /// Output a command produced, if any.
+    pub output: String,
+    /// The commands sent next, in words.
+    pub commands: Vec<String>,
+}
+
+/// A person's decision on a release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub at: String,
+    pub by: String,
+    pub role: String,
+    /// `approved`, `rejected`, `confirmed` or `rollback requested`.
+    pub decision: String,
+    pub comment: String,
+}
+
+/// `GET /releases/{id}`: everything a release's page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseDetail {
+    pub summary: ReleaseSummary,
+    pub stages: Vec<StageView>,
+    pub timeline: Vec<TimelineEntry>,
+    pub decisions: Vec<DecisionRecord>,
+    pub candidate: Option<Candidate>,
+    pub document_toml: String,
+    /// Which decisions the caller may take now: any of `approve`, `reject`, `confirm`, `rollback`.
+    pub allowed: Vec<String>,
+}
+
+/// One line of a document diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffLine {
+    /// `same`, `added` or `removed`.
+    pub kind: String,
+    pub text: String,
+}
+
+/// `GET /releases/{id}/diff`: the release's patch document against the last one released to
+/// production on the same site (or all added when none was).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentDiff {
+    pub against_version: Option<i64>,
+    pub against_release: Option<i64>,
+    pub lines: Vec<DiffLine>,
+}
+
+/// Filters of `GET /releases` (query string), all optional. Dates are `YYYY-MM-DD`, inclusive.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HistoryFilter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    /// `completed`, `rolled-back` or `running`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// `rehearsal` or `production`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Page size (default 50, at most 500) and offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+}
+
+/// `GET /releases`: one page, newest first, and how many match in all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub total: i64,
+    pub releases: Vec<ReleaseSummary>,
+}
+
+/// One ISO week of releases matching a filter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeekStats {
+    /// The Monday that starts the week, `YYYY-MM-DD`.
+    pub week: String,
+    pub releases: i64,
+    pub completed: i64,
+    pub failed: i64,
+    pub rolled_back: i64,
+    /// Mean duration of the week's finished releases, seconds.
+    pub mean_duration_s: f64,
+    /// Total measured downtime, seconds.
+    pub downtime_s: f64,
+    pub failed_requests: i64,
+}
+
+/// `GET /releases/stats`: the charts' data for the same filters as `GET /releases`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryStats {
+    pub total: i64,
+    /// Completed and still in place.
+    pub completed: i64,
+    /// Ended rolled back before completing: a step failed, a check failed or someone rejected it.
+    pub failed: i64,
+    /// Completed, then rolled back.
+    pub rolled_back: i64,
+    pub running: i64,
+    /// `failed` out of finished releases, 0..=1.
+    pub failure_rate: f64,
+    /// `rolled_back` out of releases that completed, 0..=1.
+    pub rollback_rate: f64,
+    pub weeks: Vec<WeekStats>,
+}
