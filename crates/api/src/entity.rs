@@ -81,6 +81,9 @@ pub struct User {
     pub display_name: String,
     pub role: Role,
     pub customer_id: Option<i64>,
+    pub admin: bool,
+    /// Whether a password is set: users without one cannot log in yet.
+    pub can_log_in: bool,
     pub created_at: String,
 }
 

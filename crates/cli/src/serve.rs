@@ -56,7 +56,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("cannot listen on {}:{}; is another Switchyard running? try --port", args.bind, args.port))?;
     let address = listener.local_addr()?;
     println!("Switchyard is serving at http://{address}/ (data in {})", data_dir.display());
-    axum::serve(listener, switchyard_server::app(service, &ui_dir))
+    axum::serve(listener, switchyard_server::app(service, &ui_dir).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the web server stopped with an error")?;

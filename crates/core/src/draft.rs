@@ -131,6 +131,13 @@ pub struct UserDraft {
     pub role: Role,
     #[serde(default)]
     pub customer_id: Option<i64>,
+    /// Administrators also manage users.
+    #[serde(default)]
+    pub admin: bool,
+    /// A new password; required when creating a user who should log in, left out to keep the
+    /// current one. Never sent back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
 }
 
 impl UserDraft {
@@ -160,11 +167,22 @@ impl UserDraft {
             }
             (_, None) => {}
         }
+        if self.admin && self.role == Role::Customer {
+            checks.check::<()>(Err(FieldError::new(
+                "admin",
+                "customers cannot administer Switchyard; make this a support or manager user, or untick administrator",
+            )));
+        }
+        if let Some(password) = &self.password {
+            checks.check(validate::password("password", password));
+        }
         checks.finish(|| Self {
             username: username.unwrap(),
             display_name: display_name.unwrap(),
             role: self.role,
             customer_id: self.customer_id,
+            admin: self.admin,
+            password: self.password,
         })
     }
 }
@@ -206,11 +224,11 @@ mod tests {
 
     #[test]
     fn customer_users_need_a_customer_and_staff_must_not_have_one() {
-        let customer = UserDraft { username: "bob".into(), display_name: String::new(), role: Role::Customer, customer_id: None };
+        let customer = UserDraft { username: "bob".into(), display_name: String::new(), role: Role::Customer, customer_id: None, admin: false, password: None };
         assert!(customer.validated().unwrap_err().message_for("customer_id").unwrap().contains("must belong"));
-        let support = UserDraft { username: "sue".into(), display_name: String::new(), role: Role::Support, customer_id: Some(1) };
+        let support = UserDraft { username: "sue".into(), display_name: String::new(), role: Role::Support, customer_id: Some(1), admin: false, password: None };
         assert!(support.validated().unwrap_err().message_for("customer_id").unwrap().contains("leave the customer empty"));
-        let manager = UserDraft { username: "Max".into(), display_name: String::new(), role: Role::Manager, customer_id: None };
+        let manager = UserDraft { username: "Max".into(), display_name: String::new(), role: Role::Manager, customer_id: None, admin: false, password: None };
         let valid = manager.validated().unwrap();
         assert_eq!((valid.username.as_str(), valid.display_name.as_str()), ("max", "max"));
     }

@@ -1,7 +1,10 @@
 //! Switchyard's domain model and its rules, free of IO so that it runs the same on the server,
 //! in the desktop app and in the browser (it compiles to wasm).
 
+pub mod access;
+pub mod diff;
 pub mod draft;
+pub mod history_filter;
 pub mod model;
 pub mod patch;
 pub mod validate;

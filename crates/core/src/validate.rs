@@ -327,6 +327,18 @@ pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
     }
 }
 
+/// Long enough to resist guessing; spaces and any characters are allowed.
+pub fn password(field: &str, value: &str) -> Result<(), FieldError> {
+    let length = value.chars().count();
+    if length < 10 {
+        Err(FieldError::new(field, format!("a password needs at least 10 characters, this one has {length}; a few words make a good one")))
+    } else if length > 200 {
+        Err(FieldError::new(field, "a password can have at most 200 characters"))
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,3 +442,4 @@ mod tests {
         assert!(invalid.to_string().starts_with("site name must not be empty; "));
     }
 }
+

@@ -31,6 +31,8 @@ impl From<ServiceError> for AppError {
                 Self::new(StatusCode::NOT_FOUND, "not found", format!("{message}; it may have been deleted"))
             }
             ServiceError::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            ServiceError::Unauthenticated(message) => Self::new(StatusCode::UNAUTHORIZED, "not logged in", message),
+            ServiceError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "not allowed", message),
             ServiceError::Internal(message) => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal error",

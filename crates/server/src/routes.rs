@@ -1,6 +1,7 @@
 //! The API's routes. Each handler extracts its input, calls one service method and returns JSON.
 
 use crate::extract::{Body, Id};
+use crate::session::Who;
 use crate::AppError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -50,28 +51,28 @@ fn created<T>(value: T) -> (StatusCode, Json<T>) {
     (StatusCode::CREATED, Json(value))
 }
 
-async fn overview(State(service): State<Service>) -> Reply<Overview> {
-    Ok(Json(service.overview().await?))
+async fn overview(State(service): State<Service>, Who(caller): Who) -> Reply<Overview> {
+    Ok(Json(service.overview(&caller).await?))
 }
 
-async fn list_customers(State(service): State<Service>) -> Reply<Vec<Customer>> {
-    Ok(Json(service.list_customers().await?))
+async fn list_customers(State(service): State<Service>, Who(caller): Who) -> Reply<Vec<Customer>> {
+    Ok(Json(service.list_customers(&caller).await?))
 }
 
-async fn customer(State(service): State<Service>, Id(id): Id) -> Reply<Customer> {
-    Ok(Json(service.customer(id).await?))
+async fn customer(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Reply<Customer> {
+    Ok(Json(service.customer(&caller, id).await?))
 }
 
-async fn create_customer(State(service): State<Service>, Body(draft): Body<CustomerDraft>) -> Created<Customer> {
-    Ok(created(service.create_customer(draft).await?))
+async fn create_customer(State(service): State<Service>, Who(caller): Who, Body(draft): Body<CustomerDraft>) -> Created<Customer> {
+    Ok(created(service.create_customer(&caller, draft).await?))
 }
 
-async fn update_customer(State(service): State<Service>, Id(id): Id, Body(draft): Body<CustomerDraft>) -> Reply<Customer> {
-    Ok(Json(service.update_customer(id, draft).await?))
+async fn update_customer(State(service): State<Service>, Who(caller): Who, Id(id): Id, Body(draft): Body<CustomerDraft>) -> Reply<Customer> {
+    Ok(Json(service.update_customer(&caller, id, draft).await?))
 }
 
-async fn delete_customer(State(service): State<Service>, Id(id): Id) -> Deleted {
-    service.delete_customer(id).await?;
+async fn delete_customer(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Deleted {
+    service.delete_customer(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -81,147 +82,147 @@ struct SiteFilter {
 }
 
 async fn list_sites(
-    State(service): State<Service>,
+    State(service): State<Service>, Who(caller): Who,
     filter: Result<Query<SiteFilter>, QueryRejection>,
 ) -> Reply<Vec<Site>> {
     let Query(filter) = filter.map_err(|rejection| {
         AppError::new(StatusCode::BAD_REQUEST, "malformed query", format!("customer_id is a whole number ({})", rejection.body_text()))
     })?;
-    Ok(Json(service.list_sites(filter.customer_id).await?))
+    Ok(Json(service.list_sites(&caller, filter.customer_id).await?))
 }
 
-async fn site(State(service): State<Service>, Id(id): Id) -> Reply<SiteDetail> {
-    Ok(Json(service.site(id).await?))
+async fn site(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Reply<SiteDetail> {
+    Ok(Json(service.site(&caller, id).await?))
 }
 
-async fn create_site(State(service): State<Service>, Body(draft): Body<SiteDraft>) -> Created<Site> {
-    Ok(created(service.create_site(draft).await?))
+async fn create_site(State(service): State<Service>, Who(caller): Who, Body(draft): Body<SiteDraft>) -> Created<Site> {
+    Ok(created(service.create_site(&caller, draft).await?))
 }
 
-async fn update_site(State(service): State<Service>, Id(id): Id, Body(draft): Body<SiteDraft>) -> Reply<Site> {
-    Ok(Json(service.update_site(id, draft).await?))
+async fn update_site(State(service): State<Service>, Who(caller): Who, Id(id): Id, Body(draft): Body<SiteDraft>) -> Reply<Site> {
+    Ok(Json(service.update_site(&caller, id, draft).await?))
 }
 
-async fn delete_site(State(service): State<Service>, Id(id): Id) -> Deleted {
-    service.delete_site(id).await?;
+async fn delete_site(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Deleted {
+    service.delete_site(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_environments(State(service): State<Service>, Id(site_id): Id) -> Reply<Vec<Environment>> {
-    Ok(Json(service.list_environments(site_id).await?))
+async fn list_environments(State(service): State<Service>, Who(caller): Who, Id(site_id): Id) -> Reply<Vec<Environment>> {
+    Ok(Json(service.list_environments(&caller, site_id).await?))
 }
 
-async fn environment(State(service): State<Service>, Id(id): Id) -> Reply<Environment> {
-    Ok(Json(service.environment(id).await?))
+async fn environment(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Reply<Environment> {
+    Ok(Json(service.environment(&caller, id).await?))
 }
 
 async fn create_environment(
-    State(service): State<Service>,
+    State(service): State<Service>, Who(caller): Who,
     Id(site_id): Id,
     Body(draft): Body<EnvironmentDraft>,
 ) -> Created<Environment> {
-    Ok(created(service.create_environment(site_id, draft).await?))
+    Ok(created(service.create_environment(&caller, site_id, draft).await?))
 }
 
 async fn update_environment(
-    State(service): State<Service>,
+    State(service): State<Service>, Who(caller): Who,
     Id(id): Id,
     Body(draft): Body<EnvironmentDraft>,
 ) -> Reply<Environment> {
-    Ok(Json(service.update_environment(id, draft).await?))
+    Ok(Json(service.update_environment(&caller, id, draft).await?))
 }
 
-async fn delete_environment(State(service): State<Service>, Id(id): Id) -> Deleted {
-    service.delete_environment(id).await?;
+async fn delete_environment(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Deleted {
+    service.delete_environment(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn create_address(State(service): State<Service>, Id(site_id): Id, Body(draft): Body<AddressDraft>) -> Created<Address> {
-    Ok(created(service.create_address(site_id, draft).await?))
+async fn create_address(State(service): State<Service>, Who(caller): Who, Id(site_id): Id, Body(draft): Body<AddressDraft>) -> Created<Address> {
+    Ok(created(service.create_address(&caller, site_id, draft).await?))
 }
 
-async fn update_address(State(service): State<Service>, Id(id): Id, Body(draft): Body<AddressDraft>) -> Reply<Address> {
-    Ok(Json(service.update_address(id, draft).await?))
+async fn update_address(State(service): State<Service>, Who(caller): Who, Id(id): Id, Body(draft): Body<AddressDraft>) -> Reply<Address> {
+    Ok(Json(service.update_address(&caller, id, draft).await?))
 }
 
-async fn delete_address(State(service): State<Service>, Id(id): Id) -> Deleted {
-    service.delete_address(id).await?;
+async fn delete_address(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Deleted {
+    service.delete_address(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn create_account(State(service): State<Service>, Id(site_id): Id, Body(draft): Body<AccountDraft>) -> Created<Account> {
-    Ok(created(service.create_account(site_id, draft).await?))
+async fn create_account(State(service): State<Service>, Who(caller): Who, Id(site_id): Id, Body(draft): Body<AccountDraft>) -> Created<Account> {
+    Ok(created(service.create_account(&caller, site_id, draft).await?))
 }
 
-async fn update_account(State(service): State<Service>, Id(id): Id, Body(draft): Body<AccountDraft>) -> Reply<Account> {
-    Ok(Json(service.update_account(id, draft).await?))
+async fn update_account(State(service): State<Service>, Who(caller): Who, Id(id): Id, Body(draft): Body<AccountDraft>) -> Reply<Account> {
+    Ok(Json(service.update_account(&caller, id, draft).await?))
 }
 
-async fn delete_account(State(service): State<Service>, Id(id): Id) -> Deleted {
-    service.delete_account(id).await?;
+async fn delete_account(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Deleted {
+    service.delete_account(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_hosts(State(service): State<Service>) -> Reply<Vec<Host>> {
-    Ok(Json(service.list_hosts().await?))
+async fn list_hosts(State(service): State<Service>, Who(caller): Who) -> Reply<Vec<Host>> {
+    Ok(Json(service.list_hosts(&caller).await?))
 }
 
-async fn host(State(service): State<Service>, Id(id): Id) -> Reply<Host> {
-    Ok(Json(service.host(id).await?))
+async fn host(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Reply<Host> {
+    Ok(Json(service.host(&caller, id).await?))
 }
 
-async fn host_status(State(service): State<Service>, Id(id): Id) -> Reply<HostStatus> {
-    Ok(Json(service.host_status(id).await?))
+async fn host_status(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Reply<HostStatus> {
+    Ok(Json(service.host_status(&caller, id).await?))
 }
 
-async fn create_host(State(service): State<Service>, Body(draft): Body<HostDraft>) -> Created<Host> {
-    Ok(created(service.create_host(draft).await?))
+async fn create_host(State(service): State<Service>, Who(caller): Who, Body(draft): Body<HostDraft>) -> Created<Host> {
+    Ok(created(service.create_host(&caller, draft).await?))
 }
 
-async fn update_host(State(service): State<Service>, Id(id): Id, Body(draft): Body<HostDraft>) -> Reply<Host> {
-    Ok(Json(service.update_host(id, draft).await?))
+async fn update_host(State(service): State<Service>, Who(caller): Who, Id(id): Id, Body(draft): Body<HostDraft>) -> Reply<Host> {
+    Ok(Json(service.update_host(&caller, id, draft).await?))
 }
 
-async fn delete_host(State(service): State<Service>, Id(id): Id) -> Deleted {
-    service.delete_host(id).await?;
+async fn delete_host(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Deleted {
+    service.delete_host(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_users(State(service): State<Service>) -> Reply<Vec<User>> {
-    Ok(Json(service.list_users().await?))
+async fn list_users(State(service): State<Service>, Who(caller): Who) -> Reply<Vec<User>> {
+    Ok(Json(service.list_users(&caller).await?))
 }
 
-async fn user(State(service): State<Service>, Id(id): Id) -> Reply<User> {
-    Ok(Json(service.user(id).await?))
+async fn user(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Reply<User> {
+    Ok(Json(service.user(&caller, id).await?))
 }
 
-async fn create_user(State(service): State<Service>, Body(draft): Body<UserDraft>) -> Created<User> {
-    Ok(created(service.create_user(draft).await?))
+async fn create_user(State(service): State<Service>, Who(caller): Who, Body(draft): Body<UserDraft>) -> Created<User> {
+    Ok(created(service.create_user(&caller, draft).await?))
 }
 
-async fn update_user(State(service): State<Service>, Id(id): Id, Body(draft): Body<UserDraft>) -> Reply<User> {
-    Ok(Json(service.update_user(id, draft).await?))
+async fn update_user(State(service): State<Service>, Who(caller): Who, Id(id): Id, Body(draft): Body<UserDraft>) -> Reply<User> {
+    Ok(Json(service.update_user(&caller, id, draft).await?))
 }
 
-async fn delete_user(State(service): State<Service>, Id(id): Id) -> Deleted {
-    service.delete_user(id).await?;
+async fn delete_user(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Deleted {
+    service.delete_user(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_patch_documents(State(service): State<Service>, Id(site_id): Id) -> Reply<Vec<PatchDocumentRecord>> {
-    Ok(Json(service.list_patch_documents(site_id).await?))
+async fn list_patch_documents(State(service): State<Service>, Who(caller): Who, Id(site_id): Id) -> Reply<Vec<PatchDocumentRecord>> {
+    Ok(Json(service.list_patch_documents(&caller, site_id).await?))
 }
 
 async fn save_patch_document(
-    State(service): State<Service>,
+    State(service): State<Service>, Who(caller): Who,
     Id(site_id): Id,
     Body(draft): Body<PatchDocumentDraft>,
 ) -> Created<PatchDocumentRecord> {
-    Ok(created(service.save_patch_document(site_id, draft).await?))
+    Ok(created(service.save_patch_document(&caller, site_id, draft).await?))
 }
 
-async fn patch_document(State(service): State<Service>, Id((site_id, version)): Id<(i64, i64)>) -> Reply<PatchDocumentRecord> {
-    Ok(Json(service.patch_document(site_id, version).await?))
+async fn patch_document(State(service): State<Service>, Who(caller): Who, Id((site_id, version)): Id<(i64, i64)>) -> Reply<PatchDocumentRecord> {
+    Ok(Json(service.patch_document(&caller, site_id, version).await?))
 }
 
 #[derive(Deserialize)]
@@ -230,12 +231,12 @@ struct TemplateQuery {
 }
 
 async fn patch_template(
-    State(service): State<Service>,
+    State(service): State<Service>, Who(caller): Who,
     Id(site_id): Id,
     query: Result<Query<TemplateQuery>, QueryRejection>,
 ) -> Reply<PatchDocumentDraft> {
     let Query(query) = query.map_err(|rejection| {
         AppError::new(StatusCode::BAD_REQUEST, "malformed query", format!("add ?workflow=no-migration (or migration, minor-patch, blue-green, rollout) ({})", rejection.body_text()))
     })?;
-    Ok(Json(service.patch_template(site_id, &query.workflow).await?))
+    Ok(Json(service.patch_template(&caller, site_id, &query.workflow).await?))
 }

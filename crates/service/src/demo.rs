@@ -16,10 +16,10 @@ impl Service {
             return Ok(false);
         }
         let customer = self
-            .create_customer(CustomerDraft { name: "Acme Outfitters".into(), contact_email: "web@acme.example".into() })
+            .create_customer(&crate::Caller::system(), CustomerDraft { name: "Acme Outfitters".into(), contact_email: "web@acme.example".into() })
             .await?;
         let host = self
-            .create_host(HostDraft {
+            .create_host(&crate::Caller::system(), HostDraft {
                 name: crate::LOCAL_HOST_NAME.into(),
                 agent_url: DEMO_AGENT_URL.into(),
                 token_ref: "env:SWITCHYARD_LOCAL_AGENT_TOKEN".into(),
@@ -27,37 +27,37 @@ impl Service {
             })
             .await?;
         let site = self
-            .create_site(SiteDraft {
+            .create_site(&crate::Caller::system(), SiteDraft {
                 name: "Acme Shop".into(),
                 customer_id: customer.id,
                 description: "The customer's web shop, one account per store front.".into(),
             })
             .await?;
         let production = self
-            .create_environment(
+            .create_environment(&crate::Caller::system(), 
                 site.id,
                 EnvironmentDraft { name: "production".into(), kind: EnvironmentKind::Production, host_id: host.id },
             )
             .await?;
-        self.create_environment(
+        self.create_environment(&crate::Caller::system(), 
             site.id,
             EnvironmentDraft { name: "test".into(), kind: EnvironmentKind::Test, host_id: host.id },
         )
         .await?;
         for value in ["shop.acme.example", "*.shop.acme.example"] {
-            self.create_address(site.id, AddressDraft { value: value.into(), environment_id: Some(production.id) })
+            self.create_address(&crate::Caller::system(), site.id, AddressDraft { value: value.into(), environment_id: Some(production.id) })
                 .await?;
         }
         for (subdomain, tags) in [("bob", vec!["beta"]), ("carol", vec![]), ("dave", vec![])] {
             let tags = tags.into_iter().map(str::to_owned).collect();
-            self.create_account(site.id, AccountDraft { subdomain: subdomain.into(), tags }).await?;
+            self.create_account(&crate::Caller::system(), site.id, AccountDraft { subdomain: subdomain.into(), tags }).await?;
         }
         for (username, display_name, role, customer_id) in [
             ("alice", "Alice (Acme)", Role::Customer, Some(customer.id)),
             ("sam", "Sam (support)", Role::Support, None),
             ("maria", "Maria (manager)", Role::Manager, None),
         ] {
-            self.create_user(UserDraft { username: username.into(), display_name: display_name.into(), role, customer_id })
+            self.create_user(&crate::Caller::system(), UserDraft { username: username.into(), display_name: display_name.into(), role, customer_id, admin: false, password: None })
                 .await?;
         }
         tracing::info!(site = %site.name, "seeded the demo into an empty store");

@@ -12,6 +12,12 @@ pub enum ServiceError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Nobody is logged in, or the session ended.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller's role may not do this; the message says who may.
+    #[error("{0}")]
+    Forbidden(String),
     /// Something outside the user's control failed; the message says what.
     #[error("{0}")]
     Internal(String),

@@ -1,7 +1,9 @@
 //! Talking to hosts: asking a registered agent whether it answers, and registering the local
 //! agent that `switchyard serve` starts beside itself.
 
+use crate::auth::Caller;
 use crate::{Service, ServiceError};
+use switchyard_core::access::Action;
 use std::path::Path;
 use std::time::Duration;
 use switchyard_agent::AgentClient;
@@ -15,7 +17,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Service {
     /// Asks the host's agent who it is, over HTTPS with the registered certificate pinned.
-    pub async fn host_status(&self, id: i64) -> Result<HostStatus, ServiceError> {
+    pub async fn host_status(&self, caller: &Caller, id: i64) -> Result<HostStatus, ServiceError> {
+        caller.may(Action::ReadOperations)?;
         let host = self.store.host(id).await?;
         let status = match probe(&host).await {
             Ok(info) => HostStatus {
@@ -40,8 +43,8 @@ impl Service {
             cert_fingerprint: fingerprint.into(),
         };
         match self.store.host_by_name(LOCAL_HOST_NAME).await? {
-            Some(host) => self.update_host(host.id, draft).await,
-            None => self.create_host(draft).await,
+            Some(host) => self.update_host(&crate::Caller::system(), host.id, draft).await,
+            None => self.create_host(&crate::Caller::system(), draft).await,
         }
     }
 }

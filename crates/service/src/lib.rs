@@ -4,12 +4,14 @@
 //! nor touches the store on its own. Input is validated by `switchyard-core` before the store
 //! sees it, so an invalid request never writes a row.
 
+mod auth;
 mod demo;
 mod error;
 mod hosts;
 mod inventory;
 mod patch_documents;
 
+pub use auth::{Caller, NewSession, SESSION_COOKIE, SESSION_DAYS};
 pub use error::ServiceError;
 pub use hosts::LOCAL_HOST_NAME;
 

@@ -6,18 +6,27 @@
 
 mod accounts;
 mod addresses;
+mod audit;
+mod candidates;
 mod customers;
 mod environments;
 mod error;
+mod history;
+mod history_csv;
 mod hosts;
 mod journal;
 mod patch_documents;
+mod sessions;
 mod sites;
 mod users;
 
+pub use audit::NewAuditEntry;
 pub use error::StoreError;
+pub use history::{history_outcome, history_query, HistoryPageRows, HistoryRow, DELETED_SITE};
+pub use history_csv::HISTORY_CSV_COLUMNS;
 pub use journal::{NewRelease, NewTransition, RehearsalRow, ReleaseRecord, TransitionRecord};
 pub use patch_documents::NewPatchDocument;
+pub use switchyard_core::history_filter::{HistoryQuery, HistoryScope};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;

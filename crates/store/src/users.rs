@@ -11,6 +11,8 @@ struct UserRow {
     display_name: String,
     role: String,
     customer_id: Option<i64>,
+    admin: bool,
+    can_log_in: bool,
     created_at: String,
 }
 
@@ -25,12 +27,15 @@ impl TryFrom<UserRow> for User {
             display_name: row.display_name,
             role,
             customer_id: row.customer_id,
+            admin: row.admin,
+            can_log_in: row.can_log_in,
             created_at: row.created_at,
         })
     }
 }
 
-const SELECT: &str = "SELECT id, username, display_name, role, customer_id, created_at FROM users";
+const SELECT: &str =
+    "SELECT id, username, display_name, role, customer_id, admin, password_hash IS NOT NULL AS can_log_in, created_at FROM users";
 
 fn username_taken(username: &str) -> impl FnOnce() -> String + '_ {
     move || format!("the username {username:?} is taken; choose another")
@@ -48,19 +53,26 @@ impl Store {
         row.ok_or(StoreError::NotFound { what: "user", id })?.try_into()
     }
 
-    /// `draft` must already be validated.
+    /// `draft` must already be validated; `password_hash` is the draft's password, hashed.
     pub async fn create_user(&self, draft: &UserDraft) -> Result<User, StoreError> {
+        self.create_user_with_password(draft, None).await
+    }
+
+    pub async fn create_user_with_password(&self, draft: &UserDraft, password_hash: Option<&str>) -> Result<User, StoreError> {
         let mut tx = self.write_transaction().await?;
         if let Some(customer_id) = draft.customer_id {
             ensure_exists(&mut *tx, "customers", "customer_id", "customer", customer_id).await?;
         }
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (username, display_name, role, customer_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO users (username, display_name, role, customer_id, admin, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(&draft.username)
         .bind(&draft.display_name)
         .bind(draft.role.as_str())
         .bind(draft.customer_id)
+        .bind(draft.admin)
+        .bind(password_hash)
         .bind(now())
         .fetch_one(&mut *tx)
         .await
@@ -69,21 +81,74 @@ impl Store {
         self.user(id).await
     }
 
-    pub async fn update_user(&self, id: i64, draft: &UserDraft) -> Result<User, StoreError> {
+    /// Keeps the password unless `password_hash` brings a new one.
+    pub async fn update_user(&self, id: i64, draft: &UserDraft, password_hash: Option<&str>) -> Result<User, StoreError> {
         let mut tx = self.write_transaction().await?;
         if let Some(customer_id) = draft.customer_id {
             ensure_exists(&mut *tx, "customers", "customer_id", "customer", customer_id).await?;
         }
-        let result = sqlx::query("UPDATE users SET username = $1, display_name = $2, role = $3, customer_id = $4 WHERE id = $5")
+        let result = sqlx::query(
+            "UPDATE users SET username = $1, display_name = $2, role = $3, customer_id = $4, admin = $5, \
+             password_hash = COALESCE($6, password_hash) WHERE id = $7",
+        )
             .bind(&draft.username)
             .bind(&draft.display_name)
             .bind(draft.role.as_str())
             .bind(draft.customer_id)
+            .bind(draft.admin)
+            .bind(password_hash)
             .bind(id)
             .execute(&mut *tx)
             .await
             .map_err(on_unique(username_taken(&draft.username)))?;
         affected(result, "user", id)?;
+        tx.commit().await?;
+        self.user(id).await
+    }
+
+    /// The stored password hash of `username`, with the user, for logging in.
+    pub async fn user_for_login(&self, username: &str) -> Result<Option<(User, Option<String>)>, StoreError> {
+        let row: Option<(i64, Option<String>)> =
+            sqlx::query_as("SELECT id, password_hash FROM users WHERE username = $1").bind(username).fetch_optional(&self.pool).await?;
+        match row {
+            None => Ok(None),
+            Some((id, hash)) => Ok(Some((self.user(id).await?, hash))),
+        }
+    }
+
+    pub async fn set_password(&self, id: i64, password_hash: &str) -> Result<(), StoreError> {
+        let result =
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(password_hash).bind(id).execute(&self.pool).await?;
+        affected(result, "user", id)
+    }
+
+    /// Whether anyone can log in yet: the first-run set-up is offered until someone can.
+    pub async fn anyone_can_log_in(&self) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE password_hash IS NOT NULL)").fetch_one(&self.pool).await?)
+    }
+
+    /// Creates the first administrator in one transaction with the check that nobody can log
+    /// in yet, so two first visitors cannot both become administrator.
+    pub async fn create_first_admin(&self, draft: &UserDraft, password_hash: &str) -> Result<User, StoreError> {
+        let mut tx = self.write_transaction().await?;
+        let taken: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE password_hash IS NOT NULL)").fetch_one(&mut *tx).await?;
+        if taken {
+            return Err(StoreError::Conflict("Switchyard is already set up; log in instead".into()));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, role, customer_id, admin, password_hash, created_at) \
+             VALUES ($1, $2, $3, NULL, 1, $4, $5) \
+             ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, \
+             customer_id = NULL, admin = 1, password_hash = excluded.password_hash RETURNING id",
+        )
+        .bind(&draft.username)
+        .bind(&draft.display_name)
+        .bind(draft.role.as_str())
+        .bind(password_hash)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
         self.user(id).await
     }

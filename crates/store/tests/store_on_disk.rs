@@ -79,8 +79,8 @@ async fn duplicates_are_conflicts_that_name_the_value() {
     let taken = store.create_address(site_id, &AddressDraft { value: "shop.example.com".into(), environment_id: None }).await.unwrap_err();
     assert!(taken.to_string().contains("already in use"), "{taken}");
 
-    store.create_user(&UserDraft { username: "sam".into(), display_name: "Sam".into(), role: Role::Support, customer_id: None }).await.unwrap();
-    let user = store.create_user(&UserDraft { username: "sam".into(), display_name: "Sam".into(), role: Role::Manager, customer_id: None }).await.unwrap_err();
+    store.create_user(&UserDraft { username: "sam".into(), display_name: "Sam".into(), role: Role::Support, customer_id: None, admin: false, password: None }).await.unwrap();
+    let user = store.create_user(&UserDraft { username: "sam".into(), display_name: "Sam".into(), role: Role::Manager, customer_id: None, admin: false, password: None }).await.unwrap_err();
     assert!(user.to_string().contains("username \"sam\" is taken"), "{user}");
 }
 
