@@ -5,8 +5,10 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use switchyard_api::{
-    Account, AccountDraft, Address, AddressDraft, ApiError, Customer, CustomerDraft, Environment, EnvironmentDraft,
-    Host, HostDraft, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site, SiteDetail, SiteDraft, User, UserDraft, API_PREFIX,
+    Account, AccountDraft, Address, AddressDraft, ApiError, AuditPage, Candidate, Customer, CustomerDraft, Decision,
+    DocumentDiff, Environment, EnvironmentDraft, HistoryFilter, HistoryPage, HistoryStats, Host, HostDraft, HostStatus,
+    Login, Me, NewReleaseRequest, Overview, PasswordChange, PatchDocumentDraft, PatchDocumentRecord, ReleaseDetail,
+    ReleaseSummary, SessionInfo, Setup, Site, SiteDetail, SiteDraft, User, UserDraft, API_PREFIX,
 };
 use wasm_bindgen::prelude::*;
 
@@ -18,15 +20,15 @@ extern "C" {
     async fn invoke(command: &str, args: JsValue) -> Result<JsValue, JsValue>;
 }
 
-fn in_desktop_app() -> bool {
+pub fn in_desktop_app() -> bool {
     let window = web_sys::window().expect("the UI runs in a browser window");
     js_sys::Reflect::has(&window, &JsValue::from_str("__TAURI__")).unwrap_or(false)
 }
 
 /// What either transport hands back: the HTTP status and the body text.
-struct RawResponse {
-    status: u16,
-    body: String,
+pub(crate) struct RawResponse {
+    pub status: u16,
+    pub body: String,
 }
 
 #[derive(Serialize)]
@@ -89,7 +91,12 @@ async fn request<T: DeserializeOwned>(method: &str, path: &str, body: Option<Str
     decode(raw)
 }
 
-fn decode<T: DeserializeOwned>(raw: RawResponse) -> ApiResult<T> {
+/// Turns a reply into the value or the server's `ApiError`. A 401 means the session ended (or
+/// never began): the app goes back to the login page.
+pub(crate) fn decode<T: DeserializeOwned>(raw: RawResponse) -> ApiResult<T> {
+    if raw.status == 401 {
+        crate::session::expired();
+    }
     if (200..300).contains(&raw.status) {
         let text = if raw.body.is_empty() { "null" } else { raw.body.as_str() };
         serde_json::from_str(text)
@@ -195,4 +202,84 @@ pub async fn save_patch_document(site_id: i64, draft: &PatchDocumentDraft) -> Ap
 
 pub async fn patch_template(site_id: i64, workflow: &str) -> ApiResult<PatchDocumentDraft> {
     get(&format!("/sites/{site_id}/patch-template?workflow={workflow}")).await
+}
+
+pub async fn session() -> ApiResult<SessionInfo> {
+    get("/session").await
+}
+
+pub async fn login(login: &Login) -> ApiResult<Me> {
+    post("/session", login).await
+}
+
+pub async fn logout() -> ApiResult<()> {
+    delete("/session").await
+}
+
+pub async fn setup(setup: &Setup) -> ApiResult<Me> {
+    post("/setup", setup).await
+}
+
+pub async fn set_password(user_id: i64, change: &PasswordChange) -> ApiResult<()> {
+    put(&format!("/users/{user_id}/password"), change).await
+}
+
+pub async fn candidates(site_id: i64) -> ApiResult<Vec<Candidate>> {
+    get(&format!("/sites/{site_id}/candidates")).await
+}
+
+/// Starts a rehearsal or production run; the server answers at once and runs it in the background.
+pub async fn start_release(request: &NewReleaseRequest) -> ApiResult<ReleaseSummary> {
+    post("/releases", request).await
+}
+
+pub async fn releases(filter: &HistoryFilter) -> ApiResult<HistoryPage> {
+    get(&format!("/releases?{}", query_string(filter))).await
+}
+
+pub async fn release_stats(filter: &HistoryFilter) -> ApiResult<HistoryStats> {
+    get(&format!("/releases/stats?{}", query_string(filter))).await
+}
+
+pub async fn release(id: i64) -> ApiResult<ReleaseDetail> {
+    get(&format!("/releases/{id}")).await
+}
+
+pub async fn release_diff(id: i64) -> ApiResult<DocumentDiff> {
+    get(&format!("/releases/{id}/diff")).await
+}
+
+/// `action` is one of the decisions `ReleaseDetail::allowed` lists: approve, reject, confirm, rollback.
+pub async fn decide(id: i64, action: &str, decision: &Decision) -> ApiResult<ReleaseSummary> {
+    post(&format!("/releases/{id}/{action}"), decision).await
+}
+
+pub async fn approvals() -> ApiResult<Vec<ReleaseSummary>> {
+    get("/approvals").await
+}
+
+pub async fn audit(limit: i64, offset: i64) -> ApiResult<AuditPage> {
+    get(&format!("/audit?limit={limit}&offset={offset}")).await
+}
+
+/// The CSV export's address for a filter, for a plain download link in a browser.
+pub fn export_csv_url(filter: &HistoryFilter) -> String {
+    format!("{API_PREFIX}/releases/export.csv?{}", query_string(filter))
+}
+
+/// A flat serialisable value (a filter) as a URL query: `site_id=3&run=production`.
+pub fn query_string<T: Serialize>(value: &T) -> String {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(value) else { return String::new() };
+    fields
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::Null => return None,
+                serde_json::Value::String(text) => text,
+                other => other.to_string(),
+            };
+            Some(format!("{key}={}", js_sys::encode_uri_component(&text)))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }

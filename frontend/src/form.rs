@@ -124,6 +124,36 @@ pub fn SelectField(
     }
 }
 
+/// A password input that shows its own validation message, like [`TextField`]; `autocomplete` tells password managers what it is ("current-password", "new-password").
+#[component]
+pub fn PasswordField(
+    label: &'static str,
+    name: &'static str,
+    value: RwSignal<String>,
+    form: FormState,
+    #[prop(optional)] hint: &'static str,
+    #[prop(default = "current-password")] autocomplete: &'static str,
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span class="field-label">{label}</span>
+            <input
+                type="password"
+                name=name
+                autocomplete=autocomplete
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+                class:invalid=move || form.field_message(name).is_some()
+            />
+            {move || match form.field_message(name) {
+                Some(message) => view! { <span class="field-error" data-field=name>{message}</span> }.into_any(),
+                None if !hint.is_empty() => view! { <span class="field-hint">{hint}</span> }.into_any(),
+                None => ().into_any(),
+            }}
+        </label>
+    }
+}
+
 /// The form-wide message: shown for errors that belong to no single field (a duplicate name,
 /// a server that cannot be reached).
 #[component]

@@ -3,10 +3,15 @@
 
 mod api;
 mod app;
+mod desktop;
 mod form;
+mod format;
 mod pages;
+mod session;
+mod upload;
 
 fn main() {
     console_error_panic_hook::set_once();
+    desktop::start();
     leptos::mount::mount_to_body(app::App);
 }

@@ -1,10 +1,19 @@
 //! One module per page.
 
+pub mod account;
+pub mod approvals;
+pub mod audit;
+pub mod candidates;
+pub mod charts;
 pub mod customers;
+pub mod history;
 pub mod hosts;
+pub mod login;
 pub mod patches;
+pub mod release;
 pub mod site_detail;
 pub mod site_form;
+pub mod site_releases;
 pub mod sites;
 pub mod users;
 

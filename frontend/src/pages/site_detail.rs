@@ -1,19 +1,27 @@
-//! A site's page: its environments, addresses and accounts, each with a form to add more.
+//! A site's page: its release candidates, rehearsals and releases, and (for staff) its
+//! environments, addresses and accounts, each with a form to add more for support.
 
 use super::{delete_row, load_into, render_loadable, Loadable};
 use crate::api;
+use super::candidates::CandidatesCard;
+use super::site_releases::{SiteReleasesCard, StartRehearsalCard};
 use crate::form::{chosen_id, FormBanner, FormState, SelectField, TextField};
+use crate::session::{current_user, is_customer, is_support, may_rehearse};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use switchyard_api::{AccountDraft, AddressDraft, EnvironmentDraft, EnvironmentKind, Host, SiteDetail};
 
 #[component]
 pub fn SiteDetailPage() -> impl IntoView {
+    let me = current_user();
+    let (support, customer, rehearses) = (is_support(&me), is_customer(&me), may_rehearse(&me));
     let params = use_params_map();
     let site_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
     let detail: Loadable<SiteDetail> = RwSignal::new(None);
     let hosts: Loadable<Vec<Host>> = RwSignal::new(None);
-    load_into(hosts, api::hosts());
+    if support {
+        load_into(hosts, api::hosts());
+    }
     // Reload whenever the id in the URL changes (navigating from one site to another).
     Effect::new(move |_| load_into(detail, api::site(site_id())));
     let reload = move || load_into(detail, api::site(site_id()));
@@ -45,29 +53,41 @@ pub fn SiteDetailPage() -> impl IntoView {
                 view! {
                     <header class="page-header">
                         <div>
-                            <p class="breadcrumb"><a href="/sites">"Sites"</a> " / " {site.customer_name.clone()}</p>
+                            <p class="breadcrumb">
+                                <a href="/sites">{if customer { "My sites" } else { "Sites" }}</a> " / " {site.customer_name.clone()}
+                            </p>
                             <h1 id="site-name">{site.name.clone()}</h1>
                             <p class="muted">{site.description.clone()}</p>
                         </div>
                         <div class="actions">
-                            <a class="button" href=format!("/sites/{}/patches", site.id)>"Patch documents"</a>
-                            <a class="button" href=format!("/sites/{}/edit", site.id)>"Edit"</a>
+                            {rehearses.then(|| view! { <a class="button" id="patch-documents-link" href=format!("/sites/{}/patches", site.id)>"Patch documents"</a> })}
+                            {support.then(|| view! { <a class="button" href=format!("/sites/{}/edit", site.id)>"Edit"</a> })}
                         </div>
                     </header>
-                    <Environments detail=detail.clone() hosts=hosts reload=reload />
-                    <Addresses detail=detail.clone() reload=reload />
-                    <Accounts detail=detail reload=reload />
+                    <CandidatesCard site_id=site.id may_upload=rehearses />
+                    {rehearses.then(|| view! { <StartRehearsalCard site_id=site.id /> })}
+                    <SiteReleasesCard site_id=site.id />
+                    {(!customer).then(|| view! {
+                        <Environments detail=detail.clone() hosts=hosts reload=reload editable=support />
+                        <Addresses detail=detail.clone() reload=reload editable=support />
+                        <Accounts detail=detail reload=reload editable=support />
+                    })}
                 }
             })}
-            <footer class="danger-zone">
-                <button class="button danger" on:click=delete_site>"Delete site"</button>
-            </footer>
+            {move || matches!(detail.get(), Some(Err(_))).then(|| view! {
+                <p id="site-refused"><a href="/sites">{if customer { "Back to my sites" } else { "Back to the sites" }}</a></p>
+            })}
+            {support.then(|| view! {
+                <footer class="danger-zone">
+                    <button class="button danger" on:click=delete_site.clone()>"Delete site"</button>
+                </footer>
+            })}
         </section>
     }
 }
 
 #[component]
-fn Environments(detail: SiteDetail, hosts: Loadable<Vec<Host>>, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn Environments(detail: SiteDetail, hosts: Loadable<Vec<Host>>, reload: impl Fn() + Copy + Send + Sync + 'static, editable: bool) -> impl IntoView {
     let site_id = detail.site.id;
     let name = RwSignal::new(String::new());
     let kind = RwSignal::new("test".to_string());
@@ -107,7 +127,9 @@ fn Environments(detail: SiteDetail, hosts: Loadable<Vec<Host>>, reload: impl Fn(
                                         <td><span class=format!("badge {}", env.kind)>{env.kind.as_str()}</span></td>
                                         <td>{env.host_name}</td>
                                         <td class="row-actions">
-                                            <button class="link danger" on:click=move |_| delete_row(path.clone(), form, reload)>"Remove"</button>
+                                            {editable.then(|| view! {
+                                                <button class="link danger" on:click=move |_| delete_row(path.clone(), form, reload)>"Remove"</button>
+                                            })}
                                         </td>
                                     </tr>
                                 }
@@ -116,19 +138,21 @@ fn Environments(detail: SiteDetail, hosts: Loadable<Vec<Host>>, reload: impl Fn(
                     </table>
                 }.into_any()
             }}
-            <form class="inline-form" on:submit=submit novalidate=true>
-                <FormBanner form=form />
-                <TextField label="Name" name="name" value=name form=form placeholder="staging" />
-                <SelectField label="Kind" name="kind" value=kind options=kind_options form=form />
-                <SelectField label="Host" name="host_id" value=host options=host_options form=form />
-                <button type="submit" class="button">"Add environment"</button>
-            </form>
+            {editable.then(|| view! {
+                <form class="inline-form" on:submit=submit novalidate=true>
+                    <FormBanner form=form />
+                    <TextField label="Name" name="name" value=name form=form placeholder="staging" />
+                    <SelectField label="Kind" name="kind" value=kind options=kind_options form=form />
+                    <SelectField label="Host" name="host_id" value=host options=host_options form=form />
+                    <button type="submit" class="button">"Add environment"</button>
+                </form>
+            })}
         </section>
     }
 }
 
 #[component]
-fn Addresses(detail: SiteDetail, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn Addresses(detail: SiteDetail, reload: impl Fn() + Copy + Send + Sync + 'static, editable: bool) -> impl IntoView {
     let site_id = detail.site.id;
     let value = RwSignal::new(String::new());
     let environment = RwSignal::new(String::new());
@@ -166,7 +190,9 @@ fn Addresses(detail: SiteDetail, reload: impl Fn() + Copy + Send + Sync + 'stati
                                         <td><code>{address.value}</code></td>
                                         <td>{env_name(address.environment_id)}</td>
                                         <td class="row-actions">
-                                            <button class="link danger" on:click=move |_| delete_row(path.clone(), form, reload)>"Remove"</button>
+                                            {editable.then(|| view! {
+                                                <button class="link danger" on:click=move |_| delete_row(path.clone(), form, reload)>"Remove"</button>
+                                            })}
                                         </td>
                                     </tr>
                                 }
@@ -175,18 +201,20 @@ fn Addresses(detail: SiteDetail, reload: impl Fn() + Copy + Send + Sync + 'stati
                     </table>
                 }.into_any()
             }}
-            <form class="inline-form" on:submit=submit novalidate=true>
-                <FormBanner form=form />
-                <TextField label="Address" name="value" value=value form=form placeholder="shop.example.com" />
-                <SelectField label="Routed to" name="environment_id" value=environment options=env_options form=form />
-                <button type="submit" class="button">"Add address"</button>
-            </form>
+            {editable.then(|| view! {
+                <form class="inline-form" on:submit=submit novalidate=true>
+                    <FormBanner form=form />
+                    <TextField label="Address" name="value" value=value form=form placeholder="shop.example.com" />
+                    <SelectField label="Routed to" name="environment_id" value=environment options=env_options form=form />
+                    <button type="submit" class="button">"Add address"</button>
+                </form>
+            })}
         </section>
     }
 }
 
 #[component]
-fn Accounts(detail: SiteDetail, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn Accounts(detail: SiteDetail, reload: impl Fn() + Copy + Send + Sync + 'static, editable: bool) -> impl IntoView {
     let site_id = detail.site.id;
     let subdomain = RwSignal::new(String::new());
     let tags = RwSignal::new(String::new());
@@ -217,7 +245,9 @@ fn Accounts(detail: SiteDetail, reload: impl Fn() + Copy + Send + Sync + 'static
                                         <td><code>{account.subdomain}</code></td>
                                         <td>{account.tags.into_iter().map(|t| view! { <span class="badge tag">{t}</span> }).collect_view()}</td>
                                         <td class="row-actions">
-                                            <button class="link danger" on:click=move |_| delete_row(path.clone(), form, reload)>"Remove"</button>
+                                            {editable.then(|| view! {
+                                                <button class="link danger" on:click=move |_| delete_row(path.clone(), form, reload)>"Remove"</button>
+                                            })}
                                         </td>
                                     </tr>
                                 }
@@ -226,12 +256,14 @@ fn Accounts(detail: SiteDetail, reload: impl Fn() + Copy + Send + Sync + 'static
                     </table>
                 }.into_any()
             }}
-            <form class="inline-form" on:submit=submit novalidate=true>
-                <FormBanner form=form />
-                <TextField label="Subdomain" name="subdomain" value=subdomain form=form placeholder="bob" />
-                <TextField label="Tags" name="tags" value=tags form=form placeholder="beta, vip" />
-                <button type="submit" class="button">"Add account"</button>
-            </form>
+            {editable.then(|| view! {
+                <form class="inline-form" on:submit=submit novalidate=true>
+                    <FormBanner form=form />
+                    <TextField label="Subdomain" name="subdomain" value=subdomain form=form placeholder="bob" />
+                    <TextField label="Tags" name="tags" value=tags form=form placeholder="beta, vip" />
+                    <button type="submit" class="button">"Add account"</button>
+                </form>
+            })}
         </section>
     }
 }

@@ -1,21 +1,27 @@
-//! The sites list: every customer site with its customer and environment count.
+//! The sites list: every customer site with its customer and environment count, or for a
+//! customer user "My sites", the ones the server lets them see.
 
 use super::{load_into, render_loadable, Loadable};
 use crate::api;
+use crate::session::{current_user, is_customer, is_support};
 use leptos::prelude::*;
 use switchyard_api::{Overview, Site};
 
 #[component]
 pub fn SitesPage() -> impl IntoView {
+    let me = current_user();
+    let customer = is_customer(&me);
     let sites: Loadable<Vec<Site>> = RwSignal::new(None);
     load_into(sites, api::sites());
     let overview: Loadable<Overview> = RwSignal::new(None);
-    load_into(overview, api::overview());
+    if !customer {
+        load_into(overview, api::overview());
+    }
     view! {
-        <section class="page">
+        <section class="page" id="sites-page">
             <header class="page-header">
-                <h1>"Sites"</h1>
-                <a class="button primary" href="/sites/new">"New site"</a>
+                <h1>{if customer { "My sites" } else { "Sites" }}</h1>
+                {is_support(&me).then(|| view! { <a class="button primary" id="new-site" href="/sites/new">"New site"</a> })}
             </header>
             {move || overview.get().and_then(Result::ok).map(|o| view! {
                 <p class="summary" id="overview">
@@ -28,9 +34,14 @@ pub fn SitesPage() -> impl IntoView {
                     ].join(" · ")}
                 </p>
             })}
-            {render_loadable(sites, |sites: Vec<Site>| {
+            {render_loadable(sites, move |sites: Vec<Site>| {
                 if sites.is_empty() {
-                    return view! { <p class="empty">"No sites yet. Create the first one with “New site”."</p> }.into_any();
+                    let advice = if customer {
+                        "You have no sites yet. Ask your hosting provider's support team to set yours up."
+                    } else {
+                        "No sites yet. Create the first one with “New site”."
+                    };
+                    return view! { <p class="empty">{advice}</p> }.into_any();
                 }
                 view! {
                     <table class="table" id="sites">
