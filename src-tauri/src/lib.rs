@@ -1,22 +1,27 @@
 //! The desktop shell: a Tauri window showing the same Leptos UI as the browser.
 //!
-//! Standalone mode embeds the store in-process. The UI's API client talks to it through one
-//! command, [`api_request`], which dispatches into the very same axum routes `switchyard serve`
-//! exposes, without a socket. So the desktop app has no business rules and no routing of its own.
+//! The UI's API client talks to the shell through one command, [`api_request`]. In standalone
+//! mode (the default) it dispatches into the very same axum routes `switchyard serve` exposes,
+//! in-process over an embedded store with its own local agent; in team mode it forwards to a
+//! team's `switchyard serve`. Either way the shell keeps the session cookie, so the login and
+//! set-up pages work unchanged, and the desktop app has no business rules or routes of its own.
+//! Beyond that it offers native file dialogs (`files.rs`) and notifications (`notify.rs`).
 
-use axum::body::Body;
-use axum::http::{header, Method, Request};
-use http_body_util::BodyExt;
+mod backend;
+mod files;
+mod jar;
+mod mode;
+mod notify;
+mod standalone;
+
+pub use backend::{Desktop, OutBody, Outgoing, Reply};
+pub use files::{save_history_csv, upload_file, UploadProgress};
+pub use mode::DesktopMode;
+
+use axum::http::Method;
 use serde::Serialize;
-use std::path::PathBuf;
-use switchyard_service::Service;
-use switchyard_store::Store;
-use tower::ServiceExt;
-
-/// The in-process API the window's requests are dispatched to.
-struct Backend {
-    api: axum::Router,
-}
+use switchyard_api::ApiError;
+use tauri::Manager;
 
 /// What the UI's transport expects back: the status and body an HTTP server would have sent.
 #[derive(Serialize)]
@@ -27,46 +32,48 @@ struct ApiReply {
 
 #[tauri::command]
 async fn api_request(
-    backend: tauri::State<'_, Backend>,
+    desktop: tauri::State<'_, Desktop>,
     method: String,
     path: String,
     body: Option<String>,
 ) -> Result<ApiReply, String> {
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| format!("{method:?} is not an HTTP method"))?;
-    let request = Request::builder()
-        .method(method)
-        .uri(&path)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body.map(Body::from).unwrap_or_else(Body::empty))
-        .map_err(|e| format!("cannot build a request for {path}: {e}"))?;
-    let Ok(response) = backend.api.clone().oneshot(request).await;
-    let status = response.status().as_u16();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("cannot read the reply to {path}: {e}"))?
-        .to_bytes();
-    Ok(ApiReply { status, body: String::from_utf8_lossy(&bytes).into_owned() })
-}
-
-/// `SWITCHYARD_DATA` when set, else the same XDG data directory `switchyard serve` uses, so
-/// both see one store.
-fn data_dir() -> Result<PathBuf, String> {
-    match std::env::var_os("SWITCHYARD_DATA") {
-        Some(dir) => Ok(PathBuf::from(dir)),
-        None => switchyard_store::default_data_dir()
-            .ok_or_else(|| "cannot find a home directory; set SWITCHYARD_DATA to a writable directory".to_owned()),
+    let body = body.map(OutBody::Json).unwrap_or(OutBody::Empty);
+    match desktop.send(Outgoing::new(method, path, body)).await {
+        Ok(reply) => Ok(ApiReply { status: reply.status, body: reply.text() }),
+        // Shown by the UI like any refusal: what failed and what to do (a team server down).
+        Err(error) => Ok(ApiReply { status: 502, body: serde_json::to_string(&error).expect("errors serialise") }),
     }
 }
 
-async fn open_backend() -> Result<Backend, String> {
-    let dir = data_dir()?;
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
-    let store = Store::open(&dir.join("switchyard.db")).await.map_err(|e| e.to_string())?;
-    let service = Service::new(store);
-    service.seed_demo_if_empty().await.map_err(|e| format!("cannot seed the demo: {e}"))?;
-    Ok(Backend { api: switchyard_server::api_router(service) })
+/// The mode as the settings panel shows it, with a line on standalone mode's local agent.
+#[derive(Serialize)]
+struct ModeView {
+    #[serde(flatten)]
+    mode: DesktopMode,
+    /// Whether releases can run on this computer and, if not, why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    local_agent: Option<String>,
+}
+
+#[tauri::command]
+async fn desktop_mode(desktop: tauri::State<'_, Desktop>) -> Result<ModeView, ApiError> {
+    let mode = desktop.mode().await;
+    let local_agent = if mode.team_url().is_none() { desktop.standalone_summary() } else { None };
+    Ok(ModeView { mode, local_agent })
+}
+
+#[tauri::command]
+async fn set_desktop_mode(desktop: tauri::State<'_, Desktop>, mode: DesktopMode) -> Result<ModeView, ApiError> {
+    let mode = desktop.set_mode(mode).await?;
+    let local_agent = if mode.team_url().is_none() { desktop.standalone_summary() } else { None };
+    tracing::info!("desktop mode is now {mode:?}");
+    Ok(ModeView { mode, local_agent })
+}
+
+fn config_file(app: &tauri::App) -> Result<std::path::PathBuf, String> {
+    let dir = app.path().app_config_dir().map_err(|e| format!("cannot find a config directory: {e}"))?;
+    Ok(dir.join(mode::CONFIG_FILE))
 }
 
 pub fn run() {
@@ -76,19 +83,39 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let backend = match tauri::async_runtime::block_on(open_backend()) {
-        Ok(backend) => backend,
-        Err(message) => {
-            eprintln!("Switchyard cannot start: {message}");
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
+        .setup(|app| {
+            let file = config_file(app)?;
+            let desktop = tauri::async_runtime::block_on(Desktop::open(file))?;
+            app.manage(desktop);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            api_request,
+            desktop_mode,
+            set_desktop_mode,
+            files::upload_candidate,
+            files::save_csv,
+            notify::watch_notifications,
+        ])
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("Switchyard cannot start: {error}");
             std::process::exit(1);
         }
     };
-    let result = tauri::Builder::default()
-        .manage(backend)
-        .invoke_handler(tauri::generate_handler![api_request])
-        .run(tauri::generate_context!());
-    if let Err(error) = result {
-        eprintln!("Switchyard's window failed: {error}");
-        std::process::exit(1);
-    }
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Stop the local agent's sites and close the store before the process ends.
+            if let Some(desktop) = handle.try_state::<Desktop>() {
+                if let Some(standalone) = desktop.take_standalone_now() {
+                    tauri::async_runtime::block_on(standalone.shut_down());
+                }
+            }
+        }
+    });
 }

@@ -1,0 +1,130 @@
+//! Standalone mode: the store, the service with its release engine, and a local host agent, all
+//! inside the desktop process, as `switchyard serve` runs them. The window's requests reach the
+//! very same axum routes in-process.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use switchyard_service::Service;
+use switchyard_store::Store;
+
+/// Everything standalone mode runs.
+pub struct Standalone {
+    pub api: axum::Router,
+    pub data_dir: PathBuf,
+    store: Store,
+    /// The local agent, or why there is none: releases need a host whose agent answers.
+    pub agent: Result<LocalAgent, String>,
+}
+
+/// `SWITCHYARD_DATA` when set, else the same XDG data directory `switchyard serve` uses, so
+/// both see one store.
+pub fn data_dir() -> Result<PathBuf, String> {
+    match std::env::var_os("SWITCHYARD_DATA") {
+        Some(dir) => Ok(PathBuf::from(dir)),
+        None => switchyard_store::default_data_dir()
+            .ok_or_else(|| "cannot find a home directory; set SWITCHYARD_DATA to a writable directory".to_owned()),
+    }
+}
+
+/// Where the local agent listens: `SWITCHYARD_AGENT_LISTEN` or the same default as `serve`.
+/// When a `switchyard serve` on this machine already runs its agent there, the desktop app
+/// leaves that one in charge instead of running a second agent over the same directory.
+fn agent_listen() -> Result<SocketAddr, String> {
+    let text = std::env::var("SWITCHYARD_AGENT_LISTEN").unwrap_or_else(|_| "127.0.0.1:7443".into());
+    text.parse().map_err(|e| format!("SWITCHYARD_AGENT_LISTEN={text:?} is not HOST:PORT ({e})"))
+}
+
+impl Standalone {
+    pub async fn open() -> Result<Self, String> {
+        let dir = data_dir()?;
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+        let store = Store::open(&dir.join("switchyard.db")).await.map_err(|e| e.to_string())?;
+        let service = Service::new(store.clone());
+        service.seed_demo_if_empty().await.map_err(|e| format!("cannot seed the demo: {e}"))?;
+        let agent = match agent_listen() {
+            Ok(listen) => LocalAgent::start(&dir, listen, &service).await,
+            Err(error) => Err(error),
+        };
+        match &agent {
+            Ok(agent) => tracing::info!("local host agent at {}", agent.url),
+            Err(why) => tracing::warn!("no local host agent: {why}"),
+        }
+        Ok(Self { api: switchyard_server::api_router(service), data_dir: dir, store, agent })
+    }
+
+    /// Stops the agent (and the sites it supervises) and closes the store cleanly.
+    pub async fn shut_down(self) {
+        if let Ok(agent) = self.agent {
+            agent.stop().await;
+        }
+        self.store.close().await;
+    }
+
+    /// One line for the settings panel: whether releases can run here and, if not, why.
+    pub fn agent_summary(&self) -> String {
+        match &self.agent {
+            Ok(agent) => format!("a local host agent runs at {} (host \"local\")", agent.url),
+            Err(why) => format!(
+                "no local host agent: {why}. Releases need a host whose agent answers: add one under Hosts, \
+                 or set SWITCHYARD_AGENT_LISTEN to a free address and restart"
+            ),
+        }
+    }
+}
+
+/// The host agent standalone mode runs beside itself, registered as host `local` like
+/// `switchyard serve` does, so the demo site's releases have a real host.
+pub struct LocalAgent {
+    pub url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), switchyard_agent::AgentError>>,
+}
+
+impl LocalAgent {
+    async fn start(data_dir: &Path, listen: SocketAddr, service: &Service) -> Result<Self, String> {
+        let root = data_dir.join("agent");
+        let args = switchyard_agent::AgentArgs {
+            root: root.clone(),
+            listen,
+            max_upload_bytes: 4 << 30,
+            max_unpacked_bytes: 16 << 30,
+            max_unpacked_entries: 500_000,
+            tls_names: Vec::new(),
+            public_listen: Vec::new(),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(switchyard_agent::run_until(
+            args,
+            async move {
+                let _ = stopped.await;
+            },
+            move |registration| {
+                let _ = ready_tx.send(registration.clone());
+            },
+        ));
+        let Ok(registration) = ready_rx.await else {
+            return Err(match task.await {
+                Ok(Err(error)) => format!("it did not start ({error}); is `switchyard serve` running its agent there?"),
+                Ok(Ok(())) => "it stopped at once".to_owned(),
+                Err(join) => join.to_string(),
+            });
+        };
+        let token_file = switchyard_agent::layout::Layout::new(root).identity_dir().join("token");
+        if let Err(error) = service.register_local_agent(&registration.url, &registration.fingerprint, &token_file).await {
+            let agent = Self { url: registration.url, stop, task };
+            agent.stop().await;
+            return Err(format!("cannot register it as host \"local\": {error}"));
+        }
+        Ok(Self { url: registration.url, stop, task })
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!("the local agent stopped with an error: {error}"),
+            Err(error) => tracing::error!("the local agent task failed: {error}"),
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The desktop shell without its window: standalone mode answers from the embedded store and
+//! team mode from a real server over HTTP, both behind the shell's cookie jar, so logging in,
+//! being refused before it, and logging out behave as in a browser.
+
+use axum::http::Method;
+use serde_json::{json, Value};
+use switchyard_desktop::{Desktop, DesktopMode, OutBody, Outgoing};
+
+async fn call(desktop: &Desktop, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let body = body.map(|b| OutBody::Json(b.to_string())).unwrap_or(OutBody::Empty);
+    let reply = desktop.send(Outgoing::new(method.clone(), format!("/api/v1{path}"), body)).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+    (reply.status, value)
+}
+
+async fn site_names(desktop: &Desktop) -> (u16, Vec<String>) {
+    let (status, sites) = call(desktop, Method::GET, "/sites", None).await;
+    let names = sites.as_array().map(|s| s.iter().filter_map(|s| s["name"].as_str().map(str::to_owned)).collect()).unwrap_or_default();
+    (status, names)
+}
+
+/// Logs in through the first-run set-up, as the set-up page does.
+async fn set_up(desktop: &Desktop, username: &str) {
+    let (status, me) =
+        call(desktop, Method::POST, "/setup", Some(json!({"username": username, "display_name": "Desk", "password": "a long enough passphrase"}))).await;
+    assert_eq!(status, 201, "{me}");
+    assert_eq!(me["username"], username);
+}
+
+/// A real `switchyard` API on 127.0.0.1 over its own store, as a team's server.
+async fn team_server(dir: &std::path::Path) -> (String, tokio::task::JoinHandle<()>) {
+    std::fs::create_dir_all(dir).unwrap();
+    let store = switchyard_store::Store::open(&dir.join("switchyard.db")).await.unwrap();
+    let service = switchyard_service::Service::new(store);
+    service.seed_demo_if_empty().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = switchyard_server::api_router(service);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (url, task)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn standalone_and_team_mode_keep_the_session_for_the_window() {
+    let scratch = tempfile::tempdir().unwrap();
+    // Set once, before anything reads them; this is the file's only test.
+    std::env::set_var("SWITCHYARD_DATA", scratch.path().join("store"));
+    std::env::set_var("SWITCHYARD_AGENT_LISTEN", "127.0.0.1:0");
+    let config = scratch.path().join("config").join("desktop.json");
+
+    // Standalone: the embedded store, refused until someone is signed in.
+    let desktop = Desktop::open(config.clone()).await.unwrap();
+    assert_eq!(desktop.mode().await, DesktopMode::default());
+    let (status, session) = call(&desktop, Method::GET, "/session", None).await;
+    assert_eq!((status, session["needs_setup"].as_bool()), (200, Some(true)), "{session}");
+    assert_eq!(site_names(&desktop).await.0, 401);
+    set_up(&desktop, "desk").await;
+    assert_eq!(site_names(&desktop).await, (200, vec!["Acme Shop".to_owned()]));
+    let summary = desktop.standalone_summary().unwrap();
+    assert!(summary.contains("local host agent runs at https://127.0.0.1:"), "{summary}");
+
+    // A team server that does not answer is refused with what failed and what to do.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let refused = desktop
+        .set_mode(DesktopMode { mode: "team".into(), server_url: Some(format!("http://{closed}")) })
+        .await
+        .unwrap_err();
+    assert!(refused.error.contains("cannot reach the Switchyard server"), "{refused}");
+    assert!(refused.detail.contains("switchyard serve"), "{refused}");
+    assert_eq!(desktop.mode().await, DesktopMode::default(), "a refused switch changes nothing");
+
+    // Team: the same requests go to the server; the standalone session is not sent there.
+    let (url, server) = team_server(&scratch.path().join("team")).await;
+    let team = DesktopMode { mode: "team".into(), server_url: Some(format!("{url}/")) };
+    let chosen = desktop.set_mode(team).await.unwrap();
+    assert_eq!(chosen.server_url.as_deref(), Some(url.as_str()));
+    assert_eq!(site_names(&desktop).await.0, 401);
+    set_up(&desktop, "lead").await;
+    assert_eq!(site_names(&desktop).await, (200, vec!["Acme Shop".to_owned()]));
+    let (status, _) = call(&desktop, Method::DELETE, "/session", None).await;
+    assert_eq!(status, 204);
+    assert_eq!(site_names(&desktop).await.0, 401, "logging out empties the jar");
+    let (status, _) = call(&desktop, Method::POST, "/session", Some(json!({"username": "lead", "password": "a long enough passphrase"}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(site_names(&desktop).await.0, 200);
+
+    // The choice is saved: a restarted app starts in team mode without opening a store.
+    let restarted = Desktop::open(config).await.unwrap();
+    assert_eq!(restarted.mode().await.server_url.as_deref(), Some(url.as_str()));
+    assert_eq!(restarted.standalone_summary(), None);
+
+    // The server goes away: the window is told what failed and what to do.
+    server.abort();
+    let _ = server.await;
+    let gone = restarted.send(Outgoing::new(Method::GET, "/api/v1/sites", OutBody::Empty)).await.err().expect("the server is gone");
+    assert!(gone.error.contains(&url), "{gone}");
+    let outside = restarted.send(Outgoing::new(Method::GET, "/elsewhere", OutBody::Empty)).await.err().expect("only API paths");
+    assert!(outside.error.contains("not an API path"), "{outside}");
+
+    if let Some(standalone) = desktop.take_standalone_now() {
+        standalone.shut_down().await;
+    }
+}
