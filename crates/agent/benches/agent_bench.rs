@@ -93,7 +93,7 @@ async fn bench_clone(client: &AgentClient, dir: &Path, mb: usize) -> (String, Du
         settle();
         let start = Instant::now();
         client
-            .clone_env("prod", &CloneEnv { op_id: format!("clone-{round}"), target: format!("test-{round}"), port: Some(2000 + round as u16) })
+            .clone_env("prod", &CloneEnv { op_id: format!("clone-{round}"), target: format!("test-{round}"), port: Some(2000 + round as u16), share_volume: false })
             .await
             .expect("clone");
         ours = ours.min(start.elapsed());

@@ -53,6 +53,12 @@ pub struct EnvConfig {
     pub health_retries: u32,
     #[serde(default = "default_health_interval")]
     pub health_interval_ms: u64,
+    /// The data volume (`<root>/volumes/<name>/`) the site keeps its live data in, passed to
+    /// it and to steps as `DATA_DIR`. Unlike `shared/`, a volume lives outside the
+    /// environment, so two environments can serve from one database, as two versions of a
+    /// site pointed at one MySQL would.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
 }
 
 fn default_health_path() -> String {
@@ -86,6 +92,7 @@ impl EnvConfig {
             stop_timeout_secs: default_stop_timeout(),
             health_retries: default_health_retries(),
             health_interval_ms: default_health_interval(),
+            volume: None,
         }
     }
 }
@@ -127,6 +134,10 @@ pub struct CloneEnv {
     pub target: String,
     /// The clone's port; the agent picks a free one when absent.
     pub port: Option<u16>,
+    /// With a data volume: `true` makes the clone serve from the source's own volume (a new
+    /// version beside the old one on one database); `false` gives it a private copy.
+    #[serde(default)]
+    pub share_volume: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,6 +243,22 @@ pub struct SyncEnv {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncReport {
+    pub databases: Vec<String>,
+}
+
+/// Take a snapshot of a data volume, or restore one (every environment using it stopped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeSnapshot {
+    pub op_id: String,
+    /// The snapshot's name, e.g. the release it was taken for.
+    pub snapshot: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotReport {
+    pub volume: String,
+    pub snapshot: String,
+    /// SQLite databases copied with the online backup API (paths inside the volume).
     pub databases: Vec<String>,
 }
 

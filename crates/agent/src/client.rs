@@ -234,6 +234,15 @@ impl AgentClient {
         self.call("sync data", Method::POST, &format!("/v1/envs/{target}/sync"), Some(req)).await
     }
 
+    pub async fn snapshot_volume(&self, volume: &str, req: &VolumeSnapshot) -> Result<SnapshotReport> {
+        self.call("snapshot a data volume", Method::POST, &format!("/v1/volumes/{volume}/snapshot"), Some(req)).await
+    }
+
+    /// Restores a snapshot; refused while an environment using the volume runs.
+    pub async fn restore_volume(&self, volume: &str, req: &VolumeSnapshot) -> Result<SnapshotReport> {
+        self.call("restore a data volume", Method::POST, &format!("/v1/volumes/{volume}/restore"), Some(req)).await
+    }
+
     /// The router's table: what every public address serves.
     pub async fn routes(&self) -> Result<RouteTable> {
         self.call("read the route table", Method::GET, "/v1/routes", None::<&()>).await

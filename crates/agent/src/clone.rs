@@ -24,11 +24,20 @@ pub fn pick_port(layout: &Layout) -> Result<u16> {
     Err(AgentError::Internal("no free port found in 50 tries: give the clone a port explicitly".into()))
 }
 
-pub async fn clone_env(layout: &Layout, source: &str, target: &str, port: u16) -> Result<EnvInfo> {
+/// Clones `source` into `target`. A site with a data volume keeps using it when
+/// `share_volume` is set; otherwise the clone gets a private copy of it.
+pub async fn clone_env(layout: &Layout, source: &str, target: &str, port: u16, share_volume: bool) -> Result<EnvInfo> {
     check_env_name(target)?;
     let mut config = load_config(layout, source)?;
     if layout.env(target).dir.exists() {
         return Err(AgentError::Conflict(format!("environment {target} already exists: destroy it or clone into another name")));
+    }
+    let private = match &config.volume {
+        Some(volume) if !share_volume => Some(crate::volumes::private_copy(layout, volume, target).await?),
+        _ => None,
+    };
+    if let Some(private) = &private {
+        config.volume = Some(private.clone());
     }
     let staging = layout.staging_dir(target);
     let result = build_clone(layout, source, &staging, &mut config, port).await.and_then(|()| {
@@ -37,6 +46,9 @@ pub async fn clone_env(layout: &Layout, source: &str, target: &str, port: u16) -
     });
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&staging);
+        if let Some(private) = &private {
+            let _ = std::fs::remove_dir_all(layout.volume(private));
+        }
         return Err(e);
     }
     tracing::info!("cloned environment {source} into {target}");

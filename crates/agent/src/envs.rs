@@ -44,6 +44,9 @@ pub fn validate_config(config: &EnvConfig) -> Result<()> {
     if !config.health_path.starts_with('/') {
         return Err(AgentError::Invalid(format!("health path {:?} must start with '/'", config.health_path)));
     }
+    if let Some(volume) = &config.volume {
+        crate::layout::check_volume_name(volume)?;
+    }
     for db in &config.sqlite {
         let path = Path::new(db);
         let escapes = path.is_absolute() || path.components().any(|c| !matches!(c, std::path::Component::Normal(_)));
@@ -125,6 +128,10 @@ pub fn create(layout: &Layout, name: &str, config: &EnvConfig) -> Result<EnvInfo
         }
         save_config(&staging, config)?;
         write_json(&staging.join("state.json"), &EnvState::default())?;
+        if let Some(volume) = &config.volume {
+            let dir = layout.volume(volume);
+            std::fs::create_dir_all(&dir).map_err(io_context(format!("cannot create the data volume {}", dir.display())))?;
+        }
         std::fs::rename(&staging, &dir).map_err(io_context(format!("cannot move environment {name} into place")))?;
         sync_dir(&layout.envs_dir()).map_err(io_context("cannot sync the environments directory"))
     };
@@ -151,5 +158,8 @@ pub fn destroy(layout: &Layout, name: &str, force: bool) -> Result<()> {
     std::fs::rename(&dir, &trash).map_err(io_context(format!("cannot remove environment {name}")))?;
     std::fs::remove_dir_all(&trash).map_err(io_context(format!("cannot delete {}", trash.display())))?;
     tracing::info!("destroyed environment {name}");
+    if let Some(volume) = &config.volume {
+        crate::volumes::remove_if_unused(layout, volume)?;
+    }
     Ok(())
 }

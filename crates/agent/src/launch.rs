@@ -35,6 +35,7 @@ pub fn command_in_current(layout: &Layout, env: &str, config: &EnvConfig, argv: 
         .env("SHARED_DIR", layout.env(env).shared())
         .env("RELEASE_DIR", &release)
         .env("SWITCHYARD_ENV", env)
+        .envs(config.volume.as_ref().map(|v| ("DATA_DIR", layout.volume(v))))
         .envs(&config.env)
         .envs(extra_env)
         .stdin(std::process::Stdio::null())

@@ -9,6 +9,8 @@
 //! <root>/steps/<op_id>.ndjson          step output, as streamed
 //! <root>/envs/<env>/{env.toml,state.json,process.json,releases/<id>/,shared/,current,logs/}
 //! <root>/envs/.staging-*               half-built environments, renamed into place when done
+//! <root>/volumes/<volume>/             live data shared by the environments naming it
+//! <root>/snapshots/<volume>/<name>/    consistent copies of a volume, for restoring
 //! ```
 
 use std::io::Write;
@@ -55,6 +57,15 @@ impl Layout {
     pub fn env(&self, name: &str) -> EnvPaths {
         EnvPaths { dir: self.envs_dir().join(name) }
     }
+    pub fn volumes_dir(&self) -> PathBuf {
+        self.root.join("volumes")
+    }
+    pub fn volume(&self, name: &str) -> PathBuf {
+        self.volumes_dir().join(name)
+    }
+    pub fn snapshots_dir(&self, volume: &str) -> PathBuf {
+        self.root.join("snapshots").join(volume)
+    }
     /// A fresh name for a directory that is built in place and then renamed into `envs/`.
     pub fn staging_dir(&self, purpose: &str) -> PathBuf {
         self.envs_dir().join(format!(".staging-{purpose}-{}", random_suffix()))
@@ -64,11 +75,17 @@ impl Layout {
     /// staged environments, partial uploads and partial unpacks never become visible, so
     /// deleting them is always safe.
     pub fn prepare(&self) -> Result<()> {
-        for dir in [self.identity_dir(), self.ops_dir(), self.artifacts_dir(), self.upload_tmp_dir(), self.steps_dir(), self.envs_dir()] {
+        for dir in [self.identity_dir(), self.ops_dir(), self.artifacts_dir(), self.upload_tmp_dir(), self.steps_dir(), self.envs_dir(), self.volumes_dir()] {
             std::fs::create_dir_all(&dir).map_err(io_context(format!("cannot create {}", dir.display())))?;
         }
         remove_children(&self.upload_tmp_dir(), |_| true)?;
         remove_children(&self.envs_dir(), |name| name.starts_with(".staging-") || name.starts_with(".trash-"))?;
+        remove_children(&self.volumes_dir(), |name| name.starts_with('.'))?;
+        if let Ok(volumes) = std::fs::read_dir(self.root.join("snapshots")) {
+            for volume in volumes.flatten() {
+                remove_children(&volume.path(), |name| name.starts_with('.'))?;
+            }
+        }
         let entries = std::fs::read_dir(self.envs_dir()).map_err(io_context("cannot list environments"))?;
         for entry in entries.flatten() {
             // Half-made `current` links and temp files of atomic writes.
@@ -140,6 +157,11 @@ pub fn random_suffix() -> String {
 /// Checks an environment name: it becomes a directory name and part of URLs.
 pub fn check_env_name(name: &str) -> Result<()> {
     check_name("environment name", name, 63)
+}
+
+/// Checks a data volume or snapshot name: it becomes a directory name.
+pub fn check_volume_name(name: &str) -> Result<()> {
+    check_name("volume or snapshot name", name, 100)
 }
 
 /// Checks a release id: it becomes a directory under `releases/`.

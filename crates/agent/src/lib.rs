@@ -25,6 +25,7 @@ pub mod steps;
 pub mod supervisor;
 pub mod sync;
 pub mod unpack;
+pub mod volumes;
 
 use std::future::Future;
 use std::net::SocketAddr;

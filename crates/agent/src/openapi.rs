@@ -21,6 +21,8 @@ pub const ENDPOINTS: &[(&str, &str, &str, Option<&str>, &str)] = &[
     ("post", "/v1/envs/{env}/process/stop", "Stop the site (SIGTERM, then SIGKILL after the stop timeout)", Some("ProcessAction"), "ProcessStatus"),
     ("post", "/v1/envs/{env}/process/restart", "Stop and start the site", Some("ProcessAction"), "ProcessStatus"),
     ("post", "/v1/envs/{env}/sync", "Copy shared data and databases from another environment into this stopped one", Some("SyncEnv"), "SyncReport"),
+    ("post", "/v1/volumes/{volume}/snapshot", "Take a consistent snapshot of a data volume (SQLite through the online backup API)", Some("VolumeSnapshot"), "SnapshotReport"),
+    ("post", "/v1/volumes/{volume}/restore", "Put a snapshot back as the volume's content; every environment using it must be stopped", Some("VolumeSnapshot"), "SnapshotReport"),
     ("get", "/v1/artifacts/{sha256}", "Whether a candidate is stored", None, "ArtifactInfo"),
     ("put", "/v1/artifacts/{sha256}", "Upload a candidate (.tar.gz) as the raw body; checked against the sha256 in the path", Some("application/gzip"), "ArtifactInfo"),
     ("get", "/v1/routes", "The router's table: sites, their environments' backends and what each public address serves", None, "RouteTable"),

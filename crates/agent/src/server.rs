@@ -21,7 +21,7 @@ use crate::ops::{KeyedLocks, Ops};
 use crate::steps::Steps;
 use crate::supervisor::Supervisor;
 use crate::unpack::UnpackLimits;
-use crate::{artifacts, clone, envs, releases, sync};
+use crate::{artifacts, clone, envs, releases, sync, volumes};
 
 /// Everything handlers share.
 pub struct AgentState {
@@ -64,7 +64,9 @@ pub fn app(state: Arc<AgentState>) -> Router {
         .route("/v1/envs/{env}/steps", post(run_step))
         .route("/v1/envs/{env}/process", get(process_status))
         .route("/v1/envs/{env}/process/{action}", post(process_action))
-        .route("/v1/envs/{env}/sync", post(sync_env));
+        .route("/v1/envs/{env}/sync", post(sync_env))
+        .route("/v1/volumes/{volume}/snapshot", post(snapshot_volume))
+        .route("/v1/volumes/{volume}/restore", post(restore_volume));
     Router::new()
         .route("/v1/agent", get(agent_info))
         .route("/v1/openapi.json", get(openapi))
@@ -133,7 +135,7 @@ async fn clone_env(State(state): Shared, Path(env): Path<String>, ApiJson(req): 
             Some(port) => port,
             None => clone::pick_port(&state.layout)?,
         };
-        clone::clone_env(&state.layout, &env, &req.target, port).await
+        clone::clone_env(&state.layout, &env, &req.target, port, req.share_volume).await
     };
     Ok(Json(state.ops.once(&req.op_id, &format!("clone:{env}"), &req, work).await?))
 }
@@ -213,6 +215,32 @@ async fn sync_env(State(state): Shared, Path(env): Path<String>, ApiJson(req): A
         sync::sync_env(&state.layout, &req.from, &env).await
     };
     Ok(Json(state.ops.once(&req.op_id, &format!("sync:{env}"), &req, work).await?))
+}
+
+async fn snapshot_volume(State(state): Shared, Path(volume): Path<String>, ApiJson(req): ApiJson<VolumeSnapshot>) -> Result<Json<SnapshotReport>> {
+    crate::layout::check_volume_name(&volume)?;
+    let _volume = state.env_locks.lock(&format!("volume:{volume}")).await;
+    let work = volumes::snapshot(&state.layout, &volume, &req.snapshot);
+    Ok(Json(state.ops.once(&req.op_id, &format!("snapshot:{volume}"), &req, work).await?))
+}
+
+async fn restore_volume(State(state): Shared, Path(volume): Path<String>, ApiJson(req): ApiJson<VolumeSnapshot>) -> Result<Json<SnapshotReport>> {
+    crate::layout::check_volume_name(&volume)?;
+    let users = volumes::users(&state.layout, &volume)?;
+    let mut keys: Vec<&str> = users.iter().map(String::as_str).collect();
+    let volume_key = format!("volume:{volume}");
+    keys.push(&volume_key);
+    let _locks = state.env_locks.lock_all(&keys).await;
+    let work = async {
+        let running: Vec<&String> = users.iter().filter(|env| state.supervisor.is_running(env)).collect();
+        if !running.is_empty() {
+            return Err(AgentError::Conflict(format!(
+                "data volume {volume} is in use by running environment(s) {running:?}: stop them before restoring a snapshot"
+            )));
+        }
+        volumes::restore(&state.layout, &volume, &req.snapshot).await
+    };
+    Ok(Json(state.ops.once(&req.op_id, &format!("restore:{volume}"), &req, work).await?))
 }
 
 async fn artifact_info(State(state): Shared, Path(sha256): Path<String>) -> Result<Json<ArtifactInfo>> {

@@ -81,7 +81,6 @@ pub async fn sync_env(layout: &Layout, from: &str, to: &str) -> Result<SyncRepor
         return Err(AgentError::Invalid(format!("cannot sync environment {from} into itself: name two environments")));
     }
     let from_config = load_config(layout, from)?;
-    load_config(layout, to)?;
     let (src, dst) = (layout.env(from).shared(), layout.env(to).shared());
     let mut rsync = Command::new("rsync");
     // Nanosecond mtimes: the default whole-second quick check misses a same-size file
@@ -113,6 +112,14 @@ pub async fn sync_env(layout: &Layout, from: &str, to: &str) -> Result<SyncRepor
         }
         if backup_sqlite(&db_src, &db_dst).await? {
             databases.push(db.clone());
+        }
+    }
+    // Environments on one volume already see the same data; separate ones are copied.
+    let to_config = load_config(layout, to)?;
+    if let (Some(src), Some(dst)) = (&from_config.volume, &to_config.volume) {
+        if src != dst {
+            let copied = crate::volumes::copy_replacing(&layout.volume(src), &layout.volume(dst)).await?;
+            databases.extend(copied.into_iter().map(|db| format!("{dst}/{db}")));
         }
     }
     tracing::info!("synced shared data from environment {from} to {to}");

@@ -37,7 +37,7 @@ async fn every_operation_retried_with_the_same_id_applies_once_even_after_a_rest
     let rollback = Rollback { op_id: "rollback".into() };
     let rolled = agent.client.rollback("prod", &rollback).await.unwrap();
     assert_eq!(rolled.current, "r1");
-    let clone = CloneEnv { op_id: "clone".into(), target: "test".into(), port: Some(free_port()) };
+    let clone = CloneEnv { op_id: "clone".into(), target: "test".into(), port: Some(free_port()), share_volume: false };
     let cloned = agent.client.clone_env("prod", &clone).await.unwrap();
 
     agent.restart();

@@ -1,0 +1,186 @@
+//! Data volumes: a site's live data kept outside its environments (`<root>/volumes/<name>/`),
+//! so two environments can serve from one database; consistent copies of them for private
+//! clones, syncs and snapshots, and restoring a snapshot.
+//!
+//! A copy takes every SQLite database in the volume (found by its file header) through the
+//! online backup API, because a raw copy of a database being written can be torn; other files
+//! are copied as they are. Copies are built beside their target and renamed into place.
+
+use std::path::{Path, PathBuf};
+
+use crate::api::SnapshotReport;
+use crate::copytree::copy_tree;
+use crate::envs::{list, load_config};
+use crate::error::{io_context, AgentError, Result};
+use crate::layout::{check_volume_name, random_suffix, sync_dir, Layout};
+use crate::sync::{backup_sqlite, database_files};
+
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+fn is_sqlite(path: &Path) -> bool {
+    use std::io::Read;
+    let mut header = [0u8; 16];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header)).is_ok() && &header == SQLITE_HEADER
+}
+
+/// The SQLite databases under `dir`, as paths relative to it.
+fn databases(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(rel) = pending.pop() {
+        for entry in std::fs::read_dir(dir.join(&rel))? {
+            let entry = entry?;
+            let path = rel.join(entry.file_name());
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                pending.push(path);
+            } else if kind.is_file() && is_sqlite(&dir.join(&path)) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Makes `dst` a consistent copy of the directory `src`, replacing what `dst` held. Returns
+/// the databases copied.
+pub async fn copy_replacing(src: &Path, dst: &Path) -> Result<Vec<String>> {
+    let parent = dst.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io_context(format!("cannot create {}", parent.display())))?;
+    let name = dst.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let staging = parent.join(format!(".staging-{name}-{}", random_suffix()));
+    let result = build_copy(src, &staging).await;
+    let databases = match result {
+        Ok(databases) => databases,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    if dst.exists() {
+        let trash = parent.join(format!(".trash-{name}-{}", random_suffix()));
+        std::fs::rename(dst, &trash).map_err(io_context(format!("cannot replace {}", dst.display())))?;
+        let _ = std::fs::remove_dir_all(&trash);
+    }
+    std::fs::rename(&staging, dst).map_err(io_context(format!("cannot move the copy into place at {}", dst.display())))?;
+    sync_dir(parent).map_err(io_context(format!("cannot sync {}", parent.display())))?;
+    Ok(databases)
+}
+
+async fn build_copy(src: &Path, staging: &Path) -> Result<Vec<String>> {
+    let (src_owned, staging_owned) = (src.to_path_buf(), staging.to_path_buf());
+    let dbs = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<PathBuf>> {
+        let dbs = databases(&src_owned)?;
+        let skip: Vec<PathBuf> = dbs
+            .iter()
+            .flat_map(|db| database_files(&db.to_string_lossy()))
+            .map(PathBuf::from)
+            .collect();
+        copy_tree(&src_owned, &staging_owned, &|rel: &Path| skip.iter().any(|s| s == rel))?;
+        Ok(dbs)
+    })
+    .await
+    .map_err(|e| AgentError::Internal(format!("the copy task failed: {e}")))?
+    .map_err(io_context(format!("cannot copy {}", src.display())))?;
+    let mut copied = Vec::new();
+    for db in dbs {
+        let target = staging.join(&db);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(io_context(format!("cannot create {}", parent.display())))?;
+        }
+        backup_sqlite(&src.join(&db), &target).await?;
+        copied.push(db.to_string_lossy().into_owned());
+    }
+    Ok(copied)
+}
+
+/// The environments whose site uses `volume`.
+pub fn users(layout: &Layout, volume: &str) -> Result<Vec<String>> {
+    Ok(list(layout)?
+        .into_iter()
+        .filter(|env| load_config(layout, env).is_ok_and(|c| c.volume.as_deref() == Some(volume)))
+        .collect())
+}
+
+fn existing(layout: &Layout, volume: &str) -> Result<PathBuf> {
+    check_volume_name(volume)?;
+    let dir = layout.volume(volume);
+    if !dir.is_dir() {
+        return Err(AgentError::NotFound(format!("data volume {volume} does not exist: create an environment that names it first")));
+    }
+    Ok(dir)
+}
+
+/// Copies `volume` into a fresh private volume for the clone `target`, named after it.
+pub async fn private_copy(layout: &Layout, volume: &str, target: &str) -> Result<String> {
+    let src = existing(layout, volume)?;
+    let name = format!("{target}-{}", &random_suffix()[..8]);
+    copy_replacing(&src, &layout.volume(&name)).await?;
+    Ok(name)
+}
+
+/// Takes (or, for a retried operation, takes again) the snapshot `snapshot` of `volume`.
+pub async fn snapshot(layout: &Layout, volume: &str, snapshot: &str) -> Result<SnapshotReport> {
+    check_volume_name(snapshot)?;
+    let src = existing(layout, volume)?;
+    let databases = copy_replacing(&src, &layout.snapshots_dir(volume).join(snapshot)).await?;
+    tracing::info!("took snapshot {snapshot} of data volume {volume}");
+    Ok(SnapshotReport { volume: volume.to_owned(), snapshot: snapshot.to_owned(), databases })
+}
+
+/// Puts the snapshot back as the volume's content. The caller has stopped every environment
+/// using the volume: a site must not hold a database open while its file is replaced.
+pub async fn restore(layout: &Layout, volume: &str, snapshot: &str) -> Result<SnapshotReport> {
+    check_volume_name(snapshot)?;
+    let dst = existing(layout, volume)?;
+    let src = layout.snapshots_dir(volume).join(snapshot);
+    if !src.is_dir() {
+        return Err(AgentError::NotFound(format!("data volume {volume} has no snapshot {snapshot}: take it before restoring it")));
+    }
+    let databases = copy_replacing(&src, &dst).await?;
+    tracing::info!("restored data volume {volume} from snapshot {snapshot}");
+    Ok(SnapshotReport { volume: volume.to_owned(), snapshot: snapshot.to_owned(), databases })
+}
+
+/// Deletes `volume` and its snapshots once no environment uses it any more.
+pub fn remove_if_unused(layout: &Layout, volume: &str) -> Result<()> {
+    if !users(layout, volume)?.is_empty() {
+        return Ok(());
+    }
+    for dir in [layout.volume(volume), layout.snapshots_dir(volume)] {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(io_context(format!("cannot delete {}", dir.display())))?;
+        }
+    }
+    tracing::info!("deleted data volume {volume}: no environment uses it");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_copy_takes_databases_by_backup_and_other_files_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("uploads")).unwrap();
+        std::fs::write(src.join("uploads/a.txt"), "a").unwrap();
+        let db = rusqlite::Connection::open(src.join("site.db")).unwrap();
+        db.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (42);").unwrap();
+        let dst = dir.path().join("dst");
+        std::fs::create_dir_all(&dst).unwrap();
+        std::fs::write(dst.join("stale.txt"), "old").unwrap();
+
+        let copied = copy_replacing(&src, &dst).await.unwrap();
+        drop(db);
+        assert_eq!(copied, ["site.db"]);
+        assert_eq!(std::fs::read_to_string(dst.join("uploads/a.txt")).unwrap(), "a");
+        assert!(!dst.join("stale.txt").exists(), "the copy replaces the old content");
+        assert!(!dst.join("site.db-wal").exists());
+        let copy = rusqlite::Connection::open(dst.join("site.db")).unwrap();
+        let x: i64 = copy.query_row("SELECT x FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(x, 42, "the write still in the WAL is in the copy");
+    }
+}
