@@ -8,6 +8,9 @@
 //! Environment: `PORT` (required for `serve`), `SHARED_DIR` (the environment's persistent
 //! directory; the database is `$SHARED_DIR/site.db`) or `DATABASE_PATH` to name the file,
 //! `SITE_CONFIG` to name the `site.toml`, `SAMPLE_SITE_IGNORE_SIGTERM` to play a hung process.
+//! The database is `$DATA_DIR/site.db` when the agent gives the site a data volume.
+//! `fail_percent = 30` in `site.toml` plays a broken release that fails that share of
+//! `GET /version` requests.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -34,12 +37,21 @@ const MIGRATIONS: [&str; 2] = [
 struct Release {
     version: String,
     schema: i64,
+    /// Plays a broken release: this share (in percent) of `GET /version` requests answer 500.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    fail_percent: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone)]
 struct Site {
     release: Release,
     db: SqlitePool,
+    /// `GET /version` requests so far, to fail exactly `fail_percent` of them.
+    served: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Deserialize)]
@@ -98,12 +110,15 @@ fn load_release() -> anyhow::Result<Release> {
             return Ok(release);
         }
     }
-    Ok(Release { version: "dev".to_owned(), schema: NEWEST_SCHEMA })
+    Ok(Release { version: "dev".to_owned(), schema: NEWEST_SCHEMA, fail_percent: 0 })
 }
 
 fn database_path() -> anyhow::Result<PathBuf> {
     if let Some(path) = std::env::var_os("DATABASE_PATH") {
         return Ok(PathBuf::from(path));
+    }
+    if let Some(dir) = std::env::var_os("DATA_DIR") {
+        return Ok(PathBuf::from(dir).join("site.db"));
     }
     match std::env::var_os("SHARED_DIR") {
         Some(dir) => Ok(PathBuf::from(dir).join("site.db")),
@@ -174,7 +189,7 @@ async fn serve(release: Release) -> anyhow::Result<()> {
         .route("/health", get(health))
         .route("/version", get(version))
         .route("/records", get(list_records).post(add_record))
-        .with_state(Site { release: release.clone(), db });
+        .with_state(Site { release: release.clone(), db, served: Default::default() });
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}: is another process using port {port}?"))?;
     tracing::info!("sample-site {} (schema {}) listening on {addr}", release.version, release.schema);
@@ -206,8 +221,12 @@ async fn health(State(site): State<Site>) -> Result<&'static str, (StatusCode, S
     Ok("ok")
 }
 
-async fn version(State(site): State<Site>) -> Json<Release> {
-    Json(site.release.clone())
+async fn version(State(site): State<Site>) -> Result<Json<Release>, (StatusCode, String)> {
+    let n = site.served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if n % 100 < site.release.fail_percent {
+        return Err((StatusCode::INTERNAL_SERVER_ERROR, format!("release {} fails {} % of requests on purpose", site.release.version, site.release.fail_percent)));
+    }
+    Ok(Json(site.release.clone()))
 }
 
 async fn add_record(State(site): State<Site>, Json(record): Json<NewRecord>) -> Result<(StatusCode, Json<serde_json::Value>), (StatusCode, String)> {
