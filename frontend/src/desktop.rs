@@ -33,6 +33,10 @@ pub struct DesktopMode {
     /// The team server's address, e.g. `https://switchyard.example.com`; only in team mode.
     #[serde(default)]
     pub server_url: Option<String>,
+    /// Answered in standalone mode: whether a local host agent runs (releases need one) and,
+    /// if not, why and what to do. Ignored when sent.
+    #[serde(default, skip_serializing)]
+    pub local_agent: Option<String>,
 }
 
 fn not_desktop() -> ApiError {
@@ -144,6 +148,7 @@ pub fn DesktopSettings() -> impl IntoView {
     let desktop = is_desktop();
     let team = RwSignal::new(false);
     let server_url = RwSignal::new(String::new());
+    let local_agent = RwSignal::new(None::<String>);
     let form = FormState::new();
     if desktop {
         leptos::task::spawn_local(async move {
@@ -151,6 +156,7 @@ pub fn DesktopSettings() -> impl IntoView {
                 Ok(mode) => {
                     team.set(mode.mode == "team");
                     server_url.set(mode.server_url.unwrap_or_default());
+                    local_agent.set(mode.local_agent);
                 }
                 Err(error) => form.error.set(Some(error)),
             }
@@ -159,9 +165,9 @@ pub fn DesktopSettings() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mode = if team.get_untracked() {
-            DesktopMode { mode: "team".into(), server_url: Some(server_url.get_untracked().trim().to_owned()) }
+            DesktopMode { mode: "team".into(), server_url: Some(server_url.get_untracked().trim().to_owned()), local_agent: None }
         } else {
-            DesktopMode { mode: "standalone".into(), server_url: None }
+            DesktopMode { mode: "standalone".into(), server_url: None, local_agent: None }
         };
         form.submit(Ok(()), set_desktop_mode(mode), |_| reload_page());
     };
@@ -175,6 +181,7 @@ pub fn DesktopSettings() -> impl IntoView {
                         prop:checked=move || !team.get() on:change=move |_| team.set(false) />
                     " Standalone: the store, release engine and a host agent run inside this app"
                 </label>
+                {move || local_agent.get().filter(|_| !team.get()).map(|line| view! { <p class="muted" id="desktop-local-agent">{line}</p> })}
                 <label class="radio">
                     <input type="radio" name="desktop-mode" value="team"
                         prop:checked=move || team.get() on:change=move |_| team.set(true) />
