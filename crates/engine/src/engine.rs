@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use switchyard_agent::AgentClient;
-use switchyard_core::patch::PatchDocument;
+use switchyard_core::patch::{PatchDocument, WorkflowKind};
 use switchyard_core::workflow::{
     Actor, Command, Event, RehearsalRecord, Release, ReleaseConfig, Run, State,
 };
@@ -392,7 +392,8 @@ impl Engine {
     /// Performs the last transition's commands, journals what follows, and repeats until the
     /// release waits for a person or is final. The caller holds the release's lock. `moved`
     /// says the caller already journaled a transition: the downtime is measured when a call
-    /// that moved the release leaves it final, not again on every later resume.
+    /// that moved the release leaves it final (or finds it final and unmeasured), not again
+    /// on every later resume.
     async fn drive(&self, id: i64, mut moved: bool) -> Result<ReleaseStatus> {
         let loaded = self.load(id).await?;
         let target = Host {
@@ -400,13 +401,22 @@ impl Engine {
             placement: &loaded.placement,
             config: &self.config,
             http: &self.http,
+            release_uid: &loaded.record.uid,
+            share_data: loaded.release.run == Run::Production
+                && matches!(
+                    loaded.release.workflow,
+                    WorkflowKind::BlueGreen | WorkflowKind::Rollout
+                ),
         };
         loop {
             let last = self.store.last_transition(id).await?;
             let mut state: State = parse(&last.state, "state")?;
             let commands: Vec<Journaled> = parse(&last.commands, "commands")?;
             if commands.is_empty() {
-                if state.is_final() && moved {
+                // An engine killed between journaling the final transition and measuring
+                // leaves the measurement to whichever call finds it missing.
+                let unmeasured = loaded.record.downtime_ms.is_none();
+                if state.is_final() && (moved || unmeasured) {
                     self.measure(&loaded).await;
                 }
                 return Ok(status_of(&loaded, state));

@@ -59,10 +59,16 @@ pub(crate) struct Host<'a> {
     pub placement: &'a Placement,
     pub config: &'a ExecConfig,
     pub http: &'a reqwest::Client,
+    /// The release's uid, which names its data-volume snapshot.
+    pub release_uid: &'a str,
+    /// Whether a clone of production serves from production's own data volume (the new
+    /// version beside the old one in a blue-green or rollout production run) rather than a
+    /// private copy (a rehearsal, or a candidate the data is synced into before the swap).
+    pub share_data: bool,
 }
 
 /// A command's own result: `Ok(output)` or the agent's refusal as text.
-type Outcome = std::result::Result<String, String>;
+pub(crate) type Outcome = std::result::Result<String, String>;
 
 /// Runs `command` and returns the events to feed the workflow, in order.
 pub(crate) async fn perform(t: &Host<'_>, op: &str, command: &Command) -> Result<Vec<Event>> {
@@ -138,7 +144,7 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
             }
             let (from, to) = (p.env(*from), p.env(*to));
             let port = answer!(backend(t, to).await?).port();
-            answer!(clone_replacing(t, op, from, to, Some(port)).await?);
+            answer!(clone_replacing(t, op, from, to, Some(port), t.share_data).await?);
             // The clone is a running copy of production, ready for the candidate and for tests.
             let started = answer!({
                 let id = part("start");
@@ -398,30 +404,8 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
             answer!(call(t, "hold requests", || agent.hold(op, change.clone())).await?);
             format!("requests {}", if *on { "held" } else { "released" })
         }
-        Command::SnapshotDatabase { env } => {
-            // A stopped clone is a consistent copy of the data (taken with the online backup
-            // API) that the agent can sync back.
-            let name = p.env(*env);
-            answer!(clone_replacing(t, op, name, &p.snapshot_env, None).await?);
-            format!("snapshot of {name} in {}", p.snapshot_env)
-        }
-        Command::RestoreSnapshot { env } => {
-            let name = p.env(*env);
-            answer!({
-                let id = part("stop");
-                call(t, "stop the site", || agent.stop(name, &id)).await?
-            });
-            let req = SyncEnv {
-                op_id: part("sync"),
-                from: p.snapshot_env.clone(),
-            };
-            answer!(call(t, "restore the snapshot", || agent.sync_env(name, &req)).await?);
-            answer!({
-                let id = part("start");
-                call(t, "start the site", || agent.start(name, &id)).await?
-            });
-            format!("restored {name} from {}", p.snapshot_env)
-        }
+        Command::SnapshotDatabase { env } => answer!(crate::data::snapshot(t, op, *env).await?),
+        Command::RestoreSnapshot { env } => answer!(crate::data::restore(t, op, *env).await?),
         Command::HealthCheck { .. } | Command::Wait { .. } | Command::RecordRehearsal { .. } => {
             return Err(EngineError::Internal(format!(
                 "`{command}` is not an agent command"
@@ -433,18 +417,20 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
 /// Clones `from` into `to`, replacing an older `to` (a previous release's candidate or
 /// snapshot). The clone is tried first so that a resumed command whose clone already happened
 /// replays it instead of discarding it.
-async fn clone_replacing(
+pub(crate) async fn clone_replacing(
     t: &Host<'_>,
     op: &str,
     from: &str,
     to: &str,
     port: Option<u16>,
+    share_volume: bool,
 ) -> Result<std::result::Result<(), AgentError>> {
     let agent = t.agent;
     let req = CloneEnv {
         op_id: format!("{op}.clone"),
         target: to.to_owned(),
         port,
+        share_volume,
     };
     match call(t, "clone an environment", || agent.clone_env(from, &req)).await? {
         Err(AgentError::Remote { status: 409, .. }) => {}

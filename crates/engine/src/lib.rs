@@ -11,6 +11,7 @@
 //! Invariant: the journal is written before any effect is attempted, and only the engine that
 //! appended a transition acts on it (a stale writer's append is refused by the store).
 
+mod data;
 mod downtime;
 mod engine;
 mod error;

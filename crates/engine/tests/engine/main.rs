@@ -1,9 +1,11 @@
 //! The engine's integration tests: releases of the real sample site through a real agent
 //! process on 127.0.0.1, each test in its own temporary directories with its own database.
 
+mod blue_green_under_load;
 mod crash_and_resume;
 mod migration_release;
 mod minor_patch;
 mod no_migration_under_load;
 mod production_needs_a_rehearsal;
+mod rollout_by_account;
 mod support;

@@ -18,7 +18,8 @@ use switchyard_core::patch::{Action, PatchDocument, WorkflowKind};
 use switchyard_core::workflow::Actor;
 use switchyard_core::Role;
 use switchyard_engine::{initial_site_routes, Engine, ExecConfig};
-use switchyard_router::RouteTable;
+use switchyard_router::api::PointAddress;
+use switchyard_router::{RouteTable, Target};
 use switchyard_store::Store;
 
 pub const SITE: &str = "shop";
@@ -39,6 +40,7 @@ pub fn carl() -> Actor {
 pub struct Host {
     pub dir: tempfile::TempDir,
     pub client: AgentClient,
+    pub registration: Registration,
     pub public: SocketAddr,
     child: Option<Child>,
 }
@@ -58,6 +60,7 @@ impl Host {
         let host = Host {
             dir,
             client,
+            registration,
             public,
             child: Some(child),
         };
@@ -126,6 +129,36 @@ impl Host {
         let (bytes, sha) = site_release(version, schema);
         std::fs::write(self.candidates().join(format!("{sha}.tar.gz")), &bytes).unwrap();
         (bytes, sha)
+    }
+
+    /// A release that fails `fail_percent` % of its `GET /version` requests.
+    pub fn failing_candidate(&self, version: &str, fail_percent: u32) -> String {
+        let (bytes, sha) = site_release_with(version, 1, &format!("fail_percent = {fail_percent}\n"));
+        std::fs::write(self.candidates().join(format!("{sha}.tar.gz")), &bytes).unwrap();
+        sha
+    }
+
+    /// Serves the customer accounts at `*.shop.test` from production, as a site released by
+    /// rollouts is set up.
+    pub async fn route_accounts(&self) {
+        let change = PointAddress {
+            site: SITE.into(),
+            address: format!("*.{PUBLIC}"),
+            target: Target::environment(format!("{SITE}-blue")),
+        };
+        self.client.point("setup-accounts", change).await.unwrap();
+    }
+
+    /// The version `address` serves.
+    pub async fn version_at(&self, address: &str) -> String {
+        let reply = http()
+            .get(format!("http://{}/version", self.public))
+            .header("host", address)
+            .send()
+            .await
+            .unwrap();
+        let v: serde_json::Value = reply.json().await.unwrap();
+        v["version"].as_str().unwrap().to_owned()
     }
 
     pub async fn engine(&self) -> Engine {
@@ -234,6 +267,13 @@ pub struct Load {
 
 impl Load {
     pub fn start(public: SocketAddr, workers: usize) -> Load {
+        Load::start_on(public, &[PUBLIC.to_owned()], workers)
+    }
+
+    /// The same load spread over several addresses (e.g. customer accounts at
+    /// `<account>.shop.test`): each request goes to the next one in turn.
+    pub fn start_on(public: SocketAddr, addresses: &[String], workers: usize) -> Load {
+        let addresses: Arc<Vec<String>> = Arc::new(addresses.to_vec());
         let stop = Arc::new(AtomicBool::new(false));
         let acknowledged = Arc::new(Mutex::new(Vec::new()));
         let failures = Arc::new(Mutex::new(Vec::new()));
@@ -244,11 +284,12 @@ impl Load {
             .unwrap();
         let workers = (0..workers)
             .map(|w| {
-                let (stop, acknowledged, failures, client) = (
+                let (stop, acknowledged, failures, client, addresses) = (
                     stop.clone(),
                     acknowledged.clone(),
                     failures.clone(),
                     client.clone(),
+                    addresses.clone(),
                 );
                 tokio::spawn(async move {
                     // Bounded: 3000 round trips per worker at most, whatever happens.
@@ -257,9 +298,10 @@ impl Load {
                             break;
                         }
                         let body = format!("w{w}-{i}");
+                        let address = &addresses[(w + i) % addresses.len()];
                         let write = client
                             .post(format!("http://{public}/records"))
-                            .header("host", PUBLIC)
+                            .header("host", address)
                             .json(&serde_json::json!({ "body": body }))
                             .send()
                             .await;
@@ -268,12 +310,12 @@ impl Load {
                             Ok(r) => failures
                                 .lock()
                                 .unwrap()
-                                .push(format!("POST {body}: {}", r.status())),
-                            Err(e) => failures.lock().unwrap().push(format!("POST {body}: {e}")),
+                                .push(format!("POST {body} at {address}: {}", r.status())),
+                            Err(e) => failures.lock().unwrap().push(format!("POST {body} at {address}: {e}")),
                         }
                         match client
                             .get(format!("http://{public}/version"))
-                            .header("host", PUBLIC)
+                            .header("host", address)
                             .send()
                             .await
                         {
@@ -281,8 +323,8 @@ impl Load {
                             Ok(r) => failures
                                 .lock()
                                 .unwrap()
-                                .push(format!("GET /version: {}", r.status())),
-                            Err(e) => failures.lock().unwrap().push(format!("GET /version: {e}")),
+                                .push(format!("GET /version at {address}: {}", r.status())),
+                            Err(e) => failures.lock().unwrap().push(format!("GET /version at {address}: {e}")),
                         }
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
@@ -398,9 +440,12 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The sample site keeps its database on the data volume `shop`, outside its environments:
+/// a rehearsal's clone gets a private copy, the new version of a blue-green or rollout
+/// release serves from the same database as the old one.
 pub fn site_config(port: u16) -> EnvConfig {
     let mut config = EnvConfig::new(vec!["bin/site".into(), "serve".into()], port);
-    config.sqlite = vec!["site.db".into()];
+    config.volume = Some(SITE.into());
     config.env.insert("RUST_BACKTRACE".into(), "0".into());
     config.stop_timeout_secs = 5;
     config
@@ -484,7 +529,7 @@ fn binary(name: &'static str) -> PathBuf {
     private_copy(&profile_dir.join(name))
 }
 
-fn private_copy(built: &Path) -> PathBuf {
+pub fn private_copy(built: &Path) -> PathBuf {
     use std::os::unix::fs::MetadataExt;
     let name = built.file_name().unwrap().to_string_lossy().into_owned();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("engine-test-binaries");
@@ -504,7 +549,11 @@ fn private_copy(built: &Path) -> PathBuf {
         if copy.exists() {
             return copy;
         }
-        let tmp = dir.join(format!(".{name}-{}", std::process::id()));
+        // One temporary name per copier: two test threads writing one file would leave it
+        // open for writing in the other when it is executed ("text file busy").
+        static COPIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COPIES.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}-{}-{n}", std::process::id()));
         if std::fs::copy(built, &tmp).is_ok()
             && std::fs::metadata(&tmp).map(|m| m.size()).ok() == Some(meta.size())
         {
@@ -522,11 +571,16 @@ fn private_copy(built: &Path) -> PathBuf {
 /// A release of the sample site: `bin/site` starts the shared sample-site binary with this
 /// release's `site.toml` (version and schema), so archives stay a few hundred bytes.
 pub fn site_release(version: &str, schema: u32) -> (Vec<u8>, String) {
+    site_release_with(version, schema, "")
+}
+
+/// [`site_release`] with more lines for its `site.toml`.
+pub fn site_release_with(version: &str, schema: u32, extra: &str) -> (Vec<u8>, String) {
     let script = format!(
         "#!/bin/sh\nhere=$(cd \"$(dirname \"$0\")/..\" && pwd)\nSITE_CONFIG=\"$here/site.toml\" exec '{}' \"$@\"\n",
         binary("sample-site").display()
     );
-    let site_toml = format!("version = \"{version}\"\nschema = {schema}\n");
+    let site_toml = format!("version = \"{version}\"\nschema = {schema}\n{extra}");
     let mut builder = tar::Builder::new(Vec::new());
     for (path, data, mode) in [
         ("bin/site", script.as_bytes(), 0o755),

@@ -1,0 +1,175 @@
+//! Progressive rollouts by customer account (`<account>.shop.test`) of the sample site from v1
+//! to v2 while a load generator reads and writes as many accounts. Pinned test accounts go
+//! first, then 5 %, 25 % and 100 % of accounts, each stage watched; both versions serve from
+//! one data volume, so no acknowledged write is lost wherever an account is routed. A v2 that
+//! fails some requests is halted at its first watch and every account routed back to v1.
+
+use std::time::Duration;
+
+use switchyard_core::patch::WorkflowKind;
+use switchyard_core::workflow::State;
+use switchyard_router::Target;
+
+use crate::support::{
+    assert_nothing_failed_or_lost, carl, document, journal, sam, Host, Load, PUBLIC,
+};
+
+fn accounts() -> Vec<String> {
+    let mut names: Vec<String> = (0..40).map(|n| format!("acct{n}.{PUBLIC}")).collect();
+    names.push(format!("beta.{PUBLIC}"));
+    names
+}
+
+/// Every record body the accounts' site serves (one database, so any account shows them all).
+async fn records(host: &Host) -> std::collections::BTreeSet<String> {
+    let reply = crate::support::http()
+        .get(format!("http://{}/records", host.public))
+        .header("host", format!("acct0.{PUBLIC}"))
+        .send()
+        .await
+        .unwrap();
+    let v: Vec<serde_json::Value> = reply.json().await.unwrap();
+    v.iter()
+        .map(|r| r["body"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn versions(host: &Host) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for account in accounts() {
+        seen.insert(host.version_at(&account).await);
+    }
+    seen
+}
+
+/// A host with v1 serving every account, `v2` rehearsed, and the rollout submitted with the
+/// `beta` account pinned.
+async fn rehearsed_rollout(host: &Host, engine: &switchyard_engine::Engine, v2: &str) -> i64 {
+    host.route_accounts().await;
+    let doc = document(WorkflowKind::Rollout, "2.0.0", v2);
+    let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    let rehearsed = engine
+        .confirm(rehearsal.id, &carl(), "ready")
+        .await
+        .unwrap();
+    assert_eq!(
+        rehearsed.outcome.as_deref(),
+        Some("completed"),
+        "{}",
+        journal(engine, rehearsal.id).await
+    );
+    engine
+        .submit_production(&doc, "sue", &["beta".to_owned()], PUBLIC)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rollout_by_account_under_load_then_rollback() {
+    let host = Host::start().await;
+    let engine = host.engine().await;
+    let (_, v2) = host.candidate("2.0.0", 1);
+    let id = rehearsed_rollout(&host, &engine, &v2).await;
+    let load = Load::start_on(host.public, &accounts(), 4);
+
+    let done = engine.approve(id, &sam(), "go").await.unwrap();
+    let trail = journal(&engine, id).await;
+    assert_eq!(done.outcome.as_deref(), Some("completed"), "{trail}");
+    // Pinned accounts first, then each share, each stage followed by its watch window.
+    let stages: Vec<&str> = trail
+        .lines()
+        .filter_map(|l| {
+            [
+                "\"percent\":0,\"pinned\":[\"beta\"]",
+                "\"percent\":5,",
+                "\"percent\":25,",
+                "\"percent\":100,",
+            ]
+            .into_iter()
+            .find(|s| l.contains(*s))
+        })
+        .collect();
+    assert_eq!(stages.len(), 4, "{trail}");
+    assert_eq!(
+        trail.matches("counters-observed").count(),
+        4,
+        "one watch per stage:\n{trail}"
+    );
+    assert_eq!(
+        versions(&host).await,
+        ["2.0.0".to_owned()].into(),
+        "every account on v2"
+    );
+    let table = host.client.routes().await.unwrap();
+    let split = &table.sites["shop"].addresses[&format!("*.{PUBLIC}")];
+    assert!(
+        matches!(split, Target::Split(s) if s.candidate_percent == 100),
+        "{split:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let rolled = engine
+        .rollback(id, &sam(), "the customer asked")
+        .await
+        .unwrap();
+    assert!(
+        matches!(rolled.state, State::RolledBack { .. }),
+        "{}",
+        journal(&engine, id).await
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (acknowledged, failures) = load.finish().await;
+    assert!(
+        acknowledged.len() > 20,
+        "the load ran ({} writes)",
+        acknowledged.len()
+    );
+    assert_eq!(
+        versions(&host).await,
+        ["1.0.0".to_owned()].into(),
+        "every account back on v1"
+    );
+    assert_nothing_failed_or_lost("", &failures, &acknowledged, &records(&host).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rollout_whose_new_version_fails_is_halted_and_routed_back() {
+    let host = Host::start().await;
+    let engine = host.engine().await;
+    let v2 = host.failing_candidate("2.0.0", 50);
+    let id = rehearsed_rollout(&host, &engine, &v2).await;
+    let load = Load::start_on(host.public, &accounts(), 4);
+
+    let halted = engine.approve(id, &sam(), "go").await.unwrap();
+    let trail = journal(&engine, id).await;
+    let State::RolledBack { reason } = &halted.state else {
+        panic!("not rolled back:\n{trail}")
+    };
+    assert!(
+        reason.starts_with("halted: the new version's 5xx rate"),
+        "{reason}"
+    );
+    assert!(
+        !trail.contains("\"percent\":5,"),
+        "halted before 5 % of accounts moved:\n{trail}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (acknowledged, failures) = load.finish().await;
+
+    assert_eq!(
+        versions(&host).await,
+        ["1.0.0".to_owned()].into(),
+        "every account back on v1"
+    );
+    // Only v2's own failures, all while the pinned account was on it.
+    assert!(
+        !failures.is_empty(),
+        "v2 failed no request: the halt was not tested"
+    );
+    let not_v2: Vec<&String> = failures
+        .iter()
+        .filter(|f| !f.starts_with(&format!("GET /version at beta.{PUBLIC}: 500")))
+        .collect();
+    assert!(not_v2.is_empty(), "failures other than v2's: {not_v2:?}");
+    assert_nothing_failed_or_lost("", &[], &acknowledged, &records(&host).await);
+}
