@@ -17,7 +17,7 @@ const CANDIDATE: &str = "candidate.shop.test";
 
 /// The migration template with the sample site's own migration command. It has no down
 /// migration: the snapshot taken before the migration is what a rollback restores.
-fn migration_document(sha: &str) -> PatchDocument {
+pub fn migration_document(sha: &str) -> PatchDocument {
     let mut doc = document(WorkflowKind::Migration, "2.0.0", sha);
     let step = doc
         .steps
