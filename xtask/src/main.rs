@@ -17,8 +17,9 @@ commands:
   run [ARGS…]   set up, build the web UI and start `switchyard serve ARGS…` (web UI, embedded SQLite)
   test          set up, build everything and run the whole test suite (what CI runs)
   desktop       set up, build the web UI and start the desktop app
-  bench         run the benchmarks (router vs nginx, agent clone/upload vs cp); they print tables.
-                ROUTER_BENCH_SECONDS and AGENT_BENCH_MB size them
+  bench         run the benchmarks (router vs nginx, agent clone/upload vs cp, release history on
+                100k vs 1k releases); they print tables. ROUTER_BENCH_SECONDS, AGENT_BENCH_MB and
+                HISTORY_BENCH_RELEASES size them
   setup         only install what is missing";
 
 fn main() -> Result<()> {
@@ -49,7 +50,8 @@ fn main() -> Result<()> {
         "bench" => {
             setup::ensure(&root, setup::Purpose::Bench)?;
             run(cargo(&root).args(["bench", "--locked", "-p", "switchyard-router", "--bench", "router_bench"]))?;
-            run(cargo(&root).args(["bench", "--locked", "-p", "switchyard-agent", "--bench", "agent_bench"]))
+            run(cargo(&root).args(["bench", "--locked", "-p", "switchyard-agent", "--bench", "agent_bench"]))?;
+            run(cargo(&root).args(["bench", "--locked", "-p", "switchyard-store", "--bench", "history_bench"]))
         }
         "" | "help" | "--help" | "-h" => {
             println!("{USAGE}");

@@ -18,6 +18,12 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A release-history filter broke its rules; each message says what to send instead.
+    #[error("{0}")]
+    InvalidFilter(#[from] switchyard_core::Invalid),
+    /// The release-history export could not be written to its destination.
+    #[error("cannot write the release history export: {0}")]
+    Export(#[source] std::io::Error),
 }
 
 /// Maps a unique-constraint failure to a conflict with the caller's wording, and passes any

@@ -195,8 +195,12 @@ impl Store {
                 .await?;
         }
         if let Some(state) = transitions.last().map(|t| t.state) {
-            // A rollback after completion reopens the release until it is rolled back.
-            sqlx::query("UPDATE releases SET state = $1, outcome = $2, finished_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END WHERE id = $4")
+            // A rollback after completion reopens the release until it is rolled back;
+            // completed_at keeps the first completion, which tells a rollback from a failure.
+            sqlx::query(
+                "UPDATE releases SET state = $1, outcome = $2, finished_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END, \
+                 completed_at = COALESCE(completed_at, CASE WHEN $2 = 'completed' THEN $3 END) WHERE id = $4",
+            )
                 .bind(state)
                 .bind(outcome)
                 .bind(&at)
