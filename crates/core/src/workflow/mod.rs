@@ -6,7 +6,8 @@
 //! of the same candidate and document version is on record; it then follows its workflow:
 //!
 //! - no-migration: support approves, requests are held while data changed since the clone is
-//!   synced into the rehearsed clone, the addresses swap, the old production is kept;
+//!   synced into the rehearsed clone, the addresses swap, the old production is kept; its
+//!   rollback swaps back and, with requests still held, syncs the data written since back;
 //! - migration: production goes to its temporary address behind the site-down page, the
 //!   document runs on it (after a database snapshot), the customer confirms, it returns live;
 //! - minor patch: stop, apply, restart;

@@ -186,10 +186,16 @@ pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage>
                     stages.push(act(Command::Hold { on: true }, vec![Command::Hold { on: false }]));
                     held = true;
                 }
-                stages.push(act(
-                    Command::SyncData { from: Env::Production, to: Env::Candidate, scope: *scope },
-                    own_undo,
-                ));
+                // Undoing a no-migration cut-over carries the data written on the new version
+                // back (after the swap back, requests still held), so a rollback loses no
+                // write. A blue-green or rollout candidate shares production's database, so
+                // its sync only copies files and needs no undo.
+                let undo = if own_undo.is_empty() && kind == WorkflowKind::NoMigration {
+                    vec![Command::SyncData { from: Env::Candidate, to: Env::Production, scope: *scope }]
+                } else {
+                    own_undo
+                };
+                stages.push(act(Command::SyncData { from: Env::Production, to: Env::Candidate, scope: *scope }, undo));
             }
             // In a migration the page went off before the customer's check and the return
             // from the temporary address ended it on the public address: nothing is left to do.

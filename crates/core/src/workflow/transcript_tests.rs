@@ -131,7 +131,7 @@ fn scenarios() -> Vec<(&'static str, String)> {
                     vec![approved()],
                     oks(4),
                     vec![healthy(), counters(1, 1), Event::TimerElapsed, rollback("customer asked")],
-                    oks(3),
+                    oks(4),
                 ]),
             ),
         ),
