@@ -194,3 +194,31 @@ pub struct HistoryStats {
     pub rollback_rate: f64,
     pub weeks: Vec<WeekStats>,
 }
+
+/// `POST /sites/{id}/go-live`: puts a site live on the host of its production environment
+/// for the first time, from an uploaded candidate, so that releases can follow. By
+/// convention a candidate starts with `bin/site serve` and listens on `$PORT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoLive {
+    pub candidate_sha256: String,
+    /// SQLite files (relative to the site's data directory) that hold its live data and are
+    /// copied when an environment is cloned or synced.
+    #[serde(default = "default_data_files")]
+    pub data_files: Vec<String>,
+    /// The ports of the site's two environments on the host; free ones are picked when the
+    /// host is this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<[u16; 2]>,
+}
+
+fn default_data_files() -> Vec<String> {
+    vec!["site.db".to_owned()]
+}
+
+/// What going live did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WentLive {
+    pub public_address: String,
+    /// The agent environment now serving production.
+    pub environment: String,
+}

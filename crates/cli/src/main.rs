@@ -1,6 +1,7 @@
 //! `switchyard`: the command-line entry point. Thin: parse arguments, call the libraries.
 
 mod data_dir;
+mod demo_site;
 mod patch;
 mod serve;
 

@@ -45,11 +45,21 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     }
     let store = Store::open(&data_dir.join("switchyard.db")).await?;
     let service = Service::new(store.clone());
-    if !args.no_demo && service.seed_demo_if_empty().await? {
+    let seeded = !args.no_demo && service.seed_demo_if_empty().await?;
+    if seeded {
         println!("First start: seeded a demo customer, site and environments.");
     }
 
     let local_agent = if args.no_agent { None } else { Some(LocalAgent::start(&data_dir, args.agent_listen, args.public_listen, &service).await?) };
+    if seeded && local_agent.is_some() {
+        if let Err(e) = crate::demo_site::put_demo_live(&service).await {
+            println!("The demo site could not be put live ({e:#}); the rest of Switchyard works without it.");
+        }
+    }
+    let resumed = service.resume_releases().await?;
+    if resumed > 0 {
+        println!("Resuming {resumed} unfinished release(s).");
+    }
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port))
         .await

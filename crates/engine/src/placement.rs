@@ -35,9 +35,16 @@ pub struct Placement {
     pub accounts_address: String,
 }
 
+/// The prefix of a site's agent environment names: its name with anything an agent does not
+/// accept in a name (spaces, say) turned into `-`, lower-cased (`Acme Shop` → `acme-shop`).
+pub fn site_slug(site: &str) -> String {
+    site.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') { c.to_ascii_lowercase() } else { '-' }).collect()
+}
+
 /// The two agent environment names of `site`.
 pub fn environment_names(site: &str) -> [String; 2] {
-    [format!("{site}-blue"), format!("{site}-green")]
+    let slug = site_slug(site);
+    [format!("{slug}-blue"), format!("{slug}-green")]
 }
 
 pub fn candidate_address(public_address: &str) -> String {
@@ -104,7 +111,7 @@ impl Placement {
             site: site.to_owned(),
             production_env,
             candidate_env,
-            snapshot_env: format!("{site}-snapshot"),
+            snapshot_env: format!("{}-snapshot", site_slug(site)),
             public_address: public_address.to_owned(),
             candidate_address: candidate_address(public_address),
             temporary_address: temporary_address(public_address),

@@ -18,6 +18,9 @@ pub enum ServiceError {
     /// The caller's role may not do this; the message says who may.
     #[error("{0}")]
     Forbidden(String),
+    /// A host or agent the operation needs cannot be reached; trying later may work.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something outside the user's control failed; the message says what.
     #[error("{0}")]
     Internal(String),
@@ -29,6 +32,7 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound { .. } => Self::NotFound(error.to_string()),
             StoreError::Conflict(message) => Self::Conflict(message),
             StoreError::BadReference { field, message } => Self::Invalid(Invalid::single(field, message)),
+            StoreError::InvalidFilter(invalid) => Self::Invalid(invalid),
             other => {
                 tracing::error!(error = %other, "store failure");
                 Self::Internal(other.to_string())

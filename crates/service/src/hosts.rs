@@ -50,19 +50,24 @@ impl Service {
 }
 
 async fn probe(host: &Host) -> Result<switchyard_agent::api::AgentInfo, String> {
-    if host.cert_fingerprint.is_empty() {
-        return Err(format!(
-            "no certificate fingerprint is registered for {}; copy it from the agent's registration.json and edit the host",
-            host.name
-        ));
-    }
-    let token = resolve_token(&host.token_ref)?;
-    let client = AgentClient::new(&host.agent_url, &token, &host.cert_fingerprint).map_err(|e| e.to_string())?;
+    let client = agent_client(host)?;
     match tokio::time::timeout(PROBE_TIMEOUT, client.agent_info()).await {
         Ok(Ok(info)) => Ok(info),
         Ok(Err(error)) => Err(error.to_string()),
         Err(_) => Err(format!("the agent at {} did not answer within {PROBE_TIMEOUT:?}; is it running?", host.agent_url)),
     }
+}
+
+/// A client for the host's agent with its certificate pinned, or why there cannot be one.
+pub(crate) fn agent_client(host: &Host) -> Result<AgentClient, String> {
+    if host.cert_fingerprint.is_empty() {
+        return Err(format!(
+            "no certificate fingerprint is registered for host {}; copy it from the agent's registration.json and edit the host",
+            host.name
+        ));
+    }
+    let token = resolve_token(&host.token_ref)?;
+    AgentClient::new(&host.agent_url, &token, &host.cert_fingerprint).map_err(|e| format!("cannot set up a client for host {}: {e}", host.name))
 }
 
 /// Reads the token a host's `token_ref` points at: `env:NAME` or `file:/path`.

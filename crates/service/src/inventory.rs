@@ -117,6 +117,7 @@ impl Service {
     pub async fn update_host(&self, caller: &Caller, id: i64, draft: HostDraft) -> Result<Host> {
         caller.may(Action::ChangeInventory)?;
         let host = self.store.update_host(id, &draft.validated()?).await?;
+        self.engines.forget(id);
         self.audit(caller, "host.update", &format!("host {id}"), &host.name).await;
         Ok(host)
     }
@@ -124,6 +125,7 @@ impl Service {
     pub async fn delete_host(&self, caller: &Caller, id: i64) -> Result<()> {
         caller.may(Action::ChangeInventory)?;
         self.store.delete_host(id).await?;
+        self.engines.forget(id);
         self.audit(caller, "host.delete", &format!("host {id}"), "").await;
         Ok(())
     }

@@ -5,27 +5,40 @@
 //! sees it, so an invalid request never writes a row.
 
 mod auth;
+mod candidates;
 mod demo;
+mod engines;
+mod go_live;
 mod error;
+mod history;
 mod hosts;
 mod inventory;
 mod patch_documents;
+mod release_view;
+mod releases;
 
 pub use auth::{Caller, NewSession, SESSION_COOKIE, SESSION_DAYS};
+pub use candidates::MAX_CANDIDATE_BYTES;
 pub use error::ServiceError;
+pub use releases::DecisionKind;
 pub use hosts::LOCAL_HOST_NAME;
 
+use engines::Engines;
+use std::sync::Arc;
 use switchyard_store::Store;
 
 /// Switchyard's operations over one store. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Service {
     store: Store,
+    engines: Arc<Engines>,
 }
 
 impl Service {
+    /// Release candidates are kept in `candidates/` beside the database file.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        let dir = store.path().parent().map(|p| p.join("candidates")).unwrap_or_else(|| "candidates".into());
+        Self { store, engines: Arc::new(Engines::new(dir)) }
     }
 
     pub fn store(&self) -> &Store {

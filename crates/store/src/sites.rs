@@ -61,6 +61,13 @@ impl Store {
         row.map(Site::from).ok_or(StoreError::NotFound { what: "site", id })
     }
 
+    /// The site a release names; `None` once it was deleted.
+    pub async fn site_by_name(&self, name: &str) -> Result<Option<Site>, StoreError> {
+        let row: Option<SiteRow> =
+            sqlx::query_as(&format!("{SELECT} WHERE s.name = $1")).bind(name).fetch_optional(&self.pool).await?;
+        Ok(row.map(Site::from))
+    }
+
     pub async fn site_detail(&self, id: i64) -> Result<SiteDetail, StoreError> {
         let site = self.site(id).await?;
         Ok(SiteDetail {

@@ -1,0 +1,89 @@
+//! One release engine per host, created on first use and kept for the life of the process:
+//! an engine serialises the work on each release it drives, so two engines for one host
+//! would race. A site's releases run on the host of its production environment, at the
+//! site's public address (the address bound to production, else its first address).
+
+use crate::hosts::agent_client;
+use crate::ServiceError;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use switchyard_api::{EnvironmentKind, Site};
+use switchyard_engine::{Engine, ExecConfig};
+use switchyard_store::Store;
+
+type Result<T> = std::result::Result<T, ServiceError>;
+
+/// The engines of this process and where release candidates are kept.
+pub(crate) struct Engines {
+    pub candidates_dir: PathBuf,
+    by_host: Mutex<HashMap<i64, Arc<Engine>>>,
+}
+
+impl std::fmt::Debug for Engines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engines").field("candidates_dir", &self.candidates_dir).finish_non_exhaustive()
+    }
+}
+
+/// Where a site's releases run.
+pub(crate) struct SiteEngine {
+    pub engine: Arc<Engine>,
+    pub public_address: String,
+}
+
+impl std::fmt::Debug for SiteEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SiteEngine").field("public_address", &self.public_address).finish()
+    }
+}
+
+impl Engines {
+    pub fn new(candidates_dir: PathBuf) -> Self {
+        Self { candidates_dir, by_host: Mutex::new(HashMap::new()) }
+    }
+
+    /// The engine for `site`'s production host, and the address its releases swap.
+    pub async fn for_site(&self, store: &Store, site: &Site) -> Result<SiteEngine> {
+        let environments = store.list_environments(site.id).await?;
+        let production = environments.iter().find(|e| e.kind == EnvironmentKind::Production).ok_or_else(|| {
+            ServiceError::Conflict(format!(
+                "site {} has no production environment, so there is nothing to release to; add one on the site's page",
+                site.name
+            ))
+        })?;
+        let addresses = store.list_addresses(site.id).await?;
+        // Wildcards (`*.shop.example`) are the accounts' addresses, not the site's own.
+        let own = |a: &&switchyard_api::Address| !a.value.starts_with("*.");
+        let public_address = addresses
+            .iter()
+            .filter(own)
+            .find(|a| a.environment_id == Some(production.id))
+            .or_else(|| addresses.iter().find(own))
+            .map(|a| a.value.clone())
+            .ok_or_else(|| {
+                ServiceError::Conflict(format!("site {} has no address to release at; add its domain on the site's page", site.name))
+            })?;
+        let engine = self.for_host(store, production.host_id).await?;
+        Ok(SiteEngine { engine, public_address })
+    }
+
+    async fn for_host(&self, store: &Store, host_id: i64) -> Result<Arc<Engine>> {
+        if let Some(engine) = self.lock().get(&host_id) {
+            return Ok(Arc::clone(engine));
+        }
+        let host = store.host(host_id).await?;
+        let client = agent_client(&host).map_err(ServiceError::Conflict)?;
+        let engine = Arc::new(Engine::new(store.clone(), client, ExecConfig::new(self.candidates_dir.clone())));
+        Ok(Arc::clone(self.lock().entry(host_id).or_insert(engine)))
+    }
+
+    /// Forgets a host's engine, e.g. after the host's agent address or certificate changed.
+    pub fn forget(&self, host_id: i64) {
+        self.lock().remove(&host_id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Engine>>> {
+        self.by_host.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
