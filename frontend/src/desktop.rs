@@ -115,7 +115,8 @@ pub fn start() {
     if !is_desktop() {
         return;
     }
-    leptos::task::spawn_local(async {
+    // Not Leptos's spawner: `start` may run before the app is mounted and its executor exists.
+    wasm_bindgen_futures::spawn_local(async {
         if let Err(error) = call::<()>("watch_notifications", JsValue::UNDEFINED).await {
             leptos::logging::warn!("desktop notifications are off: {error}");
         }
