@@ -1,24 +1,10 @@
-//! The desktop app starts under X, opens its embedded store and renders the same UI: its site
-//! list shows the seeded demo, and a site created from the window is stored.
+//! The desktop app starts under X, opens its embedded store and renders the same UI: the
+//! first-run set-up signs the administrator in, the site list shows the seeded demo, and a
+//! site created from the window is stored.
 
+use crate::desktop_steps::{set_up_administrator, wait_for_text};
 use fantoccini::Locator;
-use std::time::{Duration, Instant};
 use switchyard_e2e::desktop::DesktopApp;
-
-async fn wait_for_text(app: &DesktopApp, needle: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let text = match app.client.find(Locator::Css("body")).await {
-            Ok(body) => body.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if text.contains(needle) {
-            return text;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "the desktop window never showed {needle:?}; it shows:\n{text}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_desktop_app_renders_the_site_list_from_its_embedded_store() {
@@ -26,6 +12,8 @@ async fn the_desktop_app_renders_the_site_list_from_its_embedded_store() {
     let data = scratch.path().join("store");
     let app = DesktopApp::start(&data, scratch.path()).await;
 
+    // A fresh store: the window offers the first-run set-up, and the shell keeps the session.
+    set_up_administrator(&app, "desk").await;
     let text = wait_for_text(&app, "Acme Shop").await;
     assert!(text.contains("Sites"), "{text}");
     assert!(text.contains("Acme Outfitters"), "{text}");

@@ -59,6 +59,8 @@ impl DesktopApp {
             .arg(webkit_driver)
             .env("DISPLAY", &display.name)
             .env("SWITCHYARD_DATA", data_dir)
+            // Standalone mode's local agent on a free port: tests run side by side.
+            .env("SWITCHYARD_AGENT_LISTEN", "127.0.0.1:0")
             .env("XDG_DATA_HOME", scratch.join("data"))
             .env("XDG_CACHE_HOME", scratch.join("cache"))
             .env("XDG_CONFIG_HOME", scratch.join("config"))
