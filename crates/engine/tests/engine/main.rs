@@ -10,3 +10,4 @@ mod no_migration_under_load;
 mod production_needs_a_rehearsal;
 mod rollout_by_account;
 mod support;
+mod traffic;
