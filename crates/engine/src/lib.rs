@@ -8,6 +8,11 @@
 //! [`Engine::reject`]. After a crash, [`Engine::resume`] reads the last transition and re-sends
 //! its commands under the same operation ids, so the agent replays what already happened.
 //!
+//! Data: in blue-green and rollout production runs both versions serve from the site's agent
+//! data volume (one database), so writes survive wherever traffic moves; see `data.rs` for
+//! snapshots and their restore, and the `switchyard-engine-run` binary for driving a release
+//! from a shell.
+//!
 //! Invariant: the journal is written before any effect is attempted, and only the engine that
 //! appended a transition acts on it (a stale writer's append is refused by the store).
 

@@ -9,7 +9,12 @@
 //!   them, so the next release's production is this release's candidate;
 //! - a migration moves production to `temporary.<public address>`; a rollout splits the
 //!   accounts at `*.<public address>` (the first label names the account);
-//! - a pre-migration database snapshot is the agent environment `<site>-snapshot` (not routed).
+//! - a pre-migration database snapshot is the site's data-volume snapshot named after the
+//!   release's uid, or, for a site without a data volume, the agent environment
+//!   `<site>-snapshot` (not routed);
+//! - a completed rollout leaves every account on the candidate while the public address still
+//!   names the old environment, so the next release would take the old one for production:
+//!   the rollout workflow has no step that moves the public address yet.
 //!
 //! The placement is worked out once when a release is created and stored with it, so a resume
 //! or a rollback acts on the same environments even after a swap changed the table.
