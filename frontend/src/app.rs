@@ -112,7 +112,7 @@ fn Bar(me: Option<Me>) -> impl IntoView {
                 " Switchyard"
             </a>
             <nav class="nav" id="nav">
-                {links.into_iter().map(|(href, label)| view! { <NavLink href=href label=label /> }).collect_view()}
+                {links.into_iter().enumerate().map(|(i, (href, label))| view! { <NavLink href=href label=label home=i == 0 /> }).collect_view()}
             </nav>
             {me.map(|me| {
                 let role = if me.admin { format!("{} · administrator", me.role) } else { me.role.to_string() };
@@ -129,11 +129,12 @@ fn Bar(me: Option<Me>) -> impl IntoView {
 }
 
 #[component]
-fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
+fn NavLink(href: &'static str, label: &'static str, home: bool) -> impl IntoView {
     let location = use_location();
+    // The start page ("/") shows the first page a role is offered.
     let active = move || {
         let path = location.pathname.get();
-        path.starts_with(href) || (href == "/sites" && path == "/")
+        path.starts_with(href) || (home && path == "/")
     };
     view! {
         <a href=href class="nav-link" class:active=active data-nav=href>

@@ -8,3 +8,5 @@ mod desktop_steps;
 mod desktop_team_mode;
 mod local_agent_is_reachable;
 mod patch_documents_are_versioned;
+mod people;
+mod people_log_in_by_role;
