@@ -1,6 +1,7 @@
-//! Standalone mode: the store, the service with its release engine, and a local host agent, all
-//! inside the desktop process, as `switchyard serve` runs them. The window's requests reach the
-//! very same axum routes in-process.
+//! Standalone mode: the store, the service with its release engine (which resumes unfinished
+//! releases on start), and a local host agent, all inside the desktop process, as
+//! `switchyard serve` runs them. The window's requests reach the very same axum routes
+//! in-process.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,13 @@ impl Standalone {
         match &agent {
             Ok(agent) => tracing::info!("local host agent at {}", agent.url),
             Err(why) => tracing::warn!("no local host agent: {why}"),
+        }
+        // As `serve` does: releases left unfinished when the app last closed go on, driven by
+        // the service's engine in the background.
+        match service.resume_releases().await {
+            Ok(0) => {}
+            Ok(resumed) => tracing::info!("resuming {resumed} unfinished release(s)"),
+            Err(error) => tracing::warn!("cannot resume unfinished releases: {error}"),
         }
         Ok(Self { api: switchyard_server::api_router(service), data_dir: dir, store, agent })
     }

@@ -4,7 +4,9 @@
 
 use axum::http::Method;
 use serde_json::{json, Value};
-use switchyard_desktop::{Desktop, DesktopMode, OutBody, Outgoing};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use switchyard_desktop::{save_history_csv, upload_file, Desktop, DesktopMode, OutBody, Outgoing, UploadProgress};
 
 async fn call(desktop: &Desktop, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
     let body = body.map(|b| OutBody::Json(b.to_string())).unwrap_or(OutBody::Empty);
@@ -25,6 +27,28 @@ async fn set_up(desktop: &Desktop, username: &str) {
         call(desktop, Method::POST, "/setup", Some(json!({"username": username, "display_name": "Desk", "password": "a long enough passphrase"}))).await;
     assert_eq!(status, 201, "{me}");
     assert_eq!(me["username"], username);
+}
+
+/// Uploads a 1.5 MB "tarball" to the demo site as the native picker's command does, and checks
+/// the candidate and the progress the window was sent.
+async fn upload_demo_candidate(desktop: &Desktop, dir: &Path) {
+    let (_, sites) = call(desktop, Method::GET, "/sites", None).await;
+    let site_id = sites[0]["id"].as_i64().unwrap();
+    let file = dir.join("shop-2.0.0.tar.gz");
+    let mut bytes = vec![0x1f, 0x8b];
+    bytes.extend((0..1_500_000u32).map(|i| (i % 251) as u8));
+    std::fs::write(&file, &bytes).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let candidate = upload_file(desktop, site_id, &file, move |p| record.lock().unwrap().push(p)).await.unwrap();
+    assert_eq!((candidate.filename.as_str(), candidate.size_bytes), ("shop-2.0.0.tar.gz", bytes.len() as i64));
+    assert_eq!(candidate.sha256.len(), 64);
+    let seen = seen.lock().unwrap().clone();
+    let total = bytes.len() as u64;
+    assert!(seen.len() >= 3, "progress came only as {seen:?}");
+    assert_eq!(seen.first(), Some(&UploadProgress { sent: 0, total }));
+    assert_eq!(seen.last(), Some(&UploadProgress { sent: total, total }));
+    assert!(seen.windows(2).all(|w| w[0].sent <= w[1].sent), "{seen:?}");
 }
 
 /// A real `switchyard` API on 127.0.0.1 over its own store, as a team's server.
@@ -58,6 +82,7 @@ async fn standalone_and_team_mode_keep_the_session_for_the_window() {
     assert_eq!(site_names(&desktop).await.0, 401);
     set_up(&desktop, "desk").await;
     assert_eq!(site_names(&desktop).await, (200, vec!["Acme Shop".to_owned()]));
+    upload_demo_candidate(&desktop, scratch.path()).await;
     let summary = desktop.standalone_summary().unwrap();
     assert!(summary.contains("local host agent runs at https://127.0.0.1:"), "{summary}");
 
@@ -85,6 +110,13 @@ async fn standalone_and_team_mode_keep_the_session_for_the_window() {
     let (status, _) = call(&desktop, Method::POST, "/session", Some(json!({"username": "lead", "password": "a long enough passphrase"}))).await;
     assert_eq!(status, 200);
     assert_eq!(site_names(&desktop).await.0, 200);
+    upload_demo_candidate(&desktop, scratch.path()).await;
+    let csv = scratch.path().join("history.csv");
+    save_history_csv(&desktop, "?run=production", &csv).await.unwrap();
+    let header = std::fs::read_to_string(&csv).unwrap();
+    assert!(header.lines().next().unwrap_or_default().starts_with("id,"), "{header}");
+    let refused = save_history_csv(&desktop, "from=yesterday", &csv).await.unwrap_err();
+    assert!(refused.to_string().contains("from"), "{refused}");
 
     // The choice is saved: a restarted app starts in team mode without opening a store.
     let restarted = Desktop::open(config).await.unwrap();
