@@ -20,10 +20,10 @@ fn json_case(what: &'static str, method: Method, path: &'static str, body: Value
 }
 
 /// Everything a bad request could have touched, to compare before and after.
-async fn snapshot(client: &reqwest::Client, server: &Server) -> Vec<Value> {
+async fn snapshot(server: &Server) -> Vec<Value> {
     let mut state = Vec::new();
-    for path in ["/overview", "/customers", "/sites", "/sites/1", "/hosts", "/users"] {
-        let reply = client.get(server.api(path)).send().await.expect("GET");
+    for path in ["/overview", "/customers", "/sites", "/sites/1", "/hosts", "/users", "/releases", "/sites/1/candidates"] {
+        let reply = server.request(Method::GET, path).await.send().await.expect("GET");
         assert_eq!(reply.status(), StatusCode::OK, "GET {path}");
         state.push(reply.json::<Value>().await.expect("JSON"));
     }
@@ -34,7 +34,6 @@ async fn snapshot(client: &reqwest::Client, server: &Server) -> Vec<Value> {
 async fn each_bad_input_gets_a_4xx_with_a_message_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let client = reqwest::Client::new();
     let long_name = "x".repeat(101);
     let cases = vec![
         json_case("empty site name", Method::POST, "/sites", json!({"name": "  ", "customer_id": 1}), StatusCode::UNPROCESSABLE_ENTITY, "site name must not be empty"),
@@ -62,11 +61,18 @@ async fn each_bad_input_gets_a_4xx_with_a_message_and_changes_nothing() {
         Case { what: "id that is not a number", method: Method::GET, path: "/sites/abc", body: None, status: StatusCode::BAD_REQUEST, says: "whole numbers" },
         Case { what: "missing site", method: Method::GET, path: "/sites/9999", body: None, status: StatusCode::NOT_FOUND, says: "site 9999 does not exist" },
         Case { what: "unknown route", method: Method::GET, path: "/nonsense", body: None, status: StatusCode::NOT_FOUND, says: "ARCHITECTURE.md" },
+        json_case("release of a missing document version", Method::POST, "/releases", json!({"site_id": 1, "document_version": 99, "run": "rehearsal"}), StatusCode::NOT_FOUND, "does not exist"),
+        json_case("release with an unknown run", Method::POST, "/releases", json!({"site_id": 1, "document_version": 1, "run": "staging"}), StatusCode::UNPROCESSABLE_ENTITY, "rehearsal or production"),
+        json_case("production without a rehearsal", Method::POST, "/releases", json!({"site_id": 1, "document_version": 1, "run": "production"}), StatusCode::CONFLICT, "rehears"),
+        Case { what: "candidate without a file name", method: Method::POST, path: "/sites/1/candidates", body: Some("\u{1f}\u{8b}".into()), status: StatusCode::UNPROCESSABLE_ENTITY, says: "X-Filename" },
+        json_case("decision on a missing release", Method::POST, "/releases/404/approve", json!({"comment": "go"}), StatusCode::NOT_FOUND, "release 404 does not exist"),
+        json_case("history with a malformed date", Method::GET, "/releases?from=yesterday", json!(null), StatusCode::UNPROCESSABLE_ENTITY, "YYYY-MM-DD"),
+        json_case("go-live of a candidate never uploaded", Method::POST, "/sites/1/go-live", json!({"candidate_sha256": "ab".repeat(32)}), StatusCode::CONFLICT, "upload it first"),
     ];
 
-    let before = snapshot(&client, &server).await;
+    let before = snapshot(&server).await;
     for case in cases {
-        let mut request = client.request(case.method.clone(), server.api(case.path));
+        let mut request = server.request(case.method.clone(), case.path).await;
         if let Some(body) = &case.body {
             request = request.header("content-type", "application/json").body(body.clone());
         }
@@ -78,7 +84,7 @@ async fn each_bad_input_gets_a_4xx_with_a_message_and_changes_nothing() {
         let detail = body["detail"].as_str().unwrap_or_default();
         assert!(!error.is_empty(), "{}: no error in {body}", case.what);
         assert!(detail.contains(case.says), "{}: detail {detail:?} does not say {:?}", case.what, case.says);
-        assert_eq!(snapshot(&client, &server).await, before, "{} changed the database", case.what);
+        assert_eq!(snapshot(&server).await, before, "{} changed the database", case.what);
     }
     assert!(!server.output().contains("panicked"), "the server panicked:\n{}", server.output());
 }
@@ -87,8 +93,9 @@ async fn each_bad_input_gets_a_4xx_with_a_message_and_changes_nothing() {
 async fn invalid_fields_are_named_for_the_form() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let reply = reqwest::Client::new()
-        .post(server.api("/sites"))
+    let reply = server
+        .request(Method::POST, "/sites")
+        .await
         .json(&json!({"name": "", "customer_id": 0, "description": "ok"}))
         .send()
         .await
@@ -97,4 +104,23 @@ async fn invalid_fields_are_named_for_the_form() {
     let body: Value = reply.json().await.unwrap();
     let fields: Vec<&str> = body["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["name", "customer_id"], "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_candidate_that_is_not_a_tarball_is_refused_and_nothing_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let reply = server
+        .request(Method::POST, "/sites/1/candidates")
+        .await
+        .header("x-filename", "notes.txt")
+        .body("these are not the release you are looking for")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = reply.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("not a gzip-compressed tarball"), "{body}");
+    let kept: Vec<_> = std::fs::read_dir(dir.path().join("candidates")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(kept.iter().all(|name| name.to_string_lossy().ends_with(".tar.gz")), "a refused upload left {kept:?}");
 }

@@ -13,9 +13,9 @@ async fn create_a_site_through_the_ui_and_see_it_after_a_reload() {
     let browser = Browser::start().await;
     let client = &browser.client;
 
-    client.goto(&format!("{}/", server.url)).await.unwrap();
+    server.sign_in(&browser, "/").await;
     browser.wait_for_text("Acme Shop").await;
-    browser.wait_for_text("1 customer · 1 site · 2 environments · 1 host · 3 users").await;
+    browser.wait_for_text("1 customer · 1 site · 2 environments · 1 host · 4 users").await;
 
     browser.find("a.button.primary").await.click().await.unwrap();
     browser.find("form input[name=name]").await;

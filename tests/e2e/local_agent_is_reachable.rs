@@ -41,7 +41,7 @@ async fn the_local_agent_answers_and_a_wrong_certificate_or_token_is_explained()
 
     // The hosts page shows the live status.
     let browser = Browser::start().await;
-    browser.client.goto(&format!("{}/hosts", server.url)).await.unwrap();
+    server.sign_in(&browser, "/hosts").await;
     browser.wait_for_text("reachable · agent").await;
     browser.wait_for_text("unreachable: ").await;
 

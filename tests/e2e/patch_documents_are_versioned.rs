@@ -38,7 +38,7 @@ async fn documents_are_checked_with_line_numbers_and_saved_as_new_versions() {
 
     // The editor in a real browser: template, live problems while typing, save.
     let browser = Browser::start().await;
-    browser.client.goto(&format!("{}/sites/1/patches", server.url)).await.unwrap();
+    server.sign_in(&browser, "/sites/1/patches").await;
     browser.wait_for_text("v2 · migration").await;
     browser.find("select[name=workflow]").await.select_by_value("no-migration").await.unwrap();
     browser.find("form.editor button[type=button]").await.click().await.unwrap();

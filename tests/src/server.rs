@@ -10,7 +10,13 @@ pub struct Server {
     pub url: String,
     pub data_dir: PathBuf,
     process: Option<Running>,
+    /// The administrator's session, opened on first use.
+    admin: tokio::sync::OnceCell<String>,
 }
+
+/// The administrator the helpers create through the first-run set-up (or log in as, when the
+/// data directory was set up before).
+pub const ADMIN: (&str, &str) = ("ada", "correct horse battery");
 
 impl Server {
     /// Starts a server over `data_dir` (created if needed); seeds the demo into an empty store.
@@ -31,23 +37,56 @@ impl Server {
             .expect("the URL is printed")
             .trim_end_matches('/')
             .to_owned();
-        Self { url, data_dir: data_dir.to_owned(), process: Some(process) }
+        Self { url, data_dir: data_dir.to_owned(), process: Some(process), admin: tokio::sync::OnceCell::new() }
     }
 
     pub fn api(&self, path: &str) -> String {
         format!("{}{}{path}", self.url, switchyard_api::API_PREFIX)
     }
 
-    /// GETs an API path and returns its JSON, failing the test on a transport error.
-    pub async fn get_json(&self, path: &str) -> serde_json::Value {
-        let reply = reqwest::get(self.api(path)).await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    /// The administrator's session token: sets Switchyard up on first use, or logs in.
+    pub async fn admin_token(&self) -> String {
+        self.admin
+            .get_or_init(|| async {
+                let session = self.get_json_as(None, "/session").await;
+                let path = if session["needs_setup"] == true { "/setup" } else { "/session" };
+                let body = serde_json::json!({"username": ADMIN.0, "password": ADMIN.1});
+                let reply = reqwest::Client::new().post(self.api(path)).json(&body).send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"));
+                let token = reply.headers().get("x-switchyard-session").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                token.unwrap_or_else(|| panic!("POST {path} opened no session: {}", reply.status()))
+            })
+            .await
+            .clone()
+    }
+
+    /// A request carrying the administrator's session.
+    pub async fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let token = self.admin_token().await;
+        reqwest::Client::new().request(method, self.api(path)).bearer_auth(token)
+    }
+
+    async fn get_json_as(&self, token: Option<&str>, path: &str) -> serde_json::Value {
+        let mut request = reqwest::Client::new().get(self.api(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let reply = request.send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
         reply.json().await.unwrap_or_else(|e| panic!("GET {path}: the reply is not JSON: {e}"))
     }
 
-    /// POSTs JSON to an API path and returns the reply's JSON, whatever its status.
+    /// GETs an API path as the administrator and returns its JSON, failing the test on a
+    /// transport error.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let token = self.admin_token().await;
+        self.get_json_as(Some(&token), path).await
+    }
+
+    /// POSTs JSON to an API path as the administrator and returns the reply's JSON, whatever
+    /// its status.
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
-        let reply = reqwest::Client::new()
-            .post(self.api(path))
+        let reply = self
+            .request(reqwest::Method::POST, path)
+            .await
             .json(body)
             .send()
             .await
@@ -65,5 +104,19 @@ impl Server {
         let output_before = process.output();
         let status = process.terminate();
         assert!(status.success(), "switchyard serve exited with {status} on SIGTERM; output:\n{output_before}");
+    }
+}
+
+impl Server {
+    /// Logs the browser in as the administrator by giving it the session cookie, as the login
+    /// page would, and opens `path`.
+    pub async fn sign_in(&self, browser: &crate::browser::Browser, path: &str) {
+        let token = self.admin_token().await;
+        browser.client.goto(&format!("{}/favicon.ico", self.url)).await.expect("open the server's origin");
+        let mut cookie = fantoccini::cookies::Cookie::new("switchyard_session", token);
+        cookie.set_path("/");
+        cookie.set_http_only(true);
+        browser.client.add_cookie(cookie).await.expect("give the browser the session cookie");
+        browser.client.goto(&format!("{}{path}", self.url)).await.expect("open the page");
     }
 }
