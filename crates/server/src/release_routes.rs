@@ -31,6 +31,7 @@ pub fn routes() -> Router<Service> {
         .route("/releases/{id}/reject", post(reject))
         .route("/releases/{id}/confirm", post(confirm))
         .route("/releases/{id}/rollback", post(rollback))
+        .route("/releases/{id}/resume", post(resume))
         .route("/approvals", get(approvals))
         .route("/sites/{id}/go-live", post(go_live))
 }
@@ -140,4 +141,8 @@ async fn confirm(State(service): State<Service>, Who(caller): Who, Id(id): Id, b
 
 async fn rollback(State(service): State<Service>, Who(caller): Who, Id(id): Id, body: axum::body::Bytes) -> Reply<ReleaseSummary> {
     decide(service, caller, id, DecisionKind::Rollback, body).await
+}
+
+async fn resume(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Reply<ReleaseSummary> {
+    Ok(Json(service.resume_release(&caller, id).await?))
 }

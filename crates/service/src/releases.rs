@@ -209,6 +209,20 @@ impl Service {
         Ok(self.readable_release(caller, id).await?.summary())
     }
 
+    /// Sends the release's pending commands again and drives it on in the background, e.g. after
+    /// its host's agent was unreachable. Safe at any time: the agent replays what it already did.
+    pub async fn resume_release(&self, caller: &Caller, id: i64) -> Result<ReleaseSummary> {
+        caller.may(Action::RunRelease)?;
+        let loaded = self.readable_release(caller, id).await?;
+        let site = loaded.site.as_ref().ok_or_else(|| {
+            ServiceError::Conflict(format!("the site of release {id} was deleted; its releases can only be read"))
+        })?;
+        let target = self.site_engine(site).await?;
+        self.audit(caller, "release.resume", &format!("release {id}"), "").await;
+        Self::drive(Arc::clone(&target.engine), id);
+        Ok(loaded.summary())
+    }
+
     /// Everything the release page shows, including which decisions the caller may take now.
     pub async fn release_detail(&self, caller: &Caller, id: i64) -> Result<ReleaseDetail> {
         let loaded = self.readable_release(caller, id).await?;
