@@ -10,7 +10,8 @@
 //! `SITE_CONFIG` to name the `site.toml`, `SAMPLE_SITE_IGNORE_SIGTERM` to play a hung process.
 //! The database is `$DATA_DIR/site.db` when the agent gives the site a data volume.
 //! `fail_percent = 30` in `site.toml` plays a broken release that fails that share of
-//! `GET /version` requests.
+//! `GET /version` requests; `min_schema = 1` lets a schema-2 release serve a database not yet
+//! migrated (as code released blue-green beside its migration must).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,11 @@ struct Release {
     /// Plays a broken release: this share (in percent) of `GET /version` requests answer 500.
     #[serde(default, skip_serializing_if = "is_zero")]
     fail_percent: u64,
+    /// The oldest database schema this release still serves (written so that it runs before
+    /// and after its own migration, as a blue-green release on a shared database must be);
+    /// by default only its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min_schema: Option<i64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -110,7 +116,7 @@ fn load_release() -> anyhow::Result<Release> {
             return Ok(release);
         }
     }
-    Ok(Release { version: "dev".to_owned(), schema: NEWEST_SCHEMA, fail_percent: 0 })
+    Ok(Release { version: "dev".to_owned(), schema: NEWEST_SCHEMA, fail_percent: 0, min_schema: None })
 }
 
 fn database_path() -> anyhow::Result<PathBuf> {
@@ -180,7 +186,7 @@ async fn serve(release: Release) -> anyhow::Result<()> {
     if schema == 0 {
         // A brand-new database: nothing to migrate from, so create the release's schema.
         migrate_to(&db, release.schema).await?;
-    } else if schema < release.schema {
+    } else if schema < release.min_schema.unwrap_or(release.schema) {
         bail!("database {} is at schema {schema} but release {} needs schema {}: run `sample-site migrate` first", path.display(), release.version, release.schema);
     } else if schema > release.schema {
         bail!("database {} is at schema {schema}, newer than release {}'s schema {}: deploy a newer release or restore the pre-migration snapshot", path.display(), release.version, release.schema);
@@ -230,7 +236,7 @@ async fn version(State(site): State<Site>) -> Result<Json<Release>, (StatusCode,
 }
 
 async fn add_record(State(site): State<Site>, Json(record): Json<NewRecord>) -> Result<(StatusCode, Json<serde_json::Value>), (StatusCode, String)> {
-    let id = if site.release.schema >= 2 {
+    let id = if serving_schema(&site).await? >= 2 {
         let author = record.author.unwrap_or_else(|| "anonymous".to_owned());
         sqlx::query("INSERT INTO records (body, author) VALUES (?, ?)").bind(&record.body).bind(author).execute(&site.db).await
     } else {
@@ -242,7 +248,7 @@ async fn add_record(State(site): State<Site>, Json(record): Json<NewRecord>) -> 
 }
 
 async fn list_records(State(site): State<Site>) -> Result<Json<Vec<Record>>, (StatusCode, String)> {
-    let with_author = site.release.schema >= 2;
+    let with_author = serving_schema(&site).await? >= 2;
     let sql = if with_author { "SELECT id, body, author FROM records ORDER BY id" } else { "SELECT id, body FROM records ORDER BY id" };
     let rows = sqlx::query(sql).fetch_all(&site.db).await.map_err(internal)?;
     Ok(Json(
@@ -250,6 +256,13 @@ async fn list_records(State(site): State<Site>) -> Result<Json<Vec<Record>>, (St
             .map(|row| Record { id: row.get(0), body: row.get(1), author: with_author.then(|| row.get(2)) })
             .collect(),
     ))
+}
+
+/// The schema requests are served with: the release's own, or the database's when that is
+/// older (a release with `min_schema` running before its migration).
+async fn serving_schema(site: &Site) -> Result<i64, (StatusCode, String)> {
+    let db: i64 = sqlx::query("PRAGMA user_version").fetch_one(&site.db).await.map_err(internal)?.get(0);
+    Ok(db.min(site.release.schema))
 }
 
 fn internal(error: sqlx::Error) -> (StatusCode, String) {
