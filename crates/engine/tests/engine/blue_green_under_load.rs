@@ -3,15 +3,16 @@
 //! database, as two versions pointed at one MySQL), the addresses swap with requests held,
 //! nothing fails and no acknowledged write is lost. A rollback swaps v1 back, and v1 serves
 //! every write, those taken by v2 included, because the old environment was kept untouched
-//! on the shared database.
+//! on the shared database. With a migration, the database is snapshotted first, and the
+//! rollback restores that snapshot (with requests held, so nothing fails).
 
 use std::time::Duration;
 
-use switchyard_core::patch::WorkflowKind;
+use switchyard_core::patch::{Action, PatchDocument, Step, WorkflowKind};
 use switchyard_core::workflow::State;
 
 use crate::support::{
-    assert_nothing_failed_or_lost, carl, document, journal, sam, Host, Load, PUBLIC,
+    assert_nothing_failed_or_lost, carl, document, http, journal, sam, Host, Load, PUBLIC,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -89,4 +90,104 @@ async fn blue_green_release_under_load_then_rollback_keeps_every_write() {
     );
     let record = engine.store().release(run.id).await.unwrap();
     assert_eq!(record.failed_requests, Some(0));
+}
+
+/// The blue-green template with the sample site's migration after the deploy: v2 serves the
+/// database before and after its migration (`min_schema = 1`), v1 keeps serving it after.
+fn migrating_document(sha: &str) -> PatchDocument {
+    let mut doc = document(WorkflowKind::BlueGreen, "2.0.0", sha);
+    let deploy = doc
+        .steps
+        .iter()
+        .position(|s| s.action == Action::DeployCandidate)
+        .expect("the template deploys");
+    let migrate = Step::new(Action::RunCommand {
+        command: "bin/site migrate".into(),
+        timeout_secs: 60,
+        migration: true,
+    });
+    doc.steps.insert(deploy + 1, migrate);
+    doc.validate().expect("the migrating document validates");
+    doc
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn blue_green_release_with_a_migration_rolls_back_to_the_pre_migration_snapshot() {
+    let host = Host::start().await;
+    let engine = host.engine().await;
+    let v2 = host.candidate_with("2.0.0", 2, "min_schema = 1\n");
+    let doc = migrating_document(&v2);
+    host.add_record("before the release").await;
+    let load = Load::start(host.public, 3);
+
+    let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    let rehearsed = engine
+        .confirm(rehearsal.id, &carl(), "ready")
+        .await
+        .unwrap();
+    assert_eq!(
+        rehearsed.outcome.as_deref(),
+        Some("completed"),
+        "{}",
+        journal(&engine, rehearsal.id).await
+    );
+    let run = engine
+        .start_production(&doc, "sue", &[], PUBLIC)
+        .await
+        .unwrap();
+    let before_approval = load.acknowledged.lock().unwrap().clone();
+    let done = engine.approve(run.id, &sam(), "go").await.unwrap();
+    let trail = journal(&engine, run.id).await;
+    assert_eq!(done.outcome.as_deref(), Some("completed"), "{trail}");
+    assert!(
+        trail.find("snapshot-database") < trail.find("run-step"),
+        "the snapshot comes first:\n{trail}"
+    );
+
+    let live: serde_json::Value = http()
+        .get(format!("http://{}/version", host.public))
+        .header("host", PUBLIC)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&live["version"], &live["schema"]),
+        (&"2.0.0".into(), &2.into())
+    );
+    assert_eq!(
+        host.version_at(&format!("candidate.{PUBLIC}")).await,
+        "1.0.0",
+        "v1 kept serving the migrated database"
+    );
+    host.add_record("written on v2 after the release").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let rolled = engine
+        .rollback(run.id, &sam(), "the customer asked")
+        .await
+        .unwrap();
+    assert!(
+        matches!(rolled.state, State::RolledBack { .. }),
+        "{}",
+        journal(&engine, run.id).await
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (acknowledged, failures) = load.finish().await;
+
+    assert_eq!(host.version().await, "1.0.0");
+    let served = host.records().await;
+    // Requests were held, never failed, while v1 restarted on the restored database.
+    assert_nothing_failed_or_lost("", &failures, &before_approval, &served);
+    assert!(
+        acknowledged.len() > before_approval.len(),
+        "the load ran through the release"
+    );
+    assert!(served.contains("before the release"));
+    assert!(
+        !served.contains("written on v2 after the release"),
+        "restoring the pre-migration snapshot gives up what was written after it"
+    );
 }

@@ -136,7 +136,7 @@ async fn rollout_by_account_under_load_then_rollback() {
 async fn a_rollout_whose_new_version_fails_is_halted_and_routed_back() {
     let host = Host::start().await;
     let engine = host.engine().await;
-    let v2 = host.failing_candidate("2.0.0", 50);
+    let v2 = host.candidate_with("2.0.0", 1, "fail_percent = 50\n");
     let id = rehearsed_rollout(&host, &engine, &v2).await;
     let load = Load::start_on(host.public, &accounts(), 4);
 

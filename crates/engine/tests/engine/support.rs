@@ -133,9 +133,10 @@ impl Host {
         (bytes, sha)
     }
 
-    /// A release that fails `fail_percent` % of its `GET /version` requests.
-    pub fn failing_candidate(&self, version: &str, fail_percent: u32) -> String {
-        let (bytes, sha) = site_release_with(version, 1, &format!("fail_percent = {fail_percent}\n"));
+    /// A release with more `site.toml` lines, e.g. `fail_percent = 50` for one that fails
+    /// half its `GET /version` requests.
+    pub fn candidate_with(&self, version: &str, schema: u32, site_toml: &str) -> String {
+        let (bytes, sha) = site_release_with(version, schema, site_toml);
         std::fs::write(self.candidates().join(format!("{sha}.tar.gz")), &bytes).unwrap();
         sha
     }
