@@ -145,7 +145,7 @@ mod tests {
     #[test]
     fn a_release_at_a_gate_is_waiting_with_earlier_stages_done() {
         let state = State::Running { stage: 2, undo: vec![] };
-        let views = stages(&release(), &state, &[state.clone()]);
+        let views = stages(&release(), &state, std::slice::from_ref(&state));
         let statuses: Vec<&str> = views.iter().map(|v| v.status.as_str()).collect();
         assert_eq!(statuses, ["done", "done", "waiting"]);
         assert_eq!(status_word(&release(), &state), "waiting");
