@@ -4,8 +4,10 @@ use crate::{now, Store, StoreError};
 use switchyard_api::User;
 
 impl Store {
-    /// Records a session for `user_id` that ends at `expires_at` (RFC 3339).
+    /// Records a session for `user_id` that ends at `expires_at` (RFC 3339), and forgets
+    /// sessions that already ended, so the table only holds live ones.
     pub async fn create_session(&self, token_sha256: &str, user_id: i64, remote: &str, expires_at: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now()).execute(&self.pool).await?;
         sqlx::query("INSERT INTO sessions (token_sha256, user_id, remote, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(token_sha256)
             .bind(user_id)
