@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod clone_and_sync;
+mod data_volumes;
 mod hostile_archives;
 mod idempotency_and_restart;
 mod release_lifecycle;
