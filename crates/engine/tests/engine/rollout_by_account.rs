@@ -138,7 +138,10 @@ async fn a_rollout_whose_new_version_fails_is_halted_and_routed_back() {
     let engine = host.engine().await;
     let v2 = host.candidate_with("2.0.0", 1, "fail_percent = 50\n");
     let id = rehearsed_rollout(&host, &engine, &v2).await;
-    let load = Load::start_on(host.public, &accounts(), 4);
+    // The pinned account sends a fifth of the requests, so its first watch window sees v2.
+    let mut addresses = accounts();
+    addresses.extend(std::iter::repeat_n(format!("beta.{PUBLIC}"), 9));
+    let load = Load::start_on(host.public, &addresses, 4);
 
     let halted = engine.approve(id, &sam(), "go").await.unwrap();
     let trail = journal(&engine, id).await;
