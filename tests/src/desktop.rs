@@ -18,9 +18,13 @@ pub struct Display {
 impl Display {
     pub fn start(log_dir: &Path) -> Self {
         let xvfb = system_tool("/usr/bin/Xvfb", "xvfb");
-        // Pick a display number whose socket is free; several tests may run at once.
+        // Pick a display number whose socket is free; several tests may run at once. Tests in
+        // one process start from different numbers: two that checked the same free number at
+        // the same moment would share one Xvfb, and the first to finish would take it away.
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let offset = STARTED.fetch_add(7, std::sync::atomic::Ordering::SeqCst);
         let number = (100..400)
-            .map(|n| n + (std::process::id() % 300))
+            .map(|n| n + offset + (std::process::id() % 300))
             .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists())
             .expect("a free X display number");
         let name = format!(":{number}");
