@@ -11,3 +11,4 @@ mod local_agent_is_reachable;
 mod patch_documents_are_versioned;
 mod people;
 mod people_log_in_by_role;
+mod release_journeys;
