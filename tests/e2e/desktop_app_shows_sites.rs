@@ -2,7 +2,7 @@
 //! first-run set-up signs the administrator in, the site list shows the seeded demo, and a
 //! site created from the window is stored.
 
-use crate::desktop_steps::{set_up_administrator, wait_for_text};
+use crate::desktop_steps::{set_up_administrator, sql, wait_for_text};
 use fantoccini::Locator;
 use switchyard_e2e::desktop::DesktopApp;
 
@@ -36,10 +36,5 @@ async fn the_desktop_app_renders_the_site_list_from_its_embedded_store() {
     app.close().await;
 
     assert!(data.join("switchyard.db").is_file(), "the store lives in SWITCHYARD_DATA");
-    let dump = std::process::Command::new("sqlite3")
-        .arg(data.join("switchyard.db"))
-        .arg("SELECT name FROM sites ORDER BY name")
-        .output()
-        .expect("sqlite3 is installed by cargo xtask test");
-    assert_eq!(String::from_utf8_lossy(&dump.stdout), "Acme Shop\nDesk Site\n");
+    assert_eq!(sql(&data.join("switchyard.db"), "SELECT name FROM sites ORDER BY name"), "Acme Shop\nDesk Site\n");
 }

@@ -2,7 +2,7 @@
 //! charts renders in the window from the embedded store, and a screenshot of it under Xvfb is a
 //! real picture, not a blank window.
 
-use crate::desktop_steps::{screenshot, set_up_administrator, wait_for_text};
+use crate::desktop_steps::{screenshot, set_up_administrator, sql, wait_for_text};
 use fantoccini::Locator;
 use std::time::Duration;
 use switchyard_e2e::desktop::DesktopApp;
@@ -39,13 +39,7 @@ async fn the_history_page_with_its_charts_renders_in_the_desktop_window() {
     set_up_administrator(&app, "desk").await;
 
     // Past releases, written beside the running app as an earlier run of the engine would have.
-    let inserted = std::process::Command::new("sqlite3")
-        .args(["-cmd", ".timeout 10000"])
-        .arg(data.join("switchyard.db"))
-        .arg(PAST_RELEASES)
-        .output()
-        .expect("sqlite3 is installed by cargo xtask test");
-    assert!(inserted.status.success(), "seeding releases failed: {}", String::from_utf8_lossy(&inserted.stderr));
+    sql(&data.join("switchyard.db"), PAST_RELEASES);
 
     // The page's own address in the window (tauri://localhost/…), reloaded: the shell's
     // cookie jar keeps the session across it.

@@ -32,10 +32,16 @@ pub async fn wait_for_text(app: &DesktopApp, needle: &str) -> String {
     }
 }
 
-async fn fill(app: &DesktopApp, css: &str, value: &str) {
+pub async fn fill(app: &DesktopApp, css: &str, value: &str) {
     let input = app.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no {css} in the window: {e}"));
     input.clear().await.unwrap();
     input.send_keys(value).await.unwrap();
+}
+
+/// Clicks the element `css` selects.
+pub async fn click(app: &DesktopApp, css: &str) {
+    let element = app.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no {css} in the window: {e}"));
+    element.click().await.unwrap();
 }
 
 /// A fresh store asks for its first administrator: create one, which also signs in.
@@ -45,7 +51,7 @@ pub async fn set_up_administrator(app: &DesktopApp, username: &str) {
     fill(app, "#setup-form input[name=display_name]", "Desk Admin").await;
     fill(app, "#setup-form input[name=password]", PASSWORD).await;
     fill(app, "#setup-form input[name=repeat]", PASSWORD).await;
-    app.client.find(Locator::Css("#setup-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    click(app, "#setup-form button[type=submit]").await;
     wait_for_text(app, "Log out").await;
 }
 
@@ -54,7 +60,7 @@ pub async fn log_in(app: &DesktopApp, username: &str, password: &str) {
     wait_for_text(app, "Log in to Switchyard").await;
     fill(app, "#login-form input[name=username]", username).await;
     fill(app, "#login-form input[name=password]", password).await;
-    app.client.find(Locator::Css("#login-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    click(app, "#login-form button[type=submit]").await;
     wait_for_text(app, "Log out").await;
 }
 
@@ -72,6 +78,19 @@ pub async fn invoke(app: &DesktopApp, command: &str, args: Value) -> Result<Valu
         Some(answer) => Ok(answer.clone()),
         None => Err(outcome.get("err").cloned().unwrap_or(outcome)),
     }
+}
+
+/// Runs SQL against a store file with the `sqlite3` tool (beside a running app: it waits for
+/// the app's write lock) and returns what it printed.
+pub fn sql(database: &Path, statements: &str) -> String {
+    let output = std::process::Command::new("sqlite3")
+        .args(["-cmd", ".timeout 10000"])
+        .arg(database)
+        .arg(statements)
+        .output()
+        .expect("sqlite3 is installed by cargo xtask test");
+    assert!(output.status.success(), "sqlite3 refused {statements}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Takes a screenshot of the window into `path` and checks it is a real picture: a PNG of the

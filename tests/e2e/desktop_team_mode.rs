@@ -1,8 +1,9 @@
-//! A team member points the desktop app at the team's `switchyard serve`: a server that cannot be
-//! reached is refused saying what to do, the real one is accepted, and after logging in the
-//! window shows the server's sites, not the embedded store's.
+//! A team member points the desktop app at the team's `switchyard serve` from the settings panel:
+//! a server that cannot be reached is refused saying what to do, the real one is accepted, and
+//! after logging in the window shows the server's sites, not the embedded store's.
 
-use crate::desktop_steps::{invoke, log_in, wait_for_text, PASSWORD};
+use crate::desktop_steps::{click, fill, invoke, log_in, set_up_administrator, sql, wait_for_text, PASSWORD};
+use std::time::{Duration, Instant};
 use serde_json::json;
 use switchyard_e2e::desktop::DesktopApp;
 use switchyard_e2e::server::Server;
@@ -30,6 +31,19 @@ async fn prepare_team_server(server: &Server) {
     assert_eq!(reply.status(), 201, "creating the site was refused: {}", reply.text().await.unwrap_or_default());
 }
 
+/// Waits (bounded) until the page marked `beforeTheSwitch` has been replaced by a new one.
+async fn wait_for_reload(app: &DesktopApp) {
+    let start = Instant::now();
+    loop {
+        let marked = app.client.execute("return window.beforeTheSwitch === true", vec![]).await;
+        if matches!(marked, Ok(serde_json::Value::Bool(false))) {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the window did not reload after switching to team mode");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_desktop_app_in_team_mode_logs_in_to_the_server_and_shows_its_sites() {
     let scratch = tempfile::tempdir().unwrap();
@@ -48,12 +62,23 @@ async fn the_desktop_app_in_team_mode_logs_in_to_the_server_and_shows_its_sites(
     assert!(error.contains("cannot reach the Switchyard server"), "{refused}");
     assert!(refused["detail"].as_str().unwrap_or_default().contains("switchyard serve"), "{refused}");
 
-    let chosen = invoke(&app, "set_desktop_mode", json!({"mode": {"mode": "team", "server_url": server.url}})).await.unwrap();
-    assert_eq!(chosen["mode"], "team", "{chosen}");
-    assert_eq!(chosen["server_url"], server.url.as_str(), "{chosen}");
+    // The settings panel on the login page: someone who set up the app alone joins the team.
+    set_up_administrator(&app, "desk").await;
+    click(&app, "#logout").await;
+    wait_for_text(&app, "Log in to Switchyard").await;
+    let agent = wait_for_text(&app, "local host agent runs at").await;
+    assert!(agent.contains("Standalone"), "{agent}");
+    click(&app, "#desktop-settings input[value=team]").await;
+    fill(&app, "#desktop-settings input[name=server_url]", &format!("http://{closed}")).await;
+    click(&app, "#desktop-settings button[type=submit]").await;
+    wait_for_text(&app, "cannot reach the Switchyard server").await;
+    fill(&app, "#desktop-settings input[name=server_url]", &server.url).await;
+    // The page reloads once the switch is saved; a mark on this page tells the two apart.
+    app.client.execute("window.beforeTheSwitch = true", vec![]).await.unwrap();
+    click(&app, "#desktop-settings button[type=submit]").await;
+    wait_for_reload(&app).await;
 
-    // The UI reloads after a switch and now asks who is signed in on the server.
-    app.client.refresh().await.unwrap();
+    // Now the server asks who is signed in there.
     log_in(&app, "lead", PASSWORD).await;
     let text = wait_for_text(&app, "Team Site").await;
     assert!(text.contains("Acme Shop"), "{text}");
@@ -64,11 +89,6 @@ async fn the_desktop_app_in_team_mode_logs_in_to_the_server_and_shows_its_sites(
     // The choice was saved in the app's config directory, and nothing went to the local store.
     let config = std::fs::read_to_string(scratch.path().join("config/dev.switchyard.desktop/desktop.json")).unwrap();
     assert!(config.contains(&server.url), "{config}");
-    let dump = std::process::Command::new("sqlite3")
-        .arg(data.join("switchyard.db"))
-        .arg("SELECT name FROM sites ORDER BY name")
-        .output()
-        .expect("sqlite3 is installed by cargo xtask test");
-    assert_eq!(String::from_utf8_lossy(&dump.stdout), "Acme Shop\n");
+    assert_eq!(sql(&data.join("switchyard.db"), "SELECT name FROM sites ORDER BY name"), "Acme Shop\n");
     server.stop();
 }
