@@ -17,6 +17,7 @@ mod standalone;
 pub use backend::{Desktop, OutBody, Outgoing, Reply};
 pub use files::{save_history_csv, upload_file, UploadProgress};
 pub use mode::DesktopMode;
+pub use notify::{poll, Note, Watch};
 
 use axum::http::Method;
 use serde::Serialize;

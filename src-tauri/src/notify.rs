@@ -103,6 +103,13 @@ async fn look(desktop: &Desktop, path: &str) -> Option<Vec<Seen>> {
     serde_json::from_value(list).ok()
 }
 
+/// One look: what to notify about since `watch`'s previous look.
+pub async fn poll(desktop: &Desktop, watch: &mut Watch) -> Vec<Note> {
+    let approvals = look(desktop, "/approvals").await;
+    let releases = look(desktop, "/releases?limit=20").await;
+    watch.observe(approvals.as_deref(), releases.as_deref())
+}
+
 static WATCHING: AtomicBool = AtomicBool::new(false);
 
 /// Starts the watcher once per app run; later calls (a page reload) change nothing.
@@ -126,9 +133,7 @@ pub fn watch_notifications(app: tauri::AppHandle) {
                 watching_for = session.clone();
             }
             if session.is_some() {
-                let approvals = look(&desktop, "/approvals").await;
-                let releases = look(&desktop, "/releases?limit=20").await;
-                for note in watch.observe(approvals.as_deref(), releases.as_deref()) {
+                for note in poll(&desktop, &mut watch).await {
                     show(&app, &note);
                 }
             }

@@ -6,7 +6,7 @@ use axum::http::Method;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use switchyard_desktop::{save_history_csv, upload_file, Desktop, DesktopMode, OutBody, Outgoing, UploadProgress};
+use switchyard_desktop::{poll, save_history_csv, upload_file, Desktop, DesktopMode, OutBody, Outgoing, UploadProgress, Watch};
 
 async fn call(desktop: &Desktop, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
     let body = body.map(|b| OutBody::Json(b.to_string())).unwrap_or(OutBody::Empty);
@@ -51,6 +51,23 @@ async fn upload_demo_candidate(desktop: &Desktop, dir: &Path) {
     assert!(seen.windows(2).all(|w| w[0].sent <= w[1].sent), "{seen:?}");
 }
 
+/// The notification watcher reads the real API's answers: nothing on its first look, then a
+/// release that finished since.
+async fn notices_a_release_that_ended(desktop: &Desktop, database: &Path) {
+    let mut watch = Watch::default();
+    assert_eq!(poll(desktop, &mut watch).await, vec![]);
+    let finished = "INSERT INTO releases (uid, site, run, workflow, document_toml, document_version, candidate_sha256, \
+        submitted_by, placement, config, state, outcome, created_at, finished_at, completed_at) VALUES ('ended', 'Acme Shop', \
+        'production', 'blue-green', '', 1, 'ab', 'sam', '{}', '{}', '\"done\"', 'completed', \
+        '2026-01-05T10:00:00.000Z', '2026-01-05T10:05:00.000Z', '2026-01-05T10:05:00.000Z')";
+    let inserted = std::process::Command::new("sqlite3").args(["-cmd", ".timeout 10000"]).arg(database).arg(finished).output().expect("sqlite3 runs");
+    assert!(inserted.status.success(), "{}", String::from_utf8_lossy(&inserted.stderr));
+    let notes = poll(desktop, &mut watch).await;
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0].title, "Release completed: Acme Shop");
+    assert_eq!(poll(desktop, &mut watch).await, vec![], "told once");
+}
+
 /// A real `switchyard` API on 127.0.0.1 over its own store, as a team's server.
 async fn team_server(dir: &std::path::Path) -> (String, tokio::task::JoinHandle<()>) {
     std::fs::create_dir_all(dir).unwrap();
@@ -83,6 +100,7 @@ async fn standalone_and_team_mode_keep_the_session_for_the_window() {
     set_up(&desktop, "desk").await;
     assert_eq!(site_names(&desktop).await, (200, vec!["Acme Shop".to_owned()]));
     upload_demo_candidate(&desktop, scratch.path()).await;
+    notices_a_release_that_ended(&desktop, &scratch.path().join("store").join("switchyard.db")).await;
     let summary = desktop.standalone_summary().unwrap();
     assert!(summary.contains("local host agent runs at https://127.0.0.1:"), "{summary}");
 
