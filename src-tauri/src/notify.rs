@@ -57,6 +57,11 @@ fn describe(release: &Seen) -> String {
 }
 
 impl Watch {
+    /// True until a look has read at least one of the lists.
+    pub fn is_new(&self) -> bool {
+        self.approvals.is_none() && self.releases.is_none()
+    }
+
     /// Compares a look with the previous one. `None` for a list that could not be read (the
     /// person may not see approvals at all): that list keeps its baseline.
     pub fn observe(&mut self, approvals: Option<&[Seen]>, releases: Option<&[Seen]>) -> Vec<Note> {
@@ -84,6 +89,7 @@ impl Watch {
                     if was_running || new_and_done {
                         let outcome = release.outcome.clone().unwrap_or_else(|| release.status.clone());
                         let title = if outcome == "completed" { "Release completed" } else { "Release rolled back" };
+                        let outcome = outcome.replace('-', " ");
                         notes.push(Note { title: format!("{title}: {}", release.site), body: format!("{} {outcome}.", describe(release)) });
                     }
                 }
@@ -133,8 +139,12 @@ pub fn watch_notifications(app: tauri::AppHandle) {
                 watching_for = session.clone();
             }
             if session.is_some() {
+                let first = watch.is_new();
                 for note in poll(&desktop, &mut watch).await {
                     show(&app, &note);
+                }
+                if first && !watch.is_new() {
+                    tracing::info!("notifications: first look taken; changes from now on are notified");
                 }
             }
             tokio::time::sleep(POLL_EVERY).await;
@@ -200,6 +210,7 @@ mod tests {
         );
         let titles: Vec<&str> = notes.iter().map(|n| n.title.as_str()).collect();
         assert_eq!(titles, ["Release rolled back: Acme Shop", "Release completed: Acme Shop"]);
+        assert_eq!(notes[0].body, "blue-green production release #7 of Acme Shop rolled back.");
         assert_eq!(notes[1].body, "blue-green production release #5 of Acme Shop completed.");
     }
 }

@@ -1,9 +1,10 @@
-//! A manager's view of past releases in the desktop app: the history page with its figures and
-//! charts renders in the window from the embedded store, and a screenshot of it under Xvfb is a
-//! real picture, not a blank window.
+//! A manager's view of past releases in the desktop app: releases that end are notified, the
+//! history page with its figures and charts renders in the window from the embedded store, and
+//! a screenshot of it under Xvfb is a real picture, not a blank window.
 
 use crate::desktop_steps::{screenshot, set_up_administrator, sql, wait_for_text};
 use fantoccini::Locator;
+use std::path::Path;
 use std::time::Duration;
 use switchyard_e2e::desktop::DesktopApp;
 
@@ -37,8 +38,11 @@ async fn the_history_page_with_its_charts_renders_in_the_desktop_window() {
     let data = scratch.path().join("store");
     let app = DesktopApp::start(&data, scratch.path()).await;
     set_up_administrator(&app, "desk").await;
+    // Once the notification watcher has looked for this session, releases that end are news.
+    let log = scratch.path().join("tauri-driver.log");
+    wait_for_log(&log, "notifications: first look taken").await;
 
-    // Past releases, written beside the running app as an earlier run of the engine would have.
+    // Releases ending beside the running app, as the engine would record them.
     sql(&data.join("switchyard.db"), PAST_RELEASES);
 
     // The page's own address in the window (tauri://localhost/…), reloaded: the shell's
@@ -69,5 +73,21 @@ async fn the_history_page_with_its_charts_renders_in_the_desktop_window() {
         let _ = std::fs::create_dir_all(&dir);
         let _ = std::fs::copy(&png, std::path::Path::new(&dir).join("desktop-history.png"));
     }
+    // Each release that ended was notified (without a notification service, only logged).
+    wait_for_log(&log, "notification: Release completed: Acme Shop").await;
+    wait_for_log(&log, "notification: Release rolled back: Acme Shop").await;
     app.close().await;
+}
+
+/// Waits (bounded) until the desktop app's output, which tauri-driver passes on, holds `needle`.
+async fn wait_for_log(log: &Path, needle: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        let output = std::fs::read_to_string(log).unwrap_or_default();
+        if output.contains(needle) {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the desktop app never logged {needle:?}; it logged:\n{output}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
