@@ -119,7 +119,7 @@ fn ReleasesPerWeek(weeks: Vec<WeekStats>) -> impl IntoView {
         .enumerate()
         .map(|(i, w)| {
             let (x, step) = slot(i, count);
-            let width = (step * 0.7).max(1.0);
+            let width = (step * 0.7).clamp(1.0, 40.0);
             let x = x + (step - width) / 2.0;
             let mut top = baseline();
             let segments = [("completed", w.completed), ("failed", w.failed), ("rolled-back", w.rolled_back)]
@@ -156,7 +156,7 @@ fn BarChart(points: Vec<(String, f64)>, unit: fn(f64) -> String) -> impl IntoVie
         .enumerate()
         .map(|(i, (week, value))| {
             let (x, step) = slot(i, count);
-            let width = (step * 0.7).max(1.0);
+            let width = (step * 0.7).clamp(1.0, 40.0);
             let height = scaled(value, max);
             view! {
                 <rect class="bar downtime" x=x + (step - width) / 2.0 y=baseline() - height width=width height=height data-week=week.clone()>

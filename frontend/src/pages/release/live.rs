@@ -45,7 +45,7 @@ fn stage_mark(status: &str) -> &'static str {
     match status {
         "done" => "✓",
         "running" => "▶",
-        "waiting" => "⏸",
+        "waiting" => "●",
         "undone" => "↶",
         _ => "○",
     }

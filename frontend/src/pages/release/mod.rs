@@ -37,6 +37,10 @@ pub fn ReleasePage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let answer = api::release(id).await;
             in_flight.set_value(false);
+            // The page moved on to another release (Run in production) while this was asked.
+            if id != release_id.get_untracked() {
+                return;
+            }
             // A failed poll of a page that already shows the release keeps what it shows.
             if answer.is_ok() || !matches!(detail.get_untracked(), Some(Ok(_))) {
                 detail.set(Some(answer));
