@@ -1,5 +1,6 @@
 //! End-to-end tests, one module per user story, all against real processes.
 
+mod administrator_manages_people;
 mod api_refuses_bad_input;
 mod browser_manages_sites;
 mod data_survives_a_restart;

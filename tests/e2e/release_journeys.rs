@@ -80,6 +80,14 @@ async fn a_customer_uploads_a_candidate_rehearses_it_and_marks_it_ready_but_cann
 
     browser.client.find(Locator::LinkText("Acme Shop")).await.unwrap().click().await.unwrap();
     browser.find("#candidates").await;
+    // Something that is not a release tarball is refused with a message saying what to send.
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "not a tarball").unwrap();
+    browser.find("#upload-form input[type=file]").await.send_keys(&notes.display().to_string()).await.unwrap();
+    browser.find("#upload-form button[type=submit]").await.click().await.unwrap();
+    let refused = browser.find("#upload-error").await.text().await.unwrap();
+    assert!(refused.len() > 20, "the refusal does not say much: {refused}");
+
     browser.find("#upload-form input[type=file]").await.send_keys(&tarball.display().to_string()).await.unwrap();
     browser.find("#upload-form button[type=submit]").await.click().await.unwrap();
     assert_eq!(browser.find("#uploaded-sha256").await.text().await.unwrap(), sha);
