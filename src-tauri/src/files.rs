@@ -84,6 +84,16 @@ pub async fn save_history_csv(desktop: &Desktop, query: &str, file: &Path) -> Re
     tokio::fs::rename(&temporary, file).await.map_err(failed)
 }
 
+/// Debug builds only: end-to-end tests answer the file dialogs through these variables, since
+/// WebDriver cannot reach a native dialog. Release builds always ask the person.
+fn answer_for_tests(variable: &str) -> Option<PathBuf> {
+    if cfg!(debug_assertions) {
+        std::env::var_os(variable).map(PathBuf::from)
+    } else {
+        None
+    }
+}
+
 /// Runs a blocking native dialog off the async workers (GTK dialogs wait for the person).
 async fn ask(dialog: impl FnOnce() -> Option<tauri_plugin_dialog::FilePath> + Send + 'static) -> Result<Option<PathBuf>, ApiError> {
     let chosen = tokio::task::spawn_blocking(dialog)
@@ -108,7 +118,11 @@ pub async fn upload_candidate(
         .file()
         .set_title("Upload a release candidate")
         .add_filter("Release archives", &["tar.gz", "tgz", "gz", "tar"]);
-    let Some(file) = ask(move || picker.blocking_pick_file()).await? else { return Ok(None) };
+    let chosen = match answer_for_tests("SWITCHYARD_DESKTOP_PICK_FILE") {
+        Some(file) => Some(file),
+        None => ask(move || picker.blocking_pick_file()).await?,
+    };
+    let Some(file) = chosen else { return Ok(None) };
     let candidate = upload_file(&desktop, site_id, &file, move |progress| {
         // The window may have gone; the upload goes on regardless.
         let _ = on_progress.send(progress);
@@ -127,7 +141,11 @@ pub async fn save_csv(app: tauri::AppHandle, desktop: tauri::State<'_, Desktop>,
         .set_title("Save the release history")
         .set_file_name("switchyard-releases.csv")
         .add_filter("CSV", &["csv"]);
-    let Some(file) = ask(move || dialog.blocking_save_file()).await? else { return Ok(None) };
+    let chosen = match answer_for_tests("SWITCHYARD_DESKTOP_SAVE_FILE") {
+        Some(file) => Some(file),
+        None => ask(move || dialog.blocking_save_file()).await?,
+    };
+    let Some(file) = chosen else { return Ok(None) };
     save_history_csv(&desktop, &query, &file).await?;
     Ok(Some(file.display().to_string()))
 }

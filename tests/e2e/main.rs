@@ -5,6 +5,7 @@ mod api_refuses_bad_input;
 mod browser_manages_sites;
 mod data_survives_a_restart;
 mod desktop_app_shows_sites;
+mod desktop_file_dialogs;
 mod desktop_history_screenshot;
 mod desktop_steps;
 mod desktop_team_mode;

@@ -50,6 +50,12 @@ pub struct DesktopApp {
 impl DesktopApp {
     /// Starts the desktop app over `data_dir` with all its HOME writes kept in `scratch`.
     pub async fn start(data_dir: &Path, scratch: &Path) -> Self {
+        Self::start_with_env(data_dir, scratch, &[]).await
+    }
+
+    /// [`Self::start`] with extra environment for the app, e.g. the debug build's answers to
+    /// its file dialogs (`SWITCHYARD_DESKTOP_PICK_FILE`, `SWITCHYARD_DESKTOP_SAVE_FILE`).
+    pub async fn start_with_env(data_dir: &Path, scratch: &Path, env: &[(&str, &Path)]) -> Self {
         let app = workspace_binary("switchyard-desktop");
         let tauri_driver = crate::cargo_bin("tauri-driver");
         assert!(tauri_driver.is_file(), "tauri-driver is missing; `cargo xtask test` installs it");
@@ -70,6 +76,7 @@ impl DesktopApp {
             .env("XDG_CONFIG_HOME", scratch.join("config"))
             .env("XDG_RUNTIME_DIR", scratch)
             .env_remove("WAYLAND_DISPLAY");
+        command.envs(env.iter().copied());
         let driver = Running::spawn("tauri-driver", command, scratch);
         // tauri-driver listens at once but forwards to WebKitWebDriver, which starts a moment
         // later: a session request before that fails with a connect error.
