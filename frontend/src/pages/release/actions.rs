@@ -154,6 +154,11 @@ fn RollbackDialog(site: String, form: FormState, open: RwSignal<bool>, on_confir
                     <input type="text" name="confirm-site" autocomplete="off"
                         prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev)) />
                 </label>
+                {move || form.busy.get().then(|| view! {
+                    <p class="muted" id="rollback-pending">
+                        "Sent. The rollback starts as soon as the step that is running lets go; this page follows it."
+                    </p>
+                })}
                 <div class="actions">
                     <button type="button" class="button danger" id="rollback-confirm"
                         disabled=move || !ready() || form.busy.get()
