@@ -34,7 +34,7 @@ pub fn AuditLogPage() -> impl IntoView {
                         <tbody>
                             {audit.entries.into_iter().map(|entry| { let action = entry.action.clone(); view! {
                                 <tr class="audit-entry" data-action=action>
-                                    <td>{format::when_precise(&entry.at)}</td>
+                                    <td class="when">{format::when_precise(&entry.at)}</td>
                                     <td>{entry.actor}</td>
                                     <td><code>{entry.action}</code></td>
                                     <td>{entry.target}</td>

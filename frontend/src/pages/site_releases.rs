@@ -128,7 +128,7 @@ pub fn ReleaseTable(releases: Vec<ReleaseSummary>, #[prop(optional)] show_site: 
                             <td><span class=format!("badge run-{}", r.run)>{r.run.clone()}</span></td>
                             <td>{r.workflow.clone()}</td>
                             <td><StatusBadge status=r.status.clone() /> <span class="muted small">{r.waiting_for.clone()}</span></td>
-                            <td>{format::when(&r.created_at)}</td>
+                            <td class="when">{format::when(&r.created_at)}</td>
                             <td class="num">{format::duration(r.duration_s)}</td>
                             <td class="num">{format::downtime(r.downtime_ms)}</td>
                         </tr>

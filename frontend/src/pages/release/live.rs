@@ -124,7 +124,7 @@ pub fn Decisions(detail: Detail) -> impl IntoView {
                         <tbody>
                             {decisions.into_iter().map(|d: DecisionRecord| { let decision = d.decision.clone(); view! {
                                 <tr class="decision" data-decision=decision>
-                                    <td>{format::when_precise(&d.at)}</td>
+                                    <td class="when">{format::when_precise(&d.at)}</td>
                                     <td>{format!("{} ({})", d.by, d.role)}</td>
                                     <td>{d.decision}</td>
                                     <td>{d.comment}</td>
