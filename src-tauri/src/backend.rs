@@ -121,10 +121,12 @@ impl Desktop {
         Ok(standalone)
     }
 
-    /// Standalone mode's parts, if they were opened and no request still uses them, so the app
-    /// can shut them down as it exits.
-    pub fn take_standalone_now(&self) -> Option<Standalone> {
-        self.standalone.try_lock().ok()?.take().and_then(Arc::into_inner)
+    /// Stops standalone mode's agent and closes its store, if they were opened; for the app's exit.
+    pub async fn shut_down(&self) {
+        let standalone = self.standalone.lock().await.take();
+        if let Some(standalone) = standalone {
+            standalone.shut_down().await;
+        }
     }
 
     pub async fn mode(&self) -> DesktopMode {

@@ -113,9 +113,7 @@ pub fn run() {
         if let tauri::RunEvent::Exit = event {
             // Stop the local agent's sites and close the store before the process ends.
             if let Some(desktop) = handle.try_state::<Desktop>() {
-                if let Some(standalone) = desktop.take_standalone_now() {
-                    tauri::async_runtime::block_on(standalone.shut_down());
-                }
+                tauri::async_runtime::block_on(desktop.shut_down());
             }
         }
     });

@@ -11,10 +11,12 @@ use switchyard_store::Store;
 /// Everything standalone mode runs.
 pub struct Standalone {
     pub api: axum::Router,
-    pub data_dir: PathBuf,
+    data_dir: PathBuf,
     store: Store,
-    /// The local agent, or why there is none: releases need a host whose agent answers.
-    pub agent: Result<LocalAgent, String>,
+    /// The local agent's address, or why there is none: releases need a host whose agent answers.
+    agent_url: Result<String, String>,
+    /// Taken when the app exits, to stop the agent and the sites it supervises.
+    agent: std::sync::Mutex<Option<LocalAgent>>,
 }
 
 /// `SWITCHYARD_DATA` when set, else the same XDG data directory `switchyard serve` uses, so
@@ -57,12 +59,16 @@ impl Standalone {
             Ok(resumed) => tracing::info!("resuming {resumed} unfinished release(s)"),
             Err(error) => tracing::warn!("cannot resume unfinished releases: {error}"),
         }
-        Ok(Self { api: switchyard_server::api_router(service), data_dir: dir, store, agent })
+        let agent_url = agent.as_ref().map(|agent| agent.url.clone()).map_err(Clone::clone);
+        let agent = std::sync::Mutex::new(agent.ok());
+        Ok(Self { api: switchyard_server::api_router(service), data_dir: dir, store, agent_url, agent })
     }
 
-    /// Stops the agent (and the sites it supervises) and closes the store cleanly.
-    pub async fn shut_down(self) {
-        if let Ok(agent) = self.agent {
+    /// Stops the agent (and the sites it supervises) and closes the store cleanly. Requests
+    /// still in flight then fail, which is fine as the app is exiting.
+    pub async fn shut_down(&self) {
+        let agent = self.agent.lock().expect("agent slot poisoned").take();
+        if let Some(agent) = agent {
             agent.stop().await;
         }
         self.store.close().await;
@@ -70,11 +76,12 @@ impl Standalone {
 
     /// One line for the settings panel: whether releases can run here and, if not, why.
     pub fn agent_summary(&self) -> String {
-        match &self.agent {
-            Ok(agent) => format!("a local host agent runs at {} (host \"local\")", agent.url),
+        let data = self.data_dir.display();
+        match &self.agent_url {
+            Ok(url) => format!("Data in {data}; a local host agent runs at {url} (host \"local\")."),
             Err(why) => format!(
-                "no local host agent: {why}. Releases need a host whose agent answers: add one under Hosts, \
-                 or set SWITCHYARD_AGENT_LISTEN to a free address and restart"
+                "Data in {data}; no local host agent: {why}. Releases need a host whose agent answers: add one \
+                 under Hosts, or set SWITCHYARD_AGENT_LISTEN to a free address and restart."
             ),
         }
     }

@@ -149,7 +149,5 @@ async fn standalone_and_team_mode_keep_the_session_for_the_window() {
     let outside = restarted.send(Outgoing::new(Method::GET, "/elsewhere", OutBody::Empty)).await.err().expect("only API paths");
     assert!(outside.error.contains("not an API path"), "{outside}");
 
-    if let Some(standalone) = desktop.take_standalone_now() {
-        standalone.shut_down().await;
-    }
+    desktop.shut_down().await;
 }
