@@ -197,22 +197,16 @@ pub struct HistoryStats {
 
 /// `POST /sites/{id}/go-live`: puts a site live on the host of its production environment
 /// for the first time, from an uploaded candidate, so that releases can follow. By
-/// convention a candidate starts with `bin/site serve` and listens on `$PORT`.
+/// convention a candidate starts with `bin/site serve`, listens on `$PORT` and keeps its live
+/// data under `$DATA_DIR`: the site's data volume on the host, which a rehearsal copies and
+/// the two versions of a blue-green or rollout release share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoLive {
     pub candidate_sha256: String,
-    /// SQLite files (relative to the site's data directory) that hold its live data and are
-    /// copied when an environment is cloned or synced.
-    #[serde(default = "default_data_files")]
-    pub data_files: Vec<String>,
     /// The ports of the site's two environments on the host; free ones are picked when the
     /// host is this machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<[u16; 2]>,
-}
-
-fn default_data_files() -> Vec<String> {
-    vec!["site.db".to_owned()]
 }
 
 /// What going live did.

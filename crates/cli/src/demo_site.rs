@@ -52,7 +52,7 @@ pub async fn put_demo_live(service: &Service) -> Result<()> {
     let site = service.list_sites(&system, None).await?.into_iter().next().context("the demo has no site")?;
     let v1 = upload(service, site.id, "acme-shop-1.0.0.tar.gz", sample_release(&binary, "1.0.0", 1)?).await?;
     let v2 = upload(service, site.id, "acme-shop-1.1.0.tar.gz", sample_release(&binary, "1.1.0", 1)?).await?;
-    let live = service.go_live(&system, site.id, GoLive { candidate_sha256: v1, data_files: vec!["site.db".into()], ports: None }).await?;
+    let live = service.go_live(&system, site.id, GoLive { candidate_sha256: v1, ports: None }).await?;
     let template = service.patch_template(&system, site.id, "no-migration").await?;
     let toml = template.toml.replace(&"0".repeat(64), &v2).replace("target_version = \"1.0.0\"", "target_version = \"1.1.0\"");
     service.save_patch_document(&system, site.id, PatchDocumentDraft { toml }).await?;

@@ -59,7 +59,8 @@ impl Service {
         let op = |step: &str| format!("golive-{}-{}-{step}", site_slug(&site.name), &sha[..16]);
         let mut config = EnvConfig::new(vec!["bin/site".into(), "serve".into()], blue);
         config.production = true;
-        config.sqlite = request.data_files.clone();
+        // The live data sits on a volume named after the site, outside its environments.
+        config.volume = Some(site_slug(&site.name));
         client.create_env(&CreateEnv { op_id: op("create"), name: env.clone(), config }).await.map_err(agent_failed("create the environment"))?;
         client.upload_candidate(&tarball, &sha).await.map_err(agent_failed("upload the candidate"))?;
         let release_id = format!("r-{}", &sha[..16]);
