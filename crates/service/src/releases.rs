@@ -200,10 +200,16 @@ impl Service {
             ServiceError::Conflict(format!("the site of release {id} was deleted; its releases can only be read"))
         })?;
         let target = self.site_engine(site).await?;
-        target.engine.record_decision(id, kind.event(caller, &decision.comment)).await.map_err(|e| match e {
-            EngineError::Refused(refusal) => ServiceError::Forbidden(refusal.to_string()),
-            other => engine_error(other),
-        })?;
+        let recorded = target.engine.record_decision(id, kind.event(caller, &decision.comment)).await;
+        if let Err(e) = recorded {
+            // A decision may have interrupted a watch window before it was refused; driving on
+            // re-sends whatever is pending, so the release never sits without a driver.
+            Self::drive(Arc::clone(&target.engine), id);
+            return Err(match e {
+                EngineError::Refused(refusal) => ServiceError::Forbidden(refusal.to_string()),
+                other => engine_error(other),
+            });
+        }
         self.audit(caller, &format!("release.{}", kind.as_str()), &format!("release {id}"), &decision.comment).await;
         Self::drive(Arc::clone(&target.engine), id);
         Ok(self.readable_release(caller, id).await?.summary())
