@@ -3,6 +3,7 @@
 mod administrator_manages_people;
 mod api_refuses_bad_input;
 mod browser_manages_sites;
+mod cli_runs_a_release;
 mod data_survives_a_restart;
 mod desktop_app_shows_sites;
 mod desktop_file_dialogs;

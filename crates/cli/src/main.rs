@@ -1,9 +1,17 @@
 //! `switchyard`: the command-line entry point. Thin: parse arguments, call the libraries.
 
+mod candidate;
 mod data_dir;
 mod demo_site;
+mod follow;
+mod login;
 mod patch;
+mod release;
+mod release_show;
+mod remote;
 mod serve;
+mod session_file;
+mod table;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +31,14 @@ enum Command {
     /// Work with patch documents offline: validate one, or print a workflow's template.
     #[command(subcommand)]
     Patch(patch::PatchCommand),
+    /// Log in to a Switchyard server; the session is saved for the commands below.
+    Login(login::LoginArgs),
+    /// End the saved session, on the server and here.
+    Logout(login::LogoutArgs),
+    /// Upload and list release candidates (the tarballs releases deploy).
+    Candidate(candidate::CandidateArgs),
+    /// Rehearse, run, decide on, roll back and follow releases; show and list them.
+    Release(release::ReleaseArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,5 +59,24 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Login(args) => exit_with(runtime.block_on(login::login(args))),
+        Command::Logout(args) => exit_with(runtime.block_on(login::logout(args))),
+        Command::Candidate(args) => exit_with(runtime.block_on(candidate::run(args))),
+        Command::Release(args) => exit_with(runtime.block_on(release::run(args))),
     }
+}
+
+/// The API commands' exit codes: what the command returned (0, or 1 for a release that ended
+/// rolled back unasked), and 2 for any error, which is printed with its causes.
+fn exit_with(result: anyhow::Result<i32>) -> ! {
+    let code = match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            2
+        }
+    };
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    std::process::exit(code)
 }
