@@ -122,7 +122,7 @@ fn UploadForm(site_id: i64, on_uploaded: impl Fn() + Copy + 'static) -> impl Int
             {move || match state.get() {
                 UploadState::Idle => ().into_any(),
                 UploadState::Sending { sent, total } => {
-                    let percent = if total == 0 { 0 } else { (sent.min(total) * 100 / total) as u32 };
+                    let percent = (sent.min(total) * 100).checked_div(total).unwrap_or(0) as u32;
                     view! {
                         <div class="progress" id="upload-progress" data-percent=percent>
                             <progress max="100" value=percent></progress>
