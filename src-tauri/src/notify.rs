@@ -109,9 +109,20 @@ async fn look(desktop: &Desktop, path: &str) -> Option<Vec<Seen>> {
     serde_json::from_value(list).ok()
 }
 
-/// One look: what to notify about since `watch`'s previous look.
+/// The signed-in person's username.
+async fn username(desktop: &Desktop) -> Option<String> {
+    let reply = desktop.send(Outgoing::new(Method::GET, format!("{API_PREFIX}/session"), OutBody::Empty)).await.ok()?;
+    let session: switchyard_api::SessionInfo = reply.json().ok()?;
+    session.me.map(|me| me.username)
+}
+
+/// One look: what to notify about since `watch`'s previous look. Nobody approves what they
+/// submitted, so their own releases waiting for approval are not news to them.
 pub async fn poll(desktop: &Desktop, watch: &mut Watch) -> Vec<Note> {
-    let approvals = look(desktop, "/approvals").await;
+    let me = username(desktop).await;
+    let approvals = look(desktop, "/approvals")
+        .await
+        .map(|waiting| waiting.into_iter().filter(|r| Some(&r.submitted_by) != me.as_ref()).collect::<Vec<_>>());
     let releases = look(desktop, "/releases?limit=20").await;
     watch.observe(approvals.as_deref(), releases.as_deref())
 }
