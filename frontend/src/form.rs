@@ -155,11 +155,12 @@ pub fn PasswordField(
 }
 
 /// The form-wide message: shown for errors that belong to no single field (a duplicate name,
-/// a server that cannot be reached).
+/// a server that cannot be reached), or for every error with `all` on a form whose fields do
+/// not show their own messages (a decision's buttons).
 #[component]
-pub fn FormBanner(form: FormState) -> impl IntoView {
+pub fn FormBanner(form: FormState, #[prop(optional)] all: bool) -> impl IntoView {
     move || {
-        form.error.get().filter(|e| e.fields.is_empty()).map(|error| {
+        form.error.get().filter(|e| all || e.fields.is_empty()).map(|error| {
             view! {
                 <div class="banner error" role="alert">
                     <strong>{error.error.clone()}</strong>

@@ -57,7 +57,7 @@ pub fn StartRehearsalCard(site_id: i64) -> impl IntoView {
                 let newest = documents.iter().map(|d| d.version).max().unwrap_or_default();
                 view! {
                     <form class="inline-form" id="rehearsal-form" on:submit=submit.clone() novalidate=true>
-                        <FormBanner form=form />
+                        <FormBanner form=form all=true />
                         <label class="field">
                             <span class="field-label">"Patch document"</span>
                             <select name="document_version" on:change=move |ev| version.set(event_target_value(&ev))>

@@ -81,13 +81,13 @@ pub fn ReleaseActions(detail: RwSignal<Option<ApiResult<ReleaseDetail>>>, reload
         let may_roll_back = context.allowed.iter().any(|a| a == "rollback");
         let passed_rehearsal = support && context.run == "rehearsal" && context.outcome.as_deref() == Some("completed");
         if decisions.is_empty() && !may_roll_back && !passed_rehearsal {
-            return view! { <FormBanner form=form /> }.into_any();
+            return view! { <FormBanner form=form all=true /> }.into_any();
         }
         let run = context.run.clone();
         let site = context.site.clone();
         view! {
             <section class="card actions-card" id="release-actions">
-                <FormBanner form=form />
+                <FormBanner form=form all=true />
                 {move || done.get().map(|text| view! { <p class="banner ok" id="decision-done">{text}</p> })}
                 {(!decisions.is_empty()).then(|| view! {
                     <label class="field">
@@ -143,7 +143,7 @@ fn RollbackDialog(site: String, form: FormState, open: RwSignal<bool>, on_confir
                     "Every stage that ran is undone, newest first, and the site serves exactly what it served before. "
                     "This is recorded with your name and reason."
                 </p>
-                <FormBanner form=form />
+                <FormBanner form=form all=true />
                 <label class="field">
                     <span class="field-label">"Reason"</span>
                     <textarea name="reason" rows="2" placeholder="What is wrong?"
