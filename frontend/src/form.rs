@@ -67,12 +67,32 @@ pub fn TextField(
     #[prop(optional)] placeholder: &'static str,
     #[prop(optional)] hint: &'static str,
 ) -> impl IntoView {
+    input_field(InputKind { input_type: "text", autocomplete: "on" }, label, name, value, form, placeholder, hint)
+}
+
+/// What kind of `<input>` a field is.
+struct InputKind {
+    input_type: &'static str,
+    autocomplete: &'static str,
+}
+
+/// A labelled input with its validation message (or its hint) below it.
+fn input_field(
+    kind: InputKind,
+    label: &'static str,
+    name: &'static str,
+    value: RwSignal<String>,
+    form: FormState,
+    placeholder: &'static str,
+    hint: &'static str,
+) -> impl IntoView {
     view! {
         <label class="field">
             <span class="field-label">{label}</span>
             <input
-                type="text"
+                type=kind.input_type
                 name=name
+                autocomplete=kind.autocomplete
                 placeholder=placeholder
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
@@ -124,7 +144,8 @@ pub fn SelectField(
     }
 }
 
-/// A password input that shows its own validation message, like [`TextField`]; `autocomplete` tells password managers what it is ("current-password", "new-password").
+/// A password input that shows its own validation message, like [`TextField`]; `autocomplete`
+/// tells password managers what it is ("current-password", "new-password").
 #[component]
 pub fn PasswordField(
     label: &'static str,
@@ -134,24 +155,7 @@ pub fn PasswordField(
     #[prop(optional)] hint: &'static str,
     #[prop(default = "current-password")] autocomplete: &'static str,
 ) -> impl IntoView {
-    view! {
-        <label class="field">
-            <span class="field-label">{label}</span>
-            <input
-                type="password"
-                name=name
-                autocomplete=autocomplete
-                prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
-                class:invalid=move || form.field_message(name).is_some()
-            />
-            {move || match form.field_message(name) {
-                Some(message) => view! { <span class="field-error" data-field=name>{message}</span> }.into_any(),
-                None if !hint.is_empty() => view! { <span class="field-hint">{hint}</span> }.into_any(),
-                None => ().into_any(),
-            }}
-        </label>
-    }
+    input_field(InputKind { input_type: "password", autocomplete }, label, name, value, form, "", hint)
 }
 
 /// The form-wide message: shown for errors that belong to no single field (a duplicate name,

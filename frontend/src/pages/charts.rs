@@ -146,11 +146,15 @@ fn ReleasesPerWeek(weeks: Vec<WeekStats>) -> impl IntoView {
     }
 }
 
+/// A weekly series' largest value, its week labels and its length.
+fn series_scale(points: &[(String, f64)]) -> (f64, Vec<String>, usize) {
+    let max = points.iter().map(|(_, v)| *v).fold(0.0, f64::max);
+    (max, points.iter().map(|(week, _)| week.clone()).collect(), points.len())
+}
+
 #[component]
 fn BarChart(points: Vec<(String, f64)>, unit: fn(f64) -> String) -> impl IntoView {
-    let max = points.iter().map(|(_, v)| *v).fold(0.0, f64::max);
-    let names: Vec<String> = points.iter().map(|(w, _)| w.clone()).collect();
-    let count = points.len();
+    let (max, names, count) = series_scale(&points);
     let bars = points
         .into_iter()
         .enumerate()
@@ -175,9 +179,7 @@ fn BarChart(points: Vec<(String, f64)>, unit: fn(f64) -> String) -> impl IntoVie
 
 #[component]
 fn LineChart(points: Vec<(String, f64)>, unit: fn(f64) -> String) -> impl IntoView {
-    let max = points.iter().map(|(_, v)| *v).fold(0.0, f64::max);
-    let names: Vec<String> = points.iter().map(|(w, _)| w.clone()).collect();
-    let count = points.len();
+    let (max, names, count) = series_scale(&points);
     let position = move |i: usize, value: f64| {
         let (x, step) = slot(i, count);
         (x + step / 2.0, baseline() - scaled(value, max))
