@@ -396,6 +396,16 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
             answer!(call(t, "split the accounts", || agent.point(op, change.clone())).await?);
             format!("{percent} % of accounts on {}", p.candidate_env)
         }
+        Command::PointAccounts { env } => {
+            let name = p.env(*env);
+            let change = PointAddress {
+                site,
+                address: p.accounts_address.clone(),
+                target: Target::environment(name),
+            };
+            answer!(call(t, "point the accounts", || agent.point(op, change.clone())).await?);
+            format!("every account on {name}")
+        }
         Command::Hold { on } => {
             let hold = on.then(|| Hold {
                 timeout_ms: t.config.hold_timeout.as_millis() as u64,

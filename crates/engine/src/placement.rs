@@ -12,9 +12,9 @@
 //! - a pre-migration database snapshot is the site's data-volume snapshot named after the
 //!   release's uid, or, for a site without a data volume, the agent environment
 //!   `<site>-snapshot` (not routed);
-//! - a completed rollout leaves every account on the candidate while the public address still
-//!   names the old environment, so the next release would take the old one for production:
-//!   the rollout workflow has no step that moves the public address yet.
+//! - a completed rollout swaps the addresses (requests held) and points the accounts at the
+//!   candidate alone, so the public address and every account serve the new version and the
+//!   next release takes it for production.
 //!
 //! The placement is worked out once when a release is created and stored with it, so a resume
 //! or a rollback acts on the same environments even after a swap changed the table.

@@ -89,6 +89,11 @@ pub enum Command {
         percent: u8,
         pinned: Vec<String>,
     },
+    /// Every account served by `env` alone, no split: a completed rollout's accounts on the
+    /// new version, which after the swap also serves the public address.
+    PointAccounts {
+        env: Env,
+    },
     /// The router holds requests (rather than failing them) while `on`.
     Hold {
         on: bool,
@@ -143,6 +148,7 @@ impl fmt::Display for Command {
             Command::SetAccountSplit { percent, pinned } => {
                 write!(f, "route {percent} % of accounts and {} to the new version", pinned.join(", "))
             }
+            Command::PointAccounts { env } => write!(f, "point every account at {env}"),
             Command::Hold { on } => write!(f, "hold requests {}", if *on { "on" } else { "off" }),
             Command::SnapshotDatabase { env } => write!(f, "snapshot the {env} database"),
             Command::RestoreSnapshot { env } => write!(f, "restore the {env} database snapshot"),

@@ -198,6 +198,11 @@ fn check(name: &str, expect: Expect) -> usize {
                     "{name}: rolled back ({reason}) but serving differs: {world:?}"
                 );
                 assert_eq!(world.production.active, Version::Old, "{name}: {reason}");
+                assert_eq!(
+                    (world.public, &world.accounts),
+                    (expect.before.public, &expect.before.accounts),
+                    "{name}: rolled back ({reason}) but the routes differ: {world:?}"
+                );
             }
             State::Completed { .. } => {
                 completed += 1;
@@ -218,6 +223,20 @@ fn serves(world: &World, expected: (Version, Version)) -> Result<(), String> {
         Some(got) if got == expected => Ok(()),
         got => Err(format!("it serves {got:?} instead of {expected:?}")),
     }
+}
+
+/// A completed rollout serves the new version at the public address and at every account,
+/// so the next release finds it in production.
+fn rollout_completed(world: &World) -> Result<(), String> {
+    let new = Some((Version::New, Version::Old));
+    if world.at_public_address() != new || world.at_every_account() != new {
+        return Err(format!(
+            "the public address serves {:?} and the accounts {:?}",
+            world.at_public_address(),
+            world.at_every_account()
+        ));
+    }
+    serves(world, (Version::New, Version::Old))
 }
 
 /// The world a run of `kind` starts from: a migration's site refuses any schema but its own.
@@ -329,8 +348,8 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
             "rollout",
             Expect {
                 release: run(&document(WorkflowKind::Rollout)),
-                before: World::before(false, false),
-                completed: |w| serves(w, (Version::New, Version::Old)),
+                before: World::before(false, false).with_accounts(),
+                completed: rollout_completed,
                 production_untouched: true,
                 at_confirmation: None,
             },
@@ -362,8 +381,8 @@ fn a_rollout_without_pinned_accounts_starts_with_its_first_stage_and_still_route
         "rollout without pinned accounts",
         Expect {
             release,
-            before: World::before(false, false),
-            completed: |w| serves(w, (Version::New, Version::Old)),
+            before: World::before(false, false).with_accounts(),
+            completed: rollout_completed,
             production_untouched: true,
             at_confirmation: None,
         },
@@ -384,5 +403,56 @@ fn no_production_run_does_anything_before_support_approves() {
                 || matches!(event, Event::RollbackRequested { .. });
             assert_eq!(accepted, expected, "{kind}: {event:?}");
         }
+    }
+}
+
+/// The event that moves a run on from `state` as if all went well.
+fn success(release: &Release, state: &State) -> Event {
+    match state {
+        State::Running { stage, .. } => match &release.stages[*stage] {
+            Stage::Do { command: Command::HealthCheck { .. }, .. } => {
+                Event::HealthChecked { healthy: true, detail: "200".into() }
+            }
+            Stage::Do { .. } => Event::CommandSucceeded { output: "ok".into() },
+            Stage::Approval => Event::Approved { by: support(), comment: "go".into() },
+            Stage::Confirmation => Event::CustomerConfirmed { by: customer(), comment: "fine".into() },
+            Stage::Watch { .. } => Event::TimerElapsed,
+        },
+        _ => Event::CommandSucceeded { output: "ok".into() },
+    }
+}
+
+fn send(release: &Release, (state, world): &Node, event: &Event) -> Node {
+    let (next, _) = release.step(state, event).unwrap_or_else(|r| panic!("{state:?} refused {event:?}: {r}"));
+    (next, world_after(release, state, event, world))
+}
+
+#[test]
+fn a_rollback_during_a_rollouts_completion_restores_the_routes_its_last_stage_left() {
+    let release = Release::production(&document(WorkflowKind::Rollout), &config()).expect("rehearsed");
+    let first = 1 + release.stages.iter().rposition(|s| matches!(s, Stage::Watch { .. })).expect("a watch");
+    let completion = &release.stages[first..];
+    let commands: Vec<String> =
+        completion.iter().map(|s| if let Stage::Do { command, .. } = s { command.to_string() } else { "?".into() }).collect();
+    assert_eq!(commands, ["hold requests on", "swap addresses", "point every account at candidate", "hold requests off"]);
+    let mut node = (release.start().0, World::before(false, false).with_accounts());
+    while !matches!(&node.0, State::Running { stage, .. } if *stage == first) {
+        node = send(&release, &node, &success(&release, &node.0));
+    }
+    let (State::Running { undo: kept, .. }, before) = node.clone() else { unreachable!() };
+    assert_eq!(before.at_every_account(), Some((Version::New, Version::Old)), "the last stage moved every account");
+    for done in 0..=completion.len() {
+        let mut at = node.clone();
+        for _ in 0..done {
+            at = send(&release, &at, &success(&release, &at.0));
+        }
+        at = send(&release, &at, &Event::RollbackRequested { by: support(), reason: "check".into() });
+        while matches!(&at.0, State::RollingBack { remaining, .. } if remaining.len() > kept.len()) {
+            at = send(&release, &at, &Event::CommandSucceeded { output: "ok".into() });
+        }
+        let State::RollingBack { remaining, .. } = &at.0 else { panic!("{done}: rolled back too far: {:?}", at.0) };
+        assert_eq!(remaining.iter().rev().collect::<Vec<_>>(), kept.iter().collect::<Vec<_>>(), "{done}");
+        let routes = |w: &World| (w.public, w.accounts.clone(), w.hold);
+        assert_eq!(routes(&at.1), routes(&before), "after {done} completion stages and their undo");
     }
 }

@@ -16,7 +16,8 @@ pub const ROLLBACK_ATTEMPTS: u8 = 3;
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum State {
     /// Waiting on stage `stage`: its command's result, a person, or a watch window.
-    /// `undo` holds what reverses the completed stages, oldest first.
+    /// `undo` holds what reverses the completed stages, oldest first (each stage's own undo
+    /// commands reversed, so that running the list backwards runs them in their order).
     Running { stage: usize, undo: Vec<Command> },
     /// Reversing: `remaining[0]` is in flight.
     RollingBack { reason: String, remaining: Vec<Command>, attempt: u8 },
@@ -135,7 +136,8 @@ pub fn step(stages: &[Stage], submitted_by: &str, state: &State, event: &Event) 
 fn running(stages: &[Stage], submitted_by: &str, index: usize, undo: &[Command], event: &Event) -> Option<Transition> {
     let advance = |extra: &[Command]| {
         let mut undo = undo.to_vec();
-        undo.extend_from_slice(extra);
+        // A rollback runs `undo` newest first; a stage's own undo commands run in their order.
+        undo.extend(extra.iter().rev().cloned());
         Ok(enter(stages, index + 1, undo))
     };
     let fail = |reason: String| Ok(roll_back(reason, undo));

@@ -14,7 +14,8 @@
 //! - blue-green: the new version beside the old, untouched one; rollback swaps back and
 //!   restores the pre-migration snapshot when the database changed;
 //! - rollout: pinned test accounts, then each stage watched; a worse 5xx rate halts it and
-//!   routes every account back.
+//!   routes every account back; once every account runs the new version, the public address
+//!   moves to it too (requests held), so the next release starts from the new version.
 //!
 //! Any failure, rejection or rollback request runs the undo commands of what completed, newest
 //! first, back to the last working configuration. An executor (the engine) performs commands

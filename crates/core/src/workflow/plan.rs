@@ -106,7 +106,8 @@ fn patches_in_place(kind: WorkflowKind) -> bool {
     matches!(kind, WorkflowKind::Migration | WorkflowKind::MinorPatch)
 }
 
-/// The production run of `doc.workflow`, pinned test accounts first for a rollout.
+/// The production run of `doc.workflow`, pinned test accounts first for a rollout, which
+/// ends by moving the public address to the new version.
 ///
 /// A migration runs in production's own environment: production moves to its temporary
 /// address (the router points the public address at the site-down page), stops, is
@@ -275,7 +276,27 @@ pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage>
             stages.push(act(Command::StartService { env }, vec![Command::StopService { env }]));
         }
     }
+    if kind == WorkflowKind::Rollout && routed {
+        stages.extend(finish_rollout(pinned_accounts));
+    }
     stages
+}
+
+/// Once every account runs the new version and was watched, the public address moves to it
+/// too, so the next release takes the new version for production. With requests held, the
+/// addresses swap (the router swaps every target naming the two environments, so the split
+/// now sends every account to the old one) and the accounts are pointed at the new version
+/// alone. Undoing the swap re-establishes the 100 % split after swapping back, so a rollback
+/// from any point of this restores exactly the routes the last rollout stage left; the
+/// accounts' pointing needs no undo of its own, since the swap's undo replaces it.
+fn finish_rollout(pinned_accounts: &[String]) -> [Stage; 4] {
+    let split = Command::SetAccountSplit { percent: 100, pinned: pinned_accounts.to_vec() };
+    [
+        act(Command::Hold { on: true }, vec![Command::Hold { on: false }]),
+        act(Command::SwapAddresses, vec![Command::SwapAddresses, split]),
+        act(Command::PointAccounts { env: Env::Candidate }, vec![]),
+        act(Command::Hold { on: false }, vec![Command::Hold { on: true }]),
+    ]
 }
 
 /// The commands a document's explicit `rollback` action stands for.

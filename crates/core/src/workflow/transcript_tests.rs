@@ -167,6 +167,21 @@ fn scenarios() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "rollout completed, the public address moved, then rolled back",
+            transcript(
+                &production(&document(Rollout)),
+                &script(&[
+                    vec![approved()],
+                    oks(4),
+                    vec![healthy(), ok(), Event::TimerElapsed, ok(), Event::TimerElapsed, ok(), Event::TimerElapsed],
+                    vec![ok(), Event::TimerElapsed],
+                    oks(4),
+                    vec![rollback("the customer asked")],
+                    oks(6),
+                ]),
+            ),
+        ),
+        (
             "rollback command failing until an operator retries",
             transcript(
                 &production(&document(MinorPatch)),

@@ -9,6 +9,23 @@ pub enum Version {
     New,
 }
 
+/// What the accounts address (`*.<public>`) points at, as the router's table says it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Accounts {
+    /// One environment serves every account.
+    Env(Env),
+    /// `percent` of accounts on `candidate`, the rest on `stable`, pinned accounts (if any) on
+    /// `pins`. A swap exchanges the environments everywhere, as the router's does.
+    Split { stable: Env, candidate: Env, percent: u8, pins: Option<Env> },
+}
+
+fn other(env: Env) -> Env {
+    match env {
+        Env::Production => Env::Candidate,
+        Env::Candidate => Env::Production,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Environment {
     pub active: Version,
@@ -31,9 +48,8 @@ pub struct World {
     /// Where production moved; the public address shows the site-down page meanwhile.
     pub temporary: Option<Env>,
     pub hold: bool,
-    /// Share of accounts (and whether pinned accounts are) on the candidate.
-    pub split: u8,
-    pub pinned_on_new: bool,
+    /// The accounts address, for a site with customer accounts.
+    pub accounts: Option<Accounts>,
     pub snapshot: Option<Version>,
     /// Blue-green: the candidate uses production's database.
     pub shared_database: bool,
@@ -62,14 +78,18 @@ impl World {
             site_down: false,
             temporary: None,
             hold: false,
-            split: 0,
-            pinned_on_new: false,
+            accounts: None,
             snapshot: None,
             shared_database,
             rehearsed: false,
             production_touched: false,
             schema_strict: false,
         }
+    }
+
+    /// The same world with customer accounts at `*.<public>`, served by production.
+    pub fn with_accounts(self) -> World {
+        World { accounts: Some(Accounts::Env(Env::Production)), ..self }
     }
 
     /// The same world with a site whose code refuses any schema but its own.
@@ -119,20 +139,28 @@ impl World {
             Command::Maintenance { on } => self.site_down = *on,
             Command::MoveToTemporaryAddress { env } => self.temporary = Some(*env),
             Command::ReturnFromTemporaryAddress { .. } => self.temporary = None,
+            // The router swaps every target naming the two environments: splits and pins too.
             Command::SwapAddresses => {
-                self.public = match self.public {
-                    Env::Production => Env::Candidate,
-                    Env::Candidate => Env::Production,
-                }
+                self.public = other(self.public);
+                self.accounts = self.accounts.take().map(|accounts| match accounts {
+                    Accounts::Env(env) => Accounts::Env(other(env)),
+                    Accounts::Split { stable, candidate, percent, pins } => {
+                        Accounts::Split { stable: other(stable), candidate: other(candidate), percent, pins: pins.map(other) }
+                    }
+                });
             }
-            Command::RouteBack => {
-                self.split = 0;
-                self.pinned_on_new = false;
-            }
+            // The engine names production's and the candidate's agent environments as they
+            // were when the release was created, whatever a swap did since.
+            Command::RouteBack => self.accounts = Some(Accounts::Env(Env::Production)),
             Command::SetAccountSplit { percent, pinned } => {
-                self.split = *percent;
-                self.pinned_on_new = !pinned.is_empty();
+                self.accounts = Some(Accounts::Split {
+                    stable: Env::Production,
+                    candidate: Env::Candidate,
+                    percent: *percent,
+                    pins: (!pinned.is_empty()).then_some(Env::Candidate),
+                });
             }
+            Command::PointAccounts { env } => self.accounts = Some(Accounts::Env(*env)),
             Command::Hold { on } => self.hold = *on,
             Command::SnapshotDatabase { env } => self.snapshot = Some(*self.database(*env)),
             // The engine stops the site, restores its database and starts it again on the
@@ -197,16 +225,45 @@ impl World {
         self.runs(Env::Candidate)
     }
 
-    /// What visitors get: (version, schema) of the environment serving the public address,
-    /// or `None` while it shows the site-down page or some accounts see another version.
-    pub fn serving(&self) -> Option<(Version, Version)> {
+    /// What the public address serves: (version, schema), or `None` while it shows the
+    /// site-down page or holds requests.
+    pub fn at_public_address(&self) -> Option<(Version, Version)> {
         if self.site_down || self.hold || self.temporary.is_some() {
             return None;
         }
-        let on_new = self.split == 100;
-        if !on_new && (self.split != 0 || self.pinned_on_new) {
+        self.runs(self.public)
+    }
+
+    /// What every account gets at the accounts address, or `None` while it shows the
+    /// site-down page, holds requests, or accounts get different versions.
+    pub fn at_every_account(&self) -> Option<(Version, Version)> {
+        if self.site_down || self.hold {
             return None;
         }
-        self.runs(if on_new { Env::Candidate } else { self.public })
+        let envs = match self.accounts.as_ref()? {
+            Accounts::Env(env) => vec![*env],
+            Accounts::Split { stable, candidate, percent, pins } => {
+                let mut envs: Vec<Env> = pins.iter().copied().collect();
+                if *percent > 0 {
+                    envs.push(*candidate);
+                }
+                if *percent < 100 {
+                    envs.push(*stable);
+                }
+                envs
+            }
+        };
+        let served: Vec<Option<(Version, Version)>> = envs.iter().map(|env| self.runs(*env)).collect();
+        served.iter().all(|s| *s == served[0]).then_some(served[0]).flatten()
+    }
+
+    /// What visitors get: what the public address serves, when every account (if the site has
+    /// accounts) gets the same; `None` while the site is down or visitors see different versions.
+    pub fn serving(&self) -> Option<(Version, Version)> {
+        let public = self.at_public_address()?;
+        match self.accounts {
+            None => Some(public),
+            Some(_) => (self.at_every_account()? == public).then_some(public),
+        }
     }
 }

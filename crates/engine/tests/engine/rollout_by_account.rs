@@ -1,8 +1,9 @@
 //! Progressive rollouts by customer account (`<account>.shop.test`) of the sample site from v1
 //! to v2 while a load generator reads and writes as many accounts. Pinned test accounts go
 //! first, then 5 %, 25 % and 100 % of accounts, each stage watched; both versions serve from
-//! one data volume, so no acknowledged write is lost wherever an account is routed. A v2 that
-//! fails some requests is halted at its first watch and every account routed back to v1.
+//! one data volume, so no acknowledged write is lost wherever an account is routed. Once every
+//! account is on v2 the public address moves to it too; a rollback brings both back to v1. A
+//! v2 that fails some requests is halted at its first watch and every account routed back.
 
 use std::time::Duration;
 
@@ -70,12 +71,17 @@ async fn rollout_by_account_under_load_then_rollback() {
     let engine = host.engine().await;
     let (_, v2) = host.candidate("2.0.0", 1);
     let id = rehearsed_rollout(&host, &engine, &v2).await;
-    let load = Load::start_on(host.public, &accounts(), 4);
+    // The public address is read and written too: the completion moves it with requests held.
+    let mut addresses = accounts();
+    addresses.push(PUBLIC.to_owned());
+    let load = Load::start_on(host.public, &addresses, 4);
 
     let done = engine.approve(id, &sam(), "go").await.unwrap();
     let trail = journal(&engine, id).await;
     assert_eq!(done.outcome.as_deref(), Some("completed"), "{trail}");
     // Pinned accounts first, then each share, each stage followed by its watch window.
+    // (A journal line ends with the commands it asked for; undo lists come before them.)
+    let asked = |line: &str| line.rsplit(" | ").next().unwrap_or("").to_owned();
     let stages: Vec<&str> = trail
         .lines()
         .filter_map(|l| {
@@ -86,10 +92,24 @@ async fn rollout_by_account_under_load_then_rollback() {
                 "\"percent\":100,",
             ]
             .into_iter()
-            .find(|s| l.contains(*s))
+            .find(|s| asked(l).contains(*s))
         })
         .collect();
     assert_eq!(stages.len(), 4, "{trail}");
+    let completion: Vec<String> = trail
+        .lines()
+        .map(asked)
+        .skip_while(|c| !c.contains("\"percent\":100,"))
+        .filter(|c| c != "[]" && !c.contains("\"op\":\"wait\""))
+        .skip(1)
+        .collect();
+    assert!(
+        completion[0].contains("\"op\":\"hold\",\"on\":true")
+            && completion[1].contains("swap-addresses")
+            && completion[2].contains("\"op\":\"point-accounts\",\"env\":\"candidate\"")
+            && completion[3].contains("\"op\":\"hold\",\"on\":false"),
+        "after the last watch: hold, swap, point the accounts, release:\n{trail}"
+    );
     assert_eq!(
         trail.matches("counters-observed").count(),
         4,
@@ -100,12 +120,19 @@ async fn rollout_by_account_under_load_then_rollback() {
         ["2.0.0".to_owned()].into(),
         "every account on v2"
     );
+    // The completion moved the public address to v2 and pointed the accounts at it alone, so
+    // the next release takes v2 for production.
+    assert_eq!(host.version().await, "2.0.0", "the public address on v2");
     let table = host.client.routes().await.unwrap();
-    let split = &table.sites["shop"].addresses[&format!("*.{PUBLIC}")];
-    assert!(
-        matches!(split, Target::Split(s) if s.candidate_percent == 100),
-        "{split:?}"
+    let addresses = &table.sites["shop"].addresses;
+    assert_eq!(addresses[PUBLIC], Target::environment("shop-green"), "{table:?}");
+    assert_eq!(
+        addresses[&format!("*.{PUBLIC}")],
+        Target::environment("shop-green"),
+        "{table:?}"
     );
+    let next = switchyard_engine::Placement::resolve("shop", PUBLIC, &table).unwrap();
+    assert_eq!(next.production_env, "shop-green", "the next release's production");
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let rolled = engine
@@ -128,6 +155,15 @@ async fn rollout_by_account_under_load_then_rollback() {
         versions(&host).await,
         ["1.0.0".to_owned()].into(),
         "every account back on v1"
+    );
+    assert_eq!(host.version().await, "1.0.0", "the public address back on v1");
+    let table = host.client.routes().await.unwrap();
+    let addresses = &table.sites["shop"].addresses;
+    assert_eq!(addresses[PUBLIC], Target::environment("shop-blue"), "{table:?}");
+    assert_eq!(
+        addresses[&format!("*.{PUBLIC}")],
+        Target::environment("shop-blue"),
+        "{table:?}"
     );
     assert_nothing_failed_or_lost("", &failures, &acknowledged, &records(&host).await);
 }
