@@ -1,10 +1,11 @@
-//! Support's approvals queue: production releases waiting for an approval, oldest concerns
-//! first in the server's order, each opening the release page with its document diff.
+//! Support's approvals queue: production releases waiting for an approval, in the server's
+//! order, each opening the release page with its document diff. Refreshed every few seconds.
 
 use super::{load_into, render_loadable, Loadable};
 use crate::api;
 use crate::format;
 use leptos::prelude::*;
+use std::time::Duration;
 use switchyard_api::ReleaseSummary;
 
 #[component]
@@ -12,7 +13,13 @@ pub fn ApprovalsPage() -> impl IntoView {
     let queue: Loadable<Vec<ReleaseSummary>> = RwSignal::new(None);
     let reload = move || load_into(queue, api::approvals());
     reload();
-    let now = format::now_ms();
+    // New submissions appear without a reload while the page is open.
+    let handle = set_interval_with_handle(reload, Duration::from_secs(5)).ok();
+    on_cleanup(move || {
+        if let Some(handle) = handle {
+            handle.clear();
+        }
+    });
     view! {
         <section class="page" id="approvals-page">
             <header class="page-header">
@@ -21,6 +28,7 @@ pub fn ApprovalsPage() -> impl IntoView {
             </header>
             <p class="muted">"Production releases waiting for support's approval. Open one to read its patch document against the last release."</p>
             {render_loadable(queue, move |queue: Vec<ReleaseSummary>| {
+                let now = format::now_ms();
                 if queue.is_empty() {
                     return view! { <p class="empty" id="approvals-empty">"Nothing is waiting for approval."</p> }.into_any();
                 }
