@@ -32,6 +32,8 @@ fn main() -> Result<()> {
         "run" => {
             setup::ensure(&root, setup::Purpose::Run)?;
             build_frontend(&root)?;
+            // The demo site is the sample site, found beside `switchyard` when serve seeds it.
+            run(cargo(&root).args(["build", "--package", "sample-site"]))?;
             let mut serve = cargo(&root);
             serve.args(["run", "--package", "switchyard-cli", "--bin", "switchyard", "--", "serve"]).args(&rest);
             run(&mut serve)
