@@ -20,7 +20,7 @@ extern "C" {
     async fn invoke(command: &str, args: JsValue) -> Result<JsValue, JsValue>;
 }
 
-pub fn in_desktop_app() -> bool {
+fn in_desktop_app() -> bool {
     let window = web_sys::window().expect("the UI runs in a browser window");
     js_sys::Reflect::has(&window, &JsValue::from_str("__TAURI__")).unwrap_or(false)
 }
