@@ -1,5 +1,7 @@
-//! [`Engine`]: creating releases, driving them through their commands, people's decisions,
-//! rollback and resume.
+//! [`Engine`]: creating releases, driving them through their commands, and resume; people's
+//! decisions and rollback are in `decide.rs`.
+
+mod decide;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,13 +10,14 @@ use serde::{Deserialize, Serialize};
 use switchyard_agent::AgentClient;
 use switchyard_core::patch::{PatchDocument, WorkflowKind};
 use switchyard_core::workflow::{
-    Actor, Command, Event, RehearsalRecord, Release, ReleaseConfig, Run, State,
+    Command, Event, RehearsalRecord, Release, ReleaseConfig, Run, State,
 };
 use switchyard_store::{NewRelease, NewTransition, ReleaseRecord, Store, TransitionRecord};
 
 use crate::downtime::{downtime_ms, AddressBaseline};
 use crate::error::{EngineError, Result};
 use crate::execute::{perform, ExecConfig, Host};
+use crate::observe::{watch, Interrupt, Watched};
 use crate::placement::Placement;
 
 /// A command as journaled: the operation id it is sent under, and the command.
@@ -50,7 +53,15 @@ pub struct Engine {
     config: ExecConfig,
     http: reqwest::Client,
     /// One driver per release in this process; the store's sequence check covers others.
-    running: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    running: Mutex<HashMap<i64, Arc<Driver>>>,
+}
+
+/// One release's driving in this process: the lock its driver holds, and what lets a
+/// person's decision end a watch window the driver is waiting out.
+#[derive(Debug, Default)]
+struct Driver {
+    lock: tokio::sync::Mutex<()>,
+    interrupt: Interrupt,
 }
 
 /// A loaded release: its record, compiled run and placement.
@@ -108,7 +119,9 @@ impl Engine {
         submitted_by: &str,
         public_address: &str,
     ) -> Result<ReleaseStatus> {
-        let id = self.submit_rehearsal(doc, submitted_by, public_address).await?;
+        let id = self
+            .submit_rehearsal(doc, submitted_by, public_address)
+            .await?;
         self.resume(id).await
     }
 
@@ -254,11 +267,12 @@ impl Engine {
     }
 
     /// Re-sends the last transition's commands (under their journaled operation ids) and
-    /// drives the release until it waits for a person or is final. Safe to call any time:
+    /// drives the release until it waits for a person or is final, or a person's decision
+    /// ends the watch window it is in (the decision then drives on). Safe to call any time:
     /// after a crash, after the agent was unreachable, or just to check.
     pub async fn resume(&self, id: i64) -> Result<ReleaseStatus> {
-        let lock = self.lock(id);
-        let _driving = lock.lock().await;
+        let driver = self.driver(id);
+        let _driving = driver.lock.lock().await;
         self.drive(id, false).await
     }
 
@@ -276,100 +290,7 @@ impl Engine {
         results
     }
 
-    /// Support approves the release; refused for the submitter and for other roles.
-    pub async fn approve(&self, id: i64, by: &Actor, comment: &str) -> Result<ReleaseStatus> {
-        self.decide(
-            id,
-            Event::Approved {
-                by: by.clone(),
-                comment: comment.to_owned(),
-            },
-        )
-        .await
-    }
-
-    /// The customer marks the rehearsed candidate ready, or confirms production at its
-    /// temporary address.
-    pub async fn confirm(&self, id: i64, by: &Actor, comment: &str) -> Result<ReleaseStatus> {
-        self.decide(
-            id,
-            Event::CustomerConfirmed {
-                by: by.clone(),
-                comment: comment.to_owned(),
-            },
-        )
-        .await
-    }
-
-    /// Support rejects at an approval, or the customer reports a problem at a confirmation;
-    /// either rolls the release back.
-    pub async fn reject(&self, id: i64, by: &Actor, comment: &str) -> Result<ReleaseStatus> {
-        self.decide(
-            id,
-            Event::Rejected {
-                by: by.clone(),
-                comment: comment.to_owned(),
-            },
-        )
-        .await
-    }
-
-    /// Returns to the last working configuration in one call: a running release rolls back
-    /// what it completed, a completed one is reversed, a stalled rollback is retried.
-    pub async fn rollback(&self, id: i64, by: &Actor, reason: &str) -> Result<ReleaseStatus> {
-        self.decide(
-            id,
-            Event::RollbackRequested {
-                by: by.clone(),
-                reason: reason.to_owned(),
-            },
-        )
-        .await
-    }
-
-    /// Journals a person's decision (who, when, the comment) and drives on from it. Commands
-    /// still in flight finish first: a decision never overtakes an effect that may have
-    /// happened, or its undo would be missing.
-    async fn decide(&self, id: i64, event: Event) -> Result<ReleaseStatus> {
-        let lock = self.lock(id);
-        let _driving = lock.lock().await;
-        self.journal_decision(id, &event).await?;
-        self.drive(id, true).await
-    }
-
-    /// Journals a person's decision (approval, confirmation, rejection or rollback request)
-    /// and returns at once, refused with the policy's reason when it is not allowed; the
-    /// commands it asks for run on the next [`Engine::resume`]. For callers that answer a
-    /// person at once and drive the release in the background.
-    pub async fn record_decision(&self, id: i64, event: Event) -> Result<ReleaseStatus> {
-        let lock = self.lock(id);
-        let _driving = lock.lock().await;
-        self.journal_decision(id, &event).await?;
-        let loaded = self.load(id).await?;
-        let last = self.store.last_transition(id).await?;
-        let state: State = parse(&last.state, "state")?;
-        if state.is_final() && parse::<Vec<Journaled>>(&last.commands, "commands")?.is_empty() {
-            self.measure(&loaded).await;
-        }
-        Ok(status_of(&loaded, state))
-    }
-
-    /// The caller holds the release's lock.
-    async fn journal_decision(&self, id: i64, event: &Event) -> Result<()> {
-        self.drive(id, false).await?;
-        let loaded = self.load(id).await?;
-        let last = self.store.last_transition(id).await?;
-        let state: State = parse(&last.state, "state")?;
-        let (next, commands) = loaded.release.step(&state, event)?;
-        let commands = number(&loaded.record.uid, last.seq + 1, commands);
-        let transition = (json(event)?, json(&next)?, json(&commands)?);
-        self.append(id, last.seq, vec![transition], outcome(&next))
-            .await?;
-        tracing::info!("release {id}: {} journaled", event.name());
-        Ok(())
-    }
-
-    fn lock(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
+    fn driver(&self, id: i64) -> Arc<Driver> {
         let mut running = self
             .running
             .lock()
@@ -395,6 +316,7 @@ impl Engine {
     /// that moved the release leaves it final (or finds it final and unmeasured), not again
     /// on every later resume.
     async fn drive(&self, id: i64, mut moved: bool) -> Result<ReleaseStatus> {
+        let driver = self.driver(id);
         let loaded = self.load(id).await?;
         let target = Host {
             agent: &self.agent,
@@ -425,6 +347,20 @@ impl Engine {
             for journaled in &commands {
                 tracing::info!("release {id}: {} ({})", journaled.command, journaled.op_id);
                 let produced = match &journaled.command {
+                    Command::Wait { seconds } => {
+                        // Counters that would make the workflow leave the stage end it early.
+                        let halts = |old, new| {
+                            let reading = Event::CountersObserved { old, new };
+                            matches!(loaded.release.step(&state, &reading), Ok((next, _)) if next != state)
+                        };
+                        match watch(&target, *seconds, &driver.interrupt, halts).await? {
+                            Watched::Window(events) => events,
+                            Watched::Interrupted => {
+                                tracing::info!("release {id}: a decision ended the watch window");
+                                return Ok(status_of(&loaded, state));
+                            }
+                        }
+                    }
                     Command::RecordRehearsal { .. } => {
                         self.store.mark_rehearsal_passed(id).await?;
                         vec![Event::CommandSucceeded {

@@ -21,7 +21,7 @@ use switchyard_router::api::{
 use switchyard_router::{AccountSplit, Hold, Target};
 
 use crate::error::{EngineError, Result};
-use crate::observe::{backend, health_check, watch};
+use crate::observe::{backend, health_check};
 use crate::placement::Placement;
 
 /// How commands are carried out; the defaults suit production hosts.
@@ -39,6 +39,11 @@ pub struct ExecConfig {
     pub drain: Duration,
     /// Tries at reaching the agent before the engine stops and leaves the command to a resume.
     pub transport_attempts: u32,
+    /// How often a watch window reads the counters so far, to halt a failing new version
+    /// before the window ends.
+    pub watch_check_interval: Duration,
+    /// Requests the new version must have served before a watch window halts it early.
+    pub watch_min_requests: u64,
 }
 
 impl ExecConfig {
@@ -49,6 +54,8 @@ impl ExecConfig {
             health_interval: Duration::from_millis(250),
             drain: Duration::from_millis(300),
             transport_attempts: 3,
+            watch_check_interval: Duration::from_secs(10),
+            watch_min_requests: 100,
         }
     }
 }
@@ -70,7 +77,8 @@ pub(crate) struct Host<'a> {
 /// A command's own result: `Ok(output)` or the agent's refusal as text.
 pub(crate) type Outcome = std::result::Result<String, String>;
 
-/// Runs `command` and returns the events to feed the workflow, in order.
+/// Runs `command` and returns the events to feed the workflow, in order. The engine itself
+/// runs watch windows (`observe::watch`) and records rehearsals.
 pub(crate) async fn perform(t: &Host<'_>, op: &str, command: &Command) -> Result<Vec<Event>> {
     let outcome = match command {
         Command::HealthCheck {
@@ -82,7 +90,6 @@ pub(crate) async fn perform(t: &Host<'_>, op: &str, command: &Command) -> Result
             let (healthy, detail) = health_check(t, *env, path, *expect_status, *retries).await?;
             return Ok(vec![Event::HealthChecked { healthy, detail }]);
         }
-        Command::Wait { seconds } => return watch(t, *seconds).await,
         other => agent_command(t, op, other).await?,
     };
     Ok(vec![match outcome {

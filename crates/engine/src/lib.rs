@@ -5,7 +5,8 @@
 //! commands are sent. The engine then performs them through the agent client, feeds the
 //! results back to the workflow as events and journals the next transition. A release waits
 //! at approval gates until a person decides through [`Engine::approve`], [`Engine::confirm`] or
-//! [`Engine::reject`]. After a crash, [`Engine::resume`] reads the last transition and re-sends
+//! [`Engine::reject`]; a decision the release accepts ends a watch window in progress rather
+//! than waiting it out. After a crash, [`Engine::resume`] reads the last transition and re-sends
 //! its commands under the same operation ids, so the agent replays what already happened.
 //!
 //! Data: in blue-green and rollout production runs both versions serve from the site's agent

@@ -1,11 +1,15 @@
 //! Reading the host without changing it: health checks against an environment's backend and
-//! the router's per-environment counters over a watch window.
+//! the router's per-environment counters over a watch window, which a person's decision
+//! interrupts and a failing new version ends early.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use switchyard_agent::AgentError;
 use switchyard_core::workflow::{Counters, Env, Event};
 use switchyard_router::CountersSnapshot;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::error::Result;
 use crate::execute::{call, Host};
@@ -68,34 +72,127 @@ pub(crate) async fn health_check(
     Ok((false, format!("{last} after {} attempts", retries + 1)))
 }
 
-/// A watch window: per-version requests and 5xx over the window, then the timer.
-pub(crate) async fn watch(t: &Host<'_>, seconds: u32) -> Result<Vec<Event>> {
+/// Lets a person's decision end a watch window early. The release's driver holds its lock
+/// for the whole window, and the decision waits for that lock.
+#[derive(Debug, Default)]
+pub(crate) struct Interrupt {
+    /// Decisions waiting for the release's lock. A window ends while any wait, so a decision
+    /// that arrives between two waits of a window (or before it starts) is not missed.
+    waiting: AtomicUsize,
+    notify: Notify,
+}
+
+/// A decision waiting for the release's lock; dropping it (once it has the lock, or when its
+/// caller gave up) lets later windows run their course.
+pub(crate) struct Waiting<'a>(&'a Interrupt);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Interrupt {
+    /// Ends the window running now, and any window that starts, until the guard drops.
+    pub(crate) fn decision(&self) -> Waiting<'_> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        // Only tasks waiting now are woken, so no stored permit ends a later window.
+        self.notify.notify_waiters();
+        Waiting(self)
+    }
+
+    /// Sleeps for `duration`; `false` when a decision ended the sleep early.
+    async fn sleep(&self, duration: Duration) -> bool {
+        let notified = self.notify.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a decision after the check wakes it.
+        notified.as_mut().enable();
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            return false;
+        }
+        tokio::select! {
+            _ = notified => false,
+            _ = tokio::time::sleep(duration) => true,
+        }
+    }
+}
+
+/// How a watch window ended.
+pub(crate) enum Watched {
+    /// The events to journal: the counters and the timer, or only counters that already
+    /// exceed the workflow's threshold.
+    Window(Vec<Event>),
+    /// A person's decision is waiting: nothing is journaled, so the window's `Wait` command
+    /// stays pending and a later resume re-sends it.
+    Interrupted,
+}
+
+/// A watch window: per-version requests and 5xx over the window, then the timer. Every
+/// `watch_check_interval` the counters so far are read, and the window ends early when `halts`
+/// (the workflow's own rule) says they already fail it, once the new version has served
+/// `watch_min_requests` (so a few early errors do not end a window the whole would pass).
+pub(crate) async fn watch(
+    t: &Host<'_>,
+    seconds: u32,
+    interrupt: &Interrupt,
+    halts: impl Fn(Counters, Counters) -> bool,
+) -> Result<Watched> {
     let read = || async {
         call(t, "read the counters", || t.agent.counters())
             .await
             .map(|r| r.unwrap_or_default())
     };
     let before = read().await?;
-    tokio::time::sleep(Duration::from_secs(u64::from(seconds))).await;
-    let after = read().await?;
+    let end = Instant::now() + Duration::from_secs(u64::from(seconds));
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        if !interrupt
+            .sleep(left.min(t.config.watch_check_interval))
+            .await
+        {
+            return Ok(Watched::Interrupted);
+        }
+        if Instant::now() >= end {
+            break;
+        }
+        // A reading that fails mid-window only skips this check; the last one is required.
+        if let Ok(now) = read().await {
+            let (old, new) = observed(t, &before, &now);
+            if new.requests >= t.config.watch_min_requests && halts(old, new) {
+                return Ok(Watched::Window(vec![Event::CountersObserved { old, new }]));
+            }
+        }
+    }
+    let (old, new) = observed(t, &before, &read().await?);
+    Ok(Watched::Window(vec![
+        Event::CountersObserved { old, new },
+        Event::TimerElapsed,
+    ]))
+}
+
+/// (old version, new version) counters between two readings.
+fn observed(
+    t: &Host<'_>,
+    before: &CountersSnapshot,
+    after: &CountersSnapshot,
+) -> (Counters, Counters) {
     let delta = |env: &str| {
         let (a, b) = (
-            env_counters(&after, &t.placement.site, env),
-            env_counters(&before, &t.placement.site, env),
+            env_counters(after, &t.placement.site, env),
+            env_counters(before, &t.placement.site, env),
         );
         Counters {
             requests: a.requests.saturating_sub(b.requests),
             errors_5xx: a.errors_5xx.saturating_sub(b.errors_5xx),
         }
     };
-    let (old, new) = (
+    (
         delta(&t.placement.production_env),
         delta(&t.placement.candidate_env),
-    );
-    Ok(vec![
-        Event::CountersObserved { old, new },
-        Event::TimerElapsed,
-    ])
+    )
 }
 
 fn env_counters(snapshot: &CountersSnapshot, site: &str, env: &str) -> Counters {

@@ -8,6 +8,7 @@ mod migration_release;
 mod minor_patch;
 mod no_migration_under_load;
 mod production_needs_a_rehearsal;
+mod rollback_during_a_watch_window;
 mod rollout_by_account;
 mod support;
 mod traffic;

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use switchyard_core::patch::WorkflowKind;
+use switchyard_core::patch::{Action, WorkflowKind};
 use switchyard_core::workflow::State;
 use switchyard_router::Target;
 
@@ -15,14 +15,14 @@ use crate::support::{
     assert_nothing_failed_or_lost, carl, document, journal, sam, Host, Load, PUBLIC,
 };
 
-fn accounts() -> Vec<String> {
+pub fn accounts() -> Vec<String> {
     let mut names: Vec<String> = (0..40).map(|n| format!("acct{n}.{PUBLIC}")).collect();
     names.push(format!("beta.{PUBLIC}"));
     names
 }
 
 /// Every record body the accounts' site serves (one database, so any account shows them all).
-async fn records(host: &Host) -> std::collections::BTreeSet<String> {
+pub async fn records(host: &Host) -> std::collections::BTreeSet<String> {
     let reply = crate::support::http()
         .get(format!("http://{}/records", host.public))
         .header("host", format!("acct0.{PUBLIC}"))
@@ -35,7 +35,7 @@ async fn records(host: &Host) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
-async fn versions(host: &Host) -> std::collections::BTreeSet<String> {
+pub async fn versions(host: &Host) -> std::collections::BTreeSet<String> {
     let mut seen = std::collections::BTreeSet::new();
     for account in accounts() {
         seen.insert(host.version_at(&account).await);
@@ -44,10 +44,25 @@ async fn versions(host: &Host) -> std::collections::BTreeSet<String> {
 }
 
 /// A host with v1 serving every account, `v2` rehearsed, and the rollout submitted with the
-/// `beta` account pinned.
+/// `beta` account pinned and one-second watch windows.
 async fn rehearsed_rollout(host: &Host, engine: &switchyard_engine::Engine, v2: &str) -> i64 {
+    rehearsed_rollout_watching(host, engine, v2, 1).await
+}
+
+/// [`rehearsed_rollout`] with watch windows of `window_secs`.
+pub async fn rehearsed_rollout_watching(
+    host: &Host,
+    engine: &switchyard_engine::Engine,
+    v2: &str,
+    window_secs: u32,
+) -> i64 {
     host.route_accounts().await;
-    let doc = document(WorkflowKind::Rollout, "2.0.0", v2);
+    let mut doc = document(WorkflowKind::Rollout, "2.0.0", v2);
+    for step in &mut doc.steps {
+        if let Action::WaitAndWatch { duration_secs, .. } = &mut step.action {
+            *duration_secs = window_secs;
+        }
+    }
     let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
     let rehearsed = engine
         .confirm(rehearsal.id, &carl(), "ready")
@@ -125,14 +140,21 @@ async fn rollout_by_account_under_load_then_rollback() {
     assert_eq!(host.version().await, "2.0.0", "the public address on v2");
     let table = host.client.routes().await.unwrap();
     let addresses = &table.sites["shop"].addresses;
-    assert_eq!(addresses[PUBLIC], Target::environment("shop-green"), "{table:?}");
+    assert_eq!(
+        addresses[PUBLIC],
+        Target::environment("shop-green"),
+        "{table:?}"
+    );
     assert_eq!(
         addresses[&format!("*.{PUBLIC}")],
         Target::environment("shop-green"),
         "{table:?}"
     );
     let next = switchyard_engine::Placement::resolve("shop", PUBLIC, &table).unwrap();
-    assert_eq!(next.production_env, "shop-green", "the next release's production");
+    assert_eq!(
+        next.production_env, "shop-green",
+        "the next release's production"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let rolled = engine
@@ -156,10 +178,18 @@ async fn rollout_by_account_under_load_then_rollback() {
         ["1.0.0".to_owned()].into(),
         "every account back on v1"
     );
-    assert_eq!(host.version().await, "1.0.0", "the public address back on v1");
+    assert_eq!(
+        host.version().await,
+        "1.0.0",
+        "the public address back on v1"
+    );
     let table = host.client.routes().await.unwrap();
     let addresses = &table.sites["shop"].addresses;
-    assert_eq!(addresses[PUBLIC], Target::environment("shop-blue"), "{table:?}");
+    assert_eq!(
+        addresses[PUBLIC],
+        Target::environment("shop-blue"),
+        "{table:?}"
+    );
     assert_eq!(
         addresses[&format!("*.{PUBLIC}")],
         Target::environment("shop-blue"),

@@ -165,11 +165,17 @@ impl Host {
     }
 
     pub async fn engine(&self) -> Engine {
+        self.engine_with(|_| {}).await
+    }
+
+    /// An engine whose configuration `tune` changes, e.g. to check watch windows more often.
+    pub async fn engine_with(&self, tune: impl FnOnce(&mut ExecConfig)) -> Engine {
         let store = Store::open(&self.dir.path().join("switchyard.db"))
             .await
             .expect("store");
         let mut config = ExecConfig::new(self.candidates());
         config.hold_timeout = Duration::from_secs(20);
+        tune(&mut config);
         Engine::new(store, self.client.clone(), config)
     }
 
