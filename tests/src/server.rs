@@ -108,15 +108,20 @@ impl Server {
 }
 
 impl Server {
-    /// Logs the browser in as the administrator by giving it the session cookie, as the login
-    /// page would, and opens `path`.
+    /// Logs the browser in as the administrator, the way the login page does (the page posts
+    /// the credentials and the server sets its HttpOnly cookie), and opens `path`.
     pub async fn sign_in(&self, browser: &crate::browser::Browser, path: &str) {
-        let token = self.admin_token().await;
-        browser.client.goto(&format!("{}/favicon.ico", self.url)).await.expect("open the server's origin");
-        let mut cookie = fantoccini::cookies::Cookie::new("switchyard_session", token);
-        cookie.set_path("/");
-        cookie.set_http_only(true);
-        browser.client.add_cookie(cookie).await.expect("give the browser the session cookie");
+        self.admin_token().await;
+        browser.client.goto(&format!("{}/login", self.url)).await.expect("open the server's origin");
+        let script = "const [user, password, done] = arguments; \
+             fetch('/api/v1/session', {method: 'POST', headers: {'content-type': 'application/json'}, \
+             body: JSON.stringify({username: user, password: password})}).then(r => done(r.status), e => done(String(e)));";
+        let status = browser
+            .client
+            .execute_async(script, vec![ADMIN.0.into(), ADMIN.1.into()])
+            .await
+            .expect("log in from the page");
+        assert_eq!(status, serde_json::json!(200), "logging in from the page answered {status}");
         browser.client.goto(&format!("{}{path}", self.url)).await.expect("open the page");
     }
 }
