@@ -35,6 +35,42 @@ pub async fn records(host: &Host) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
+/// The public address and every account are served by `env`, which runs `version`.
+pub async fn assert_everyone_served_by(host: &Host, env: &str, version: &str) {
+    assert_eq!(
+        versions(host).await,
+        [version.to_owned()].into(),
+        "every account on {version}"
+    );
+    assert_eq!(
+        host.version().await,
+        version,
+        "the public address on {version}"
+    );
+    let table = host.client.routes().await.unwrap();
+    let addresses = &table.sites["shop"].addresses;
+    for address in [PUBLIC.to_owned(), format!("*.{PUBLIC}")] {
+        assert_eq!(
+            addresses[&address],
+            Target::environment(env),
+            "{address}: {table:?}"
+        );
+    }
+}
+
+/// Only v2's own failures, all at the pinned account while it was on v2.
+pub fn assert_only_v2_failed(failures: &[String]) {
+    assert!(
+        !failures.is_empty(),
+        "v2 failed no request: the halt was not tested"
+    );
+    let not_v2: Vec<&String> = failures
+        .iter()
+        .filter(|f| !f.starts_with(&format!("GET /version at beta.{PUBLIC}: 500")))
+        .collect();
+    assert!(not_v2.is_empty(), "failures other than v2's: {not_v2:?}");
+}
+
 pub async fn versions(host: &Host) -> std::collections::BTreeSet<String> {
     let mut seen = std::collections::BTreeSet::new();
     for account in accounts() {
@@ -137,19 +173,8 @@ async fn rollout_by_account_under_load_then_rollback() {
     );
     // The completion moved the public address to v2 and pointed the accounts at it alone, so
     // the next release takes v2 for production.
-    assert_eq!(host.version().await, "2.0.0", "the public address on v2");
+    assert_everyone_served_by(&host, "shop-green", "2.0.0").await;
     let table = host.client.routes().await.unwrap();
-    let addresses = &table.sites["shop"].addresses;
-    assert_eq!(
-        addresses[PUBLIC],
-        Target::environment("shop-green"),
-        "{table:?}"
-    );
-    assert_eq!(
-        addresses[&format!("*.{PUBLIC}")],
-        Target::environment("shop-green"),
-        "{table:?}"
-    );
     let next = switchyard_engine::Placement::resolve("shop", PUBLIC, &table).unwrap();
     assert_eq!(
         next.production_env, "shop-green",
@@ -173,28 +198,7 @@ async fn rollout_by_account_under_load_then_rollback() {
         "the load ran ({} writes)",
         acknowledged.len()
     );
-    assert_eq!(
-        versions(&host).await,
-        ["1.0.0".to_owned()].into(),
-        "every account back on v1"
-    );
-    assert_eq!(
-        host.version().await,
-        "1.0.0",
-        "the public address back on v1"
-    );
-    let table = host.client.routes().await.unwrap();
-    let addresses = &table.sites["shop"].addresses;
-    assert_eq!(
-        addresses[PUBLIC],
-        Target::environment("shop-blue"),
-        "{table:?}"
-    );
-    assert_eq!(
-        addresses[&format!("*.{PUBLIC}")],
-        Target::environment("shop-blue"),
-        "{table:?}"
-    );
+    assert_everyone_served_by(&host, "shop-blue", "1.0.0").await;
     assert_nothing_failed_or_lost("", &failures, &acknowledged, &records(&host).await);
 }
 
@@ -230,15 +234,6 @@ async fn a_rollout_whose_new_version_fails_is_halted_and_routed_back() {
         ["1.0.0".to_owned()].into(),
         "every account back on v1"
     );
-    // Only v2's own failures, all while the pinned account was on it.
-    assert!(
-        !failures.is_empty(),
-        "v2 failed no request: the halt was not tested"
-    );
-    let not_v2: Vec<&String> = failures
-        .iter()
-        .filter(|f| !f.starts_with(&format!("GET /version at beta.{PUBLIC}: 500")))
-        .collect();
-    assert!(not_v2.is_empty(), "failures other than v2's: {not_v2:?}");
+    assert_only_v2_failed(&failures);
     assert_nothing_failed_or_lost("", &[], &acknowledged, &records(&host).await);
 }
