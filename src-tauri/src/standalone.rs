@@ -4,8 +4,8 @@
 //! in-process.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use switchyard_service::Service;
+use std::path::PathBuf;
+use switchyard_service::{LocalAgent, Service};
 use switchyard_store::Store;
 
 /// Everything standalone mode runs.
@@ -43,14 +43,26 @@ impl Standalone {
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
         let store = Store::open(&dir.join("switchyard.db")).await.map_err(|e| e.to_string())?;
         let service = Service::new(store.clone());
-        service.seed_demo_if_empty().await.map_err(|e| format!("cannot seed the demo: {e}"))?;
+        let seeded = service.seed_demo_if_empty().await.map_err(|e| format!("cannot seed the demo: {e}"))?;
         let agent = match agent_listen() {
-            Ok(listen) => LocalAgent::start(&dir, listen, &service).await,
+            Ok(listen) => LocalAgent::start(&dir, listen, Vec::new(), &service)
+                .await
+                .map_err(|e| format!("{e}; is `switchyard serve` running its agent there?")),
             Err(error) => Err(error),
         };
         match &agent {
-            Ok(agent) => tracing::info!("local host agent at {}", agent.url),
+            Ok(agent) => tracing::info!("local host agent at {}", agent.registration.url),
             Err(why) => tracing::warn!("no local host agent: {why}"),
+        }
+        // As `serve` does on first start: the demo's site goes live on the local agent.
+        if seeded && agent.is_ok() {
+            match switchyard_service::sample_site_binary() {
+                Some(binary) => match service.put_demo_live(&binary).await {
+                    Ok(live) => tracing::info!("the demo site is live at {}", live.public_address),
+                    Err(e) => tracing::warn!("the demo site could not be put live: {e}"),
+                },
+                None => tracing::info!("the sample site is not built beside the app; the demo site stays offline"),
+            }
         }
         // As `serve` does: releases left unfinished when the app last closed go on, driven by
         // the service's engine in the background.
@@ -59,7 +71,7 @@ impl Standalone {
             Ok(resumed) => tracing::info!("resuming {resumed} unfinished release(s)"),
             Err(error) => tracing::warn!("cannot resume unfinished releases: {error}"),
         }
-        let agent_url = agent.as_ref().map(|agent| agent.url.clone()).map_err(Clone::clone);
+        let agent_url = agent.as_ref().map(|agent| agent.registration.url.clone()).map_err(Clone::clone);
         let agent = std::sync::Mutex::new(agent.ok());
         Ok(Self { api: switchyard_server::api_router(service), data_dir: dir, store, agent_url, agent })
     }
@@ -83,63 +95,6 @@ impl Standalone {
                 "Data in {data}; no local host agent: {why}. Releases need a host whose agent answers: add one \
                  under Hosts, or set SWITCHYARD_AGENT_LISTEN to a free address and restart."
             ),
-        }
-    }
-}
-
-/// The host agent standalone mode runs beside itself, registered as host `local` like
-/// `switchyard serve` does, so the demo site's releases have a real host.
-pub struct LocalAgent {
-    pub url: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), switchyard_agent::AgentError>>,
-}
-
-impl LocalAgent {
-    async fn start(data_dir: &Path, listen: SocketAddr, service: &Service) -> Result<Self, String> {
-        let root = data_dir.join("agent");
-        let args = switchyard_agent::AgentArgs {
-            root: root.clone(),
-            listen,
-            max_upload_bytes: 4 << 30,
-            max_unpacked_bytes: 16 << 30,
-            max_unpacked_entries: 500_000,
-            tls_names: Vec::new(),
-            public_listen: Vec::new(),
-        };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(switchyard_agent::run_until(
-            args,
-            async move {
-                let _ = stopped.await;
-            },
-            move |registration| {
-                let _ = ready_tx.send(registration.clone());
-            },
-        ));
-        let Ok(registration) = ready_rx.await else {
-            return Err(match task.await {
-                Ok(Err(error)) => format!("it did not start ({error}); is `switchyard serve` running its agent there?"),
-                Ok(Ok(())) => "it stopped at once".to_owned(),
-                Err(join) => join.to_string(),
-            });
-        };
-        let token_file = switchyard_agent::layout::Layout::new(root).identity_dir().join("token");
-        if let Err(error) = service.register_local_agent(&registration.url, &registration.fingerprint, &token_file).await {
-            let agent = Self { url: registration.url, stop, task };
-            agent.stop().await;
-            return Err(format!("cannot register it as host \"local\": {error}"));
-        }
-        Ok(Self { url: registration.url, stop, task })
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        match self.task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!("the local agent stopped with an error: {error}"),
-            Err(error) => tracing::error!("the local agent task failed: {error}"),
         }
     }
 }

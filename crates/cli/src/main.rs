@@ -2,7 +2,6 @@
 
 mod candidate;
 mod data_dir;
-mod demo_site;
 mod follow;
 mod login;
 mod patch;

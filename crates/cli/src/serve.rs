@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use switchyard_service::Service;
+use switchyard_service::{LocalAgent, Service};
 use switchyard_store::Store;
 
 #[derive(clap::Args)]
@@ -50,10 +50,29 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         println!("First start: seeded a demo customer, site and environments.");
     }
 
-    let local_agent = if args.no_agent { None } else { Some(LocalAgent::start(&data_dir, args.agent_listen, args.public_listen, &service).await?) };
+    let local_agent = if args.no_agent {
+        None
+    } else {
+        let agent = LocalAgent::start(&data_dir, args.agent_listen, args.public_listen, &service)
+            .await
+            .context("pass --agent-listen HOST:PORT for another address, or --no-agent")?;
+        let registration = &agent.registration;
+        println!("Local host agent at {} (certificate sha256 {})", registration.url, registration.fingerprint);
+        for address in &registration.public_addresses {
+            println!("Its router serves public traffic at http://{address}/");
+        }
+        Some(agent)
+    };
     if seeded && local_agent.is_some() {
-        if let Err(e) = crate::demo_site::put_demo_live(&service).await {
-            println!("The demo site could not be put live ({e:#}); the rest of Switchyard works without it.");
+        match switchyard_service::sample_site_binary() {
+            Some(binary) => match service.put_demo_live(&binary).await {
+                Ok(live) => println!(
+                    "The demo site is live at {} (version 1.0.0); a release to 1.1.0 is ready to rehearse.",
+                    live.public_address
+                ),
+                Err(e) => println!("The demo site could not be put live ({e}); the rest of Switchyard works without it."),
+            },
+            None => println!("The sample site is not built beside switchyard, so the demo site stays offline; run `cargo xtask run`."),
         }
     }
     let resumed = service.resume_releases().await?;
@@ -94,68 +113,5 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
-    }
-}
-
-/// The host agent `serve` runs beside itself, so a newcomer's demo host is real and reachable.
-struct LocalAgent {
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), switchyard_agent::AgentError>>,
-}
-
-impl LocalAgent {
-    async fn start(data_dir: &std::path::Path, listen: SocketAddr, public_listen: Vec<SocketAddr>, service: &Service) -> Result<Self> {
-        let root = data_dir.join("agent");
-        let args = switchyard_agent::AgentArgs {
-            root: root.clone(),
-            listen,
-            max_upload_bytes: 4 << 30,
-            max_unpacked_bytes: 16 << 30,
-            max_unpacked_entries: 500_000,
-            tls_names: Vec::new(),
-            public_listen,
-        };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(switchyard_agent::run_until(
-            args,
-            async move {
-                let _ = stopped.await;
-            },
-            move |registration| {
-                let _ = ready_tx.send(registration.clone());
-            },
-        ));
-        let registration = match ready_rx.await {
-            Ok(registration) => registration,
-            Err(_) => {
-                let failure = match task.await {
-                    Ok(Err(error)) => error.to_string(),
-                    Ok(Ok(())) => "it stopped at once".to_owned(),
-                    Err(join) => join.to_string(),
-                };
-                anyhow::bail!("cannot start the local host agent: {failure}; pass --agent-listen HOST:PORT, or --no-agent");
-            }
-        };
-        let token_file = switchyard_agent::layout::Layout::new(root).identity_dir().join("token");
-        service
-            .register_local_agent(&registration.url, &registration.fingerprint, &token_file)
-            .await
-            .context("cannot register the local agent as host \"local\"")?;
-        println!("Local host agent at {} (certificate sha256 {})", registration.url, registration.fingerprint);
-        for address in &registration.public_addresses {
-            println!("Its router serves public traffic at http://{address}/");
-        }
-        Ok(Self { stop, task })
-    }
-
-    /// Stops the agent and the sites it supervises.
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        match self.task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!("the local agent stopped with an error: {error}"),
-            Err(error) => tracing::error!("the local agent task failed: {error}"),
-        }
     }
 }

@@ -7,11 +7,13 @@
 mod auth;
 mod candidates;
 mod demo;
+mod demo_site;
 mod engines;
 mod go_live;
 mod error;
 mod history;
 mod hosts;
+mod local_agent;
 mod inventory;
 mod patch_documents;
 mod release_view;
@@ -19,7 +21,9 @@ mod releases;
 
 pub use auth::{Caller, NewSession, SESSION_COOKIE, SESSION_DAYS};
 pub use candidates::MAX_CANDIDATE_BYTES;
+pub use demo_site::{sample_release, sample_site_binary};
 pub use error::ServiceError;
+pub use local_agent::LocalAgent;
 pub use releases::DecisionKind;
 pub use hosts::LOCAL_HOST_NAME;
 
