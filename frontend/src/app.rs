@@ -32,6 +32,8 @@ pub fn App() -> impl IntoView {
                     <main class="content">
                         <crate::form::LoadError error=error />
                         <button class="button" on:click=move |_| session.refresh()>"Try again"</button>
+                        // A team-mode desktop whose server is down can switch back to standalone here.
+                        {crate::desktop::is_desktop().then(|| view! { <div class="card"><crate::desktop::DesktopSettings /></div> })}
                     </main>
                 }.into_any(),
                 SessionState::NeedsSetup => view! { <Bar me=None /><main class="content"><SetupPage /></main> }.into_any(),

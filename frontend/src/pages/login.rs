@@ -89,6 +89,8 @@ pub fn SetupPage() -> impl IntoView {
                     <button type="submit" class="button primary" disabled=move || form.busy.get()>"Create administrator"</button>
                 </div>
             </form>
+            // Joining a team's server needs no local administrator: the mode is chosen here too.
+            {crate::desktop::is_desktop().then(|| view! { <div class="card"><crate::desktop::DesktopSettings /></div> })}
         </section>
     }
 }
