@@ -12,7 +12,8 @@ use switchyard_core::patch::{Action, PatchDocument, Step, WorkflowKind};
 use switchyard_core::workflow::State;
 
 use crate::support::{
-    assert_nothing_failed_or_lost, carl, document, http, journal, sam, Host, Load, PUBLIC,
+    assert_completed, assert_nothing_failed_or_lost, carl, document, http, journal, sam, Host,
+    Load, PUBLIC,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -36,24 +37,14 @@ async fn blue_green_release_under_load_then_rollback_keeps_every_write() {
         .confirm(rehearsal.id, &carl(), "ready")
         .await
         .unwrap();
-    assert_eq!(
-        rehearsed.outcome.as_deref(),
-        Some("completed"),
-        "{}",
-        journal(&engine, rehearsal.id).await
-    );
+    assert_completed(&engine, &rehearsed).await;
 
     let run = engine
         .start_production(&doc, "sue", &[], PUBLIC)
         .await
         .unwrap();
     let done = engine.approve(run.id, &sam(), "go").await.unwrap();
-    assert_eq!(
-        done.outcome.as_deref(),
-        Some("completed"),
-        "{}",
-        journal(&engine, run.id).await
-    );
+    assert_completed(&engine, &done).await;
     assert_eq!(host.version().await, "2.0.0");
     assert_eq!(
         host.version_at(&format!("candidate.{PUBLIC}")).await,
@@ -125,12 +116,7 @@ async fn blue_green_release_with_a_migration_rolls_back_to_the_pre_migration_sna
         .confirm(rehearsal.id, &carl(), "ready")
         .await
         .unwrap();
-    assert_eq!(
-        rehearsed.outcome.as_deref(),
-        Some("completed"),
-        "{}",
-        journal(&engine, rehearsal.id).await
-    );
+    assert_completed(&engine, &rehearsed).await;
     let run = engine
         .start_production(&doc, "sue", &[], PUBLIC)
         .await

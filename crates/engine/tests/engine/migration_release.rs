@@ -10,7 +10,10 @@ use std::time::Duration;
 use switchyard_core::patch::{Action, PatchDocument, WorkflowKind};
 use switchyard_core::workflow::State;
 
-use crate::support::{assert_outage_recorded, carl, document, http, journal, sam, Host, PublicReader, PUBLIC};
+use crate::support::{
+    assert_completed, assert_outage_recorded, carl, document, http, journal, sam, Host,
+    PublicReader, PUBLIC,
+};
 
 const TEMPORARY: &str = "temporary.shop.test";
 const CANDIDATE: &str = "candidate.shop.test";
@@ -155,12 +158,7 @@ async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapsh
         .confirm(run.id, &carl(), "v2 looks right")
         .await
         .unwrap();
-    assert_eq!(
-        done.outcome.as_deref(),
-        Some("completed"),
-        "{}",
-        journal(&engine, run.id).await
-    );
+    assert_completed(&engine, &done).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (ok, site_down) = reader.finish().await;
 

@@ -4,7 +4,9 @@
 
 use switchyard_core::patch::WorkflowKind;
 
-use crate::support::{assert_outage_recorded, carl, document, journal, sam, Host, PublicReader, PUBLIC};
+use crate::support::{
+    assert_completed, assert_outage_recorded, carl, document, sam, Host, PublicReader, PUBLIC,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn minor_patch_stops_applies_and_restarts_with_downtime_recorded() {
@@ -27,12 +29,7 @@ async fn minor_patch_stops_applies_and_restarts_with_downtime_recorded() {
     // One reader through the public address counts what it gets while the patch runs.
     let reader = PublicReader::start(host.public);
     let done = engine.approve(run.id, &sam(), "go").await.unwrap();
-    assert_eq!(
-        done.outcome.as_deref(),
-        Some("completed"),
-        "{}",
-        journal(&engine, run.id).await
-    );
+    assert_completed(&engine, &done).await;
     let (ok, site_down) = reader.finish().await;
 
     assert_eq!(host.version().await, "2.0.0");

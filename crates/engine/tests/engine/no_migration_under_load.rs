@@ -8,7 +8,10 @@ use std::time::Duration;
 use switchyard_core::patch::WorkflowKind;
 use switchyard_core::workflow::State;
 
-use crate::support::{assert_nothing_failed_or_lost, carl, document, journal, sam, sue, Host, Load, PUBLIC};
+use crate::support::{
+    assert_completed, assert_nothing_failed_or_lost, carl, document, journal, sam, sue, Host, Load,
+    PUBLIC,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_migration_release_under_load_then_rollback() {
@@ -49,12 +52,7 @@ async fn no_migration_release_under_load_then_rollback() {
         .confirm(rehearsal.id, &carl(), "tested, ready")
         .await
         .unwrap();
-    assert_eq!(
-        rehearsed.outcome.as_deref(),
-        Some("completed"),
-        "{}",
-        journal(&engine, rehearsal.id).await
-    );
+    assert_completed(&engine, &rehearsed).await;
 
     // The production run waits for support; the submitter cannot approve it herself.
     let run = engine
@@ -75,12 +73,7 @@ async fn no_migration_release_under_load_then_rollback() {
         .approve(run.id, &sam(), "approved in the change meeting")
         .await
         .unwrap();
-    assert_eq!(
-        done.outcome.as_deref(),
-        Some("completed"),
-        "{}",
-        journal(&engine, run.id).await
-    );
+    assert_completed(&engine, &done).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let on_v2 = load.acknowledged.lock().unwrap().clone();
 
@@ -125,9 +118,17 @@ async fn no_migration_release_under_load_then_rollback() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (acknowledged, failures) = load.finish().await;
-    assert!(acknowledged.len() > on_v2.len(), "the load ran through the rollback");
+    assert!(
+        acknowledged.len() > on_v2.len(),
+        "the load ran through the rollback"
+    );
     assert_eq!(host.version().await, "1.0.0");
     let v1_records = host.records().await;
     assert!(v1_records.contains("before the release"));
-    assert_nothing_failed_or_lost("after the rollback: ", &failures, &acknowledged, &v1_records);
+    assert_nothing_failed_or_lost(
+        "after the rollback: ",
+        &failures,
+        &acknowledged,
+        &v1_records,
+    );
 }

@@ -22,7 +22,9 @@ use switchyard_router::api::PointAddress;
 use switchyard_router::{RouteTable, Target};
 use switchyard_store::Store;
 
-pub use crate::traffic::{assert_nothing_failed_or_lost, assert_outage_recorded, Load, PublicReader};
+pub use crate::traffic::{
+    assert_nothing_failed_or_lost, assert_outage_recorded, Load, PublicReader,
+};
 
 pub const SITE: &str = "shop";
 pub const PUBLIC: &str = "shop.test";
@@ -245,6 +247,16 @@ pub fn document(kind: WorkflowKind, target_version: &str, sha: &str) -> PatchDoc
     }
     doc.validate().expect("the test document validates");
     doc
+}
+
+/// Checks that a release ended completed, printing its journal when it did not.
+pub async fn assert_completed(engine: &Engine, status: &switchyard_engine::ReleaseStatus) {
+    assert_eq!(
+        status.outcome.as_deref(),
+        Some("completed"),
+        "{}",
+        journal(engine, status.id).await
+    );
 }
 
 /// Prints the release's journal, one transition a line, for failing tests.
