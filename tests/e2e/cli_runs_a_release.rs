@@ -173,3 +173,35 @@ async fn the_cli_rehearses_runs_approves_and_rolls_back_a_release_following_it_l
     let after = switchyard(&server, &alice, &["release", "list"], &[]).await.expect(2);
     assert!(after.stderr.contains("switchyard login"), "{after}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_site_goes_live_from_the_command_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let admin = User { config: dir.path().join("admin"), token: Some(server.admin_token().await) };
+    let hosts = server.get_json("/hosts").await;
+    let local = hosts.as_array().unwrap().iter().find(|h| h["name"] == "local").unwrap_or_else(|| panic!("no local host: {hosts}"));
+    let site = server.post_json("/sites", &json!({"name": "Acme Blog", "customer_id": 1})).await;
+    let site_id = site["id"].as_i64().unwrap_or_else(|| panic!("no site: {site}"));
+    let env = json!({"name": "production", "kind": "production", "host_id": local["id"]});
+    server.post_json(&format!("/sites/{site_id}/environments"), &env).await;
+    server.post_json(&format!("/sites/{site_id}/addresses"), &json!({"value": "blog.acme.example"})).await;
+    let (tarball, sha) = sample_release(dir.path(), "1.0.0");
+
+    let early = switchyard(&server, &admin, &["site", "go-live", "--site", "Acme Blog", "--candidate", &sha], &[]).await.expect(2);
+    assert!(early.stderr.contains("upload it first"), "{early}");
+
+    let tarball = tarball.to_string_lossy().into_owned();
+    switchyard(&server, &admin, &["candidate", "upload", "--site", "Acme Blog", &tarball], &[]).await.expect(0);
+    switchyard(&server, &admin, &["site", "go-live", "--site", "Acme Blog", "--candidate", &sha], &[])
+        .await
+        .expect(0)
+        .says("Acme Blog is live at blog.acme.example");
+    let status = server.get_json(&format!("/hosts/{}/status", local["id"])).await;
+    assert!(status.to_string().contains("acme-blog-blue"), "the agent runs no environment for the site: {status}");
+
+    let again = switchyard(&server, &admin, &["site", "go-live", "--site", "Acme Blog", "--candidate", &sha], &[]).await.expect(2);
+    assert!(again.stderr.contains("already live"), "{again}");
+    let audit = server.get_json("/audit").await;
+    assert!(audit.to_string().contains("site.go-live"), "going live is not in the audit log: {audit}");
+}

@@ -9,6 +9,7 @@ mod release;
 mod release_show;
 mod remote;
 mod serve;
+mod site;
 mod session_file;
 mod table;
 
@@ -38,6 +39,8 @@ enum Command {
     Candidate(candidate::CandidateArgs),
     /// Rehearse, run, decide on, roll back and follow releases; show and list them.
     Release(release::ReleaseArgs),
+    /// Put a site live on its host for the first time, so releases can follow.
+    Site(site::SiteArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -62,6 +65,7 @@ fn main() -> anyhow::Result<()> {
         Command::Logout(args) => exit_with(runtime.block_on(login::logout(args))),
         Command::Candidate(args) => exit_with(runtime.block_on(candidate::run(args))),
         Command::Release(args) => exit_with(runtime.block_on(release::run(args))),
+        Command::Site(args) => exit_with(runtime.block_on(site::run(args))),
     }
 }
 

@@ -127,7 +127,11 @@ pub fn ReleaseTable(releases: Vec<ReleaseSummary>, #[prop(optional)] show_site: 
                             {show_site.then(|| view! { <td>{r.site.clone()}</td><td>{r.customer.clone()}</td> })}
                             <td><span class=format!("badge run-{}", r.run)>{r.run.clone()}</span></td>
                             <td>{r.workflow.clone()}</td>
-                            <td><StatusBadge status=r.status.clone() /> <span class="muted small">{r.waiting_for.clone()}</span></td>
+                            // A finished release's badge says it all; one under way says what it waits for.
+                            <td>
+                                <StatusBadge status=r.status.clone() />
+                                {r.outcome.is_none().then(|| view! { " " <span class="muted small">{r.waiting_for.clone()}</span> })}
+                            </td>
                             <td class="when">{format::when(&r.created_at)}</td>
                             <td class="num">{format::duration(r.duration_s)}</td>
                             <td class="num">{format::downtime(r.downtime_ms)}</td>
