@@ -11,6 +11,7 @@ mod desktop_history_screenshot;
 mod desktop_steps;
 mod desktop_team_mode;
 mod local_agent_is_reachable;
+mod migration_journey;
 mod patch_documents_are_versioned;
 mod people;
 mod people_log_in_by_role;

@@ -31,8 +31,12 @@ impl Server {
         command.args(["serve", "--port", "0", "--agent-listen", "127.0.0.1:0", "--data"]).arg(data_dir).args(extra_args);
         let mut process = Running::spawn("switchyard serve", command, data_dir);
         let output = process.wait_for_output("its URL", Duration::from_secs(30), |out| out.contains("serving at http://"));
+        // The agent's router prints its public address first; the server's URL is on its own line.
         let url = output
-            .split_whitespace()
+            .lines()
+            .find(|line| line.contains("serving at http://"))
+            .into_iter()
+            .flat_map(str::split_whitespace)
             .find(|word| word.starts_with("http://"))
             .expect("the URL is printed")
             .trim_end_matches('/')
