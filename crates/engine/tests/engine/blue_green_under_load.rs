@@ -9,11 +9,10 @@
 use std::time::Duration;
 
 use switchyard_core::patch::{Action, PatchDocument, Step, WorkflowKind};
-use switchyard_core::workflow::State;
 
 use crate::support::{
-    assert_completed, assert_nothing_failed_or_lost, carl, document, http, journal, sam, Host,
-    Load, PUBLIC,
+    assert_completed, assert_nothing_failed_or_lost, assert_rolled_back, carl, document, http,
+    journal, sam, Host, Load, PUBLIC,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -58,11 +57,7 @@ async fn blue_green_release_under_load_then_rollback_keeps_every_write() {
         .rollback(run.id, &sam(), "the customer asked")
         .await
         .unwrap();
-    assert!(
-        matches!(rolled.state, State::RolledBack { .. }),
-        "{}",
-        journal(&engine, run.id).await
-    );
+    assert_rolled_back(&engine, &rolled).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (acknowledged, failures) = load.finish().await;
 
@@ -155,11 +150,7 @@ async fn blue_green_release_with_a_migration_rolls_back_to_the_pre_migration_sna
         .rollback(run.id, &sam(), "the customer asked")
         .await
         .unwrap();
-    assert!(
-        matches!(rolled.state, State::RolledBack { .. }),
-        "{}",
-        journal(&engine, run.id).await
-    );
+    assert_rolled_back(&engine, &rolled).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (acknowledged, failures) = load.finish().await;
 

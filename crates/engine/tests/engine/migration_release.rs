@@ -8,11 +8,10 @@
 use std::time::Duration;
 
 use switchyard_core::patch::{Action, PatchDocument, WorkflowKind};
-use switchyard_core::workflow::State;
 
 use crate::support::{
-    assert_completed, assert_outage_recorded, carl, document, http, journal, sam, Host,
-    PublicReader, PUBLIC,
+    assert_completed, assert_outage_recorded, assert_rolled_back, carl, document, http, journal,
+    sam, Host, PublicReader, PUBLIC,
 };
 
 const TEMPORARY: &str = "temporary.shop.test";
@@ -187,11 +186,7 @@ async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapsh
         .rollback(run.id, &sam(), "the customer asked")
         .await
         .unwrap();
-    assert!(
-        matches!(rolled.state, State::RolledBack { .. }),
-        "{}",
-        journal(&engine, run.id).await
-    );
+    assert_rolled_back(&engine, &rolled).await;
     let (_, version) = get(&host, PUBLIC, "/version").await;
     assert_eq!(
         (&version["version"], &version["schema"]),

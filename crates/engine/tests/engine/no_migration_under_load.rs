@@ -6,11 +6,10 @@
 use std::time::Duration;
 
 use switchyard_core::patch::WorkflowKind;
-use switchyard_core::workflow::State;
 
 use crate::support::{
-    assert_completed, assert_nothing_failed_or_lost, carl, document, journal, sam, sue, Host, Load,
-    PUBLIC,
+    assert_completed, assert_nothing_failed_or_lost, assert_rolled_back, carl, document, journal,
+    sam, sue, Host, Load, PUBLIC,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -111,11 +110,7 @@ async fn no_migration_release_under_load_then_rollback() {
         .rollback(run.id, &sam(), "the customer asked")
         .await
         .unwrap();
-    assert!(
-        matches!(rolled.state, State::RolledBack { .. }),
-        "{}",
-        journal(&engine, run.id).await
-    );
+    assert_rolled_back(&engine, &rolled).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (acknowledged, failures) = load.finish().await;
     assert!(

@@ -12,7 +12,8 @@ use switchyard_core::workflow::State;
 use switchyard_router::Target;
 
 use crate::support::{
-    assert_nothing_failed_or_lost, carl, document, journal, sam, Host, Load, PUBLIC,
+    assert_nothing_failed_or_lost, assert_rolled_back, carl, document, journal, sam, Host, Load,
+    PUBLIC,
 };
 
 pub fn accounts() -> Vec<String> {
@@ -186,11 +187,7 @@ async fn rollout_by_account_under_load_then_rollback() {
         .rollback(id, &sam(), "the customer asked")
         .await
         .unwrap();
-    assert!(
-        matches!(rolled.state, State::RolledBack { .. }),
-        "{}",
-        journal(&engine, id).await
-    );
+    assert_rolled_back(&engine, &rolled).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (acknowledged, failures) = load.finish().await;
     assert!(

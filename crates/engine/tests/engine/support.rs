@@ -259,6 +259,18 @@ pub async fn assert_completed(engine: &Engine, status: &switchyard_engine::Relea
     );
 }
 
+/// Checks that a release ended rolled back, printing its journal when it did not.
+pub async fn assert_rolled_back(engine: &Engine, status: &switchyard_engine::ReleaseStatus) {
+    assert!(
+        matches!(
+            status.state,
+            switchyard_core::workflow::State::RolledBack { .. }
+        ),
+        "{}",
+        journal(engine, status.id).await
+    );
+}
+
 /// Prints the release's journal, one transition a line, for failing tests.
 pub async fn journal(engine: &Engine, id: i64) -> String {
     let journal = engine.store().transitions(id).await.unwrap_or_default();
