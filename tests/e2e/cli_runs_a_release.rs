@@ -5,9 +5,10 @@
 
 use crate::people::{staffed, PASSWORD};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
+use switchyard_e2e::release::sample_release;
 use switchyard_e2e::server::Server;
 use switchyard_e2e::workspace_binary;
 
@@ -81,24 +82,6 @@ async fn switchyard(server: &Server, user: &User, args: &[&str], env: &[(&str, &
     }
 }
 
-/// A release tarball of the sample site, built with the system's tar, and its sha256.
-fn sample_release(dir: &Path, version: &str) -> (PathBuf, String) {
-    let tree = dir.join(format!("release-{version}"));
-    std::fs::create_dir_all(tree.join("bin")).unwrap();
-    let script = format!(
-        "#!/bin/sh\nhere=$(cd \"$(dirname \"$0\")/..\" && pwd)\nSITE_CONFIG=\"$here/site.toml\" exec '{}' \"$@\"\n",
-        workspace_binary("sample-site").display()
-    );
-    std::fs::write(tree.join("bin/site"), script).unwrap();
-    std::fs::set_permissions(tree.join("bin/site"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    std::fs::write(tree.join("site.toml"), format!("version = \"{version}\"\nschema = 1\n")).unwrap();
-    let tarball = dir.join(format!("acme-shop-{version}.tar.gz"));
-    let tar = std::process::Command::new("tar").arg("czf").arg(&tarball).arg("-C").arg(&tree).args(["bin", "site.toml"]).output().unwrap();
-    assert!(tar.status.success(), "tar failed: {}", String::from_utf8_lossy(&tar.stderr));
-    let sum = std::process::Command::new("sha256sum").arg(&tarball).output().unwrap();
-    (tarball, String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap().to_owned())
-}
-
 /// Saves the demo's document again with a one-second watch window, so production completes
 /// promptly; returns the new version.
 async fn short_watch_document(server: &Server) -> i64 {
@@ -130,7 +113,7 @@ async fn the_cli_rehearses_runs_approves_and_rolls_back_a_release_following_it_l
     switchyard(&server, &sam, &["login", "--username", "sam"], &[("SWITCHYARD_PASSWORD", PASSWORD)]).await.expect(0);
 
     // She uploads a candidate by the site's name and gets its sha256, with progress on stderr.
-    let (tarball, sha) = sample_release(dir.path(), "1.2.0");
+    let (tarball, sha) = sample_release(dir.path(), "1.2.0", 1);
     let upload = switchyard(&server, &alice, &["candidate", "upload", "--site", "Acme Shop", tarball.to_str().unwrap()], &[]).await.expect(0);
     assert_eq!(upload.stdout.trim(), sha, "{upload}");
     assert!(upload.stderr.contains("uploading acme-shop-1.2.0.tar.gz") && upload.stderr.contains("100 %"), "{upload}");
@@ -186,7 +169,7 @@ async fn a_new_site_goes_live_from_the_command_line_once() {
     let env = json!({"name": "production", "kind": "production", "host_id": local["id"]});
     server.post_json(&format!("/sites/{site_id}/environments"), &env).await;
     server.post_json(&format!("/sites/{site_id}/addresses"), &json!({"value": "blog.acme.example"})).await;
-    let (tarball, sha) = sample_release(dir.path(), "1.0.0");
+    let (tarball, sha) = sample_release(dir.path(), "1.0.0", 1);
 
     let early = switchyard(&server, &admin, &["site", "go-live", "--site", "Acme Blog", "--candidate", &sha], &[]).await.expect(2);
     assert!(early.stderr.contains("upload it first"), "{early}");

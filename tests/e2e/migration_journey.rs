@@ -6,33 +6,14 @@
 
 use crate::people::{allows, log_in, staffed, status, wait_for_element, wait_for_release, Api, PASSWORD};
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 use switchyard_e2e::browser::Browser;
+use switchyard_e2e::release::sample_release;
 use switchyard_e2e::server::Server;
-use switchyard_e2e::{free_port, workspace_binary};
+use switchyard_e2e::free_port;
 
 /// How long a release step on the local agent may take before the test gives up.
 const STEP: Duration = Duration::from_secs(120);
-
-/// A release tarball of the sample site at `version` expecting database `schema`, and its sha256.
-fn sample_release(dir: &Path, version: &str, schema: u32) -> (PathBuf, String) {
-    let tree = dir.join(format!("release-{version}"));
-    std::fs::create_dir_all(tree.join("bin")).unwrap();
-    let script = format!(
-        "#!/bin/sh\nhere=$(cd \"$(dirname \"$0\")/..\" && pwd)\nSITE_CONFIG=\"$here/site.toml\" exec '{}' \"$@\"\n",
-        workspace_binary("sample-site").display()
-    );
-    std::fs::write(tree.join("bin/site"), script).unwrap();
-    std::fs::set_permissions(tree.join("bin/site"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    std::fs::write(tree.join("site.toml"), format!("version = \"{version}\"\nschema = {schema}\n")).unwrap();
-    let tarball = dir.join(format!("acme-shop-{version}.tar.gz"));
-    let tar = Command::new("tar").arg("czf").arg(&tarball).arg("-C").arg(&tree).args(["bin", "site.toml"]).output().unwrap();
-    assert!(tar.status.success(), "tar failed: {}", String::from_utf8_lossy(&tar.stderr));
-    let sum = Command::new("sha256sum").arg(&tarball).output().unwrap();
-    (tarball, String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap().to_owned())
-}
 
 /// What the public router answers for `host`: the status and the body.
 async fn public(port: u16, host: &str, path: &str) -> (u16, String) {

@@ -7,36 +7,13 @@ use crate::people::{allows, log_in, present, staffed, status, wait_for_element, 
 use fantoccini::Locator;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 use switchyard_e2e::browser::Browser;
+use switchyard_e2e::release::sample_release;
 use switchyard_e2e::server::Server;
-use switchyard_e2e::workspace_binary;
 
 /// How long a release step on the local agent may take before the test gives up.
 const STEP: Duration = Duration::from_secs(120);
-
-/// A release tarball of the sample site at `version`, built with the system's tar, and its sha256.
-fn sample_release(dir: &Path, version: &str) -> (PathBuf, String) {
-    let tree = dir.join(format!("release-{version}"));
-    std::fs::create_dir_all(tree.join("bin")).unwrap();
-    let binary = workspace_binary("sample-site");
-    let script = format!(
-        "#!/bin/sh\nhere=$(cd \"$(dirname \"$0\")/..\" && pwd)\nSITE_CONFIG=\"$here/site.toml\" exec '{}' \"$@\"\n",
-        binary.display()
-    );
-    std::fs::write(tree.join("bin/site"), script).unwrap();
-    let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
-    std::fs::set_permissions(tree.join("bin/site"), executable).unwrap();
-    std::fs::write(tree.join("site.toml"), format!("version = \"{version}\"\nschema = 1\n")).unwrap();
-    let tarball = dir.join(format!("acme-shop-{version}.tar.gz"));
-    let tar = Command::new("tar").arg("czf").arg(&tarball).arg("-C").arg(&tree).args(["bin", "site.toml"]).output().unwrap();
-    assert!(tar.status.success(), "tar failed: {}", String::from_utf8_lossy(&tar.stderr));
-    let sum = Command::new("sha256sum").arg(&tarball).output().unwrap();
-    let sha = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap().to_owned();
-    (tarball, sha)
-}
 
 /// The demo site's id and a patch-document version to release: the demo's document to 1.1.0,
 /// saved again with a short watch so a production run completes in seconds, not minutes.
@@ -74,7 +51,7 @@ async fn a_customer_uploads_a_candidate_rehearses_it_and_marks_it_ready_but_cann
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"));
     staffed(&server).await;
-    let (tarball, sha) = sample_release(dir.path(), "1.2.0");
+    let (tarball, sha) = sample_release(dir.path(), "1.2.0", 1);
     let browser = Browser::start().await;
     log_in(&browser, &server, "alice", PASSWORD).await;
 

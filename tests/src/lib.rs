@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod desktop;
 pub mod process;
+pub mod release;
 pub mod server;
 
 use std::path::PathBuf;
