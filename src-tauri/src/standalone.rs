@@ -56,12 +56,10 @@ impl Standalone {
         }
         // As `serve` does on first start: the demo's site goes live on the local agent.
         if seeded && agent.is_ok() {
-            match switchyard_service::sample_site_binary() {
-                Some(binary) => match service.put_demo_live(&binary).await {
-                    Ok(live) => tracing::info!("the demo site is live at {}", live.public_address),
-                    Err(e) => tracing::warn!("the demo site could not be put live: {e}"),
-                },
-                None => tracing::info!("the sample site is not built beside the app; the demo site stays offline"),
+            match service.put_demo_live().await {
+                Ok(Some(live)) => tracing::info!("the demo site is live at {}", live.public_address),
+                Ok(None) => tracing::info!("the sample site is not built beside the app; the demo site stays offline"),
+                Err(e) => tracing::warn!("the demo site could not be put live: {e}"),
             }
         }
         // As `serve` does: releases left unfinished when the app last closed go on, driven by

@@ -64,15 +64,13 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         Some(agent)
     };
     if seeded && local_agent.is_some() {
-        match switchyard_service::sample_site_binary() {
-            Some(binary) => match service.put_demo_live(&binary).await {
-                Ok(live) => println!(
-                    "The demo site is live at {} (version 1.0.0); a release to 1.1.0 is ready to rehearse.",
-                    live.public_address
-                ),
-                Err(e) => println!("The demo site could not be put live ({e}); the rest of Switchyard works without it."),
-            },
-            None => println!("The sample site is not built beside switchyard, so the demo site stays offline; run `cargo xtask run`."),
+        match service.put_demo_live().await {
+            Ok(Some(live)) => println!(
+                "The demo site is live at {} (version 1.0.0); a release to 1.1.0 is ready to rehearse.",
+                live.public_address
+            ),
+            Ok(None) => println!("The sample site is not built beside switchyard, so the demo site stays offline; run `cargo xtask run`."),
+            Err(e) => println!("The demo site could not be put live ({e}); the rest of Switchyard works without it."),
         }
     }
     let resumed = service.resume_releases().await?;

@@ -12,7 +12,7 @@ type Result<T> = std::result::Result<T, ServiceError>;
 
 /// The sample site's executable, which the workspace builds beside `switchyard` and the
 /// desktop app.
-pub fn sample_site_binary() -> Option<PathBuf> {
+fn sample_site_binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let beside = exe.parent()?.join("sample-site");
     beside.is_file().then_some(beside)
@@ -23,7 +23,7 @@ fn build_failed(e: std::io::Error) -> ServiceError {
 }
 
 /// A release tarball: `bin/site` starts the sample site with this release's `site.toml`.
-pub fn sample_release(binary: &Path, version: &str, schema: u32) -> Result<Vec<u8>> {
+fn sample_release(binary: &Path, version: &str, schema: u32) -> Result<Vec<u8>> {
     let script = format!(
         "#!/bin/sh\nhere=$(cd \"$(dirname \"$0\")/..\" && pwd)\nSITE_CONFIG=\"$here/site.toml\" exec '{}' \"$@\"\n",
         binary.display()
@@ -48,8 +48,11 @@ impl Service {
         Ok(self.upload_candidate(&Caller::system(), site_id, name, chunks).await?.sha256)
     }
 
-    /// Puts the demo's site live from two builds of the sample site at `binary`.
-    pub async fn put_demo_live(&self, binary: &Path) -> Result<WentLive> {
+    /// Puts the demo's site live from two builds of the sample site; `None` when the sample
+    /// site is not built beside this program, so the demo site stays offline.
+    pub async fn put_demo_live(&self) -> Result<Option<WentLive>> {
+        let Some(binary) = sample_site_binary() else { return Ok(None) };
+        let binary = binary.as_path();
         let system = Caller::system();
         let site = self
             .list_sites(&system, None)
@@ -63,6 +66,6 @@ impl Service {
         let template = self.patch_template(&system, site.id, "no-migration").await?;
         let toml = template.toml.replace(&"0".repeat(64), &v2).replace("target_version = \"1.0.0\"", "target_version = \"1.1.0\"");
         self.save_patch_document(&system, site.id, PatchDocumentDraft { toml }).await?;
-        Ok(live)
+        Ok(Some(live))
     }
 }

@@ -1,7 +1,8 @@
 //! One release engine per host, created on first use and kept for the life of the process:
 //! an engine serialises the work on each release it drives, so two engines for one host
 //! would race. A site's releases run on the host of its production environment, at the
-//! site's public address (the address bound to production, else its first address).
+//! site's public address (the address bound to production, else its first address; see
+//! [`site_home`]).
 
 use crate::hosts::agent_client;
 use crate::ServiceError;
@@ -45,27 +46,9 @@ impl Engines {
 
     /// The engine for `site`'s production host, and the address its releases swap.
     pub async fn for_site(&self, store: &Store, site: &Site) -> Result<SiteEngine> {
-        let environments = store.list_environments(site.id).await?;
-        let production = environments.iter().find(|e| e.kind == EnvironmentKind::Production).ok_or_else(|| {
-            ServiceError::Conflict(format!(
-                "site {} has no production environment, so there is nothing to release to; add one on the site's page",
-                site.name
-            ))
-        })?;
-        let addresses = store.list_addresses(site.id).await?;
-        // Wildcards (`*.shop.example`) are the accounts' addresses, not the site's own.
-        let own = |a: &&switchyard_api::Address| !a.value.starts_with("*.");
-        let public_address = addresses
-            .iter()
-            .filter(own)
-            .find(|a| a.environment_id == Some(production.id))
-            .or_else(|| addresses.iter().find(own))
-            .map(|a| a.value.clone())
-            .ok_or_else(|| {
-                ServiceError::Conflict(format!("site {} has no address to release at; add its domain on the site's page", site.name))
-            })?;
-        let engine = self.for_host(store, production.host_id).await?;
-        Ok(SiteEngine { engine, public_address })
+        let home = site_home(store, site).await?;
+        let engine = self.for_host(store, home.host_id).await?;
+        Ok(SiteEngine { engine, public_address: home.public_address })
     }
 
     async fn for_host(&self, store: &Store, host_id: i64) -> Result<Arc<Engine>> {
@@ -86,4 +69,33 @@ impl Engines {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Engine>>> {
         self.by_host.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Where a site lives: the host of its production environment, and its own public address.
+pub(crate) struct SiteHome {
+    pub host_id: i64,
+    pub public_address: String,
+}
+
+pub(crate) async fn site_home(store: &Store, site: &Site) -> Result<SiteHome> {
+    let environments = store.list_environments(site.id).await?;
+    let production = environments.iter().find(|e| e.kind == EnvironmentKind::Production).ok_or_else(|| {
+        ServiceError::Conflict(format!(
+            "site {} has no production environment, so there is nothing to release to; add one on the site's page",
+            site.name
+        ))
+    })?;
+    let addresses = store.list_addresses(site.id).await?;
+    // Wildcards (`*.shop.example`) are the accounts' addresses, not the site's own.
+    let own = |a: &&switchyard_api::Address| !a.value.starts_with("*.");
+    let public_address = addresses
+        .iter()
+        .filter(own)
+        .find(|a| a.environment_id == Some(production.id))
+        .or_else(|| addresses.iter().find(own))
+        .map(|a| a.value.clone())
+        .ok_or_else(|| {
+            ServiceError::Conflict(format!("site {} has no address to release at; add its domain on the site's page", site.name))
+        })?;
+    Ok(SiteHome { host_id: production.host_id, public_address })
 }

@@ -11,7 +11,8 @@ use crate::{Service, ServiceError};
 use std::net::{IpAddr, SocketAddr};
 use switchyard_agent::api::{Activate, CreateEnv, EnvConfig, UnpackRelease};
 use switchyard_agent::AgentError;
-use switchyard_api::{EnvironmentKind, GoLive, WentLive};
+use crate::engines::{site_home, SiteHome};
+use switchyard_api::{GoLive, WentLive};
 use switchyard_core::access::Action;
 use switchyard_engine::{environment_names, initial_site_routes, site_slug};
 
@@ -32,13 +33,9 @@ impl Service {
     pub async fn go_live(&self, caller: &Caller, site_id: i64, request: GoLive) -> Result<WentLive> {
         caller.may(Action::RunRelease)?;
         let site = self.store.site(site_id).await?;
-        let environments = self.store.list_environments(site.id).await?;
-        let production = environments.iter().find(|e| e.kind == EnvironmentKind::Production).ok_or_else(|| {
-            ServiceError::Conflict(format!("site {} has no production environment; add one, on the host it should run on, first", site.name))
-        })?;
-        let host = self.store.host(production.host_id).await?;
+        let SiteHome { host_id, public_address } = site_home(&self.store, &site).await?;
+        let host = self.store.host(host_id).await?;
         let client = agent_client(&host).map_err(ServiceError::Conflict)?;
-        let public_address = self.engines.for_site(&self.store, &site).await?.public_address;
         let sha = request.candidate_sha256.trim().to_owned();
         let tarball = self.engines.candidates_dir.join(format!("{sha}.tar.gz"));
         if self.store.candidate(site.id, &sha).await?.is_none() || !tarball.is_file() {

@@ -21,7 +21,6 @@ mod releases;
 
 pub use auth::{Caller, NewSession, SESSION_COOKIE, SESSION_DAYS};
 pub use candidates::MAX_CANDIDATE_BYTES;
-pub use demo_site::{sample_release, sample_site_binary};
 pub use error::ServiceError;
 pub use local_agent::LocalAgent;
 pub use releases::DecisionKind;
