@@ -6,6 +6,7 @@ use crate::releases::Loaded;
 use crate::{Service, ServiceError};
 use switchyard_api::{HistoryFilter, HistoryPage, HistoryStats, ReleaseSummary};
 use switchyard_core::history_filter::HistoryScope;
+use switchyard_core::workflow::State;
 use switchyard_store::HistoryRow;
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -31,12 +32,10 @@ impl Service {
     /// waits for) need its compiled run, so it is loaded.
     async fn row_summary(&self, caller: &Caller, row: &HistoryRow) -> Result<ReleaseSummary> {
         let now = chrono::Utc::now();
-        match row.outcome.as_deref() {
-            Some(outcome) => {
-                let waiting_for = if outcome == "completed" { "completed; only a rollback request is accepted" } else { "rolled back and finished" };
-                Ok(row.to_summary(outcome.to_owned(), waiting_for.to_owned(), now))
-            }
-            None => {
+        let state = serde_json::from_str::<State>(&row.state).ok();
+        match (row.outcome.as_deref(), state.as_ref().and_then(State::final_words)) {
+            (Some(outcome), Some(words)) => Ok(row.to_summary(outcome.to_owned(), words.to_owned(), now)),
+            _ => {
                 let loaded: Loaded = self.readable_release(caller, row.id).await?;
                 Ok(loaded.summary())
             }

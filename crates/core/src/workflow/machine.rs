@@ -44,8 +44,16 @@ impl State {
             },
             State::RollingBack { remaining, .. } => format!("rolling back, waiting for `{}`", remaining[0]),
             State::RollbackStalled { .. } => "stalled in its rollback; request a rollback to retry".into(),
-            State::Completed { .. } => "completed; only a rollback request is accepted".into(),
-            State::RolledBack { .. } => "rolled back and finished".into(),
+            State::Completed { .. } | State::RolledBack { .. } => self.final_words().unwrap_or_default().into(),
+        }
+    }
+
+    /// What a final state waits for, in words; `None` while the run is under way.
+    pub fn final_words(&self) -> Option<&'static str> {
+        match self {
+            State::Completed { .. } => Some("completed; only a rollback request is accepted"),
+            State::RolledBack { .. } => Some("rolled back and finished"),
+            _ => None,
         }
     }
 }
