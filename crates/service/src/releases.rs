@@ -121,7 +121,10 @@ impl Loaded {
 impl Service {
     /// Loads a release the caller may see.
     pub(crate) async fn readable_release(&self, caller: &Caller, id: i64) -> Result<Loaded> {
-        let record = self.store.release(id).await?;
+        self.readable_record(caller, self.store.release(id).await?).await
+    }
+
+    async fn readable_record(&self, caller: &Caller, record: ReleaseRecord) -> Result<Loaded> {
         let site = self.store.site_by_name(&record.site).await?;
         match &site {
             Some(site) => caller.may(Action::ReadSite { owner: site.customer_id })?,
@@ -282,7 +285,7 @@ impl Service {
         caller.may(Action::RunRelease)?;
         let mut waiting = Vec::new();
         for record in self.store.unfinished_releases().await? {
-            let loaded = self.readable_release(caller, record.id).await?;
+            let loaded = self.readable_record(caller, record).await?;
             let at_approval = matches!(&loaded.state, State::Running { stage, .. }
                 if matches!(loaded.release.stages.get(*stage), Some(switchyard_core::workflow::Stage::Approval)));
             if at_approval {
