@@ -21,6 +21,7 @@ pub mod ops;
 pub mod releases;
 pub mod routing;
 pub mod server;
+pub mod spawn;
 pub mod steps;
 pub mod supervisor;
 pub mod sync;

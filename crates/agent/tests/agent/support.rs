@@ -1,9 +1,9 @@
 //! Helpers that start a real agent process in a temporary root, build sample-site releases,
 //! and print the agent's log when a test fails.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -97,38 +97,13 @@ fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
 }
 
 fn spawn(dir: &Path, extra: &[String]) -> (Child, Registration) {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("agent.log")).expect("log file");
-    let mut child = Command::new(agent_binary())
-        .arg("--root")
-        .arg(dir.join("root"))
-        .args(["--listen", "127.0.0.1:0"])
-        .args(extra)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("start switchyard-agent");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        if let Some(Ok(line)) = lines.next() {
-            let _ = tx.send(line);
-        }
-        // Keep draining so the agent never blocks on a full pipe.
-        for _ in lines {}
-    });
-    let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
-        let _ = child.kill();
-        panic!("the agent did not report it was listening within 30 s; log:\n{}", std::fs::read_to_string(dir.join("agent.log")).unwrap_or_default())
-    });
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let spawned = switchyard_agent::spawn::spawn_agent(agent_binary(), dir, &extra).unwrap_or_else(|e| panic!("{e}"));
+    let (line, registration) = (&spawned.first_line, &spawned.registration);
     assert!(line.starts_with("switchyard-agent listening on https://127.0.0.1:"), "unexpected first line {line:?}");
-    let text = std::fs::read_to_string(dir.join("root/agent/registration.json")).expect("registration.json");
-    let registration: Registration = serde_json::from_str(&text).expect("registration json");
     assert!(line.contains(&registration.fingerprint));
     assert!(!line.contains(&registration.token), "the token must not be printed");
-    (child, registration)
+    (spawned.child, spawned.registration)
 }
 
 /// The sample-site executable, built once per test process (a no-op when cargo test built it).

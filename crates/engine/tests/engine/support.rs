@@ -3,10 +3,10 @@
 //! and the release journal when a test fails. Traffic during a release is in `traffic.rs`.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -317,44 +317,10 @@ pub fn site_config(port: u16) -> EnvConfig {
 }
 
 fn spawn_agent(dir: &Path) -> (Child, Registration) {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("agent.log"))
-        .expect("log file");
-    let mut child = Command::new(binary("switchyard-agent"))
-        .arg("--root")
-        .arg(dir.join("root"))
-        .args(["--listen", "127.0.0.1:0", "--public-listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("start switchyard-agent");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        if let Some(Ok(line)) = lines.next() {
-            let _ = tx.send(line);
-        }
-        // Keep draining so the agent never blocks on a full pipe.
-        for _ in lines {}
-    });
-    if rx.recv_timeout(Duration::from_secs(30)).is_err() {
-        let _ = child.kill();
-        panic!(
-            "the agent did not start within 30 s; log:\n{}",
-            std::fs::read_to_string(dir.join("agent.log")).unwrap_or_default()
-        );
-    }
-    let text = std::fs::read_to_string(dir.join("root/agent/registration.json"))
-        .expect("registration.json");
-    (
-        child,
-        serde_json::from_str(&text).expect("registration json"),
-    )
+    let extra = ["--public-listen", "127.0.0.1:0"];
+    let spawned = switchyard_agent::spawn::spawn_agent(&binary("switchyard-agent"), dir, &extra)
+        .unwrap_or_else(|e| panic!("{e}"));
+    (spawned.child, spawned.registration)
 }
 
 /// The agent and sample-site executables, built once per test process and copied, so a
