@@ -32,8 +32,13 @@ impl Service {
     /// waits for) need its compiled run, so it is loaded.
     async fn row_summary(&self, caller: &Caller, row: &HistoryRow) -> Result<ReleaseSummary> {
         let now = chrono::Utc::now();
-        let state = serde_json::from_str::<State>(&row.state).ok();
-        match (row.outcome.as_deref(), state.as_ref().and_then(State::final_words)) {
+        // The stored outcome names the final state; its words are core's.
+        let final_state = match row.outcome.as_deref() {
+            Some("completed") => Some(State::Completed { undo: Vec::new() }),
+            Some("rolled-back") => Some(State::RolledBack { reason: String::new() }),
+            _ => None,
+        };
+        match (row.outcome.as_deref(), final_state.as_ref().and_then(State::final_words)) {
             (Some(outcome), Some(words)) => Ok(row.to_summary(outcome.to_owned(), words.to_owned(), now)),
             _ => {
                 let loaded: Loaded = self.readable_release(caller, row.id).await?;
