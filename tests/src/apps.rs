@@ -45,7 +45,8 @@ impl App {
     /// Returns the tarball and its sha256 from `sha256sum`.
     pub fn release(&self, dir: &Path, with_v2: bool, manifest: Option<&str>) -> (PathBuf, String) {
         let label = if with_v2 { "2.0.0" } else { "1.0.0" };
-        let tree = dir.join(format!("{}-{label}-{}", self.folder, rand_suffix()));
+        let build = dir.join(format!("build-{}", rand_suffix()));
+        let tree = build.join("tree");
         copy_tree(&apps_dir().join(self.folder).join("base"), &tree);
         if with_v2 {
             copy_tree(&apps_dir().join(self.folder).join("v2"), &tree);
@@ -55,7 +56,7 @@ impl App {
             Some(text) => std::fs::write(tree.join("switchyard.toml"), text).unwrap(),
             None => {}
         }
-        let tarball = tree.with_extension("tar.gz");
+        let tarball = build.join(format!("{}-{label}.tar.gz", self.folder));
         let tar = Command::new("tar")
             .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=2026-01-01 00:00Z", "--exclude=__pycache__", "-czf"])
             .arg(&tarball)

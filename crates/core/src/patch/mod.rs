@@ -5,6 +5,7 @@
 //! workflow machines in [`crate::workflow`] compile it into commands.
 
 mod action;
+mod from_manifest;
 pub(crate) mod node;
 mod parse;
 mod render;
