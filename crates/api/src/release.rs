@@ -13,6 +13,20 @@ pub struct Candidate {
     pub size_bytes: i64,
     pub uploaded_by: String,
     pub uploaded_at: String,
+    /// What the candidate's release manifest declares, read at upload; absent when it ships
+    /// none (its site's default manifest, or the legacy `bin/site` convention, applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<CandidateManifest>,
+}
+
+/// A candidate's `switchyard.toml` or `Procfile`, as the agent will read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateManifest {
+    pub source: switchyard_core::manifest::ManifestSource,
+    /// The manifest in canonical TOML (a Procfile rendered as the equivalent manifest).
+    pub toml: String,
+    /// One line per thing it declares: how it starts, its health check, migration, data.
+    pub summary: Vec<String>,
 }
 
 /// `POST /releases`: start a rehearsal (on a fresh clone of production) or, once this

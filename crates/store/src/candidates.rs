@@ -15,7 +15,7 @@ struct CandidateRow {
 
 impl From<CandidateRow> for Candidate {
     fn from(r: CandidateRow) -> Self {
-        Candidate { sha256: r.sha256, site_id: r.site_id, filename: r.filename, size_bytes: r.size_bytes, uploaded_by: r.uploaded_by, uploaded_at: r.uploaded_at }
+        Candidate { sha256: r.sha256, site_id: r.site_id, filename: r.filename, size_bytes: r.size_bytes, uploaded_by: r.uploaded_by, uploaded_at: r.uploaded_at, manifest: None }
     }
 }
 

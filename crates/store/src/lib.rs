@@ -7,6 +7,7 @@
 mod accounts;
 mod addresses;
 mod audit;
+mod candidate_manifests;
 mod candidates;
 mod customers;
 mod environments;
@@ -21,6 +22,7 @@ mod sites;
 mod users;
 
 pub use audit::NewAuditEntry;
+pub use candidate_manifests::StoredManifest;
 pub use error::StoreError;
 pub use history::{history_outcome, history_query, HistoryPageRows, HistoryRow, DELETED_SITE};
 pub use history_csv::HISTORY_CSV_COLUMNS;

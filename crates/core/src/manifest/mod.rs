@@ -35,6 +35,9 @@
 mod parse;
 mod procfile;
 mod render;
+mod source;
+
+pub use source::ManifestSource;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
