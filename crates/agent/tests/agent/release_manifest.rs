@@ -427,3 +427,61 @@ async fn port_zero_is_chosen_by_the_agent_and_answered_again_on_retry() {
     let other = deploy(&agent, "other", config(0), &[("switchyard.toml", manifest)]).await;
     assert_ne!(other, port, "a second environment gets a port of its own");
 }
+
+/// A site that keeps an uncheckpointed write in its SQLite WAL while it runs.
+const WRITER: &str = r#"import http.server, os, sqlite3
+db = sqlite3.connect(os.path.join(os.environ["DATA_DIR"], "notes.sqlite3"))
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("PRAGMA wal_autocheckpoint=0")
+db.execute("CREATE TABLE IF NOT EXISTS notes(body TEXT)")
+db.execute("INSERT INTO notes VALUES ('kept through the online backup')")
+db.commit()
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), http.server.BaseHTTPRequestHandler).serve_forever()
+"#;
+
+#[tokio::test]
+async fn sqlite_databases_the_manifest_keeps_are_cloned_through_the_online_backup() {
+    let agent = TestAgent::start();
+    let c = &agent.client;
+    let manifest =
+        "[web]\ncommand = \"python3 writer.py\"\n\n[data]\nsqlite = [\"notes.sqlite3\"]\n";
+    deploy(
+        &agent,
+        "web",
+        config(free_port()),
+        &[("switchyard.toml", manifest), ("writer.py", WRITER)],
+    )
+    .await;
+    assert!(c.start("web", "start").await.unwrap().healthy);
+    let shared = |env: &str| agent.root().join(format!("envs/{env}/shared"));
+    assert!(
+        shared("web").join("notes.sqlite3-wal").exists(),
+        "the running site holds its write in the WAL"
+    );
+
+    let clone = switchyard_agent::api::CloneEnv {
+        op_id: "clone".into(),
+        target: "copy".into(),
+        port: None,
+        share_volume: false,
+    };
+    c.clone_env("web", &clone).await.unwrap();
+    // A raw copy would have carried the live WAL along; the backup makes one whole file.
+    assert!(
+        !shared("copy").join("notes.sqlite3-wal").exists(),
+        "the clone's database is one consistent file"
+    );
+    let read = RunStep {
+        op_id: "read".into(),
+        command: vec!["python3".into(), "-c".into(), "import os, sqlite3; print(sqlite3.connect(os.environ['DATA_DIR'] + '/notes.sqlite3').execute('select body from notes').fetchall())".into()],
+        timeout_secs: 30,
+        env: Default::default(),
+    };
+    let result = c.run_step("copy", &read, |_| {}).await.unwrap();
+    assert_eq!(
+        result.stdout.trim(),
+        "[('kept through the online backup',)]",
+        "{result:?}"
+    );
+    c.stop("web", "stop").await.unwrap();
+}
