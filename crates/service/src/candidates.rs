@@ -57,7 +57,7 @@ impl Service {
             .await
             .map_err(|e| ServiceError::Internal(format!("cannot keep the candidate as {}: {e}", kept.display())))?;
         let size = i64::try_from(size).unwrap_or(i64::MAX);
-        let candidate = self.store.record_candidate(site_id, &sha256, &filename, size, &caller.me.username).await?;
+        let candidate = self.store.record_candidate(site_id, &sha256, &filename, size, (caller.user_id(), &caller.me.username)).await?;
         self.audit(caller, "candidate.upload", &format!("site {site_id}"), &format!("{filename} sha256 {sha256} ({size} bytes)")).await;
         Ok(candidate)
     }
