@@ -65,7 +65,7 @@ impl Service {
             .await
             .map_err(|e| ServiceError::Internal(format!("cannot keep the candidate as {}: {e}", kept.display())))?;
         let size = i64::try_from(size).unwrap_or(i64::MAX);
-        let mut candidate = self.store.record_candidate(site_id, &sha256, &filename, size, &caller.me.username).await?;
+        let mut candidate = self.store.record_candidate(site_id, &sha256, &filename, size, (caller.user_id(), &caller.me.username)).await?;
         if let Some((source, manifest)) = declared {
             let toml = manifest.render();
             self.store.record_candidate_manifest(site_id, &sha256, source, &toml).await?;

@@ -14,7 +14,7 @@ use switchyard_agent::AgentError;
 use crate::engines::{site_home, SiteHome};
 use switchyard_api::{GoLive, WentLive};
 use switchyard_core::access::Action;
-use switchyard_engine::{environment_names, initial_site_routes, site_slug};
+use switchyard_engine::{environment_names, initial_site_routes};
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
@@ -49,15 +49,15 @@ impl Service {
             }
         };
         let table = client.routes().await.map_err(agent_failed("read the route table"))?;
-        if table.sites.contains_key(&site.name) {
+        if table.sites.contains_key(&site.key) {
             return Err(ServiceError::Conflict(format!("site {} is already live on host {}; release a new version instead", site.name, host.name)));
         }
-        let [env, _] = environment_names(&site.name);
-        let op = |step: &str| format!("golive-{}-{}-{step}", site_slug(&site.name), &sha[..16]);
+        let [env, _] = environment_names(&site.key);
+        let op = |step: &str| format!("golive-{}-{}-{step}", site.key, &sha[..16]);
         let mut config = EnvConfig::new(vec!["bin/site".into(), "serve".into()], blue);
         config.production = true;
-        // The live data sits on a volume named after the site, outside its environments.
-        config.volume = Some(site_slug(&site.name));
+        // The live data sits on a volume named by the site's key, outside its environments.
+        config.volume = Some(site.key.clone());
         client.create_env(&CreateEnv { op_id: op("create"), name: env.clone(), config }).await.map_err(agent_failed("create the environment"))?;
         client.upload_candidate(&tarball, &sha).await.map_err(agent_failed("upload the candidate"))?;
         let release_id = format!("r-{}", &sha[..16]);
@@ -68,8 +68,8 @@ impl Service {
         let agent_ip = agent_ip(&host.agent_url);
         let mut table = client.routes().await.map_err(agent_failed("read the route table"))?;
         table.sites.insert(
-            site.name.clone(),
-            initial_site_routes(&site.name, &public_address, SocketAddr::new(agent_ip, blue), SocketAddr::new(agent_ip, green)),
+            site.key.clone(),
+            initial_site_routes(&site.key, &public_address, SocketAddr::new(agent_ip, blue), SocketAddr::new(agent_ip, green)),
         );
         client.replace_routes(&op("routes"), table).await.map_err(agent_failed("route the site's address"))?;
         self.audit(caller, "site.go-live", &format!("site {site_id}"), &format!("{} live at {public_address} from candidate {sha}", site.name)).await;

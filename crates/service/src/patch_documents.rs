@@ -29,12 +29,18 @@ impl Service {
         let document = PatchDocument::parse(&draft.toml).map_err(|errors| {
             Invalid(errors.0.iter().map(|error| FieldError::new("toml", error.to_string())).collect())
         })?;
-        if document.site != site.name {
+        // The site by its name now or its key (which survives renames).
+        if document.site != site.name && document.site != site.key {
             return Err(Invalid::single(
                 "toml",
                 format!("the document is for site {:?} but is being saved under {:?}; set site = {:?}", document.site, site.name, site.name),
             )
             .into());
+        }
+        // Only the template's placeholder (no candidate chosen yet; no release starts from it)
+        // may name a candidate this site did not upload.
+        if document.candidate_sha256 != NO_CANDIDATE_YET {
+            self.ensure_candidate_of(&site, &document.candidate_sha256, "toml").await?;
         }
         let render = |version: i64| {
             let mut numbered = document.clone();

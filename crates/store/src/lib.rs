@@ -26,7 +26,7 @@ pub use candidate_manifests::StoredManifest;
 pub use error::StoreError;
 pub use history::{history_outcome, history_query, HistoryPageRows, HistoryRow, DELETED_SITE};
 pub use history_csv::HISTORY_CSV_COLUMNS;
-pub use journal::{NewRelease, NewTransition, RehearsalRow, ReleaseRecord, TransitionRecord};
+pub use journal::{NewRelease, NewTransition, RehearsalRow, ReleaseRecord, SiteReleases, TransitionRecord};
 pub use patch_documents::NewPatchDocument;
 pub use switchyard_core::history_filter::{HistoryQuery, HistoryScope};
 

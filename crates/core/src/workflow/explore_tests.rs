@@ -26,18 +26,18 @@ pub fn blue_green_with_migration() -> PatchDocument {
 
 pub fn config() -> ReleaseConfig {
     ReleaseConfig {
-        submitted_by: "sue".into(),
+        submitted_by: Submitter::new(1, "sue"),
         pinned_accounts: vec!["beta-tester".into()],
         rehearsals: vec![RehearsalRecord { candidate_sha256: SHA.into(), document_version: 1, passed: true }],
     }
 }
 
 pub fn support() -> Actor {
-    Actor::new("sam", Role::Support)
+    Actor::new(2, "sam", Role::Support)
 }
 
 pub fn customer() -> Actor {
-    Actor::new("carl", Role::Customer)
+    Actor::new(3, "carl", Role::Customer)
 }
 
 /// Everything the tests send, including events the policy must refuse.
@@ -50,9 +50,9 @@ fn events() -> Vec<Event> {
         Event::HealthChecked { healthy: true, detail: "200".into() },
         Event::HealthChecked { healthy: false, detail: "503 after 5 retries".into() },
         Event::Approved { by: support(), comment: "go".into() },
-        Event::Approved { by: Actor::new("sue", Role::Support), comment: "self".into() },
+        Event::Approved { by: Actor::new(1, "sue", Role::Support), comment: "self".into() },
         Event::Approved { by: customer(), comment: "me too".into() },
-        Event::Approved { by: Actor::new("mia", Role::Manager), comment: "".into() },
+        Event::Approved { by: Actor::new(4, "mia", Role::Manager), comment: "".into() },
         Event::Rejected { by: support(), comment: "not today".into() },
         Event::Rejected { by: customer(), comment: "prices wrong".into() },
         Event::CustomerConfirmed { by: customer(), comment: "looks good".into() },
@@ -268,7 +268,7 @@ fn migrated_at_temporary_address(world: &World) -> Result<(), String> {
 #[test]
 fn every_rehearsal_reaches_an_end_and_never_changes_production() {
     for kind in WorkflowKind::ALL {
-        let release = Release::rehearsal(&document(kind), "sue");
+        let release = Release::rehearsal(&document(kind), &Submitter::new(1, "sue"));
         let states = check(
             &format!("{kind} rehearsal"),
             Expect {
