@@ -5,6 +5,7 @@
 //! sees it, so an invalid request never writes a row.
 
 mod auth;
+mod candidate_check;
 mod candidates;
 mod demo;
 mod demo_site;

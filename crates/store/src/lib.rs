@@ -11,6 +11,7 @@ mod candidates;
 mod customers;
 mod environments;
 mod error;
+mod go_lives;
 mod history;
 mod history_csv;
 mod hosts;
@@ -22,6 +23,7 @@ mod users;
 
 pub use audit::NewAuditEntry;
 pub use error::StoreError;
+pub use go_lives::{GoLiveRecord, GoLiveState, NewGoLive};
 pub use history::{history_outcome, history_query, HistoryPageRows, HistoryRow, DELETED_SITE};
 pub use history_csv::HISTORY_CSV_COLUMNS;
 pub use journal::{NewRelease, NewTransition, RehearsalRow, ReleaseRecord, TransitionRecord};
