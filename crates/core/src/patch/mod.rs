@@ -5,7 +5,7 @@
 //! workflow machines in [`crate::workflow`] compile it into commands.
 
 mod action;
-mod node;
+pub(crate) mod node;
 mod parse;
 mod render;
 mod rules;
