@@ -16,7 +16,7 @@ use crate::hosts::{agent_client, agent_failure};
 use crate::{Service, ServiceError};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use switchyard_agent::api::{Activate, CreateEnv, DestroyEnv, EnvConfig, ErrorKind, UnpackRelease};
+use switchyard_agent::api::{Activate, CreateEnv, DestroyEnv, EnvConfig, ErrorKind, RunStep, UnpackRelease};
 use switchyard_agent::{AgentClient, AgentError};
 use switchyard_api::{GoLive, GoLiveAbandoned, Host, Site, WentLive};
 use switchyard_core::access::Action;
@@ -186,6 +186,34 @@ impl Service {
         }
     }
 
+    /// A new site's database gets its schema before the first start: the migration the
+    /// candidate's manifest declares runs in the new environment (on its data volume). A
+    /// migration must be safe to run again, as every framework's is, since a retry runs it
+    /// once more under the try's own operation id.
+    async fn first_migration(&self, go: &Attempt<'_>, env: &str, this_try: &str) -> Result<()> {
+        let Some(migrate) = self.declared_manifest(go.site.id, &go.sha).await?.and_then(|m| m.migrate) else {
+            return Ok(());
+        };
+        let step = RunStep {
+            op_id: go.op(&format!("migrate-{this_try}")),
+            command: vec!["sh".into(), "-c".into(), migrate.command.clone()],
+            timeout_secs: u64::from(migrate.timeout_secs),
+            env: Default::default(),
+        };
+        let ran = go.client.run_step(env, &step, |_| {}).await.map_err(go.failed("run the candidate's migration"))?;
+        if ran.code != Some(0) {
+            let why = if ran.timed_out { format!("did not finish within {} s", migrate.timeout_secs) } else { format!("exited with {:?}", ran.code) };
+            return Err(ServiceError::Conflict(format!(
+                "the candidate's migration `{}` {why}, so the site was not started; fix it and go live again (the same command retries). Its output:\n{}{}",
+                migrate.command,
+                tail(&ran.stdout),
+                tail(&ran.stderr)
+            )));
+        }
+        self.store.go_live_step_done(go.record.id, "migrate").await?;
+        Ok(())
+    }
+
     /// Every step of a try, each journaled when done; the agent replays those already done.
     async fn go_live_steps(&self, go: &Attempt<'_>) -> Result<WentLive> {
         let id = go.record.id;
@@ -235,6 +263,7 @@ impl Service {
             .await
             .map_err(go.failed("activate the candidate"))?;
         self.store.go_live_step_done(id, "activate").await?;
+        self.first_migration(go, env, &this_try).await?;
         go.client
             .restart(env, &go.op(&format!("start-{this_try}")))
             .await
@@ -349,6 +378,12 @@ async fn check_candidate(tarball: PathBuf) -> Result<CandidateContents> {
         .await
         .map_err(|e| ServiceError::Internal(format!("the candidate check stopped: {e}")))?;
     checked.map_err(|refusal| Invalid::single("candidate_sha256", refusal.to_string()).into())
+}
+
+/// The last lines of a step's output, for an error message.
+fn tail(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    lines[lines.len().saturating_sub(20)..].iter().map(|l| format!("{l}\n")).collect()
 }
 
 /// The address of the agent's host as its router reaches the site: the agent URL's host.
