@@ -124,3 +124,32 @@ async fn a_django_project_under_gunicorn_goes_live_migrates_and_rolls_back() {
 async fn a_php_guestbook_goes_live_migrates_and_rolls_back() {
     release_a_stock_application(PHP_GUESTBOOK, "Guestbook", "guestbook.acme.test").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manifest_that_does_not_parse_is_refused_at_upload_with_its_line_and_nothing_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let admin = staffed(&server).await;
+    let alice = Api::log_in(&server, "alice", PASSWORD).await;
+    let site = new_site(&admin, "Notes", "notes.acme.test").await;
+    let broken = DJANGO_NOTES.manifest().replace("[health]\n", "[health]\nhttp = \"/version\"\n");
+    let (tarball, sha) = DJANGO_NOTES.release(dir.path(), false, Some(&broken));
+    let name = tarball.file_name().unwrap().to_string_lossy().into_owned();
+    let (status, body) = alice.upload(&format!("/sites/{site}/candidates"), &name, std::fs::read(&tarball).unwrap()).await;
+    assert_eq!(status, 422, "{body}");
+    let line = broken.lines().position(|l| l.starts_with("http =")).unwrap() + 1;
+    assert!(body.to_string().contains(&format!("switchyard.toml:{line}:")), "the refusal does not point at line {line}: {body}");
+    let listed = alice.get(&format!("/sites/{site}/candidates")).await;
+    assert!(!listed.to_string().contains(&sha), "a refused candidate was kept: {listed}");
+    assert!(!server.data_dir.join(format!("candidates/{sha}.tar.gz")).exists(), "the refused tarball stayed on disk");
+
+    // The same tree with its manifest fixed is accepted, and the template runs its migration.
+    let (fixed, fixed_sha) = DJANGO_NOTES.release(dir.path(), true, None);
+    let candidate = upload(&server, &alice, site, &fixed).await;
+    let summary = candidate["manifest"]["summary"].to_string();
+    assert!(summary.contains("health: HTTP GET /version") && summary.contains("migration: python3 manage.py migrate"), "{candidate}");
+    let template = alice.get(&format!("/sites/{site}/patch-template?workflow=migration&candidate={fixed_sha}")).await;
+    let toml = template["toml"].as_str().unwrap();
+    assert!(toml.contains("command = \"python3 manage.py migrate --noinput\"") && toml.contains("migrate notes 0001"), "{toml}");
+    assert!(toml.contains("target_version = \"2.0.0\""), "{toml}");
+}

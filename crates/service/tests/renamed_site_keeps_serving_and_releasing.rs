@@ -208,7 +208,7 @@ async fn a_renamed_site_keeps_serving_its_history_and_its_release_and_a_renamed_
     assert_eq!(live.environment, "acme-shop-blue");
     assert_eq!(version_at(public).await, "1.0.0");
     let template = service
-        .patch_template(&alice, site.id, "no-migration")
+        .patch_template(&alice, site.id, "no-migration", None)
         .await
         .unwrap();
     let toml = template
