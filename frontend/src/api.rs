@@ -200,8 +200,9 @@ pub async fn save_patch_document(site_id: i64, draft: &PatchDocumentDraft) -> Ap
     post(&format!("/sites/{site_id}/patch-documents"), draft).await
 }
 
-pub async fn patch_template(site_id: i64, workflow: &str) -> ApiResult<PatchDocumentDraft> {
-    get(&format!("/sites/{site_id}/patch-template?workflow={workflow}")).await
+/// `candidate` is an uploaded candidate's sha256, or empty for a template without one.
+pub async fn patch_template(site_id: i64, workflow: &str, candidate: &str) -> ApiResult<PatchDocumentDraft> {
+    get(&format!("/sites/{site_id}/patch-template?workflow={workflow}&candidate={candidate}")).await
 }
 
 pub async fn session() -> ApiResult<SessionInfo> {

@@ -57,9 +57,10 @@ async fn notices_a_release_that_ended(desktop: &Desktop, database: &Path) {
     let mut watch = Watch::default();
     assert_eq!(poll(desktop, &mut watch).await, vec![]);
     let finished = "INSERT INTO releases (uid, site, run, workflow, document_toml, document_version, candidate_sha256, \
-        submitted_by, placement, config, state, outcome, created_at, finished_at, completed_at) VALUES ('ended', 'Acme Shop', \
+        submitted_by, placement, config, state, outcome, created_at, finished_at, completed_at, site_id) VALUES ('ended', 'acme-shop', \
         'production', 'blue-green', '', 1, 'ab', 'sam', '{}', '{}', '\"done\"', 'completed', \
-        '2026-01-05T10:00:00.000Z', '2026-01-05T10:05:00.000Z', '2026-01-05T10:05:00.000Z')";
+        '2026-01-05T10:00:00.000Z', '2026-01-05T10:05:00.000Z', '2026-01-05T10:05:00.000Z', \
+        (SELECT id FROM sites WHERE key = 'acme-shop'))";
     let inserted = std::process::Command::new("sqlite3").args(["-cmd", ".timeout 10000"]).arg(database).arg(finished).output().expect("sqlite3 runs");
     assert!(inserted.status.success(), "{}", String::from_utf8_lossy(&inserted.stderr));
     let notes = poll(desktop, &mut watch).await;

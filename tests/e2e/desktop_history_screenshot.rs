@@ -10,18 +10,17 @@ use switchyard_e2e::desktop::DesktopApp;
 
 /// Finished releases of the demo site over three weeks, relative to now so they fall in the
 /// history page's range: completed, failed (rolled back before completing) and rolled back
-/// after completing. The demo site is backdated too: history joins a release to the site of
-/// that name that existed when it was created.
+/// after completing. Each belongs to the demo site by its id, under its key.
 const PAST_RELEASES: &str = "
-    UPDATE sites SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-30 days') WHERE name = 'Acme Shop';
     INSERT INTO releases (uid, site, run, workflow, document_toml, document_version, candidate_sha256,
         submitted_by, placement, config, state, outcome, downtime_ms, failed_requests, created_at,
-        finished_at, completed_at)
-    SELECT 'history-' || n, 'Acme Shop', 'production', workflow, '', 1, 'ab', 'sam', '{}', '{}', '\"done\"',
+        finished_at, completed_at, site_id)
+    SELECT 'history-' || n, 'acme-shop', 'production', workflow, '', 1, 'ab', 'sam', '{}', '{}', '\"done\"',
         outcome, downtime_ms, 0,
         strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ago),
         strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ago, '+' || minutes || ' minutes'),
-        CASE WHEN completed THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ago, '+' || minutes || ' minutes') END
+        CASE WHEN completed THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ago, '+' || minutes || ' minutes') END,
+        (SELECT id FROM sites WHERE key = 'acme-shop')
     FROM (
         SELECT 1 AS n, 'blue-green' AS workflow, 'completed' AS outcome, 0 AS downtime_ms, '-15 days' AS ago, 6 AS minutes, 1 AS completed
         UNION ALL SELECT 2, 'migration', 'completed', 42000, '-15 days', 12, 1

@@ -16,3 +16,4 @@ mod patch_documents_are_versioned;
 mod people;
 mod people_log_in_by_role;
 mod release_journeys;
+mod stock_applications;

@@ -52,6 +52,16 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Uploads a candidate's bytes as the raw body, the way the UI and the CLI do.
+    pub async fn upload(&self, path: &str, filename: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+        let url = format!("{}{path}", self.base);
+        let reply = self.client.post(&url).bearer_auth(&self.token).header("x-filename", filename).body(bytes).send().await;
+        let reply = reply.unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = reply.status();
+        let text = reply.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     /// GETs JSON that must be there.
     pub async fn get(&self, path: &str) -> Value {
         let (status, body) = self.send(Method::GET, path, None).await;

@@ -2,11 +2,13 @@
 //! chromedriver, and the real desktop app through tauri-driver under Xvfb, each in temporary
 //! directories, killed when dropped, and describing everything useful when they fail.
 
+pub mod apps;
 pub mod browser;
 pub mod desktop;
 pub mod process;
 pub mod release;
 pub mod server;
+pub mod traffic;
 
 use std::path::PathBuf;
 

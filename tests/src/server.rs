@@ -25,8 +25,15 @@ impl Server {
     }
 
     pub fn start_with(data_dir: &Path, extra_args: &[&str]) -> Self {
+        Self::start_with_env(data_dir, extra_args, &[])
+    }
+
+    /// Like [`Server::start_with`], with extra environment variables for the server and so
+    /// for its local agent and the sites it runs (`PATH` with an application's tools, say).
+    pub fn start_with_env(data_dir: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> Self {
         std::fs::create_dir_all(data_dir).expect("create data dir");
         let mut command = Command::new(workspace_binary("switchyard"));
+        command.envs(env.iter().copied());
         // A free port for the local agent too: tests run side by side.
         command.args(["serve", "--port", "0", "--agent-listen", "127.0.0.1:0", "--data"]).arg(data_dir).args(extra_args);
         let mut process = Running::spawn("switchyard serve", command, data_dir);

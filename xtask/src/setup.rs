@@ -25,6 +25,11 @@ const TEST_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",
     "rsync",
     "sqlite3",
+    // The PHP test application runs on PHP's own server with PDO SQLite.
+    "php-cli",
+    "php-sqlite3",
+    // The Python test application's virtualenv.
+    "python3-venv",
 ];
 /// What the benchmarks compare against: nginx as the proxy baseline, wrk as a second load tool.
 const BENCH_PACKAGES: &[&str] = &["nginx", "wrk", "rsync"];
@@ -49,8 +54,32 @@ pub fn ensure(root: &Path, purpose: Purpose) -> Result<()> {
     ensure_cargo_tool("wasm-bindgen-cli", &locked_version(root, "wasm-bindgen")?, false)?;
     if purpose == Purpose::Test {
         ensure_cargo_tool("tauri-driver", TAURI_DRIVER_VERSION, true)?;
+        ensure_python_apps(root)?;
     }
     Ok(())
+}
+
+/// The virtualenv the Python test applications run in (`target/python-apps`), with the
+/// packages `tests/apps/requirements.txt` pins, installed from PyPI. Reinstalled only when the
+/// requirements change: a copy of them inside the virtualenv says what it holds.
+fn ensure_python_apps(root: &Path) -> Result<()> {
+    let requirements = root.join("tests/apps/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements).with_context(|| format!("cannot read {}", requirements.display()))?;
+    let venv = python_apps_dir(root);
+    let stamp = venv.join("requirements.txt");
+    if std::fs::read_to_string(&stamp).is_ok_and(|held| held == wanted) && venv.join("bin/gunicorn").is_file() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the Python test applications' packages into {}", venv.display());
+    let _ = std::fs::remove_dir_all(&venv);
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--no-cache-dir", "--disable-pip-version-check", "-r"]).arg(&requirements))?;
+    std::fs::write(&stamp, wanted).with_context(|| format!("cannot write {}", stamp.display()))
+}
+
+/// Where the Python test applications' virtualenv lives; the e2e tests look for it here too.
+fn python_apps_dir(root: &Path) -> PathBuf {
+    root.join("target/python-apps")
 }
 
 fn ensure_debian_packages(packages: &[&str]) -> Result<()> {

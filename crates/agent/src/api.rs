@@ -31,7 +31,9 @@ pub enum ErrorKind {
 pub struct EnvConfig {
     /// Program and arguments; a relative program path with a `/` is taken inside the release.
     pub command: Vec<String>,
-    /// The port the site listens on (passed to it as `PORT`).
+    /// The port the site listens on (passed to it as `PORT`). In `CreateEnv`, 0 asks the agent
+    /// to choose a free port on its host: the chosen one is stored in `env.toml` and answered
+    /// in `EnvInfo.config.port`, and a retry under the same operation id answers the same one.
     pub port: u16,
     #[serde(default = "default_health_path")]
     pub health_path: String,
@@ -59,6 +61,11 @@ pub struct EnvConfig {
     /// site pointed at one MySQL would.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume: Option<String>,
+    /// The site's release manifest (`switchyard.toml` text) for releases that ship neither a
+    /// `switchyard.toml` nor a `Procfile`, e.g. a tarball the customer did not change. Without
+    /// any manifest the site runs by `command` and `health_path` as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_manifest: Option<String>,
 }
 
 fn default_health_path() -> String {
@@ -93,6 +100,7 @@ impl EnvConfig {
             health_retries: default_health_retries(),
             health_interval_ms: default_health_interval(),
             volume: None,
+            default_manifest: None,
         }
     }
 }

@@ -57,8 +57,10 @@ pub async fn clone_env(layout: &Layout, source: &str, target: &str, port: u16, s
 
 async fn build_clone(layout: &Layout, source: &str, staging: &Path, config: &mut crate::api::EnvConfig, port: u16) -> Result<()> {
     let src = layout.env(source).dir;
+    let current = crate::launch::current_release(layout, source).ok();
+    let sqlite = crate::manifest::shared_databases(current.as_deref(), config)?;
     let skip_dbs: HashSet<PathBuf> =
-        config.sqlite.iter().flat_map(|db| database_files(db)).map(|f| Path::new("shared").join(f)).collect();
+        sqlite.iter().flat_map(|db| database_files(db)).map(|f| Path::new("shared").join(f)).collect();
     let (src_copy, staging_copy) = (src.clone(), staging.to_path_buf());
     // Logs and the wish to be running describe the source's own process; the clone starts
     // stopped with empty logs.
@@ -69,7 +71,7 @@ async fn build_clone(layout: &Layout, source: &str, staging: &Path, config: &mut
     .map_err(|e| AgentError::Internal(format!("the copy task failed: {e}")))?
     .map_err(io_context(format!("cannot copy environment {source}")))?;
     std::fs::create_dir_all(staging.join("logs")).map_err(io_context("cannot create the clone's logs directory"))?;
-    for db in &config.sqlite {
+    for db in &sqlite {
         let dst = staging.join("shared").join(db);
         if let Some(parent) = dst.parent() {
             std::fs::create_dir_all(parent).map_err(io_context(format!("cannot create {}", parent.display())))?;

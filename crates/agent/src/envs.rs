@@ -47,6 +47,7 @@ pub fn validate_config(config: &EnvConfig) -> Result<()> {
     if let Some(volume) = &config.volume {
         crate::layout::check_volume_name(volume)?;
     }
+    crate::manifest::default_manifest(config)?;
     for db in &config.sqlite {
         let path = Path::new(db);
         let escapes = path.is_absolute() || path.components().any(|c| !matches!(c, std::path::Component::Normal(_)));
@@ -107,20 +108,29 @@ pub fn list(layout: &Layout) -> Result<Vec<String>> {
 }
 
 /// Creates an environment; creating one that exists with the same config is a no-op, so a
-/// retry after a lost answer succeeds.
-pub fn create(layout: &Layout, name: &str, config: &EnvConfig) -> Result<EnvInfo> {
+/// retry after a lost answer succeeds. Port 0 means a free port the agent chooses.
+pub fn create(layout: &Layout, name: &str, requested: &EnvConfig) -> Result<EnvInfo> {
     check_env_name(name)?;
-    validate_config(config)?;
+    let mut config = requested.clone();
     let dir = layout.env(name).dir;
     if dir.exists() {
         let existing = load_config(layout, name)?;
-        if &existing == config {
+        // A retry of a port-0 creation whose answer was lost finds the port chosen then.
+        if requested.port == 0 {
+            config.port = existing.port;
+        }
+        if existing == config {
             return info(layout, name);
         }
         return Err(AgentError::Conflict(format!(
             "environment {name} already exists with a different configuration: pick another name or destroy it first"
         )));
     }
+    if config.port == 0 {
+        config.port = crate::clone::pick_port(layout)?;
+    }
+    validate_config(&config)?;
+    let config = &config;
     let staging = layout.staging_dir(name);
     let build = || -> Result<()> {
         for sub in ["releases", "shared", "logs"] {

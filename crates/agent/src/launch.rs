@@ -3,13 +3,15 @@
 //! whole, and dies with the agent instead of outliving it unsupervised.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use switchyard_core::manifest::ReleaseManifest;
 use tokio::process::Command;
 
 use crate::api::EnvConfig;
 use crate::error::{AgentError, Result};
 use crate::layout::Layout;
+use crate::manifest;
 
 /// The release directory `current` points to, resolved now: a running process keeps its
 /// release even when `current` is switched under it.
@@ -20,22 +22,85 @@ pub fn current_release(layout: &Layout, env: &str) -> Result<PathBuf> {
     })
 }
 
+/// A site's command, ready to spawn, with the release it runs and the manifest it follows
+/// (`None`: the legacy `env.toml` command).
+pub struct SiteLaunch {
+    pub command: Command,
+    pub release: PathBuf,
+    pub manifest: Option<ReleaseManifest>,
+}
+
+/// The site's command in the current release: the manifest's `[web] command` through
+/// `/bin/sh -c "exec ..."`, or `env.toml`'s command when no manifest applies.
+pub fn site_command(layout: &Layout, env: &str, config: &EnvConfig) -> Result<SiteLaunch> {
+    let release = current_release(layout, env)?;
+    let manifest = manifest::for_release(&release, config)?;
+    let command = match &manifest {
+        Some(m) => shell_command(layout, env, config, &release, m, &m.web.command),
+        None => program_command(layout, env, config, &release, None, &config.command, &BTreeMap::new())?,
+    };
+    Ok(SiteLaunch { command, release, manifest })
+}
+
+/// A step's command in the current release, with the variables of the manifest that applies.
 pub fn command_in_current(layout: &Layout, env: &str, config: &EnvConfig, argv: &[String], extra_env: &BTreeMap<String, String>) -> Result<(Command, PathBuf)> {
+    let release = current_release(layout, env)?;
+    let manifest = manifest::for_release(&release, config)?;
+    let command = program_command(layout, env, config, &release, manifest.as_ref(), argv, extra_env)?;
+    Ok((command, release))
+}
+
+/// `line` run by `/bin/sh -c "exec <line>"` in `release` with the manifest's variables: how
+/// a manifest's web command and health command run.
+pub fn shell_command(layout: &Layout, env: &str, config: &EnvConfig, release: &Path, manifest: &ReleaseManifest, line: &str) -> Command {
+    let mut command = Command::new("/bin/sh");
+    command.arg("-c").arg(format!("exec {line}"));
+    prepare(&mut command, layout, env, config, release, Some(manifest), &BTreeMap::new());
+    command
+}
+
+fn program_command(layout: &Layout, env: &str, config: &EnvConfig, release: &Path, manifest: Option<&ReleaseManifest>, argv: &[String], extra_env: &BTreeMap<String, String>) -> Result<Command> {
     let Some(program) = argv.first().filter(|p| !p.is_empty()) else {
         return Err(AgentError::Invalid("the command is empty: give a program and its arguments".into()));
     };
-    let release = current_release(layout, env)?;
     // `bin/site` means the release's own program; a bare name is looked up in PATH.
     let program = if program.contains('/') && !program.starts_with('/') { release.join(program) } else { PathBuf::from(program) };
     let mut command = Command::new(program);
+    command.args(&argv[1..]);
+    prepare(&mut command, layout, env, config, release, manifest, extra_env);
+    Ok(command)
+}
+
+/// The variables the agent provides to every process of an environment. A manifest-run site
+/// without a data volume keeps its data in `shared/`, so its `DATA_DIR` is that.
+fn provided(layout: &Layout, env: &str, config: &EnvConfig, release: &Path, manifest: Option<&ReleaseManifest>) -> BTreeMap<String, String> {
+    let paths = layout.env(env);
+    let mut vars = BTreeMap::from([
+        ("PORT".to_owned(), config.port.to_string()),
+        ("SHARED_DIR".to_owned(), paths.shared().display().to_string()),
+        ("RELEASE_DIR".to_owned(), release.display().to_string()),
+        ("SWITCHYARD_ENV".to_owned(), env.to_owned()),
+    ]);
+    let data_dir = match (&config.volume, manifest) {
+        (Some(volume), _) => Some(layout.volume(volume)),
+        (None, Some(_)) => Some(paths.shared()),
+        (None, None) => None,
+    };
+    if let Some(dir) = data_dir {
+        vars.insert("DATA_DIR".to_owned(), dir.display().to_string());
+    }
+    vars
+}
+
+fn prepare(command: &mut Command, layout: &Layout, env: &str, config: &EnvConfig, release: &Path, manifest: Option<&ReleaseManifest>, extra_env: &BTreeMap<String, String>) {
+    let provided = provided(layout, env, config, release, manifest);
+    let from_manifest = manifest.map(|m| manifest::variables(m, &provided)).unwrap_or_default();
+    // The manifest's [env] first, so the operator's env.toml and the step's own variables
+    // can override it on this host.
     command
-        .args(&argv[1..])
-        .current_dir(&release)
-        .env("PORT", config.port.to_string())
-        .env("SHARED_DIR", layout.env(env).shared())
-        .env("RELEASE_DIR", &release)
-        .env("SWITCHYARD_ENV", env)
-        .envs(config.volume.as_ref().map(|v| ("DATA_DIR", layout.volume(v))))
+        .current_dir(release)
+        .envs(&provided)
+        .envs(&from_manifest)
         .envs(&config.env)
         .envs(extra_env)
         .stdin(std::process::Stdio::null())
@@ -50,7 +115,6 @@ pub fn command_in_current(layout: &Layout, env: &str, config: &EnvConfig, argv: 
             Ok(())
         });
     }
-    Ok((command, release))
 }
 
 /// Sends `signal` to the process group led by `pid`.

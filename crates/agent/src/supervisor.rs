@@ -1,6 +1,7 @@
 //! Supervising each environment's site process: start with a health check, graceful stop
-//! (SIGTERM to the process group, SIGKILL after the environment's stop timeout), restart, and
-//! automatic restart with exponential back-off when it crashes.
+//! (SIGTERM, or the release manifest's stop signal, to the process group; SIGKILL after the
+//! stop timeout), restart, and automatic restart with exponential back-off when it crashes.
+//! How a process is checked and stopped ([`SitePlan`]) is fixed when it starts.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,7 +13,9 @@ use tokio::task::JoinHandle;
 use crate::api::{EnvConfig, ProcessState, ProcessStatus};
 use crate::envs::load_config;
 use crate::error::{io_context, AgentError, Result};
-use crate::launch::{command_in_current, signal_group};
+use crate::health::SitePlan;
+use crate::launch::{signal_group, site_command};
+use crate::manifest::signal_number;
 use crate::layout::{read_json, write_json, Layout};
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -39,6 +42,7 @@ impl Default for RestartPolicy {
 
 struct Site {
     status: Mutex<ProcessStatus>,
+    plan: Mutex<SitePlan>,
     stop: watch::Sender<bool>,
     monitor: Mutex<Option<JoinHandle<()>>>,
 }
@@ -56,6 +60,10 @@ impl Supervisor {
         Supervisor { layout, policy, sites: Mutex::new(HashMap::new()), probe }
     }
 
+    fn plan(site: &Site) -> SitePlan {
+        site.plan.lock().expect("plan lock").clone()
+    }
+
     fn site(&self, env: &str) -> Option<Arc<Site>> {
         self.sites.lock().expect("sites lock poisoned").get(env).cloned()
     }
@@ -71,13 +79,8 @@ impl Supervisor {
             return Ok(ProcessStatus { state: ProcessState::Stopped, pid: None, port: config.port, restarts: 0, healthy: false, release: None });
         };
         let mut status = site.status.lock().expect("status lock").clone();
-        status.healthy = status.state == ProcessState::Running && self.probe_once(&config).await;
+        status.healthy = status.state == ProcessState::Running && Self::plan(&site).probe(&self.probe, &self.layout, env, &config).await;
         Ok(status)
-    }
-
-    async fn probe_once(&self, config: &EnvConfig) -> bool {
-        let url = format!("http://127.0.0.1:{}{}", config.port, config.health_path);
-        matches!(self.probe.get(&url).send().await, Ok(r) if r.status().is_success())
     }
 
     /// Starts the site and waits until its health check passes. Starting a running site is a
@@ -93,7 +96,7 @@ impl Supervisor {
                 config.port
             )));
         }
-        let (child, release) = spawn_site(&self.layout, env, &config)?;
+        let (child, release, plan) = spawn_site(&self.layout, env, &config)?;
         let (stop, stop_rx) = watch::channel(false);
         let status = ProcessStatus {
             state: ProcessState::Running,
@@ -103,28 +106,30 @@ impl Supervisor {
             healthy: false,
             release: Some(release.display().to_string()),
         };
-        let site = Arc::new(Site { status: Mutex::new(status), stop, monitor: Mutex::new(None) });
+        let site = Arc::new(Site { status: Mutex::new(status), plan: Mutex::new(plan), stop, monitor: Mutex::new(None) });
         let monitor = tokio::spawn(monitor(self.layout.clone(), env.to_owned(), self.policy, Arc::clone(&site), child, stop_rx));
         *site.monitor.lock().expect("monitor lock") = Some(monitor);
         self.sites.lock().expect("sites lock poisoned").insert(env.to_owned(), Arc::clone(&site));
         let started = Instant::now();
-        for _ in 0..config.health_retries.max(1) {
+        let plan = Self::plan(&site);
+        let mut tries = 0;
+        loop {
             let crashed = site.status.lock().expect("status lock").restarts > 0;
-            if !crashed && self.probe_once(&config).await {
+            if !crashed && plan.probe(&self.probe, &self.layout, env, &config).await {
                 tracing::info!("site of environment {env} is healthy after {:?}", started.elapsed());
                 self.remember_wanted(env, true)?;
                 return self.status(env).await;
             }
-            if crashed {
+            tries += 1;
+            if crashed || !plan.keep_waiting(tries, started) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(config.health_interval_ms)).await;
         }
         self.stop(env).await?;
         Err(AgentError::CommandFailed(format!(
-            "the site of environment {env} did not answer 2xx at http://127.0.0.1:{}{} within {:.1} s, so it was stopped; last lines of logs/site.log:\n{}",
-            config.port,
-            config.health_path,
+            "the site of environment {env} {} within {:.1} s, so it was stopped; last lines of logs/site.log:\n{}",
+            plan.describe(config.port),
             started.elapsed().as_secs_f64(),
             log_tail(&self.layout.env(env).site_log())
         )))
@@ -182,8 +187,13 @@ impl Supervisor {
     }
 }
 
-fn spawn_site(layout: &Layout, env: &str, config: &EnvConfig) -> Result<(tokio::process::Child, std::path::PathBuf)> {
-    let (mut command, release) = command_in_current(layout, env, config, &config.command, &Default::default())?;
+fn spawn_site(layout: &Layout, env: &str, config: &EnvConfig) -> Result<(tokio::process::Child, std::path::PathBuf, SitePlan)> {
+    let launch = site_command(layout, env, config)?;
+    let (mut command, release) = (launch.command, launch.release);
+    let what = match &launch.manifest {
+        Some(m) => format!("{:?} from the release manifest", m.web.command),
+        None => format!("{:?}; check command in env.toml", config.command),
+    };
     let log_path = layout.env(env).site_log();
     std::fs::create_dir_all(layout.env(env).logs()).map_err(io_context("cannot create the logs directory"))?;
     let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(io_context(format!("cannot open {}", log_path.display())))?;
@@ -191,16 +201,18 @@ fn spawn_site(layout: &Layout, env: &str, config: &EnvConfig) -> Result<(tokio::
     command.stdout(log).stderr(log_err);
     let child = command
         .spawn()
-        .map_err(|e| AgentError::CommandFailed(format!("cannot start the site of environment {env} ({:?}): {e}; check command in env.toml", config.command)))?;
+        .map_err(|e| AgentError::CommandFailed(format!("cannot start the site of environment {env}: {e}; the command is {what}")))?;
     tracing::info!("started the site of environment {env} (pid {:?}) from {}", child.id(), release.display());
-    Ok((child, release))
+    let plan = SitePlan::new(config, launch.manifest.as_ref(), release.clone());
+    Ok((child, release, plan))
 }
 
-async fn terminate(child: &mut tokio::process::Child, grace: Duration) {
+async fn terminate(child: &mut tokio::process::Child, plan: &SitePlan) {
     let Some(pid) = child.id() else { return };
-    signal_group(pid, libc::SIGTERM);
+    let grace = plan.stop_grace;
+    signal_group(pid, signal_number(plan.stop_signal));
     if tokio::time::timeout(grace, child.wait()).await.is_err() {
-        tracing::warn!("process {pid} ignored SIGTERM for {grace:?}; killing it");
+        tracing::warn!("process {pid} ignored {} for {grace:?}; killing it", plan.stop_signal);
         signal_group(pid, libc::SIGKILL);
         let _ = child.wait().await;
     }
@@ -215,10 +227,9 @@ async fn monitor(layout: Layout, env: String, policy: RestartPolicy, site: Arc<S
         status.pid = pid;
     };
     loop {
-        let grace = load_config(&layout, &env).map(|c| Duration::from_secs(c.stop_timeout_secs)).unwrap_or(Duration::from_secs(10));
         tokio::select! {
             _ = stop.changed() => {
-                terminate(&mut child, grace).await;
+                terminate(&mut child, &Supervisor::plan(&site)).await;
                 break;
             }
             exit = child.wait() => {
@@ -244,10 +255,11 @@ async fn monitor(layout: Layout, env: String, policy: RestartPolicy, site: Arc<S
                     Err(e) => { tracing::error!("cannot restart the site of environment {env}: {e}"); set(ProcessState::Failed, None); return; }
                 };
                 match spawn_site(&layout, &env, &config) {
-                    Ok((next, release)) => {
+                    Ok((next, release, plan)) => {
                         let pid = next.id();
                         child = next;
                         since = Instant::now();
+                        *site.plan.lock().expect("plan lock") = plan;
                         site.status.lock().expect("status lock").release = Some(release.display().to_string());
                         set(ProcessState::Running, pid);
                     }

@@ -81,12 +81,14 @@ pub async fn sync_env(layout: &Layout, from: &str, to: &str) -> Result<SyncRepor
         return Err(AgentError::Invalid(format!("cannot sync environment {from} into itself: name two environments")));
     }
     let from_config = load_config(layout, from)?;
+    let current = crate::launch::current_release(layout, from).ok();
+    let sqlite = crate::manifest::shared_databases(current.as_deref(), &from_config)?;
     let (src, dst) = (layout.env(from).shared(), layout.env(to).shared());
     let mut rsync = Command::new("rsync");
     // Nanosecond mtimes: the default whole-second quick check misses a same-size file
     // rewritten within the second of the last sync, which here would be lost data.
     rsync.arg("-a").arg("--delete").arg("--modify-window=-1");
-    for db in &from_config.sqlite {
+    for db in &sqlite {
         for file in database_files(db) {
             // Anchored so only that path is excluded; excluded files are also kept on the receiver.
             rsync.arg(format!("--exclude=/{file}"));
@@ -105,7 +107,7 @@ pub async fn sync_env(layout: &Layout, from: &str, to: &str) -> Result<SyncRepor
         )));
     }
     let mut databases = Vec::new();
-    for db in &from_config.sqlite {
+    for db in &sqlite {
         let (db_src, db_dst): (PathBuf, PathBuf) = (src.join(db), dst.join(db));
         if let Some(parent) = db_dst.parent() {
             std::fs::create_dir_all(parent).map_err(|e| AgentError::Io { context: format!("cannot create {}", parent.display()), source: e })?;

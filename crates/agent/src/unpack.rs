@@ -4,7 +4,8 @@
 //! whole archive passed; a refused archive leaves nothing behind. Refused: absolute paths,
 //! `..`, symlinks or hardlinks that resolve outside the release, device nodes and fifos,
 //! writing through a symlink, more bytes or entries than the limits, and truncated or corrupt
-//! archives (the gzip checksum is verified to the end).
+//! archives (the gzip checksum is verified to the end), and releases whose `switchyard.toml`
+//! or `Procfile` does not parse.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -35,7 +36,8 @@ pub fn unpack(archive: &Path, target: &Path, limits: UnpackLimits) -> Result<Unp
     let name = target.file_name().unwrap_or_default().to_string_lossy();
     let staging = parent.join(format!(".unpack-{name}-{}", random_suffix()));
     std::fs::create_dir(&staging).map_err(|e| AgentError::Io { context: format!("cannot create {}", staging.display()), source: e })?;
-    let result = extract(archive, &staging, limits).and_then(|unpacked| {
+    // A release whose manifest does not parse would only fail later, at its start.
+    let result = extract(archive, &staging, limits).and_then(|unpacked| crate::manifest::shipped(&staging).map(|_| unpacked)).and_then(|unpacked| {
         std::fs::rename(&staging, target).map_err(|e| AgentError::Io { context: format!("cannot move the release into {}", target.display()), source: e })?;
         Ok(unpacked)
     });

@@ -14,6 +14,9 @@ pub struct Customer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Site {
     pub id: i64,
+    /// Fixed at creation from the name (`acme-shop`): what the site's environments, volume and
+    /// routes are named by on its host. Renaming the site never changes it.
+    pub key: String,
     pub name: String,
     pub customer_id: i64,
     pub customer_name: String,

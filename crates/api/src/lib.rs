@@ -16,7 +16,7 @@ pub use entity::{
 pub use auth::{AuditEntry, AuditPage, Login, Me, PasswordChange, SessionInfo, Setup};
 pub use error::ApiError;
 pub use release::{
-    Candidate, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, HistoryFilter, HistoryPage, HistoryStats,
+    Candidate, CandidateManifest, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter, HistoryPage, HistoryStats,
     NewReleaseRequest, ReleaseDetail, ReleaseSummary, StageView, TimelineEntry, WeekStats, WentLive,
 };
 pub use switchyard_core::{

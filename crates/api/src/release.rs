@@ -13,6 +13,20 @@ pub struct Candidate {
     pub size_bytes: i64,
     pub uploaded_by: String,
     pub uploaded_at: String,
+    /// What the candidate's release manifest declares, read at upload; absent when it ships
+    /// none (its site's default manifest, or the legacy `bin/site` convention, applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<CandidateManifest>,
+}
+
+/// A candidate's `switchyard.toml` or `Procfile`, as the agent will read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateManifest {
+    pub source: switchyard_core::manifest::ManifestSource,
+    /// The manifest in canonical TOML (a Procfile rendered as the equivalent manifest).
+    pub toml: String,
+    /// One line per thing it declares: how it starts, its health check, migration, data.
+    pub summary: Vec<String>,
 }
 
 /// `POST /releases`: start a rehearsal (on a fresh clone of production) or, once this
@@ -196,15 +210,18 @@ pub struct HistoryStats {
 }
 
 /// `POST /sites/{id}/go-live`: puts a site live on the host of its production environment
-/// for the first time, from an uploaded candidate, so that releases can follow. By
-/// convention a candidate starts with `bin/site serve`, listens on `$PORT` and keeps its live
-/// data under `$DATA_DIR`: the site's data volume on the host, which a rehearsal copies and
-/// the two versions of a blue-green or rollout release share.
+/// for the first time, from an uploaded candidate, so that releases can follow. The candidate
+/// says how it starts: `switchyard.toml` or a `Procfile` at its root (legacy: an executable
+/// `bin/site`, run as `bin/site serve`); the site listens on `$PORT` and keeps its live data
+/// under `$DATA_DIR`: the site's data volume on the host, which a rehearsal copies and the
+/// two versions of a blue-green or rollout release share. Each attempt is journaled: after a
+/// failure the same request (or one with a fixed candidate) continues it, and
+/// `POST /sites/{id}/go-live/abandon` removes what it created on the host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoLive {
     pub candidate_sha256: String,
     /// The ports of the site's two environments on the host; free ones are picked when the
-    /// host is this machine.
+    /// host is this machine. A retry keeps the ports its attempt started with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<[u16; 2]>,
 }
@@ -212,7 +229,19 @@ pub struct GoLive {
 /// What going live did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WentLive {
+    /// The journaled attempt that put the site live.
+    pub go_live_id: i64,
     pub public_address: String,
     /// The agent environment now serving production.
     pub environment: String,
+}
+
+/// `POST /sites/{id}/go-live/abandon`: what giving up a failed go-live removed from the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoLiveAbandoned {
+    pub go_live_id: i64,
+    /// The agent environment destroyed (with its releases and, once unused, its data volume).
+    pub environment: String,
+    /// Whether the site's routes were removed from the host's router.
+    pub routes_removed: bool,
 }

@@ -28,7 +28,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run the host agent: the HTTPS daemon through which Switchyard manages this host's sites.
     Agent(switchyard_agent::AgentArgs),
-    /// Work with patch documents offline: validate one, or print a workflow's template.
+    /// Work with patch documents: validate one or print a workflow's template (offline), or save
+    /// one to a site on the server.
     #[command(subcommand)]
     Patch(patch::PatchCommand),
     /// Log in to a Switchyard server; the session is saved for the commands below.
@@ -55,12 +56,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::Agent(args) => Ok(runtime.block_on(switchyard_agent::run(args))?),
-        Command::Patch(command) => {
-            if !patch::run(command)? {
-                std::process::exit(1);
-            }
-            Ok(())
-        }
+        Command::Patch(command) => exit_with(runtime.block_on(patch::run(command))),
         Command::Login(args) => exit_with(runtime.block_on(login::login(args))),
         Command::Logout(args) => exit_with(runtime.block_on(login::logout(args))),
         Command::Candidate(args) => exit_with(runtime.block_on(candidate::run(args))),

@@ -191,6 +191,7 @@ mod tests {
     fn site(id: i64, name: &str) -> Site {
         Site {
             id,
+            key: name.to_lowercase(),
             name: name.into(),
             customer_id: 1,
             customer_name: "Acme".into(),

@@ -1,9 +1,10 @@
 //! `switchyard site go-live`: a site's first deployment onto the host of its production
-//! environment, from a candidate already uploaded, so that releases can follow.
+//! environment, from a candidate already uploaded, so that releases can follow; repeated after
+//! a failure it continues the same attempt, and `--abandon` gives the attempt up.
 
 use crate::remote::{Remote, RemoteArgs};
-use anyhow::Result;
-use switchyard_api::{GoLive, WentLive};
+use anyhow::{bail, Result};
+use switchyard_api::{GoLive, GoLiveAbandoned, WentLive};
 
 #[derive(clap::Args)]
 pub struct SiteArgs {
@@ -13,32 +14,97 @@ pub struct SiteArgs {
     command: SiteCommand,
 }
 
+/// What `site go-live --help` tells a site's developer their candidate must hold.
+const GO_LIVE_HELP: &str = "\
+The candidate is checked before anything is created on the host: it must be a readable
+.tar.gz whose entries stay inside the release, and it must say how the site starts:
+
+  switchyard.toml at its root:
+    [web]     command = \"gunicorn --bind 127.0.0.1:$PORT app.wsgi\"   (required)
+              port_variable, stop_signal, stop_timeout_secs            (optional)
+    [health]  http_path = \"/health\" (+ expect_status), or command = \"...\", or tcp = true;
+              timeout_secs; default: the port accepts a connection
+    [migrate] command, down, timeout_secs                               (optional)
+    [data]    sqlite = [\"db.sqlite3\"], paths = [\"uploads\"]  (relative to $DATA_DIR)
+    [env]     NAME = \"value with ${DATA_DIR}\"
+  or a Procfile at its root (web: <command>, release: <migration command>),
+  or (legacy) an executable bin/site, run as `bin/site serve`, healthy when GET /health is 2xx.
+
+The site runs in its release directory with PORT (the port to listen on), DATA_DIR (its data
+volume, shared by both versions in a release), SHARED_DIR, RELEASE_DIR and SWITCHYARD_ENV set.
+It must turn healthy, or the go-live stops with the site's last log lines.
+
+A go-live that failed is continued by running the same command again (with the same or a
+fixed candidate): steps already done are not repeated. `--abandon` removes what it created on
+the host (environment, routes) so a fresh go-live can start.";
+
 #[derive(clap::Subcommand)]
 enum SiteCommand {
     /// Put a site live for the first time from an uploaded candidate (support staff).
+    #[command(after_long_help = GO_LIVE_HELP)]
     GoLive {
         /// The site, by id or name.
         #[arg(long)]
         site: String,
         /// sha256 of the uploaded candidate (see `switchyard candidate list`).
-        #[arg(long)]
-        candidate: String,
+        #[arg(long, required_unless_present = "abandon")]
+        candidate: Option<String>,
         /// The two ports the site's environments listen on, when its host is another machine
         /// (`--ports 8101,8102`); free ones are picked on this machine.
         #[arg(long, value_delimiter = ',', num_args = 2)]
         ports: Option<Vec<u16>>,
+        /// Give up the site's failed go-live: remove its environment and routes from the host.
+        #[arg(long, conflicts_with_all = ["candidate", "ports"])]
+        abandon: bool,
     },
 }
 
 pub async fn run(args: SiteArgs) -> Result<i32> {
     let remote = Remote::connect(&args.remote)?;
     match args.command {
-        SiteCommand::GoLive { site, candidate, ports } => {
+        SiteCommand::GoLive {
+            site,
+            abandon: true,
+            ..
+        } => {
+            let site = remote.site(&site).await?;
+            let path = format!("/sites/{}/go-live/abandon", site.id);
+            let gone: GoLiveAbandoned = remote.post(&path, &serde_json::json!({})).await?;
+            println!(
+                "Go-live {} of {} abandoned: environment {} removed{}.",
+                gone.go_live_id,
+                site.name,
+                gone.environment,
+                if gone.routes_removed {
+                    " with its routes"
+                } else {
+                    ""
+                }
+            );
+            Ok(0)
+        }
+        SiteCommand::GoLive {
+            site,
+            candidate,
+            ports,
+            ..
+        } => {
+            let Some(candidate) = candidate else {
+                bail!("name the candidate with --candidate <sha256>")
+            };
             let site = remote.site(&site).await?;
             let ports = ports.map(|p| [p[0], p[1]]);
-            let request = GoLive { candidate_sha256: candidate, ports };
-            let live: WentLive = remote.post(&format!("/sites/{}/go-live", site.id), &request).await?;
-            println!("{} is live at {} (agent environment {}).", site.name, live.public_address, live.environment);
+            let request = GoLive {
+                candidate_sha256: candidate,
+                ports,
+            };
+            let live: WentLive = remote
+                .post(&format!("/sites/{}/go-live", site.id), &request)
+                .await?;
+            println!(
+                "{} is live at {} (agent environment {}, go-live {}).",
+                site.name, live.public_address, live.environment, live.go_live_id
+            );
             Ok(0)
         }
     }

@@ -35,6 +35,9 @@ impl SiteDraft {
     pub fn validated(self) -> Result<Self, Invalid> {
         let mut checks = Checks::default();
         let name = checks.check(validate::name("name", "site name", &self.name));
+        if let Some(name) = &name {
+            checks.check(validate::site_key("name", name));
+        }
         let description = checks.check(validate::description("description", &self.description));
         checks.check(positive_id("customer_id", "a customer", self.customer_id));
         checks.finish(|| Self { name: name.unwrap(), customer_id: self.customer_id, description: description.unwrap() })

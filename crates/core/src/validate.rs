@@ -79,6 +79,30 @@ impl Checks {
 }
 
 /// A display name: any printable text, trimmed, not empty, at most [`MAX_NAME_LEN`] characters.
+/// A site's key, fixed when the site is created: agent environments, its data volume, its
+/// route-table entry and its releases are named by it, so renaming the site (its display name)
+/// never cuts it off from its host. ASCII letters and digits lower-cased, every other run of
+/// characters folded to one `-`, trimmed (`Acme Shop!` → `acme-shop`). A name with no letter or
+/// digit folds to nothing and is refused.
+pub fn site_key(field: &str, name: &str) -> Result<String, FieldError> {
+    let mut key = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            key.push(c.to_ascii_lowercase());
+        } else if !key.is_empty() && !key.ends_with('-') {
+            key.push('-');
+        }
+    }
+    let key = key.trim_end_matches('-').to_owned();
+    if key.is_empty() {
+        return Err(FieldError::new(
+            field,
+            format!("site name {name:?} has no ASCII letter or digit to name the site's environments on its host by; include at least one"),
+        ));
+    }
+    Ok(key)
+}
+
 pub fn name(field: &str, what: &str, value: &str) -> Result<String, FieldError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
@@ -441,5 +465,14 @@ mod tests {
         assert_eq!(invalid.message_for("name"), Some("site name must not be empty"));
         assert!(invalid.to_string().starts_with("site name must not be empty; "));
     }
-}
 
+    #[test]
+    fn a_site_key_folds_the_name_and_refuses_a_name_without_letters() {
+        assert_eq!(site_key("name", "Acme Shop").unwrap(), "acme-shop");
+        assert_eq!(site_key("name", "acme-shop").unwrap(), "acme-shop");
+        assert_eq!(site_key("name", "  --Acme__Shop 2!! ").unwrap(), "acme-shop-2");
+        assert_eq!(site_key("name", "Café Noir").unwrap(), "caf-noir");
+        let refused = site_key("name", "¡¿ ?!").unwrap_err();
+        assert!(refused.message.contains("include at least one"), "{refused}");
+    }
+}

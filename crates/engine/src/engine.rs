@@ -10,15 +10,17 @@ use serde::{Deserialize, Serialize};
 use switchyard_agent::AgentClient;
 use switchyard_core::patch::{PatchDocument, WorkflowKind};
 use switchyard_core::workflow::{
-    Command, Event, RehearsalRecord, Release, ReleaseConfig, Run, State,
+    Command, Event, RehearsalRecord, Release, ReleaseConfig, Run, State, Submitter,
 };
-use switchyard_store::{NewRelease, NewTransition, ReleaseRecord, Store, TransitionRecord};
+use switchyard_store::{
+    NewRelease, NewTransition, ReleaseRecord, SiteReleases, Store, TransitionRecord,
+};
 
 use crate::downtime::{downtime_ms, AddressBaseline};
 use crate::error::{EngineError, Result};
 use crate::execute::{perform, ExecConfig, Host};
 use crate::observe::{watch, Interrupt, Watched};
-use crate::placement::Placement;
+use crate::placement::{Placement, ReleaseSite};
 
 /// A command as journaled: the operation id it is sent under, and the command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,12 +118,10 @@ impl Engine {
     pub async fn start_rehearsal(
         &self,
         doc: &PatchDocument,
-        submitted_by: &str,
-        public_address: &str,
+        submitted_by: &Submitter,
+        site: &ReleaseSite<'_>,
     ) -> Result<ReleaseStatus> {
-        let id = self
-            .submit_rehearsal(doc, submitted_by, public_address)
-            .await?;
+        let id = self.submit_rehearsal(doc, submitted_by, site).await?;
         self.resume(id).await
     }
 
@@ -130,11 +130,11 @@ impl Engine {
     pub async fn submit_rehearsal(
         &self,
         doc: &PatchDocument,
-        submitted_by: &str,
-        public_address: &str,
+        submitted_by: &Submitter,
+        site: &ReleaseSite<'_>,
     ) -> Result<i64> {
         let release = Release::rehearsal(doc, submitted_by);
-        self.create(doc, release, public_address).await
+        self.create(doc, release, site).await
     }
 
     /// Creates the production run of `doc`, refused unless this candidate and document version
@@ -142,28 +142,29 @@ impl Engine {
     pub async fn start_production(
         &self,
         doc: &PatchDocument,
-        submitted_by: &str,
+        submitted_by: &Submitter,
         pinned_accounts: &[String],
-        public_address: &str,
+        site: &ReleaseSite<'_>,
     ) -> Result<ReleaseStatus> {
         let id = self
-            .submit_production(doc, submitted_by, pinned_accounts, public_address)
+            .submit_production(doc, submitted_by, pinned_accounts, site)
             .await?;
         self.resume(id).await
     }
 
     /// Journals the production run of `doc` without running it, refused unless this
-    /// candidate and document version passed a rehearsal; [`Engine::resume`] runs it.
+    /// candidate and document version passed a rehearsal of this site (by id, so a deleted
+    /// site's rehearsals count for no later site); [`Engine::resume`] runs it.
     pub async fn submit_production(
         &self,
         doc: &PatchDocument,
-        submitted_by: &str,
+        submitted_by: &Submitter,
         pinned_accounts: &[String],
-        public_address: &str,
+        site: &ReleaseSite<'_>,
     ) -> Result<i64> {
         let rehearsals = self
             .store
-            .rehearsals(&doc.site)
+            .rehearsals(SiteReleases::new(site.id, site.key))
             .await?
             .into_iter()
             .map(|r| RehearsalRecord {
@@ -173,32 +174,32 @@ impl Engine {
             })
             .collect();
         let config = ReleaseConfig {
-            submitted_by: submitted_by.to_owned(),
+            submitted_by: submitted_by.clone(),
             pinned_accounts: pinned_accounts.to_vec(),
             rehearsals,
         };
         let release = Release::production(doc, &config)?;
-        self.create(doc, release, public_address).await
+        self.create(doc, release, site).await
     }
 
     async fn create(
         &self,
         doc: &PatchDocument,
         release: Release,
-        public_address: &str,
+        site: &ReleaseSite<'_>,
     ) -> Result<i64> {
         let table = self
             .agent
             .routes()
             .await
             .map_err(unreachable("read the route table"))?;
-        let placement = Placement::resolve(&doc.site, public_address, &table)?;
+        let placement = Placement::resolve(site.key, site.public_address, &table)?;
         let counters = self
             .agent
             .counters()
             .await
             .map_err(unreachable("read the router's counters"))?;
-        let baseline = AddressBaseline::read(&counters, &doc.site, public_address);
+        let baseline = AddressBaseline::read(&counters, &placement.site, site.public_address);
         let uid = format!("sy{:016x}", rand::random::<u64>());
         let (state, commands) = release.start();
         let commands = number(&uid, 0, commands);
@@ -213,7 +214,7 @@ impl Engine {
         let workflow = json(&doc.workflow)?;
         let owned = [
             uid.clone(),
-            doc.site.clone(),
+            site.key.to_owned(),
             workflow.trim_matches('"').to_owned(),
             doc.to_toml(),
             doc.candidate_sha256.clone(),
@@ -224,6 +225,10 @@ impl Engine {
             json(&commands)?,
         ];
         let version = i64::from(doc.version);
+        let (site_id, submitted_by_id) = (
+            site.id,
+            (release.submitted_by_id != 0).then_some(release.submitted_by_id),
+        );
         let store = self.store.clone();
         // In a task of its own for the same reason as `append`.
         let write = tokio::spawn(async move {
@@ -233,12 +238,14 @@ impl Engine {
                 .create_release(&NewRelease {
                     uid,
                     site,
+                    site_id,
                     run,
                     workflow,
                     document_toml: toml,
                     document_version: version,
                     candidate_sha256: sha,
                     submitted_by,
+                    submitted_by_id,
                     placement,
                     config,
                     state,
@@ -252,7 +259,7 @@ impl Engine {
         tracing::info!(
             "release {} ({run} of {} v{}) created as {uid}",
             record.id,
-            doc.site,
+            site.key,
             doc.version
         );
         Ok(record.id)

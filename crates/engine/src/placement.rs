@@ -1,9 +1,10 @@
 //! Where a release runs on its host: which agent environments and router addresses the
 //! workflow's logical [`Env`]s stand for.
 //!
-//! The convention (one host, one router table):
-//! - a site has two agent environments, `<site>-blue` and `<site>-green`, registered under the
-//!   same names in the router table's `environments`, each on a fixed port;
+//! The convention (one host, one router table), `<key>` being the site's key, fixed when the
+//! site was created (renaming a site never moves it on its host):
+//! - a site has two agent environments, `<key>-blue` and `<key>-green`, registered under the
+//!   same names in the router table's `environments` of its entry `<key>`, each on a fixed port;
 //! - production is whichever of the two the public address serves; the candidate is the other
 //!   one, reachable at `candidate.<public address>` for the customer's tests. A swap trades
 //!   them, so the next release's production is this release's candidate;
@@ -11,7 +12,7 @@
 //!   accounts at `*.<public address>` (the first label names the account);
 //! - a pre-migration database snapshot is the site's data-volume snapshot named after the
 //!   release's uid, or, for a site without a data volume, the agent environment
-//!   `<site>-snapshot` (not routed);
+//!   `<key>-snapshot` (not routed);
 //! - a completed rollout swaps the addresses (requests held) and points the accounts at the
 //!   candidate alone, so the public address and every account serve the new version and the
 //!   next release takes it for production.
@@ -28,8 +29,19 @@ use switchyard_router::{RouteTable, SiteRoutes, Target};
 
 use crate::error::{EngineError, Result};
 
+/// The site a release is for: its id in the inventory (`None` for an engine driven without
+/// one, from a shell or a test), its key, and the public address its releases swap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReleaseSite<'a> {
+    pub id: Option<i64>,
+    pub key: &'a str,
+    pub public_address: &'a str,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
+    /// The site's entry in the route table (its key; a site put live before keys existed may
+    /// still have its entry under its name of the time).
     pub site: String,
     pub production_env: String,
     pub candidate_env: String,
@@ -40,16 +52,9 @@ pub struct Placement {
     pub accounts_address: String,
 }
 
-/// The prefix of a site's agent environment names: its name with anything an agent does not
-/// accept in a name (spaces, say) turned into `-`, lower-cased (`Acme Shop` → `acme-shop`).
-pub fn site_slug(site: &str) -> String {
-    site.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') { c.to_ascii_lowercase() } else { '-' }).collect()
-}
-
-/// The two agent environment names of `site`.
-pub fn environment_names(site: &str) -> [String; 2] {
-    let slug = site_slug(site);
-    [format!("{slug}-blue"), format!("{slug}-green")]
+/// The two agent environment names of the site with key `key`.
+pub fn environment_names(key: &str) -> [String; 2] {
+    [format!("{key}-blue"), format!("{key}-green")]
 }
 
 pub fn candidate_address(public_address: &str) -> String {
@@ -64,15 +69,16 @@ pub fn accounts_address(public_address: &str) -> String {
     format!("*.{public_address}")
 }
 
-/// The routes a new site starts with: `<site>-blue` on `blue` serving the public address,
-/// `<site>-green` on `green` behind the candidate address. Hosts are set up with this once.
+/// The routes a new site starts with: `<key>-blue` on `blue` serving the public address,
+/// `<key>-green` on `green` behind the candidate address. Hosts are set up with this once,
+/// under the entry `<key>`.
 pub fn initial_site_routes(
-    site: &str,
+    key: &str,
     public_address: &str,
     blue: SocketAddr,
     green: SocketAddr,
 ) -> SiteRoutes {
-    let [blue_env, green_env] = environment_names(site);
+    let [blue_env, green_env] = environment_names(key);
     SiteRoutes {
         environments: BTreeMap::from([(blue_env.clone(), blue), (green_env.clone(), green)]),
         addresses: BTreeMap::from([
@@ -87,12 +93,18 @@ pub fn initial_site_routes(
 }
 
 impl Placement {
-    /// Reads which of the site's two environments serves `public_address` now.
-    pub fn resolve(site: &str, public_address: &str, table: &RouteTable) -> Result<Placement> {
-        let routes = table.sites.get(site).ok_or_else(|| {
-            EngineError::Placement(format!("site {site} is not in the host's route table: set up its routes (blue and green environments) first"))
-        })?;
-        let [blue, green] = environment_names(site);
+    /// Reads which of the site's two environments serves `public_address` now. The site's
+    /// route-table entry is `key`, or (for a site put live before keys existed, whose entry
+    /// carries its name of the time) the entry holding `<key>-blue`.
+    pub fn resolve(key: &str, public_address: &str, table: &RouteTable) -> Result<Placement> {
+        let [blue, green] = environment_names(key);
+        let (site, routes) = table
+            .sites
+            .get_key_value(key)
+            .or_else(|| table.sites.iter().find(|(_, routes)| routes.environments.contains_key(&blue)))
+            .ok_or_else(|| {
+                EngineError::Placement(format!("site {key} is not in the host's route table: set up its routes (blue and green environments) first"))
+            })?;
         for env in [&blue, &green] {
             if !routes.environments.contains_key(env) {
                 return Err(EngineError::Placement(format!(
@@ -116,7 +128,7 @@ impl Placement {
             site: site.to_owned(),
             production_env,
             candidate_env,
-            snapshot_env: format!("{}-snapshot", site_slug(site)),
+            snapshot_env: format!("{key}-snapshot"),
             public_address: public_address.to_owned(),
             candidate_address: candidate_address(public_address),
             temporary_address: temporary_address(public_address),
@@ -184,6 +196,29 @@ mod tests {
         assert!(
             err.starts_with("site blog is not in the host's route table"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_site_put_live_under_its_name_is_found_by_its_key() {
+        let (a, b): (SocketAddr, SocketAddr) = (
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+        );
+        let mut table = RouteTable::default();
+        // Before keys, go-live named the route-table entry after the site's display name.
+        table.sites.insert(
+            "Acme Shop".into(),
+            initial_site_routes("acme-shop", "shop.test", a, b),
+        );
+        let placement = Placement::resolve("acme-shop", "shop.test", &table).unwrap();
+        assert_eq!(placement.site, "Acme Shop");
+        assert_eq!(
+            (
+                placement.production_env.as_str(),
+                placement.snapshot_env.as_str()
+            ),
+            ("acme-shop-blue", "acme-shop-snapshot")
         );
     }
 }

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use switchyard_api::{
-    Candidate, Decision, DocumentDiff, GoLive, WentLive, HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, ReleaseDetail,
+    Candidate, Decision, DocumentDiff, GoLive, GoLiveAbandoned, WentLive, HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, ReleaseDetail,
     ReleaseSummary,
 };
 use switchyard_service::{DecisionKind, Service};
@@ -34,10 +34,15 @@ pub fn routes() -> Router<Service> {
         .route("/releases/{id}/resume", post(resume))
         .route("/approvals", get(approvals))
         .route("/sites/{id}/go-live", post(go_live))
+        .route("/sites/{id}/go-live/abandon", post(abandon_go_live))
 }
 
 async fn go_live(State(service): State<Service>, Who(caller): Who, Id(site_id): Id, Body(request): Body<GoLive>) -> Reply<WentLive> {
     Ok(Json(service.go_live(&caller, site_id, request).await?))
+}
+
+async fn abandon_go_live(State(service): State<Service>, Who(caller): Who, Id(site_id): Id) -> Reply<GoLiveAbandoned> {
+    Ok(Json(service.abandon_go_live(&caller, site_id).await?))
 }
 
 async fn list_candidates(State(service): State<Service>, Who(caller): Who, Id(site_id): Id) -> Reply<Vec<Candidate>> {

@@ -228,6 +228,8 @@ async fn patch_document(State(service): State<Service>, Who(caller): Who, Id((si
 #[derive(Deserialize)]
 struct TemplateQuery {
     workflow: String,
+    /// An uploaded candidate's sha256: the template names it and is filled from its manifest.
+    candidate: Option<String>,
 }
 
 async fn patch_template(
@@ -238,5 +240,5 @@ async fn patch_template(
     let Query(query) = query.map_err(|rejection| {
         AppError::new(StatusCode::BAD_REQUEST, "malformed query", format!("add ?workflow=no-migration (or migration, minor-patch, blue-green, rollout) ({})", rejection.body_text()))
     })?;
-    Ok(Json(service.patch_template(&caller, site_id, &query.workflow).await?))
+    Ok(Json(service.patch_template(&caller, site_id, &query.workflow, query.candidate.as_deref()).await?))
 }

@@ -43,9 +43,20 @@ impl Caller {
         self.principal().may(action).map_err(|denied| ServiceError::Forbidden(denied.0))
     }
 
-    /// The engine's view of this person, for its approval rules.
+    /// The caller's user id; `None` for Switchyard acting on its own.
+    pub fn user_id(&self) -> Option<i64> {
+        (self.me.id != 0).then_some(self.me.id)
+    }
+
+    /// The engine's view of this person, for its approval rules: their id decides, the name is
+    /// for messages.
     pub fn actor(&self) -> switchyard_core::workflow::Actor {
-        switchyard_core::workflow::Actor::new(&self.me.username, self.me.role)
+        switchyard_core::workflow::Actor::new(self.me.id, &self.me.username, self.me.role)
+    }
+
+    /// This person as the submitter of a release.
+    pub fn submitter(&self) -> switchyard_core::workflow::Submitter {
+        switchyard_core::workflow::Submitter::new(self.me.id, &self.me.username)
     }
 }
 
@@ -121,7 +132,7 @@ impl Service {
         let user = match found {
             Some((user, Some(hash))) if password_matches(login.password.clone(), hash.clone()).await => user,
             _ => {
-                self.record(login.username.trim(), "login.failed", "session", "wrong username or password", remote).await;
+                self.record((None, login.username.trim()), "login.failed", "session", "wrong username or password", remote).await;
                 return Err(ServiceError::Unauthenticated(WRONG_LOGIN.into()));
             }
         };
@@ -131,7 +142,7 @@ impl Service {
     pub async fn logout(&self, token: Option<&str>, remote: &str) -> Result<()> {
         if let Some(token) = token {
             if let Some(user) = self.store.session_user(&token_digest(token)).await? {
-                self.record(&user.username, "logout", "session", "", remote).await;
+                self.record((Some(user.id), &user.username), "logout", "session", "", remote).await;
             }
             self.store.delete_session(&token_digest(token)).await?;
         }
@@ -151,7 +162,7 @@ impl Service {
         .validated()?;
         let hash = hash_password(draft.password.clone().unwrap_or_default()).await?;
         let user = self.store.create_first_admin(&draft, &hash).await?;
-        self.record(&user.username, "setup", &format!("user {}", user.id), "created the first administrator", remote).await;
+        self.record((Some(user.id), &user.username), "setup", &format!("user {}", user.id), "created the first administrator", remote).await;
         self.open_session(&user, remote).await
     }
 
@@ -160,7 +171,7 @@ impl Service {
         let expires = chrono::Utc::now() + chrono::Duration::days(SESSION_DAYS);
         let expires = expires.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         self.store.create_session(&token_digest(&token), user.id, remote, &expires).await?;
-        self.record(&user.username, "login", "session", "", remote).await;
+        self.record((Some(user.id), &user.username), "login", "session", "", remote).await;
         Ok(NewSession { token, me: me(user) })
     }
 
@@ -188,11 +199,13 @@ impl Service {
     /// Writes an audit entry for what `caller` just did. A failure to write it is logged, not
     /// returned: the change itself already happened.
     pub(crate) async fn audit(&self, caller: &Caller, action: &str, target: &str, detail: &str) {
-        self.record(&caller.me.username, action, target, detail, &caller.remote).await;
+        self.record((caller.user_id(), &caller.me.username), action, target, detail, &caller.remote).await;
     }
 
-    async fn record(&self, actor: &str, action: &str, target: &str, detail: &str, remote: &str) {
-        let entry = NewAuditEntry { actor, action, target, detail, remote };
+    /// `actor` is the user's id (none for Switchyard itself or a failed login) and name now.
+    async fn record(&self, actor: (Option<i64>, &str), action: &str, target: &str, detail: &str, remote: &str) {
+        let (actor_id, actor) = actor;
+        let entry = NewAuditEntry { actor, actor_id, action, target, detail, remote };
         if let Err(e) = self.store.append_audit(&entry).await {
             tracing::error!("cannot write the audit entry {action} {target} by {actor}: {e}");
         }

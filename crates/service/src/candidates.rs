@@ -2,6 +2,7 @@
 //! kept under that name forever. What was tested is byte for byte what is deployed.
 
 use crate::auth::Caller;
+use crate::candidate_manifest::{describe, read_declared_manifest};
 use crate::{Service, ServiceError};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -52,12 +53,24 @@ impl Service {
                 return Err(e);
             }
         };
+        let declared = match read_declared_manifest(&partial, &filename).await {
+            Ok(declared) => declared,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                return Err(e);
+            }
+        };
         let kept = dir.join(format!("{sha256}.tar.gz"));
         tokio::fs::rename(&partial, &kept)
             .await
             .map_err(|e| ServiceError::Internal(format!("cannot keep the candidate as {}: {e}", kept.display())))?;
         let size = i64::try_from(size).unwrap_or(i64::MAX);
-        let candidate = self.store.record_candidate(site_id, &sha256, &filename, size, &caller.me.username).await?;
+        let mut candidate = self.store.record_candidate(site_id, &sha256, &filename, size, (caller.user_id(), &caller.me.username)).await?;
+        if let Some((source, manifest)) = declared {
+            let toml = manifest.render();
+            self.store.record_candidate_manifest(site_id, &sha256, source, &toml).await?;
+            candidate.manifest = describe(source, &toml);
+        }
         self.audit(caller, "candidate.upload", &format!("site {site_id}"), &format!("{filename} sha256 {sha256} ({size} bytes)")).await;
         Ok(candidate)
     }
@@ -97,6 +110,7 @@ impl Service {
 
     pub async fn list_candidates(&self, caller: &Caller, site_id: i64) -> Result<Vec<Candidate>> {
         self.readable_site(caller, site_id).await?;
-        Ok(self.store.list_candidates(site_id).await?)
+        let candidates = self.store.list_candidates(site_id).await?;
+        self.with_manifests(site_id, candidates).await
     }
 }

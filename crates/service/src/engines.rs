@@ -18,6 +18,8 @@ type Result<T> = std::result::Result<T, ServiceError>;
 /// The engines of this process and where release candidates are kept.
 pub(crate) struct Engines {
     pub candidates_dir: PathBuf,
+    /// Held by a go-live or its abandon while it works, so two never race for one environment.
+    pub go_live_lock: tokio::sync::Mutex<()>,
     by_host: Mutex<HashMap<i64, Arc<Engine>>>,
 }
 
@@ -41,7 +43,7 @@ impl std::fmt::Debug for SiteEngine {
 
 impl Engines {
     pub fn new(candidates_dir: PathBuf) -> Self {
-        Self { candidates_dir, by_host: Mutex::new(HashMap::new()) }
+        Self { candidates_dir, go_live_lock: tokio::sync::Mutex::new(()), by_host: Mutex::new(HashMap::new()) }
     }
 
     /// The engine for `site`'s production host, and the address its releases swap.

@@ -2,24 +2,66 @@
 //! an uploaded candidate, started, and routed at the site's public address, with the second
 //! environment's slot ready behind the candidate address. From then on releases take over.
 //!
-//! Each agent call carries an operation id derived from the site and candidate, so repeating
-//! a go-live that broke off part way replays what already happened instead of failing.
+//! The candidate is checked before anything is created on the host (`candidate_check`). Each
+//! attempt is journaled in the store (`go_lives`): its environment and ports are fixed by the
+//! first try, and its operation ids come from the journal (`golive-<id>-<step>`), so repeating
+//! a go-live that failed, or broke off with the agent or Switchyard, continues it: the agent
+//! replays the steps already done. A retry may bring a fixed candidate, unpacked as a new
+//! release into the same environment. Abandoning removes what the attempt created.
 
 use crate::auth::Caller;
-use crate::hosts::agent_client;
+use crate::candidate_check::{inspect_candidate, CandidateContents};
+use crate::engines::{site_home, SiteHome};
+use crate::hosts::{agent_client, agent_failure};
 use crate::{Service, ServiceError};
 use std::net::{IpAddr, SocketAddr};
-use switchyard_agent::api::{Activate, CreateEnv, EnvConfig, UnpackRelease};
-use switchyard_agent::AgentError;
-use crate::engines::{site_home, SiteHome};
-use switchyard_api::{GoLive, WentLive};
+use std::path::PathBuf;
+use switchyard_agent::api::{Activate, CreateEnv, DestroyEnv, EnvConfig, ErrorKind, UnpackRelease};
+use switchyard_agent::{AgentClient, AgentError};
+use switchyard_api::{GoLive, GoLiveAbandoned, Host, Site, WentLive};
 use switchyard_core::access::Action;
-use switchyard_engine::{environment_names, initial_site_routes, site_slug};
+use switchyard_core::Invalid;
+use switchyard_engine::{environment_names, initial_site_routes};
+use switchyard_store::{GoLiveRecord, GoLiveState, NewGoLive};
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
-fn agent_failed(what: &'static str) -> impl FnOnce(AgentError) -> ServiceError {
-    move |e| ServiceError::Unavailable(format!("cannot {what} on the host: {e}"))
+/// How the engine and the agent know a site: the route table's key, its two environments and
+/// its data volume. The one place go-live derives them from the site.
+struct SiteNames {
+    route_key: String,
+    environments: [String; 2],
+    volume: String,
+}
+
+fn site_names(site: &Site) -> SiteNames {
+    SiteNames {
+        route_key: site.key.clone(),
+        environments: environment_names(&site.key),
+        volume: site.key.clone(),
+    }
+}
+
+/// What one try of a go-live works with.
+struct Attempt<'a> {
+    record: GoLiveRecord,
+    site: &'a Site,
+    host: &'a Host,
+    client: AgentClient,
+    public_address: String,
+    names: SiteNames,
+    sha: String,
+    tarball: PathBuf,
+}
+
+impl Attempt<'_> {
+    fn op(&self, step: &str) -> String {
+        format!("golive-{}-{step}", self.record.id)
+    }
+
+    fn failed(&self, doing: &'static str) -> impl FnOnce(AgentError) -> ServiceError + '_ {
+        move |error| agent_failure(self.host, doing, error)
+    }
 }
 
 fn free_local_port() -> Result<u16> {
@@ -30,51 +72,283 @@ fn free_local_port() -> Result<u16> {
 }
 
 impl Service {
-    pub async fn go_live(&self, caller: &Caller, site_id: i64, request: GoLive) -> Result<WentLive> {
+    /// Puts the site live from the candidate, or continues its unfinished go-live.
+    pub async fn go_live(
+        &self,
+        caller: &Caller,
+        site_id: i64,
+        request: GoLive,
+    ) -> Result<WentLive> {
         caller.may(Action::RunRelease)?;
         let site = self.store.site(site_id).await?;
-        let SiteHome { host_id, public_address } = site_home(&self.store, &site).await?;
+        let SiteHome {
+            host_id,
+            public_address,
+        } = site_home(&self.store, &site).await?;
         let host = self.store.host(host_id).await?;
-        let client = agent_client(&host).map_err(ServiceError::Conflict)?;
         let sha = request.candidate_sha256.trim().to_owned();
         let tarball = self.engines.candidates_dir.join(format!("{sha}.tar.gz"));
         if self.store.candidate(site.id, &sha).await?.is_none() || !tarball.is_file() {
-            return Err(ServiceError::Conflict(format!("candidate {sha} was not uploaded for site {}; upload it first", site.name)));
+            return Err(ServiceError::Conflict(format!(
+                "candidate {sha} was not uploaded for site {}; upload it first",
+                site.name
+            )));
         }
-        let [blue, green] = match request.ports {
-            Some(ports) => ports,
-            None if is_this_machine(&host.agent_url) => [free_local_port()?, free_local_port()?],
-            None => {
-                return Err(switchyard_core::Invalid::single("ports", "the host is another machine: choose two free ports on it for the site").into())
+        check_candidate(tarball.clone()).await?;
+        let client = agent_client(&host).map_err(ServiceError::Conflict)?;
+        let names = site_names(&site);
+        // Two go-lives of one site at once would race for the same environment.
+        let _one_at_a_time = self.engines.go_live_lock.lock().await;
+        let record = match self.store.latest_go_live(site.id).await? {
+            Some(unfinished) if unfinished.state.is_unfinished() => {
+                if request.ports.is_some_and(|ports| ports != unfinished.ports) {
+                    let [blue, green] = unfinished.ports;
+                    return Err(Invalid::single(
+                        "ports",
+                        format!(
+                            "go-live {} of site {} uses ports {blue},{green}; leave the ports out to continue it, or abandon it to choose others",
+                            unfinished.id, site.name
+                        ),
+                    )
+                    .into());
+                }
+                self.store.retry_go_live(unfinished.id, &sha).await?
+            }
+            latest => {
+                let already_live = || {
+                    ServiceError::Conflict(format!(
+                        "site {} is already live on host {}; release a new version instead",
+                        site.name, host.name
+                    ))
+                };
+                if latest.is_some_and(|g| g.state == GoLiveState::Live) {
+                    return Err(already_live());
+                }
+                let table = client
+                    .routes()
+                    .await
+                    .map_err(|e| agent_failure(&host, "read the route table", e))?;
+                if table.sites.contains_key(&names.route_key) {
+                    return Err(already_live());
+                }
+                let ports =
+                    match request.ports {
+                        Some(ports) => ports,
+                        None if is_this_machine(&host.agent_url) => {
+                            [free_local_port()?, free_local_port()?]
+                        }
+                        None => return Err(Invalid::single(
+                            "ports",
+                            "the host is another machine: choose two free ports on it for the site",
+                        )
+                        .into()),
+                    };
+                let new = NewGoLive {
+                    site_id: site.id,
+                    candidate_sha256: &sha,
+                    environment: &names.environments[0],
+                    ports,
+                    started_by: &caller.me.username,
+                };
+                self.store.start_go_live(new).await?
             }
         };
-        let table = client.routes().await.map_err(agent_failed("read the route table"))?;
-        if table.sites.contains_key(&site.name) {
-            return Err(ServiceError::Conflict(format!("site {} is already live on host {}; release a new version instead", site.name, host.name)));
+        let go_live_id = record.id;
+        let attempt = Attempt {
+            record,
+            site: &site,
+            host: &host,
+            client,
+            public_address,
+            names,
+            sha,
+            tarball,
+        };
+        match self.go_live_steps(&attempt).await {
+            Ok(live) => {
+                self.store
+                    .go_live_ended(go_live_id, GoLiveState::Live, None)
+                    .await?;
+                let detail = format!(
+                    "{} live at {} from candidate {} (go-live {go_live_id})",
+                    site.name, live.public_address, attempt.sha
+                );
+                self.audit(caller, "site.go-live", &format!("site {site_id}"), &detail)
+                    .await;
+                Ok(live)
+            }
+            Err(error) => {
+                self.store
+                    .go_live_ended(go_live_id, GoLiveState::Failed, Some(&error.to_string()))
+                    .await?;
+                Err(error)
+            }
         }
-        let [env, _] = environment_names(&site.name);
-        let op = |step: &str| format!("golive-{}-{}-{step}", site_slug(&site.name), &sha[..16]);
+    }
+
+    /// Every step of a try, each journaled when done; the agent replays those already done.
+    async fn go_live_steps(&self, go: &Attempt<'_>) -> Result<WentLive> {
+        let id = go.record.id;
+        let env = &go.names.environments[0];
+        let [blue, green] = go.record.ports;
         let mut config = EnvConfig::new(vec!["bin/site".into(), "serve".into()], blue);
         config.production = true;
         // The live data sits on a volume named after the site, outside its environments.
-        config.volume = Some(site_slug(&site.name));
-        client.create_env(&CreateEnv { op_id: op("create"), name: env.clone(), config }).await.map_err(agent_failed("create the environment"))?;
-        client.upload_candidate(&tarball, &sha).await.map_err(agent_failed("upload the candidate"))?;
-        let release_id = format!("r-{}", &sha[..16]);
-        let unpack = UnpackRelease { op_id: op("unpack"), release_id: release_id.clone(), sha256: sha.clone() };
-        client.unpack_release(&env, &unpack).await.map_err(agent_failed("unpack the candidate"))?;
-        client.activate(&env, &Activate { op_id: op("activate"), release_id }).await.map_err(agent_failed("activate the candidate"))?;
-        client.start(&env, &op("start")).await.map_err(agent_failed("start the site"))?;
-        let agent_ip = agent_ip(&host.agent_url);
-        let mut table = client.routes().await.map_err(agent_failed("read the route table"))?;
-        table.sites.insert(
-            site.name.clone(),
-            initial_site_routes(&site.name, &public_address, SocketAddr::new(agent_ip, blue), SocketAddr::new(agent_ip, green)),
-        );
-        client.replace_routes(&op("routes"), table).await.map_err(agent_failed("route the site's address"))?;
-        self.audit(caller, "site.go-live", &format!("site {site_id}"), &format!("{} live at {public_address} from candidate {sha}", site.name)).await;
-        Ok(WentLive { public_address, environment: env })
+        config.volume = Some(go.names.volume.clone());
+        let create = CreateEnv {
+            op_id: go.op("create"),
+            name: env.clone(),
+            config,
+        };
+        go.client
+            .create_env(&create)
+            .await
+            .map_err(go.failed("create the environment"))?;
+        self.store.go_live_step_done(id, "create").await?;
+
+        go.client
+            .upload_candidate(&go.tarball, &go.sha)
+            .await
+            .map_err(go.failed("upload the candidate"))?;
+        self.store.go_live_step_done(id, "upload").await?;
+        let release_id = format!("r-{}", &go.sha[..16]);
+        let unpack = UnpackRelease {
+            op_id: go.op(&format!("unpack-{release_id}")),
+            release_id: release_id.clone(),
+            sha256: go.sha.clone(),
+        };
+        go.client
+            .unpack_release(env, &unpack)
+            .await
+            .map_err(go.failed("unpack the candidate"))?;
+        self.store.go_live_step_done(id, "unpack").await?;
+
+        // Activating and starting run again on every try: a retry may bring another
+        // candidate, and a site that failed to start is started afresh.
+        let this_try = format!("{release_id}-t{}", go.record.tries);
+        let activate = Activate {
+            op_id: go.op(&format!("activate-{this_try}")),
+            release_id,
+        };
+        go.client
+            .activate(env, &activate)
+            .await
+            .map_err(go.failed("activate the candidate"))?;
+        self.store.go_live_step_done(id, "activate").await?;
+        go.client
+            .restart(env, &go.op(&format!("start-{this_try}")))
+            .await
+            .map_err(go.failed("start the site"))?;
+        self.store.go_live_step_done(id, "start").await?;
+
+        let mut table = go
+            .client
+            .routes()
+            .await
+            .map_err(go.failed("read the route table"))?;
+        // A try that routed the site and then broke off finds its routes in place.
+        if !table.sites.contains_key(&go.names.route_key) {
+            let agent_ip = agent_ip(&go.host.agent_url);
+            let routes = initial_site_routes(
+                &go.site.key,
+                &go.public_address,
+                SocketAddr::new(agent_ip, blue),
+                SocketAddr::new(agent_ip, green),
+            );
+            table.sites.insert(go.names.route_key.clone(), routes);
+            go.client
+                .replace_routes(&go.op("routes"), table)
+                .await
+                .map_err(go.failed("route the site's address"))?;
+        }
+        self.store.go_live_step_done(id, "routes").await?;
+        Ok(WentLive {
+            go_live_id: id,
+            public_address: go.public_address.clone(),
+            environment: env.clone(),
+        })
     }
+
+    /// Gives up the site's unfinished go-live: its environment is destroyed (with force, as it
+    /// is marked production) and the routes it added are removed, so a fresh go-live can start.
+    pub async fn abandon_go_live(&self, caller: &Caller, site_id: i64) -> Result<GoLiveAbandoned> {
+        caller.may(Action::RunRelease)?;
+        let site = self.store.site(site_id).await?;
+        let _one_at_a_time = self.engines.go_live_lock.lock().await;
+        let record = match self.store.latest_go_live(site.id).await? {
+            Some(record) if record.state.is_unfinished() => record,
+            Some(record) if record.state == GoLiveState::Live => {
+                return Err(ServiceError::Conflict(format!(
+                    "site {} went live (go-live {}), so there is nothing to abandon; release a new version instead",
+                    site.name, record.id
+                )))
+            }
+            _ => return Err(ServiceError::NotFound(format!("site {} has no unfinished go-live to abandon", site.name))),
+        };
+        let SiteHome { host_id, .. } = site_home(&self.store, &site).await?;
+        let host = self.store.host(host_id).await?;
+        let client = agent_client(&host).map_err(ServiceError::Conflict)?;
+        let names = site_names(&site);
+        let op = |step: &str| format!("golive-{}-abandon-{step}", record.id);
+
+        let mut table = client
+            .routes()
+            .await
+            .map_err(|e| agent_failure(&host, "read the route table", e))?;
+        // Only routes this attempt added go: ones that serve its environment.
+        let ours = table
+            .sites
+            .get(&names.route_key)
+            .is_some_and(|routes| routes.environments.contains_key(&record.environment));
+        if ours {
+            table.sites.remove(&names.route_key);
+            client
+                .replace_routes(&op("routes"), table)
+                .await
+                .map_err(|e| agent_failure(&host, "remove the site's routes", e))?;
+        }
+        let destroy = DestroyEnv {
+            op_id: op("destroy"),
+            force: true,
+        };
+        match client.destroy_env(&record.environment, &destroy).await {
+            Ok(_) => {}
+            // Never created, or already gone: nothing left to remove.
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(agent_failure(&host, "destroy the go-live's environment", e)),
+        }
+        self.store
+            .go_live_ended(
+                record.id,
+                GoLiveState::Abandoned,
+                record.last_error.as_deref(),
+            )
+            .await?;
+        let detail = format!(
+            "go-live {} of {} abandoned: environment {} destroyed",
+            record.id, site.name, record.environment
+        );
+        self.audit(
+            caller,
+            "site.go-live-abandon",
+            &format!("site {site_id}"),
+            &detail,
+        )
+        .await;
+        Ok(GoLiveAbandoned {
+            go_live_id: record.id,
+            environment: record.environment,
+            routes_removed: ours,
+        })
+    }
+}
+
+/// Reads the candidate through off the async threads; a refusal is the caller's to fix (422).
+async fn check_candidate(tarball: PathBuf) -> Result<CandidateContents> {
+    let checked = tokio::task::spawn_blocking(move || inspect_candidate(&tarball))
+        .await
+        .map_err(|e| ServiceError::Internal(format!("the candidate check stopped: {e}")))?;
+    checked.map_err(|refusal| Invalid::single("candidate_sha256", refusal.to_string()).into())
 }
 
 /// The address of the agent's host as its router reaches the site: the agent URL's host.

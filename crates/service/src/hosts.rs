@@ -6,7 +6,9 @@ use crate::{Service, ServiceError};
 use switchyard_core::access::Action;
 use std::path::Path;
 use std::time::Duration;
-use switchyard_agent::AgentClient;
+use switchyard_agent::api::ErrorKind;
+use switchyard_agent::{AgentClient, AgentError};
+use switchyard_core::Invalid;
 use switchyard_api::{Host, HostDraft, HostStatus};
 
 /// The host the demo and `switchyard serve` use for the agent on this machine.
@@ -84,4 +86,63 @@ fn resolve_token(token_ref: &str) -> Result<String, String> {
         return Err(format!("the agent token from {token_ref} is empty"));
     }
     Ok(token)
+}
+
+/// What an agent's failure means to a Switchyard user, by its kind, so a refusal of the
+/// request (a 4xx) is never reported as an unreachable host. `doing` says what was asked,
+/// e.g. "start the site": the message reads "cannot start the site on host web-1: …".
+pub(crate) fn agent_failure(host: &Host, doing: &str, error: AgentError) -> ServiceError {
+    let message = match &error {
+        AgentError::Remote { body, .. } => body.message.clone(),
+        other => other.to_string(),
+    };
+    let message = format!("cannot {doing} on host {}: {message}", host.name);
+    if let AgentError::Transport { .. } = error {
+        return ServiceError::Unavailable(format!("{message}; check that the agent runs, then try again"));
+    }
+    match error.kind() {
+        ErrorKind::InvalidInput | ErrorKind::TooLarge | ErrorKind::CommandFailed => ServiceError::Invalid(Invalid::single("host", message)),
+        ErrorKind::Conflict => ServiceError::Conflict(message),
+        ErrorKind::NotFound => ServiceError::NotFound(message),
+        ErrorKind::Unauthorized => {
+            ServiceError::Conflict(format!("{message}; the host's token is not the agent's: copy it from the agent's registration and edit the host"))
+        }
+        ErrorKind::Internal => ServiceError::Internal(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_agent::api::ErrorBody;
+
+    fn host() -> Host {
+        Host { id: 1, name: "web-1".into(), agent_url: "https://10.0.0.5:7443".into(), token_ref: "env:T".into(), cert_fingerprint: String::new(), created_at: String::new() }
+    }
+
+    #[test]
+    fn an_agent_refusal_keeps_its_kind_and_says_what_was_asked_of_which_host() {
+        let cases = [
+            (ErrorKind::InvalidInput, "entry ../x escapes", "invalid"),
+            (ErrorKind::CommandFailed, "the site did not answer 2xx", "invalid"),
+            (ErrorKind::Conflict, "port 8101 is already in use", "conflict"),
+            (ErrorKind::NotFound, "no environment notes-blue", "not found"),
+            (ErrorKind::Unauthorized, "wrong token", "conflict"),
+            (ErrorKind::Internal, "disk full", "internal"),
+        ];
+        for (kind, agent_said, expected) in cases {
+            let error = AgentError::Remote { status: 400, body: ErrorBody { kind, message: agent_said.into(), retry_safe: false } };
+            let mapped = agent_failure(&host(), "start the site", error);
+            let got = match &mapped {
+                ServiceError::Invalid(_) => "invalid",
+                ServiceError::Conflict(_) => "conflict",
+                ServiceError::NotFound(_) => "not found",
+                ServiceError::Internal(_) => "internal",
+                other => panic!("{agent_said} became {other:?}"),
+            };
+            assert_eq!(got, expected, "{agent_said}");
+            let text = mapped.to_string();
+            assert!(text.starts_with("cannot start the site on host web-1: ") && text.contains(agent_said), "{text}");
+        }
+    }
 }

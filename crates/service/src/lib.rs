@@ -5,6 +5,8 @@
 //! sees it, so an invalid request never writes a row.
 
 mod auth;
+mod candidate_check;
+mod candidate_manifest;
 mod candidates;
 mod demo;
 mod demo_site;

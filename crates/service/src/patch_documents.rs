@@ -29,12 +29,18 @@ impl Service {
         let document = PatchDocument::parse(&draft.toml).map_err(|errors| {
             Invalid(errors.0.iter().map(|error| FieldError::new("toml", error.to_string())).collect())
         })?;
-        if document.site != site.name {
+        // The site by its name now or its key (which survives renames).
+        if document.site != site.name && document.site != site.key {
             return Err(Invalid::single(
                 "toml",
                 format!("the document is for site {:?} but is being saved under {:?}; set site = {:?}", document.site, site.name, site.name),
             )
             .into());
+        }
+        // Only the template's placeholder (no candidate chosen yet; no release starts from it)
+        // may name a candidate this site did not upload.
+        if document.candidate_sha256 != NO_CANDIDATE_YET {
+            self.ensure_candidate_of(&site, &document.candidate_sha256, "toml").await?;
         }
         let render = |version: i64| {
             let mut numbered = document.clone();
@@ -53,10 +59,49 @@ impl Service {
     }
 
     /// A starting document for `workflow`, filled in for the site, that validates as it is.
-    pub async fn patch_template(&self, caller: &Caller, site_id: i64, workflow: &str) -> Result<PatchDocumentDraft, ServiceError> {
+    /// A starting document for `workflow`; for an uploaded `candidate`, it names the candidate,
+    /// takes the target version from its file name (`notes-2.0.0.tar.gz` → `2.0.0`) and fills
+    /// its migration and health checks from the candidate's manifest.
+    pub async fn patch_template(&self, caller: &Caller, site_id: i64, workflow: &str, candidate: Option<&str>) -> Result<PatchDocumentDraft, ServiceError> {
         let site = self.readable_site(caller, site_id).await?;
         let kind: WorkflowKind = workflow.parse().map_err(|e: String| Invalid::single("workflow", e))?;
-        let template = PatchDocument::template(kind, &site.name, "1.0.0", NO_CANDIDATE_YET);
+        let Some(sha) = candidate.map(str::trim).filter(|sha| !sha.is_empty()) else {
+            return Ok(PatchDocumentDraft { toml: PatchDocument::template(kind, &site.name, "1.0.0", NO_CANDIDATE_YET).to_toml() });
+        };
+        let Some(uploaded) = self.store.candidate(site.id, sha).await? else {
+            let message = format!("no candidate {sha} was uploaded for site {}; upload it first or pick one from the site's candidates", site.name);
+            return Err(Invalid::single("candidate", message).into());
+        };
+        let target_version = version_in_file_name(&uploaded.filename).unwrap_or("1.0.0");
+        let mut template = PatchDocument::template(kind, &site.name, target_version, sha);
+        if let Some(manifest) = self.declared_manifest(site.id, sha).await? {
+            template = template.filled_from(&manifest);
+        }
         Ok(PatchDocumentDraft { toml: template.to_toml() })
+    }
+}
+
+/// The version in a release file name: from the first `-` followed by a digit to `.tar.gz`
+/// (`acme-shop-2.4.0.tar.gz` → `2.4.0`), or the whole name when it starts with a digit.
+fn version_in_file_name(filename: &str) -> Option<&str> {
+    let stem = filename.strip_suffix(".tar.gz").or_else(|| filename.strip_suffix(".tgz"))?;
+    if stem.starts_with(|c: char| c.is_ascii_digit()) {
+        return Some(stem);
+    }
+    let start = stem.char_indices().find(|&(i, c)| c == '-' && stem[i + 1..].starts_with(|d: char| d.is_ascii_digit()))?.0;
+    Some(&stem[start + 1..])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_release_file_name_gives_its_version() {
+        use super::version_in_file_name as version;
+        assert_eq!(version("notes-2.0.0.tar.gz"), Some("2.0.0"));
+        assert_eq!(version("acme-shop-1.10.3-rc1.tgz"), Some("1.10.3-rc1"));
+        assert_eq!(version("app2-3.0.tar.gz"), Some("3.0"));
+        assert_eq!(version("3.1.tar.gz"), Some("3.1"));
+        assert_eq!(version("notes.tar.gz"), None);
+        assert_eq!(version("notes-latest.tar.gz"), None);
     }
 }

@@ -1,8 +1,9 @@
 //! A release's journal as people read it: the stages with where the release is, the timeline
 //! of what happened with each command's output, and the decisions people took.
 
+use std::collections::HashMap;
 use switchyard_api::{DecisionRecord, StageView, TimelineEntry};
-use switchyard_core::workflow::{Command, Event, Release, Stage, State};
+use switchyard_core::workflow::{Actor, Command, Event, Release, Stage, State};
 use switchyard_store::TransitionRecord;
 
 /// `running`, `waiting` (for a person), `completed`, `rolled-back` or `stalled`.
@@ -60,17 +61,27 @@ pub(crate) fn stages(release: &Release, state: &State, journal_states: &[State])
         .collect()
 }
 
+/// People's usernames now by user id: a decision shows who took it under their current name.
+pub(crate) type Names = HashMap<i64, String>;
+
+/// The actor's current name, or the name they acted under once the user is gone (or for a
+/// decision journaled before ids were kept).
+fn name<'a>(names: &'a Names, by: &'a Actor) -> &'a str {
+    names.get(&by.user_id).map_or(by.user.as_str(), String::as_str)
+}
+
 /// `(what happened, its output)` in words.
-fn describe(event: &Event) -> (String, String) {
+fn describe(event: &Event, names: &Names) -> (String, String) {
+    let by = |actor| name(names, actor);
     match event {
         Event::CommandSucceeded { output } => ("done".into(), output.clone()),
         Event::CommandFailed { output } => ("failed".into(), output.clone()),
         Event::HealthChecked { healthy: true, detail } => ("health check passed".into(), detail.clone()),
         Event::HealthChecked { healthy: false, detail } => ("health check failed".into(), detail.clone()),
-        Event::Approved { by, comment } => (format!("approved by {}", by.user), comment.clone()),
-        Event::Rejected { by, comment } => (format!("rejected by {}", by.user), comment.clone()),
-        Event::CustomerConfirmed { by, comment } => (format!("confirmed by {}", by.user), comment.clone()),
-        Event::RollbackRequested { by, reason } => (format!("rollback requested by {}", by.user), reason.clone()),
+        Event::Approved { by: who, comment } => (format!("approved by {}", by(who)), comment.clone()),
+        Event::Rejected { by: who, comment } => (format!("rejected by {}", by(who)), comment.clone()),
+        Event::CustomerConfirmed { by: who, comment } => (format!("confirmed by {}", by(who)), comment.clone()),
+        Event::RollbackRequested { by: who, reason } => (format!("rollback requested by {}", by(who)), reason.clone()),
         Event::CountersObserved { old, new } => (
             "error rates observed".into(),
             format!("old version {}/{} 5xx, new version {}/{} 5xx", old.errors_5xx, old.requests, new.errors_5xx, new.requests),
@@ -79,7 +90,7 @@ fn describe(event: &Event) -> (String, String) {
     }
 }
 
-fn decision(event: &Event, at: &str) -> Option<DecisionRecord> {
+fn decision(event: &Event, at: &str, names: &Names) -> Option<DecisionRecord> {
     let (by, word, comment) = match event {
         Event::Approved { by, comment } => (by, "approved", comment),
         Event::Rejected { by, comment } => (by, "rejected", comment),
@@ -87,7 +98,7 @@ fn decision(event: &Event, at: &str) -> Option<DecisionRecord> {
         Event::RollbackRequested { by, reason } => (by, "rollback requested", reason),
         _ => return None,
     };
-    Some(DecisionRecord { at: at.to_owned(), by: by.user.clone(), role: by.role.to_string(), decision: word.into(), comment: comment.clone() })
+    Some(DecisionRecord { at: at.to_owned(), by: name(names, by).to_owned(), role: by.role.to_string(), decision: word.into(), comment: comment.clone() })
 }
 
 /// The commands a transition sent, in words. The engine journals them with their operation
@@ -102,7 +113,7 @@ fn commands(text: &str) -> Vec<String> {
 }
 
 /// The journal read: each transition's state, the timeline and the decisions, oldest first.
-pub(crate) fn read_journal(journal: &[TransitionRecord]) -> (Vec<State>, Vec<TimelineEntry>, Vec<DecisionRecord>) {
+pub(crate) fn read_journal(journal: &[TransitionRecord], names: &Names) -> (Vec<State>, Vec<TimelineEntry>, Vec<DecisionRecord>) {
     let mut states = Vec::new();
     let mut timeline = Vec::new();
     let mut decisions = Vec::new();
@@ -112,10 +123,10 @@ pub(crate) fn read_journal(journal: &[TransitionRecord]) -> (Vec<State>, Vec<Tim
         }
         let event = t.event.as_deref().and_then(|e| serde_json::from_str::<Event>(e).ok());
         let (what, output) = match &event {
-            Some(event) => describe(event),
+            Some(event) => describe(event, names),
             None => ("started".into(), String::new()),
         };
-        if let Some(d) = event.as_ref().and_then(|e| decision(e, &t.at)) {
+        if let Some(d) = event.as_ref().and_then(|e| decision(e, &t.at, names)) {
             decisions.push(d);
         }
         timeline.push(TimelineEntry { seq: t.seq, at: t.at.clone(), event: what, output, commands: commands(&t.commands) });
@@ -134,6 +145,7 @@ mod tests {
             run: switchyard_core::workflow::Run::Production,
             workflow: switchyard_core::WorkflowKind::MinorPatch,
             submitted_by: "sue".into(),
+            submitted_by_id: 1,
             stages: vec![
                 Stage::Approval,
                 Stage::Do { command: Command::StopService { env: Env::Production }, undo: vec![] },
@@ -163,7 +175,7 @@ mod tests {
 
     #[test]
     fn decisions_and_outputs_come_from_the_journal() {
-        let approved = Event::Approved { by: Actor::new("sam", Role::Support), comment: "go".into() };
+        let approved = Event::Approved { by: Actor::new(2, "sam", Role::Support), comment: "go".into() };
         let journal = vec![
             TransitionRecord { release_id: 1, seq: 0, event: None, state: serde_json::to_string(&State::Running { stage: 0, undo: vec![] }).unwrap(), commands: "[]".into(), at: "t0".into() },
             TransitionRecord {
@@ -175,10 +187,12 @@ mod tests {
                 at: "t1".into(),
             },
         ];
-        let (states, timeline, decisions) = read_journal(&journal);
+        let (states, timeline, decisions) = read_journal(&journal, &Names::from([(2, "samuel".to_owned())]));
         assert_eq!(states.len(), 2);
         assert_eq!(timeline[0].event, "started");
-        assert_eq!(timeline[1].event, "approved by sam");
+        // Sam renamed himself since: the decision shows his name now.
+        assert_eq!(timeline[1].event, "approved by samuel");
+        assert_eq!(decisions[0].by, "samuel");
         assert_eq!(timeline[1].output, "go");
         assert_eq!(timeline[1].commands.len(), 1);
         assert_eq!(decisions[0].decision, "approved");

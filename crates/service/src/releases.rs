@@ -13,8 +13,8 @@ use switchyard_api::{
 use switchyard_core::access::Action;
 use switchyard_core::patch::PatchDocument;
 use switchyard_core::workflow::{Event, Release, State};
-use switchyard_engine::{Engine, EngineError, StoredConfig};
-use switchyard_store::ReleaseRecord;
+use switchyard_engine::{Engine, EngineError, ReleaseSite, StoredConfig};
+use switchyard_store::{ReleaseRecord, SiteReleases};
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
@@ -76,6 +76,8 @@ pub(crate) struct Loaded {
     pub release: Release,
     pub state: State,
     pub site: Option<Site>,
+    /// The submitter's username now (as recorded, once the user is gone).
+    pub submitter: String,
 }
 
 fn parse_config(record: &ReleaseRecord) -> Result<(Release, State)> {
@@ -97,7 +99,7 @@ impl Loaded {
         let r = &self.record;
         ReleaseSummary {
             id: r.id,
-            site: r.site.clone(),
+            site: self.site.as_ref().map_or_else(|| r.site.clone(), |s| s.name.clone()),
             site_id: self.site.as_ref().map(|s| s.id),
             customer: self.site.as_ref().map_or_else(|| switchyard_store::DELETED_SITE.to_owned(), |s| s.customer_name.clone()),
             customer_id: self.site.as_ref().map(|s| s.customer_id),
@@ -105,7 +107,7 @@ impl Loaded {
             workflow: r.workflow.clone(),
             document_version: r.document_version,
             candidate_sha256: r.candidate_sha256.clone(),
-            submitted_by: r.submitted_by.clone(),
+            submitted_by: self.submitter.clone(),
             status: status_word(&self.release, &self.state).into(),
             waiting_for: self.release.waiting_for(&self.state),
             outcome: r.outcome.clone(),
@@ -124,14 +126,39 @@ impl Service {
         self.readable_record(caller, self.store.release(id).await?).await
     }
 
+    /// A release belongs to its site by id: once the site is deleted only staff who read
+    /// operations see it, and a later site reusing the name gets nothing.
     async fn readable_record(&self, caller: &Caller, record: ReleaseRecord) -> Result<Loaded> {
-        let site = self.store.site_by_name(&record.site).await?;
+        let site = self.store.site_of_release(record.site_id).await?;
         match &site {
             Some(site) => caller.may(Action::ReadSite { owner: site.customer_id })?,
             None => caller.may(Action::ReadOperations)?,
         }
         let (release, state) = parse_config(&record)?;
-        Ok(Loaded { record, release, state, site })
+        let submitter = match record.submitted_by_id {
+            Some(id) => match self.store.user(id).await {
+                Ok(user) => user.username,
+                Err(switchyard_store::StoreError::NotFound { .. }) => record.submitted_by.clone(),
+                Err(other) => return Err(other.into()),
+            },
+            None => record.submitted_by.clone(),
+        };
+        Ok(Loaded { record, release, state, site, submitter })
+    }
+
+    /// Refuses (422, on `field`) a candidate that was not uploaded for `site`.
+    pub(crate) async fn ensure_candidate_of(&self, site: &Site, sha256: &str, field: &str) -> Result<()> {
+        if self.store.candidate(site.id, sha256).await?.is_some() {
+            return Ok(());
+        }
+        Err(switchyard_core::Invalid::single(
+            field,
+            format!(
+                "candidate {sha256} was not uploaded for site {}; upload the release tarball on that site's page and name its sha256",
+                site.name
+            ),
+        )
+        .into())
     }
 
     async fn site_engine(&self, site: &Site) -> Result<SiteEngine> {
@@ -170,19 +197,23 @@ impl Service {
         let document = PatchDocument::parse(&record.toml).map_err(|errors| {
             ServiceError::Conflict(format!("patch document version {} no longer reads: {errors}", request.document_version))
         })?;
+        // A candidate belongs to the site it was uploaded for, even if another site uploaded
+        // the same bytes.
+        self.ensure_candidate_of(&site, &document.candidate_sha256, "toml").await?;
         let candidate = self.engines.candidates_dir.join(format!("{}.tar.gz", document.candidate_sha256));
         if !candidate.is_file() {
             return Err(ServiceError::Conflict(format!(
-                "the document names candidate {}, which was not uploaded; upload the release tarball on the site's page first",
+                "the file of candidate {} is missing from the candidates directory; upload the release tarball on the site's page again",
                 document.candidate_sha256
             )));
         }
         let target = self.site_engine(&site).await?;
-        let by = &caller.me.username;
+        let by = caller.submitter();
+        let on = ReleaseSite { id: Some(site.id), key: &site.key, public_address: &target.public_address };
         let id = if production {
-            target.engine.submit_production(&document, by, &request.pinned_accounts, &target.public_address).await
+            target.engine.submit_production(&document, &by, &request.pinned_accounts, &on).await
         } else {
-            target.engine.submit_rehearsal(&document, by, &target.public_address).await
+            target.engine.submit_rehearsal(&document, &by, &on).await
         }
         .map_err(engine_error)?;
         self.audit(caller, &format!("release.{}", request.run), &format!("release {id}"), &format!(
@@ -236,7 +267,8 @@ impl Service {
     pub async fn release_detail(&self, caller: &Caller, id: i64) -> Result<ReleaseDetail> {
         let loaded = self.readable_release(caller, id).await?;
         let journal = self.store.transitions(id).await?;
-        let (states, timeline, decisions) = read_journal(&journal);
+        let names = self.store.list_users().await?.into_iter().map(|u| (u.id, u.username)).collect();
+        let (states, timeline, decisions) = read_journal(&journal, &names);
         let owner = loaded.site.as_ref().map(|s| s.customer_id);
         let allowed = DecisionKind::ALL
             .into_iter()
@@ -263,7 +295,7 @@ impl Service {
     /// used before it.
     pub async fn release_diff(&self, caller: &Caller, id: i64) -> Result<DocumentDiff> {
         let loaded = self.readable_release(caller, id).await?;
-        let earlier = self.store.list_releases(&loaded.record.site).await?;
+        let earlier = self.store.list_releases(SiteReleases::new(loaded.record.site_id, &loaded.record.site)).await?;
         let previous = earlier.iter().find(|r| r.id < id && r.run == "production" && r.outcome.as_deref() == Some("completed"));
         let old = previous.map_or("", |r| r.document_toml.as_str());
         let lines = switchyard_core::diff::lines(old, &loaded.record.document_toml)
@@ -300,7 +332,7 @@ impl Service {
     pub async fn resume_releases(&self) -> Result<usize> {
         let mut resumed = 0;
         for record in self.store.unfinished_releases().await? {
-            let Some(site) = self.store.site_by_name(&record.site).await? else { continue };
+            let Some(site) = self.store.site_of_release(record.site_id).await? else { continue };
             match self.site_engine(&site).await {
                 Ok(target) => {
                     Self::drive(target.engine, record.id);

@@ -155,7 +155,7 @@ async fn build(path: &std::path::Path, releases: usize) -> (Store, Duration) {
             .expect("customer");
     }
     for s in 1..=SITES {
-        sqlx::query("INSERT INTO sites (id, name, customer_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
+        sqlx::query("INSERT INTO sites (id, key, name, customer_id, created_at, updated_at) VALUES ($1, $2, $2, $3, $4, $4)")
             .bind(s as i64)
             .bind(format!("site-{s}"))
             .bind(((s - 1) % CUSTOMERS + 1) as i64)
@@ -175,13 +175,13 @@ async fn build(path: &std::path::Path, releases: usize) -> (Store, Duration) {
         let rows = BATCH.min(releases - id);
         let placeholders: Vec<String> = (0..rows)
             .map(|r| {
-                let p: Vec<String> = (1..=17).map(|c| format!("${}", r * 17 + c)).collect();
+                let p: Vec<String> = (1..=18).map(|c| format!("${}", r * 18 + c)).collect();
                 format!("({})", p.join(", "))
             })
             .collect();
         let sql = format!(
             "INSERT INTO releases (uid, site, run, workflow, document_toml, document_version, candidate_sha256, submitted_by, \
-             placement, config, state, outcome, downtime_ms, failed_requests, created_at, finished_at, completed_at) VALUES {}",
+             placement, config, state, outcome, downtime_ms, failed_requests, created_at, finished_at, completed_at, site_id) VALUES {}",
             placeholders.join(", ")
         );
         let mut insert = sqlx::query(&sql);
@@ -219,7 +219,8 @@ async fn build(path: &std::path::Path, releases: usize) -> (Store, Duration) {
                 .bind(downtime.map(|_| dice.below(20) as i64))
                 .bind(stamp(created))
                 .bind(done.map(stamp))
-                .bind(done.filter(|_| ever_completed).map(stamp));
+                .bind(done.filter(|_| ever_completed).map(stamp))
+                .bind(site as i64);
         }
         insert.execute(&mut *tx).await.expect("insert releases");
     }

@@ -1,11 +1,11 @@
 //! Release history for managers: pages of releases newest first, the charts' weekly numbers
 //! and (in `history_csv.rs`) the CSV export, all under one filter and one scope.
 //!
-//! `releases.site` holds the site's name, so releases are joined to the site of that name that
-//! existed when the release was created: a release whose site was deleted lists as
-//! "(deleted site)" with no ids, and a later site that reuses the name (perhaps another
-//! customer's) never inherits it. A customer scope is a condition on that join, so a release
-//! with no site is never shown to a customer user.
+//! A release refers to its site by id (`releases.site_id`, set NULL when the site is deleted),
+//! so a release whose site was deleted lists as "(deleted site)" with no ids, and a later site
+//! that reuses the name (perhaps another customer's) never inherits it. A customer scope is a
+//! condition on that id, so a release with no site is never shown to a customer user. Sites and
+//! submitters show under their current names.
 
 use crate::{Store, StoreError};
 use sqlx::sqlite::SqliteArguments;
@@ -119,10 +119,15 @@ pub fn history_query(filter: &HistoryFilter) -> Result<HistoryQuery, Invalid> {
     })
 }
 
-/// Releases joined to the site they were created under and its customer.
+/// Releases joined to their site, its customer and their submitter.
 pub(crate) const FROM: &str = "FROM releases r \
-     LEFT JOIN sites s ON s.name = r.site AND s.created_at <= r.created_at \
-     LEFT JOIN customers c ON c.id = s.customer_id";
+     LEFT JOIN sites s ON s.id = r.site_id \
+     LEFT JOIN customers c ON c.id = s.customer_id \
+     LEFT JOIN users u ON u.id = r.submitted_by_id";
+
+/// The columns naming a release's site and submitter as they are called now; the names stored
+/// on the release only for a deleted site or user.
+pub(crate) const NAMES: &str = "COALESCE(s.name, r.site) AS site, COALESCE(u.username, r.submitted_by) AS submitted_by";
 
 /// A value bound to a numbered placeholder.
 #[derive(Debug, Clone)]
@@ -141,14 +146,20 @@ pub(crate) struct Conditions {
 impl Conditions {
     pub(crate) fn new(scope: HistoryScope, query: &HistoryQuery) -> Conditions {
         let mut conditions = Conditions::default();
+        // Through site_id alone (in the covering index), so counts need no join.
+        let of_customer = |conditions: &mut Conditions, customer_id| {
+            conditions.binds.push(Bind::Int(customer_id));
+            let n = conditions.binds.len();
+            conditions.push(format!("r.site_id IN (SELECT id FROM sites WHERE customer_id = ${n})"));
+        };
         if let HistoryScope::Customer(customer_id) = scope {
-            conditions.bind("s.customer_id = ", Bind::Int(customer_id));
+            of_customer(&mut conditions, customer_id);
         }
         if let Some(site_id) = query.site_id {
-            conditions.bind("s.id = ", Bind::Int(site_id));
+            conditions.bind("r.site_id = ", Bind::Int(site_id));
         }
         if let Some(customer_id) = query.customer_id {
-            conditions.bind("s.customer_id = ", Bind::Int(customer_id));
+            of_customer(&mut conditions, customer_id);
         }
         if let Some(workflow) = query.workflow {
             conditions.bind("r.workflow = ", Bind::Text(workflow.as_str().to_owned()));
@@ -235,8 +246,8 @@ impl Store {
         // rows are joined and read.
         let (limit, offset) = (conditions.next(), conditions.next() + 1);
         let sql = format!(
-            "SELECT r.id, r.uid, r.site, s.id AS site_id, COALESCE(c.name, '{DELETED_SITE}') AS customer, \
-             s.customer_id, r.run, r.workflow, r.document_version, r.candidate_sha256, r.submitted_by, r.state, \
+            "SELECT r.id, r.uid, {NAMES}, s.id AS site_id, COALESCE(c.name, '{DELETED_SITE}') AS customer, \
+             s.customer_id, r.run, r.workflow, r.document_version, r.candidate_sha256, r.state, \
              r.outcome, r.downtime_ms, r.failed_requests, r.created_at, r.finished_at, r.completed_at, \
              CAST(r.duration_s AS REAL) AS duration_s \
              {FROM} WHERE r.id IN (SELECT r.id {count_from}{} ORDER BY r.created_at DESC, r.id DESC LIMIT ${limit} OFFSET ${offset}) \

@@ -6,7 +6,7 @@
 //! (starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a leading `'`, since
 //! customer and user names are typed by people outside the company.
 
-use crate::history::{history_outcome, history_query, Bind, Conditions, DELETED_SITE, FROM};
+use crate::history::{history_outcome, history_query, Bind, Conditions, DELETED_SITE, FROM, NAMES};
 use crate::{Store, StoreError};
 use std::io::Write;
 use switchyard_api::HistoryFilter;
@@ -75,8 +75,8 @@ impl Store {
             let limit = conditions.next() + extra.len();
             extra.push(Bind::Int(CHUNK));
             let sql = format!(
-                "SELECT r.id, r.site, COALESCE(c.name, '{DELETED_SITE}') AS customer, r.run, r.workflow, \
-                 r.document_version, r.candidate_sha256, r.submitted_by, r.outcome, r.completed_at, r.created_at, \
+                "SELECT r.id, {NAMES}, COALESCE(c.name, '{DELETED_SITE}') AS customer, r.run, r.workflow, \
+                 r.document_version, r.candidate_sha256, r.outcome, r.completed_at, r.created_at, \
                  r.finished_at, CAST(r.duration_s AS REAL) AS duration_s, r.downtime_ms, r.failed_requests \
                  {FROM}{} ORDER BY r.created_at DESC, r.id DESC LIMIT ${limit}",
                 conditions.sql()

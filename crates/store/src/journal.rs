@@ -6,19 +6,26 @@
 //! them in order and never interprets them, so it does not depend on the workflow types.
 
 use crate::{now, Store, StoreError};
+use sqlx::sqlite::SqliteArguments;
+use sqlx::Arguments;
 
 /// A release to create, with its start state and first commands (transition 0).
 #[derive(Debug, Clone)]
 pub struct NewRelease<'a> {
     pub uid: &'a str,
+    /// The site's key (what its environments are named by on the host).
     pub site: &'a str,
+    /// The site in the inventory; `None` for an engine driven without one (a shell, a test).
+    pub site_id: Option<i64>,
     /// `rehearsal` or `production`.
     pub run: &'a str,
     pub workflow: &'a str,
     pub document_toml: &'a str,
     pub document_version: i64,
     pub candidate_sha256: &'a str,
+    /// The submitter's name when they submitted.
     pub submitted_by: &'a str,
+    pub submitted_by_id: Option<i64>,
     pub placement: &'a str,
     pub config: &'a str,
     pub state: &'a str,
@@ -30,13 +37,18 @@ pub struct NewRelease<'a> {
 pub struct ReleaseRecord {
     pub id: i64,
     pub uid: String,
+    /// The site's key (for releases recorded before keys, of a site deleted by then: its name).
     pub site: String,
+    /// `None` once the site was deleted: nobody inherits its releases.
+    pub site_id: Option<i64>,
     pub run: String,
     pub workflow: String,
     pub document_toml: String,
     pub document_version: i64,
     pub candidate_sha256: String,
     pub submitted_by: String,
+    /// `None` for Switchyard itself, a deleted user, or a release recorded before ids.
+    pub submitted_by_id: Option<i64>,
     pub placement: String,
     pub config: String,
     /// The state of the last transition.
@@ -79,8 +91,33 @@ pub struct RehearsalRow {
     pub passed: bool,
 }
 
-const SELECT: &str = "SELECT id, uid, site, run, workflow, document_toml, document_version, candidate_sha256, \
-     submitted_by, placement, config, state, rehearsal_passed, outcome, downtime_ms, failed_requests, created_at, \
+/// Whose releases: a site of the inventory by id, or, for an engine driven without an
+/// inventory (a shell, the engine's tests), the releases recorded under a site key and no id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteReleases<'a> {
+    Site(i64),
+    Unlisted(&'a str),
+}
+
+impl<'a> SiteReleases<'a> {
+    pub fn new(site_id: Option<i64>, key: &'a str) -> Self {
+        site_id.map_or(Self::Unlisted(key), Self::Site)
+    }
+
+    /// The WHERE condition with its one `$1` argument.
+    fn condition(self) -> Result<(&'static str, SqliteArguments<'a>), StoreError> {
+        let mut arguments = SqliteArguments::default();
+        let (condition, added) = match self {
+            Self::Site(id) => ("site_id = $1", arguments.add(id)),
+            Self::Unlisted(key) => ("site = $1 AND site_id IS NULL", arguments.add(key)),
+        };
+        added.map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
+        Ok((condition, arguments))
+    }
+}
+
+const SELECT: &str = "SELECT id, uid, site, site_id, run, workflow, document_toml, document_version, candidate_sha256, \
+     submitted_by, submitted_by_id, placement, config, state, rehearsal_passed, outcome, downtime_ms, failed_requests, created_at, \
      finished_at FROM releases";
 
 impl Store {
@@ -90,8 +127,8 @@ impl Store {
         let at = now();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO releases (uid, site, run, workflow, document_toml, document_version, candidate_sha256, \
-             submitted_by, placement, config, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+             submitted_by, placement, config, state, created_at, site_id, submitted_by_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(new.uid)
         .bind(new.site)
@@ -105,6 +142,8 @@ impl Store {
         .bind(new.config)
         .bind(new.state)
         .bind(&at)
+        .bind(new.site_id)
+        .bind(new.submitted_by_id)
         .fetch_one(&mut *tx)
         .await
         .map_err(crate::error::on_unique(|| format!("a release with uid {} already exists; use a fresh uid", new.uid)))?;
@@ -126,8 +165,9 @@ impl Store {
     }
 
     /// A site's releases, newest first.
-    pub async fn list_releases(&self, site: &str) -> Result<Vec<ReleaseRecord>, StoreError> {
-        Ok(sqlx::query_as(&format!("{SELECT} WHERE site = $1 ORDER BY id DESC")).bind(site).fetch_all(&self.pool).await?)
+    pub async fn list_releases(&self, site: SiteReleases<'_>) -> Result<Vec<ReleaseRecord>, StoreError> {
+        let (condition, arguments) = site.condition()?;
+        Ok(sqlx::query_as_with(&format!("{SELECT} WHERE {condition} ORDER BY id DESC"), arguments).fetch_all(&self.pool).await?)
     }
 
     /// Releases not yet final: what an engine resumes after a restart.
@@ -235,12 +275,13 @@ impl Store {
 
     /// The site's finished or passed rehearsals: what the control rule checks a production run
     /// against. A rehearsal still running is neither passed nor failed, so it is left out.
-    pub async fn rehearsals(&self, site: &str) -> Result<Vec<RehearsalRow>, StoreError> {
-        Ok(sqlx::query_as(
+    /// A deleted site's rehearsals count for no later site, even one reusing its name or key.
+    pub async fn rehearsals(&self, site: SiteReleases<'_>) -> Result<Vec<RehearsalRow>, StoreError> {
+        let (condition, arguments) = site.condition()?;
+        Ok(sqlx::query_as_with(&format!(
             "SELECT candidate_sha256, document_version, rehearsal_passed AS passed FROM releases \
-             WHERE site = $1 AND run = 'rehearsal' AND (rehearsal_passed = 1 OR outcome IS NOT NULL) ORDER BY id",
-        )
-        .bind(site)
+             WHERE {condition} AND run = 'rehearsal' AND (rehearsal_passed = 1 OR outcome IS NOT NULL) ORDER BY id",
+        ), arguments)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -254,12 +295,14 @@ mod tests {
         NewRelease {
             uid,
             site: "shop",
+            site_id: None,
             run,
             workflow: "no-migration",
             document_toml: "site = \"shop\"",
             document_version: 3,
             candidate_sha256: "ab",
             submitted_by: "sue",
+            submitted_by_id: None,
             placement: "{}",
             config: "{}",
             state: "s0",
@@ -301,9 +344,9 @@ mod tests {
         store.create_release(&new_release("u4", "production")).await.unwrap();
         store.mark_rehearsal_passed(passed.id).await.unwrap();
         store.append_transitions(failed.id, 0, &[NewTransition { event: "e", state: "rb", commands: "[]" }], Some("rolled-back")).await.unwrap();
-        let rows = store.rehearsals("shop").await.unwrap();
+        let rows = store.rehearsals(SiteReleases::Unlisted("shop")).await.unwrap();
         assert_eq!(rows.iter().map(|r| r.passed).collect::<Vec<_>>(), [true, false]);
-        assert!(store.rehearsals("other").await.unwrap().is_empty());
+        assert!(store.rehearsals(SiteReleases::Unlisted("other")).await.unwrap().is_empty());
         store.record_downtime(passed.id, 1500, 0).await.unwrap();
         assert_eq!(store.release(passed.id).await.unwrap().downtime_ms, Some(1500));
         assert!(matches!(store.record_downtime(99, 1, 0).await, Err(StoreError::NotFound { .. })));

@@ -7,10 +7,12 @@
 mod accounts;
 mod addresses;
 mod audit;
+mod candidate_manifests;
 mod candidates;
 mod customers;
 mod environments;
 mod error;
+mod go_lives;
 mod history;
 mod history_csv;
 mod hosts;
@@ -21,10 +23,12 @@ mod sites;
 mod users;
 
 pub use audit::NewAuditEntry;
+pub use candidate_manifests::StoredManifest;
 pub use error::StoreError;
+pub use go_lives::{GoLiveRecord, GoLiveState, NewGoLive};
 pub use history::{history_outcome, history_query, HistoryPageRows, HistoryRow, DELETED_SITE};
 pub use history_csv::HISTORY_CSV_COLUMNS;
-pub use journal::{NewRelease, NewTransition, RehearsalRow, ReleaseRecord, TransitionRecord};
+pub use journal::{NewRelease, NewTransition, RehearsalRow, ReleaseRecord, SiteReleases, TransitionRecord};
 pub use patch_documents::NewPatchDocument;
 pub use switchyard_core::history_filter::{HistoryQuery, HistoryScope};
 

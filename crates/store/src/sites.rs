@@ -3,10 +3,13 @@
 use crate::error::on_unique;
 use crate::{affected, ensure_exists, now, Store, StoreError};
 use switchyard_api::{Site, SiteDetail, SiteDraft};
+use switchyard_core::validate::site_key;
+use switchyard_core::Invalid;
 
 #[derive(sqlx::FromRow)]
 struct SiteRow {
     id: i64,
+    key: String,
     name: String,
     customer_id: i64,
     customer_name: String,
@@ -20,6 +23,7 @@ impl From<SiteRow> for Site {
     fn from(row: SiteRow) -> Self {
         Self {
             id: row.id,
+            key: row.key,
             name: row.name,
             customer_id: row.customer_id,
             customer_name: row.customer_name,
@@ -31,7 +35,7 @@ impl From<SiteRow> for Site {
     }
 }
 
-const SELECT: &str = "SELECT s.id, s.name, s.customer_id, c.name AS customer_name, s.description, \
+const SELECT: &str = "SELECT s.id, s.key, s.name, s.customer_id, c.name AS customer_name, s.description, \
      (SELECT COUNT(*) FROM environments e WHERE e.site_id = s.id) AS environment_count, \
      s.created_at, s.updated_at \
      FROM sites s JOIN customers c ON c.id = s.customer_id";
@@ -61,11 +65,15 @@ impl Store {
         row.map(Site::from).ok_or(StoreError::NotFound { what: "site", id })
     }
 
-    /// The site a release names; `None` once it was deleted.
-    pub async fn site_by_name(&self, name: &str) -> Result<Option<Site>, StoreError> {
-        let row: Option<SiteRow> =
-            sqlx::query_as(&format!("{SELECT} WHERE s.name = $1")).bind(name).fetch_optional(&self.pool).await?;
-        Ok(row.map(Site::from))
+    /// The site a release belongs to; `None` once it was deleted (or for a release recorded
+    /// without one).
+    pub async fn site_of_release(&self, site_id: Option<i64>) -> Result<Option<Site>, StoreError> {
+        let Some(id) = site_id else { return Ok(None) };
+        match self.site(id).await {
+            Ok(site) => Ok(Some(site)),
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
     }
 
     pub async fn site_detail(&self, id: i64) -> Result<SiteDetail, StoreError> {
@@ -78,15 +86,27 @@ impl Store {
         })
     }
 
-    /// `draft` must already be validated.
+    /// `draft` must already be validated. The site's key is derived from its name here, once;
+    /// a name that folds to another site's key is refused naming that site.
     pub async fn create_site(&self, draft: &SiteDraft) -> Result<Site, StoreError> {
+        let key = site_key("name", &draft.name).map_err(|e| StoreError::InvalidFilter(Invalid(vec![e])))?;
         let mut tx = self.write_transaction().await?;
         ensure_exists(&mut *tx, "customers", "customer_id", "customer", draft.customer_id).await?;
+        let holder: Option<String> =
+            sqlx::query_scalar("SELECT name FROM sites WHERE key = $1").bind(&key).fetch_optional(&mut *tx).await?;
+        // The same name again is the plain duplicate the name's own rule reports.
+        if let Some(holder) = holder.filter(|holder| *holder != draft.name) {
+            return Err(StoreError::Conflict(format!(
+                "site {holder:?} already has the key {key:?}, which {:?} would be named by on its host; choose a name that differs in letters or digits",
+                draft.name
+            )));
+        }
         let stamp = now();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO sites (name, customer_id, description, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4) RETURNING id",
+            "INSERT INTO sites (key, name, customer_id, description, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
         )
+        .bind(&key)
         .bind(&draft.name)
         .bind(draft.customer_id)
         .bind(&draft.description)
@@ -98,6 +118,8 @@ impl Store {
         self.site(id).await
     }
 
+    /// Renames or re-describes the site; its key never changes, so its environments, routes
+    /// and releases stay its own.
     pub async fn update_site(&self, id: i64, draft: &SiteDraft) -> Result<Site, StoreError> {
         let mut tx = self.write_transaction().await?;
         ensure_exists(&mut *tx, "customers", "customer_id", "customer", draft.customer_id).await?;

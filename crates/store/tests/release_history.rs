@@ -61,15 +61,19 @@ impl World {
     async fn release(&mut self, site: &str, run: &str, workflow: &str, created_at: &str, minutes: i64, end: End) -> i64 {
         self.next_uid += 1;
         let uid = format!("r{}", self.next_uid);
+        let site_id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM sites WHERE key = $1").bind(site).fetch_optional(&self.pool).await.unwrap();
         let new = NewRelease {
             uid: &uid,
             site,
+            site_id,
             run,
             workflow,
             document_toml: "",
             document_version: 1,
             candidate_sha256: "ab12",
             submitted_by: "sue",
+            submitted_by_id: None,
             placement: "{}",
             config: "{}",
             state: "\"start\"",
@@ -296,10 +300,11 @@ async fn the_csv_export_walks_past_its_chunk_size_without_losing_ties() {
     for i in 0..5_003 {
         sqlx::query(
             "INSERT INTO releases (uid, site, run, workflow, document_toml, document_version, candidate_sha256, \
-             submitted_by, placement, config, state, created_at) \
-             VALUES ($1, 'portal', 'production', 'rollout', '', 1, 'ab', 'sue', '{}', '{}', '\"s\"', '2026-07-01T00:00:00.000Z')",
+             submitted_by, placement, config, state, created_at, site_id) \
+             VALUES ($1, 'portal', 'production', 'rollout', '', 1, 'ab', 'sue', '{}', '{}', '\"s\"', '2026-07-01T00:00:00.000Z', $2)",
         )
         .bind(format!("bulk-{i}"))
+        .bind(w.portal)
         .execute(&mut *tx)
         .await
         .unwrap();

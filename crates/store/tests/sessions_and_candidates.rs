@@ -43,7 +43,7 @@ async fn the_audit_log_reads_newest_first_in_pages() {
     let (_dir, store, _) = store_with_user().await;
     for n in 0..5 {
         let target = format!("site {n}");
-        store.append_audit(&NewAuditEntry { actor: "sam", action: "site.create", target: &target, detail: "", remote: "127.0.0.1" }).await.unwrap();
+        store.append_audit(&NewAuditEntry { actor: "sam", actor_id: None, action: "site.create", target: &target, detail: "", remote: "127.0.0.1" }).await.unwrap();
     }
     let page = store.audit_page(2, 1).await.unwrap();
     assert_eq!(page.total, 5);
@@ -57,10 +57,10 @@ async fn a_candidate_keeps_its_first_upload_record() {
     let customer = store.create_customer(&CustomerDraft { name: "Acme".into(), contact_email: "a@acme.example".into() }).await.unwrap();
     let site = store.create_site(&SiteDraft { name: "Shop".into(), customer_id: customer.id, description: String::new() }).await.unwrap();
     let sha = "ab".repeat(32);
-    let first = store.record_candidate(site.id, &sha, "shop-1.tar.gz", 10, "alice").await.unwrap();
-    let again = store.record_candidate(site.id, &sha, "renamed.tar.gz", 10, "mallory").await.unwrap();
+    let first = store.record_candidate(site.id, &sha, "shop-1.tar.gz", 10, (None, "alice")).await.unwrap();
+    let again = store.record_candidate(site.id, &sha, "renamed.tar.gz", 10, (None, "mallory")).await.unwrap();
     assert_eq!(again, first, "the same bytes uploaded again must not rewrite who uploaded them");
     assert_eq!(store.list_candidates(site.id).await.unwrap().len(), 1);
-    let missing_site = store.record_candidate(999, &sha, "x.tar.gz", 1, "alice").await.unwrap_err();
+    let missing_site = store.record_candidate(999, &sha, "x.tar.gz", 1, (None, "alice")).await.unwrap_err();
     assert!(missing_site.to_string().contains("site 999 does not exist"), "{missing_site}");
 }

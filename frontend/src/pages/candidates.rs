@@ -33,22 +33,36 @@ pub fn CandidatesCard(site_id: i64, may_upload: bool) -> impl IntoView {
                 }
                 view! {
                     <table class="table" id="candidate-list">
-                        <thead><tr><th>"File"</th><th>"sha256"</th><th class="num">"Size"</th><th>"Uploaded"</th></tr></thead>
+                        <thead><tr><th>"File"</th><th>"sha256"</th><th class="num">"Size"</th><th>"Uploaded"</th><th>"Declares"</th></tr></thead>
                         <tbody>
-                            {list.into_iter().map(|c| view! {
+                            {list.into_iter().map(|c| { let declared = declares(&c); view! {
                                 <tr class="candidate" data-sha256=c.sha256.clone()>
                                     <td>{c.filename}</td>
                                     <td><code class="sha256" title=c.sha256.clone()>{format::short_hash(&c.sha256)}</code></td>
                                     <td class="num">{format::bytes(c.size_bytes.max(0) as u64)}</td>
                                     <td>{format!("{} by {}", format::when(&c.uploaded_at), c.uploaded_by)}</td>
+                                    <td class="manifest">{declared}</td>
                                 </tr>
-                            }).collect_view()}
+                            }}).collect_view()}
                         </tbody>
                     </table>
                 }.into_any()
             })}
             {may_upload.then(|| view! { <UploadForm site_id=site_id on_uploaded=reload /> })}
         </section>
+    }
+}
+
+/// What the candidate's manifest says the agent will do with it, one line each.
+fn declares(candidate: &Candidate) -> AnyView {
+    match &candidate.manifest {
+        Some(manifest) => view! {
+            <ul class="manifest-summary" title=manifest.source.file_name()>
+                {manifest.summary.iter().map(|line| view! { <li>{line.clone()}</li> }).collect_view()}
+            </ul>
+        }
+        .into_any(),
+        None => view! { <span class="muted">"no manifest: the site's default settings apply"</span> }.into_any(),
     }
 }
 
@@ -142,6 +156,8 @@ fn UploadForm(site_id: i64, on_uploaded: impl Fn() + Copy + 'static) -> impl Int
                 UploadState::Failed(error) => view! {
                     <div class="banner error" id="upload-error" role="alert">
                         <strong>{error.error}</strong> " " <span>{error.detail}</span>
+                        // A manifest's problems come one per line, each with its line number.
+                        {error.fields.into_iter().map(|f| view! { <pre class="field-problem">{f.message}</pre> }).collect_view()}
                     </div>
                 }.into_any(),
             }}

@@ -7,7 +7,7 @@ use crate::api;
 use crate::form::{FormBanner, FormState};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use switchyard_api::{PatchDocumentDraft, PatchDocumentRecord, SiteDetail};
+use switchyard_api::{Candidate, PatchDocumentDraft, PatchDocumentRecord, SiteDetail};
 use switchyard_core::patch::{PatchDocument, WorkflowKind};
 
 #[component]
@@ -19,6 +19,10 @@ pub fn PatchDocumentsPage() -> impl IntoView {
     load_into(site, api::site(site_id()));
     let reload = move || load_into(versions, api::patch_documents(site_id()));
     reload();
+    // A template for a chosen candidate names it and runs the migration its manifest declares.
+    let candidates: Loadable<Vec<Candidate>> = RwSignal::new(None);
+    load_into(candidates, api::candidates(site_id()));
+    let template_candidate = RwSignal::new(String::new());
 
     let source = RwSignal::new(String::new());
     let workflow = RwSignal::new(WorkflowKind::ALL[0].as_str().to_owned());
@@ -32,8 +36,9 @@ pub fn PatchDocumentsPage() -> impl IntoView {
 
     let load_template = move |_| {
         let kind = workflow.get_untracked();
+        let candidate = template_candidate.get_untracked();
         leptos::task::spawn_local(async move {
-            match api::patch_template(site_id(), &kind).await {
+            match api::patch_template(site_id(), &kind, &candidate).await {
                 Ok(draft) => {
                     form.clear();
                     source.set(draft.toml);
@@ -73,6 +78,17 @@ pub fn PatchDocumentsPage() -> impl IntoView {
                     <div class="actions">
                         <select name="workflow" on:change=move |ev| workflow.set(event_target_value(&ev))>
                             {WorkflowKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
+                        </select>
+                        <select name="candidate" id="template-candidate" title="the candidate to release: its manifest fills the migration"
+                            on:change=move |ev| template_candidate.set(event_target_value(&ev))>
+                            <option value="">"no candidate yet"</option>
+                            {move || candidates.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|c| {
+                                let label = match &c.manifest {
+                                    Some(_) => format!("{} (declares a manifest)", c.filename),
+                                    None => c.filename.clone(),
+                                };
+                                view! { <option value=c.sha256.clone()>{label}</option> }
+                            }).collect_view()}
                         </select>
                         <button type="button" class="button" on:click=load_template>"Start from template"</button>
                     </div>

@@ -57,6 +57,9 @@ pub fn SiteDetailPage() -> impl IntoView {
                                 <a href="/sites">{if customer { "My sites" } else { "Sites" }}</a> " / " {site.customer_name.clone()}
                             </p>
                             <h1 id="site-name">{site.name.clone()}</h1>
+                            <p class="muted" id="site-key" title="Names the site's environments and routes on its host; fixed when the site was created, kept when it is renamed">
+                                "Key " <code>{site.key.clone()}</code>
+                            </p>
                             <p class="muted">{site.description.clone()}</p>
                         </div>
                         <div class="actions">

@@ -10,4 +10,5 @@ mod hostile_archives;
 mod idempotency_and_restart;
 mod release_lifecycle;
 mod public_routing;
+mod release_manifest;
 mod site_supervision;

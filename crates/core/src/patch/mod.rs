@@ -5,7 +5,8 @@
 //! workflow machines in [`crate::workflow`] compile it into commands.
 
 mod action;
-mod node;
+mod from_manifest;
+pub(crate) mod node;
 mod parse;
 mod render;
 mod rules;

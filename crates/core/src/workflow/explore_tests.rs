@@ -40,18 +40,18 @@ pub fn expand_before_deploy(kind: WorkflowKind, rollback: bool) -> PatchDocument
 
 pub fn config() -> ReleaseConfig {
     ReleaseConfig {
-        submitted_by: "sue".into(),
+        submitted_by: Submitter::new(1, "sue"),
         pinned_accounts: vec!["beta-tester".into()],
         rehearsals: vec![RehearsalRecord { candidate_sha256: SHA.into(), document_version: 1, passed: true }],
     }
 }
 
 pub fn support() -> Actor {
-    Actor::new("sam", Role::Support)
+    Actor::new(2, "sam", Role::Support)
 }
 
 pub fn customer() -> Actor {
-    Actor::new("carl", Role::Customer)
+    Actor::new(3, "carl", Role::Customer)
 }
 
 /// Everything the tests send, including events the policy must refuse.
@@ -64,9 +64,9 @@ fn events() -> Vec<Event> {
         Event::HealthChecked { healthy: true, detail: "200".into() },
         Event::HealthChecked { healthy: false, detail: "503 after 5 retries".into() },
         Event::Approved { by: support(), comment: "go".into() },
-        Event::Approved { by: Actor::new("sue", Role::Support), comment: "self".into() },
+        Event::Approved { by: Actor::new(1, "sue", Role::Support), comment: "self".into() },
         Event::Approved { by: customer(), comment: "me too".into() },
-        Event::Approved { by: Actor::new("mia", Role::Manager), comment: "".into() },
+        Event::Approved { by: Actor::new(4, "mia", Role::Manager), comment: "".into() },
         Event::Rejected { by: support(), comment: "not today".into() },
         Event::Rejected { by: customer(), comment: "prices wrong".into() },
         Event::CustomerConfirmed { by: customer(), comment: "looks good".into() },
@@ -289,7 +289,7 @@ fn migrated_at_temporary_address(world: &World) -> Result<(), String> {
 #[test]
 fn every_rehearsal_reaches_an_end_and_never_changes_production() {
     for kind in WorkflowKind::ALL {
-        let release = Release::rehearsal(&document(kind), "sue");
+        let release = Release::rehearsal(&document(kind), &Submitter::new(1, "sue"));
         let states = check(
             &format!("{kind} rehearsal"),
             Expect {
@@ -502,7 +502,7 @@ fn a_rollback_during_a_rollouts_completion_restores_the_routes_its_last_stage_le
 fn an_expand_migration_before_the_deploy_runs_on_the_stopped_candidate_before_its_new_code_starts() {
     for kind in [WorkflowKind::BlueGreen, WorkflowKind::Rollout] {
         let doc = expand_before_deploy(kind, true);
-        let rehearsal = Release::rehearsal(&doc, "sue");
+        let rehearsal = Release::rehearsal(&doc, &Submitter::new(1, "sue"));
         let production = Release::production(&doc, &config()).expect("rehearsed");
         for (run, release) in [("rehearsal", &rehearsal), ("production", &production)] {
             let commands: Vec<&Command> = release

@@ -4,7 +4,7 @@
 
 use super::command::{Command, Event};
 use super::plan::Stage;
-use super::policy::{self, Refusal};
+use super::policy::{self, Refusal, Submitter};
 use crate::Role;
 use serde::{Deserialize, Serialize};
 
@@ -84,7 +84,7 @@ fn roll_back(reason: String, undo: &[Command]) -> (State, Vec<Command>) {
     }
 }
 
-pub fn step(stages: &[Stage], submitted_by: &str, state: &State, event: &Event) -> Transition {
+pub fn step(stages: &[Stage], submitted_by: &Submitter, state: &State, event: &Event) -> Transition {
     let unexpected = || Refusal::Unexpected { event: event.name(), waiting_for: state.waiting_for(stages) };
     match state {
         State::Running { stage, undo } => {
@@ -141,7 +141,7 @@ pub fn step(stages: &[Stage], submitted_by: &str, state: &State, event: &Event) 
 }
 
 /// The events a running stage accepts; `None` when this event does not apply to it.
-fn running(stages: &[Stage], submitted_by: &str, index: usize, undo: &[Command], event: &Event) -> Option<Transition> {
+fn running(stages: &[Stage], submitted_by: &Submitter, index: usize, undo: &[Command], event: &Event) -> Option<Transition> {
     let advance = |extra: &[Command]| {
         let mut undo = undo.to_vec();
         // A rollback runs `undo` newest first; a stage's own undo commands run in their order.

@@ -36,7 +36,7 @@ mod world;
 pub use command::{Command, Counters, Env, Event};
 pub use machine::{State, Transition, ROLLBACK_ATTEMPTS};
 pub use plan::Stage;
-pub use policy::{Actor, Refusal, RehearsalRecord};
+pub use policy::{Actor, Refusal, RehearsalRecord, Submitter};
 
 use crate::patch::{PatchDocument, WorkflowKind};
 use serde::{Deserialize, Serialize};
@@ -53,7 +53,7 @@ pub enum Run {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseConfig {
     /// The user who submitted the release; they cannot approve it.
-    pub submitted_by: String,
+    pub submitted_by: Submitter,
     /// Accounts routed first in a rollout (e.g. those tagged beta).
     pub pinned_accounts: Vec<String>,
     /// Rehearsals on record for this site, from the store.
@@ -66,17 +66,23 @@ pub struct ReleaseConfig {
 pub struct Release {
     pub run: Run,
     pub workflow: WorkflowKind,
+    /// The submitter's display name when they submitted, for messages.
     pub submitted_by: String,
+    /// The submitter's user id, which decides who may approve; 0 for releases journaled
+    /// before users were recorded by id.
+    #[serde(default)]
+    pub submitted_by_id: i64,
     pub stages: Vec<Stage>,
 }
 
 impl Release {
     /// The rehearsal of `doc` on a fresh clone of production.
-    pub fn rehearsal(doc: &PatchDocument, submitted_by: &str) -> Release {
+    pub fn rehearsal(doc: &PatchDocument, submitted_by: &Submitter) -> Release {
         Release {
             run: Run::Rehearsal,
             workflow: doc.workflow,
-            submitted_by: submitted_by.to_owned(),
+            submitted_by: submitted_by.name.clone(),
+            submitted_by_id: submitted_by.user_id,
             stages: plan::rehearsal(doc),
         }
     }
@@ -88,7 +94,8 @@ impl Release {
         Ok(Release {
             run: Run::Production,
             workflow: doc.workflow,
-            submitted_by: config.submitted_by.clone(),
+            submitted_by: config.submitted_by.name.clone(),
+            submitted_by_id: config.submitted_by.user_id,
             stages: plan::production(doc, &config.pinned_accounts),
         })
     }
@@ -105,6 +112,11 @@ impl Release {
 
     /// The transition function. A refused event leaves the state as it was.
     pub fn step(&self, state: &State, event: &Event) -> Transition {
-        machine::step(&self.stages, &self.submitted_by, state, event)
+        machine::step(&self.stages, &self.submitter(), state, event)
+    }
+
+    /// Who submitted the run, as the approval policy compares them.
+    pub fn submitter(&self) -> Submitter {
+        Submitter::new(self.submitted_by_id, &self.submitted_by)
     }
 }

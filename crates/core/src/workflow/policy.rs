@@ -3,16 +3,43 @@
 use crate::Role;
 use serde::{Deserialize, Serialize};
 
-/// A person acting on a release.
+/// A person acting on a release: the user's id, which never changes, decides; the name is
+/// their display name when they acted, for messages only (a user can rename themselves).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Actor {
+    /// 0 in decisions journaled before users were recorded by id.
+    #[serde(default)]
+    pub user_id: i64,
     pub user: String,
     pub role: Role,
 }
 
 impl Actor {
-    pub fn new(user: &str, role: Role) -> Self {
-        Self { user: user.to_owned(), role }
+    pub fn new(user_id: i64, user: &str, role: Role) -> Self {
+        Self { user_id, user: user.to_owned(), role }
+    }
+}
+
+/// Who submitted a release: their user id decides who may approve it, the name is for messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Submitter {
+    pub user_id: i64,
+    pub name: String,
+}
+
+impl Submitter {
+    pub fn new(user_id: i64, name: &str) -> Self {
+        Self { user_id, name: name.to_owned() }
+    }
+
+    /// Whether `actor` is the person who submitted. Compares user ids; only a release journaled
+    /// before ids were recorded (id 0) falls back to the name it was submitted under.
+    pub fn is(&self, actor: &Actor) -> bool {
+        if self.user_id != 0 && actor.user_id != 0 {
+            self.user_id == actor.user_id
+        } else {
+            self.name == actor.user
+        }
     }
 }
 
@@ -43,11 +70,11 @@ pub enum Refusal {
 }
 
 /// Support approves, except the user who submitted the release; customers and managers never do.
-pub fn may_approve(approver: &Actor, submitted_by: &str) -> Result<(), Refusal> {
+pub fn may_approve(approver: &Actor, submitted_by: &Submitter) -> Result<(), Refusal> {
     if approver.role != Role::Support {
         return Err(Refusal::CannotApprove { user: approver.user.clone(), role: approver.role });
     }
-    if approver.user == submitted_by {
+    if submitted_by.is(approver) {
         return Err(Refusal::OwnRelease { user: approver.user.clone() });
     }
     Ok(())
@@ -94,31 +121,45 @@ mod tests {
     #[test]
     fn only_another_support_user_approves() {
         let cases = [
-            (Actor::new("sam", Role::Support), Ok(())),
+            (Actor::new(2, "sam", Role::Support), Ok(())),
+            // Renamed since submitting: still the same person.
             (
-                Actor::new("sue", Role::Support),
+                Actor::new(1, "sue-renamed", Role::Support),
+                Err("sue-renamed submitted this release and cannot approve it; another support user must approve"),
+            ),
+            // Another person who took the submitter's old name.
+            (Actor::new(5, "sue", Role::Support), Ok(())),
+            (
+                Actor::new(1, "sue", Role::Support),
                 Err("sue submitted this release and cannot approve it; another support user must approve"),
             ),
             (
-                Actor::new("carl", Role::Customer),
+                Actor::new(3, "carl", Role::Customer),
                 Err("carl is a customer and cannot approve releases; a support user approves"),
             ),
             (
-                Actor::new("mia", Role::Manager),
+                Actor::new(4, "mia", Role::Manager),
                 Err("mia is a manager and cannot approve releases; a support user approves"),
             ),
         ];
         for (actor, expected) in cases {
-            let got = may_approve(&actor, "sue").map_err(|e| e.to_string());
+            let got = may_approve(&actor, &Submitter::new(1, "sue")).map_err(|e| e.to_string());
             assert_eq!(got, expected.map_err(String::from), "{actor:?}");
         }
     }
 
     #[test]
+    fn a_release_journaled_before_user_ids_compares_names() {
+        let legacy = Submitter::new(0, "sue");
+        assert!(may_approve(&Actor::new(1, "sue", Role::Support), &legacy).is_err());
+        assert!(may_approve(&Actor::new(2, "sam", Role::Support), &legacy).is_ok());
+    }
+
+    #[test]
     fn only_the_customer_confirms() {
-        assert_eq!(may_confirm(&Actor::new("carl", Role::Customer)), Ok(()));
+        assert_eq!(may_confirm(&Actor::new(3, "carl", Role::Customer)), Ok(()));
         for role in [Role::Support, Role::Manager] {
-            assert!(may_confirm(&Actor::new("x", role)).is_err(), "{role}");
+            assert!(may_confirm(&Actor::new(9, "x", role)).is_err(), "{role}");
         }
     }
 

@@ -89,7 +89,7 @@ fn oks(n: usize) -> Vec<Event> {
 
 fn scenarios() -> Vec<(&'static str, String)> {
     use WorkflowKind::*;
-    let by_submitter = Event::Approved { by: Actor::new("sue", Role::Support), comment: "mine".into() };
+    let by_submitter = Event::Approved { by: Actor::new(1, "sue", Role::Support), comment: "mine".into() };
     let by_customer = Event::Approved { by: customer(), comment: "".into() };
     let confirmed_by_support = Event::CustomerConfirmed { by: support(), comment: "".into() };
     let customer_rejects = Event::Rejected { by: customer(), comment: "totals are wrong".into() };
@@ -100,7 +100,7 @@ fn scenarios() -> Vec<(&'static str, String)> {
         (
             "migration rehearsal",
             transcript(
-                &Release::rehearsal(&document(Migration), "sue"),
+                &Release::rehearsal(&document(Migration), &Submitter::new(1, "sue")),
                 &script(&[oks(7), vec![healthy(), healthy(), approved(), confirmed(), ok()]]),
             ),
         ),

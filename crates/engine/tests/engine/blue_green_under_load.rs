@@ -11,8 +11,8 @@ use std::time::Duration;
 use switchyard_core::patch::{Action, PatchDocument, Step, WorkflowKind};
 
 use crate::support::{
-    assert_completed, assert_nothing_failed_or_lost, assert_rolled_back, carl, document, http,
-    journal, sam, Host, Load, PUBLIC,
+    assert_completed, assert_nothing_failed_or_lost, assert_rolled_back, by_sue, carl, document,
+    http, journal, sam, Host, Load, PUBLIC, SHOP,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -24,7 +24,10 @@ async fn blue_green_release_under_load_then_rollback_keeps_every_write() {
     host.add_record("before the release").await;
     let load = Load::start(host.public, 4);
 
-    let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    let rehearsal = engine
+        .start_rehearsal(&doc, &by_sue(), &SHOP)
+        .await
+        .unwrap();
     crate::support::http()
         .post(format!("http://{}/records", host.public))
         .header("host", format!("candidate.{PUBLIC}"))
@@ -39,7 +42,7 @@ async fn blue_green_release_under_load_then_rollback_keeps_every_write() {
     assert_completed(&engine, &rehearsed).await;
 
     let run = engine
-        .start_production(&doc, "sue", &[], PUBLIC)
+        .start_production(&doc, &by_sue(), &[], &SHOP)
         .await
         .unwrap();
     let done = engine.approve(run.id, &sam(), "go").await.unwrap();
@@ -102,14 +105,17 @@ async fn blue_green_with_an_expand_migration_rolls_back_keeping_schema_and_write
     host.add_record("before the release").await;
     let load = Load::start(host.public, 3);
 
-    let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    let rehearsal = engine
+        .start_rehearsal(&doc, &by_sue(), &SHOP)
+        .await
+        .unwrap();
     let rehearsed = engine
         .confirm(rehearsal.id, &carl(), "ready")
         .await
         .unwrap();
     assert_completed(&engine, &rehearsed).await;
     let run = engine
-        .start_production(&doc, "sue", &[], PUBLIC)
+        .start_production(&doc, &by_sue(), &[], &SHOP)
         .await
         .unwrap();
     let done = engine.approve(run.id, &sam(), "go").await.unwrap();

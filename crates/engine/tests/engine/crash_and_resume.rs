@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use switchyard_core::patch::WorkflowKind;
 
-use crate::support::{assert_nothing_failed_or_lost, carl, document, journal, sam, Host, Load, PUBLIC};
+use crate::support::{
+    assert_nothing_failed_or_lost, by_sue, carl, document, journal, sam, Host, Load, SHOP,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_engine_killed_at_each_cut_over_step_resumes_to_completion() {
@@ -32,10 +34,10 @@ async fn crash_and_resume(marker: &str, delay: Duration, resume_all: bool) -> St
     let (_, v2) = host.candidate("2.0.0", 1);
     let doc = document(WorkflowKind::NoMigration, "2.0.0", &v2);
     let first = host.engine().await;
-    let rehearsal = first.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    let rehearsal = first.start_rehearsal(&doc, &by_sue(), &SHOP).await.unwrap();
     first.confirm(rehearsal.id, &carl(), "ready").await.unwrap();
     let run = first
-        .start_production(&doc, "sue", &[], PUBLIC)
+        .start_production(&doc, &by_sue(), &[], &SHOP)
         .await
         .unwrap();
     let load = Load::start(host.public, 3);
@@ -95,6 +97,11 @@ async fn crash_and_resume(marker: &str, delay: Duration, resume_all: bool) -> St
     }
     assert_eq!(host.version().await, "2.0.0");
     let served = host.records().await;
-    assert_nothing_failed_or_lost(&format!("crashed at {marker}: "), &failures, &acknowledged, &served);
+    assert_nothing_failed_or_lost(
+        &format!("crashed at {marker}: "),
+        &failures,
+        &acknowledged,
+        &served,
+    );
     host.log()
 }

@@ -14,7 +14,7 @@ use switchyard_core::workflow::State;
 use tokio::process::{Child, Command};
 
 use crate::migration_release::migration_document;
-use crate::support::{carl, journal, private_copy, Host, PublicReader, PUBLIC};
+use crate::support::{by_sue, carl, journal, private_copy, Host, PublicReader, SHOP};
 
 /// What one run saw: the journal sequence the engine was killed at (if it was), the outcome
 /// and the number of transitions.
@@ -69,13 +69,16 @@ async fn run_killing_after(binary: Arc<PathBuf>, kill_after: Option<i64>) -> Run
     let (_, v2) = host.candidate("2.0.0", 2);
     let doc = migration_document(&v2);
     host.add_record("before the release").await;
-    let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    let rehearsal = engine
+        .start_rehearsal(&doc, &by_sue(), &SHOP)
+        .await
+        .unwrap();
     engine
         .confirm(rehearsal.id, &carl(), "ready")
         .await
         .unwrap();
     let id = engine
-        .submit_production(&doc, "sue", &[], PUBLIC)
+        .submit_production(&doc, &by_sue(), &[], &SHOP)
         .await
         .unwrap();
     let reader = PublicReader::start(host.public);

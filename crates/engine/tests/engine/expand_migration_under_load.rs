@@ -10,8 +10,8 @@ use std::time::Duration;
 use switchyard_core::patch::{Action, PatchDocument, Step, WorkflowKind};
 
 use crate::support::{
-    assert_completed, assert_nothing_failed_or_lost, assert_rolled_back, carl, document, http,
-    journal, sam, Host, Load, PUBLIC,
+    assert_completed, assert_nothing_failed_or_lost, assert_rolled_back, by_sue, carl, document,
+    http, journal, sam, Host, Load, PUBLIC, SHOP,
 };
 
 /// The blue-green template with the sample site's migration as an expand step before the
@@ -48,7 +48,10 @@ async fn blue_green_with_an_expand_migration_first_starts_v2_only_on_the_migrate
     host.add_record("before the release").await;
     let load = Load::start(host.public, 3);
 
-    let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    let rehearsal = engine
+        .start_rehearsal(&doc, &by_sue(), &SHOP)
+        .await
+        .unwrap();
     let rehearsed = engine
         .confirm(rehearsal.id, &carl(), "ready")
         .await
@@ -56,7 +59,7 @@ async fn blue_green_with_an_expand_migration_first_starts_v2_only_on_the_migrate
     assert_completed(&engine, &rehearsed).await;
 
     let run = engine
-        .start_production(&doc, "sue", &[], PUBLIC)
+        .start_production(&doc, &by_sue(), &[], &SHOP)
         .await
         .unwrap();
     let done = engine.approve(run.id, &sam(), "go").await.unwrap();

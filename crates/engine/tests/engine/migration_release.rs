@@ -10,8 +10,8 @@ use std::time::Duration;
 use switchyard_core::patch::{Action, PatchDocument, WorkflowKind};
 
 use crate::support::{
-    assert_completed, assert_outage_recorded, assert_rolled_back, carl, document, http, journal,
-    sam, Host, PublicReader, PUBLIC,
+    assert_completed, assert_outage_recorded, assert_rolled_back, by_sue, carl, document, http,
+    journal, sam, Host, PublicReader, PUBLIC, SHOP,
 };
 
 const TEMPORARY: &str = "temporary.shop.test";
@@ -82,7 +82,10 @@ async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapsh
     host.add_record("before the release").await;
 
     // Rehearsal: the clone stops, gets v2, migrates and only then starts on v2.
-    let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    let rehearsal = engine
+        .start_rehearsal(&doc, &by_sue(), &SHOP)
+        .await
+        .unwrap();
     assert_eq!(
         rehearsal.waiting_for,
         "waiting for the customer's confirmation",
@@ -115,7 +118,7 @@ async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapsh
 
     // Production: a reader on the public address counts what it gets throughout.
     let run = engine
-        .start_production(&doc, "sue", &[], PUBLIC)
+        .start_production(&doc, &by_sue(), &[], &SHOP)
         .await
         .unwrap();
     let reader = PublicReader::start(host.public);

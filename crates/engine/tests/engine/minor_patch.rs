@@ -5,7 +5,7 @@
 use switchyard_core::patch::WorkflowKind;
 
 use crate::support::{
-    assert_completed, assert_outage_recorded, carl, document, sam, Host, PublicReader, PUBLIC,
+    assert_completed, assert_outage_recorded, by_sue, carl, document, sam, Host, PublicReader, SHOP,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -16,13 +16,16 @@ async fn minor_patch_stops_applies_and_restarts_with_downtime_recorded() {
     let doc = document(WorkflowKind::MinorPatch, "2.0.0", &v2);
     host.add_record("kept through the patch").await;
 
-    let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    let rehearsal = engine
+        .start_rehearsal(&doc, &by_sue(), &SHOP)
+        .await
+        .unwrap();
     engine
         .confirm(rehearsal.id, &carl(), "ready")
         .await
         .unwrap();
     let run = engine
-        .start_production(&doc, "sue", &[], PUBLIC)
+        .start_production(&doc, &by_sue(), &[], &SHOP)
         .await
         .unwrap();
 

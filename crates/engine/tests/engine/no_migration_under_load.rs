@@ -8,8 +8,8 @@ use std::time::Duration;
 use switchyard_core::patch::WorkflowKind;
 
 use crate::support::{
-    assert_completed, assert_nothing_failed_or_lost, assert_rolled_back, carl, document, journal,
-    sam, sue, Host, Load, PUBLIC,
+    assert_completed, assert_nothing_failed_or_lost, assert_rolled_back, by_sue, carl, document,
+    journal, sam, sue, Host, Load, PUBLIC, SHOP,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -22,7 +22,10 @@ async fn no_migration_release_under_load_then_rollback() {
     let load = Load::start(host.public, 4);
 
     // The rehearsal clones production, deploys v2 into the clone and waits for the customer.
-    let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    let rehearsal = engine
+        .start_rehearsal(&doc, &by_sue(), &SHOP)
+        .await
+        .unwrap();
     assert_eq!(
         rehearsal.waiting_for,
         "waiting for the customer's confirmation",
@@ -55,7 +58,7 @@ async fn no_migration_release_under_load_then_rollback() {
 
     // The production run waits for support; the submitter cannot approve it herself.
     let run = engine
-        .start_production(&doc, "sue", &[], PUBLIC)
+        .start_production(&doc, &by_sue(), &[], &SHOP)
         .await
         .unwrap();
     assert_eq!(run.waiting_for, "waiting for support's approval");

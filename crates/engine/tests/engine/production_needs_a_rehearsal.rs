@@ -5,7 +5,7 @@
 use switchyard_core::patch::WorkflowKind;
 use switchyard_engine::EngineError;
 
-use crate::support::{carl, document, sue, Host, PUBLIC};
+use crate::support::{by_sue, carl, document, sue, Host, SHOP};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn production_without_a_matching_rehearsal_is_refused() {
@@ -15,7 +15,7 @@ async fn production_without_a_matching_rehearsal_is_refused() {
     let doc = document(WorkflowKind::NoMigration, "2.0.0", &v2);
 
     let refused = engine
-        .start_production(&doc, "sue", &[], PUBLIC)
+        .start_production(&doc, &by_sue(), &[], &SHOP)
         .await
         .unwrap_err();
     assert!(matches!(refused, EngineError::Refused(_)), "{refused:?}");
@@ -29,7 +29,7 @@ async fn production_without_a_matching_rehearsal_is_refused() {
     assert!(
         engine
             .store()
-            .list_releases("shop")
+            .list_releases(switchyard_store::SiteReleases::Unlisted("shop"))
             .await
             .unwrap()
             .is_empty(),
@@ -37,7 +37,10 @@ async fn production_without_a_matching_rehearsal_is_refused() {
     );
 
     // A rehearsal of the same candidate under an older document version does not count.
-    let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    let rehearsal = engine
+        .start_rehearsal(&doc, &by_sue(), &SHOP)
+        .await
+        .unwrap();
     engine
         .confirm(rehearsal.id, &carl(), "ready")
         .await
@@ -45,7 +48,7 @@ async fn production_without_a_matching_rehearsal_is_refused() {
     let mut edited = doc.clone();
     edited.version = 2;
     let refused = engine
-        .start_production(&edited, "sue", &[], PUBLIC)
+        .start_production(&edited, &by_sue(), &[], &SHOP)
         .await
         .unwrap_err()
         .to_string();
@@ -56,7 +59,7 @@ async fn production_without_a_matching_rehearsal_is_refused() {
 
     // Only the customer marks a rehearsal ready.
     let again = engine
-        .start_rehearsal(&edited, "sue", PUBLIC)
+        .start_rehearsal(&edited, &by_sue(), &SHOP)
         .await
         .unwrap();
     let not_customer = engine

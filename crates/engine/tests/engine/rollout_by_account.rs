@@ -12,8 +12,8 @@ use switchyard_core::workflow::State;
 use switchyard_router::Target;
 
 use crate::support::{
-    assert_nothing_failed_or_lost, assert_rolled_back, carl, document, journal, sam, Host, Load,
-    PUBLIC,
+    assert_nothing_failed_or_lost, assert_rolled_back, by_sue, carl, document, journal, sam, Host,
+    Load, PUBLIC, SHOP,
 };
 
 pub fn accounts() -> Vec<String> {
@@ -100,7 +100,10 @@ pub async fn rehearsed_rollout_watching(
             *duration_secs = window_secs;
         }
     }
-    let rehearsal = engine.start_rehearsal(&doc, "sue", PUBLIC).await.unwrap();
+    let rehearsal = engine
+        .start_rehearsal(&doc, &by_sue(), &SHOP)
+        .await
+        .unwrap();
     let rehearsed = engine
         .confirm(rehearsal.id, &carl(), "ready")
         .await
@@ -112,7 +115,7 @@ pub async fn rehearsed_rollout_watching(
         journal(engine, rehearsal.id).await
     );
     engine
-        .submit_production(&doc, "sue", &["beta".to_owned()], PUBLIC)
+        .submit_production(&doc, &by_sue(), &["beta".to_owned()], &SHOP)
         .await
         .unwrap()
 }

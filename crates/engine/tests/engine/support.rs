@@ -15,9 +15,9 @@ use sha2::{Digest, Sha256};
 use switchyard_agent::api::{Activate, CreateEnv, EnvConfig, UnpackRelease};
 use switchyard_agent::{AgentClient, Registration};
 use switchyard_core::patch::{Action, PatchDocument, WorkflowKind};
-use switchyard_core::workflow::Actor;
+use switchyard_core::workflow::{Actor, Submitter};
 use switchyard_core::Role;
-use switchyard_engine::{initial_site_routes, Engine, ExecConfig};
+use switchyard_engine::{initial_site_routes, Engine, ExecConfig, ReleaseSite};
 use switchyard_router::api::PointAddress;
 use switchyard_router::{RouteTable, Target};
 use switchyard_store::Store;
@@ -29,14 +29,25 @@ pub use crate::traffic::{
 pub const SITE: &str = "shop";
 pub const PUBLIC: &str = "shop.test";
 
+/// The site as the engine sees it, with no inventory behind it.
+pub const SHOP: ReleaseSite<'static> = ReleaseSite {
+    id: None,
+    key: SITE,
+    public_address: PUBLIC,
+};
+
 pub fn sue() -> Actor {
-    Actor::new("sue", Role::Support)
+    Actor::new(1, "sue", Role::Support)
+}
+/// Sue, who submits the tests' releases.
+pub fn by_sue() -> Submitter {
+    Submitter::new(1, "sue")
 }
 pub fn sam() -> Actor {
-    Actor::new("sam", Role::Support)
+    Actor::new(2, "sam", Role::Support)
 }
 pub fn carl() -> Actor {
-    Actor::new("carl", Role::Customer)
+    Actor::new(3, "carl", Role::Customer)
 }
 
 /// A host: a real agent process with a public listener, the sample site's v1 in production

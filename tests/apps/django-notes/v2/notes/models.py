@@ -1,0 +1,6 @@
+from django.db import models
+
+
+class Note(models.Model):
+    text = models.CharField(max_length=200)
+    author = models.CharField(max_length=100, default="anonymous")

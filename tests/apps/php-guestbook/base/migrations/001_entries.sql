@@ -1,0 +1,3 @@
+CREATE TABLE entries (id INTEGER PRIMARY KEY AUTOINCREMENT, message TEXT NOT NULL);
+-- down:
+DROP TABLE entries;
