@@ -11,7 +11,9 @@
 //! The database is `$DATA_DIR/site.db` when the agent gives the site a data volume.
 //! `fail_percent = 30` in `site.toml` plays a broken release that fails that share of
 //! `GET /version` requests; `min_schema = 1` lets a schema-2 release serve a database not yet
-//! migrated (as code released blue-green beside its migration must).
+//! migrated (as code released blue-green beside its migration must); `max_schema = 2` lets a
+//! schema-1 release serve (and start on) a database an expand migration took to schema 2,
+//! since that migration only adds a defaulted column the release never reads.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -46,6 +48,10 @@ struct Release {
     /// by default only its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     min_schema: Option<i64>,
+    /// The newest database schema this release also serves: one an expand migration made,
+    /// which only adds what this release ignores. By default only its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_schema: Option<i64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -116,7 +122,7 @@ fn load_release() -> anyhow::Result<Release> {
             return Ok(release);
         }
     }
-    Ok(Release { version: "dev".to_owned(), schema: NEWEST_SCHEMA, fail_percent: 0, min_schema: None })
+    Ok(Release { version: "dev".to_owned(), schema: NEWEST_SCHEMA, fail_percent: 0, min_schema: None, max_schema: None })
 }
 
 fn database_path() -> anyhow::Result<PathBuf> {
@@ -188,7 +194,7 @@ async fn serve(release: Release) -> anyhow::Result<()> {
         migrate_to(&db, release.schema).await?;
     } else if schema < release.min_schema.unwrap_or(release.schema) {
         bail!("database {} is at schema {schema} but release {} needs schema {}: run `sample-site migrate` first", path.display(), release.version, release.schema);
-    } else if schema > release.schema {
+    } else if schema > release.max_schema.unwrap_or(release.schema) {
         bail!("database {} is at schema {schema}, newer than release {}'s schema {}: deploy a newer release or restore the pre-migration snapshot", path.display(), release.version, release.schema);
     }
     let app = Router::new()

@@ -76,10 +76,16 @@ pub enum Action {
     DeployCandidate,
     /// A shell command in the target environment's current release; `migration` marks the
     /// step that changes the database schema, which the ordering rules care about.
+    /// `compatible_with_previous` marks a migration as an expand step: it only adds (tables,
+    /// nullable or defaulted columns), so the previous release keeps working on the migrated
+    /// schema. Blue-green and rollout share one database between the two versions and take
+    /// only such migrations; destructive changes wait for a later migration release.
     RunCommand {
         command: String,
         timeout_secs: u32,
         migration: bool,
+        #[serde(default)]
+        compatible_with_previous: bool,
     },
     /// Copy live data changed since the clone from production into the new environment.
     SyncData {
@@ -146,7 +152,7 @@ impl Action {
     /// The keys each action accepts besides `action`, `note` and `rollback`, for advice.
     pub fn keys(name: &str) -> &'static [&'static str] {
         match name {
-            "run-command" => &["command", "timeout_secs", "migration"],
+            "run-command" => &["command", "timeout_secs", "migration", "compatible_with_previous"],
             "sync-data" => &["scope"],
             "site-down-page" => &["on"],
             "health-check" => &["path", "expect_status", "retries"],
@@ -160,6 +166,21 @@ impl Action {
     /// True for the step that changes the database schema.
     pub fn is_migration(&self) -> bool {
         matches!(self, Self::RunCommand { migration: true, .. })
+    }
+
+    /// True for a migration the previous release can run on (an expand step).
+    pub fn is_expand_migration(&self) -> bool {
+        matches!(self, Self::RunCommand { migration: true, compatible_with_previous: true, .. })
+    }
+
+    /// A command that is not a migration (`migration = false`).
+    pub fn command(command: &str, timeout_secs: u32) -> Action {
+        Action::RunCommand { command: command.into(), timeout_secs, migration: false, compatible_with_previous: false }
+    }
+
+    /// A migration; `compatible_with_previous` says whether it is an expand step.
+    pub fn migration(command: &str, timeout_secs: u32, compatible_with_previous: bool) -> Action {
+        Action::RunCommand { command: command.into(), timeout_secs, migration: true, compatible_with_previous }
     }
 }
 

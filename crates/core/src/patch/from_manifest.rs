@@ -19,18 +19,16 @@ impl PatchDocument {
 
 fn fill_step(step: &mut Step, manifest: &ReleaseManifest) {
     match &mut step.action {
-        Action::RunCommand { command, timeout_secs, migration: true } => {
+        Action::RunCommand { command, timeout_secs, migration: true, compatible_with_previous } => {
             let Some(migrate) = &manifest.migrate else { return };
             command.clone_from(&migrate.command);
             *timeout_secs = migrate.timeout_secs;
-            step.rollback = migrate.down.as_ref().map(|down| Action::RunCommand {
-                command: down.clone(),
-                timeout_secs: migrate.timeout_secs,
-                migration: false,
-            });
-            step.note = Some(match migrate.down {
-                Some(_) => "the candidate's migration, undone by its declared down command".to_owned(),
-                None => "the candidate's migration; it declares no down command, so a rollback restores the snapshot".to_owned(),
+            step.rollback = migrate.down.as_ref().map(|down| Action::command(down, migrate.timeout_secs));
+            // An expand step takes no snapshot (see the plan): its rollback keeps the schema.
+            step.note = Some(match (&migrate.down, *compatible_with_previous) {
+                (Some(_), _) => "the candidate's migration, undone by its declared down command".to_owned(),
+                (None, true) => "the candidate's expand migration; a rollback keeps the expanded schema, which the previous release serves".to_owned(),
+                (None, false) => "the candidate's migration; it declares no down command, so a rollback restores the snapshot".to_owned(),
             });
         }
         Action::HealthCheck { path, expect_status, .. } => {

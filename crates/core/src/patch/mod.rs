@@ -105,3 +105,5 @@ impl PatchDocument {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod expand_tests;

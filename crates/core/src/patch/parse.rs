@@ -394,7 +394,19 @@ impl<'e> Fields<'e> {
                 });
                 let timeout = self.int("timeout_secs", "timeout_secs = 300", 1, 86_400, lines);
                 let migration = self.bool_at("migration", "migration = true", lines, Some(false));
-                Some(Action::RunCommand { command: command?, timeout_secs: timeout? as u32, migration: migration? })
+                let key = "compatible_with_previous";
+                let compatible = self.bool_at(key, "compatible_with_previous = true", lines, Some(false));
+                // Only a migration changes the schema the previous release must serve.
+                if let (Some(false), Some(true), Some(line)) = (migration, compatible, self.line_of(key, lines)) {
+                    let message = format!("{}: compatible_with_previous = true says a migration is an expand step, but this step is not a migration; set migration = true or remove compatible_with_previous", self.context);
+                    self.push(line, message);
+                }
+                Some(Action::RunCommand {
+                    command: command?,
+                    timeout_secs: timeout? as u32,
+                    migration: migration?,
+                    compatible_with_previous: compatible?,
+                })
             }
             "sync-data" => {
                 let scope = match self.string_at("scope", "scope = \"all\"", lines, false) {

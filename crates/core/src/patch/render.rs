@@ -35,8 +35,16 @@ fn action_keys(out: &mut String, action: &Action) {
     let _ = writeln!(out, "action = {}", quoted(action.name()));
     let _ = match action {
         Action::DeployCandidate | Action::MoveToTemporaryAddress | Action::SwapAddresses => Ok(()),
-        Action::RunCommand { command, timeout_secs, migration } => {
+        Action::RunCommand { command, timeout_secs, migration, compatible_with_previous } => {
             writeln!(out, "command = {}\ntimeout_secs = {timeout_secs}\nmigration = {migration}", quoted(command))
+                .and_then(|()| {
+                    // Written only when set, so documents without expand steps render as before.
+                    if *compatible_with_previous {
+                        writeln!(out, "compatible_with_previous = true")
+                    } else {
+                        Ok(())
+                    }
+                })
         }
         Action::SyncData { scope } => writeln!(out, "scope = {}", quoted(scope.as_str())),
         Action::SiteDownPage { on } => writeln!(out, "on = {on}"),
@@ -76,8 +84,12 @@ pub fn summary(doc: &PatchDocument) -> String {
 pub fn describe(action: &Action) -> String {
     match action {
         Action::DeployCandidate => "deploy the candidate".into(),
-        Action::RunCommand { command, timeout_secs, migration } => {
-            let what = if *migration { "migrate" } else { "run" };
+        Action::RunCommand { command, timeout_secs, migration, compatible_with_previous } => {
+            let what = match (migration, compatible_with_previous) {
+                (true, true) => "migrate (expand step)",
+                (true, false) => "migrate",
+                (false, _) => "run",
+            };
             format!("{what} `{command}` (timeout {timeout_secs} s)")
         }
         Action::SyncData { scope } => format!("sync live data ({})", scope.as_str()),

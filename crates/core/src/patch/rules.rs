@@ -32,6 +32,9 @@ pub fn check(doc: &PatchDocument, map: &SourceMap) -> Vec<PatchError> {
         NoMigration | BlueGreen => rules.swaps_live(),
         MinorPatch => rules.deploys(),
     }
+    if matches!(doc.workflow, BlueGreen | Rollout) {
+        rules.expand_only();
+    }
     rules.health_checked();
     rules.errors
 }
@@ -117,7 +120,7 @@ impl Rules<'_> {
         let kind = self.doc.workflow;
         for (index, step) in self.doc.steps.iter().enumerate() {
             let advice = match &step.action {
-                Action::RunCommand { migration: true, .. } if matches!(kind, NoMigration | MinorPatch | Rollout) => {
+                Action::RunCommand { migration: true, .. } if matches!(kind, NoMigration | MinorPatch) => {
                     format!("runs a migration, which a {kind} release must not; use workflow = \"migration\" (or \"blue-green\"), or set migration = false")
                 }
                 Action::RolloutStage { .. } if kind != Rollout => {
@@ -275,6 +278,35 @@ impl Rules<'_> {
                     "{} migrates after the swap, while the new version already serves; move it before step {}",
                     self.name(late),
                     swap + 1
+                );
+                self.at(late, message);
+            }
+        }
+    }
+
+    /// Blue-green and rollout keep the previous release serving on the one database both
+    /// versions share, so every migration there must be an expand step it can run on, and a
+    /// rollout migrates before any account reaches the new version.
+    fn expand_only(&mut self) {
+        let kind = self.doc.workflow;
+        for index in (0..self.doc.steps.len()).filter(|&i| self.doc.steps[i].action.is_migration()) {
+            if !self.doc.steps[index].action.is_expand_migration() {
+                let message = format!(
+                    "{} runs a migration the previous release may not serve: the old version keeps serving on the shared database during a {kind} release, so a migration there must be an expand step that the release before {} can run on; mark it compatible_with_previous = true after checking that it only adds (new tables, nullable or defaulted columns), split destructive changes (dropping or renaming columns) into a later contract release with workflow = \"migration\", or use workflow = \"migration\" for this one",
+                    self.name(index),
+                    self.doc.target_version,
+                );
+                self.at(index, message);
+            }
+        }
+        let first_stage = self.find(|a| matches!(a, Action::RolloutStage { .. }));
+        if let (Some(stage), Some(late)) = (first_stage, self.rfind(Action::is_migration)) {
+            if late > stage {
+                let message = format!(
+                    "{} migrates after step {} routed accounts to the new version; move it before step {}",
+                    self.name(late),
+                    stage + 1,
+                    stage + 1
                 );
                 self.at(late, message);
             }

@@ -29,9 +29,9 @@ fn watch(duration_secs: u32) -> Step {
 }
 
 fn migrate() -> Step {
-    Step::new(Action::RunCommand { command: "bin/migrate".into(), timeout_secs: 600, migration: true })
+    Step::new(Action::migration("bin/migrate", 600, false))
         .note("replace with your migration command")
-        .rollback(Action::RunCommand { command: "bin/migrate --down".into(), timeout_secs: 600, migration: false })
+        .rollback(Action::command("bin/migrate --down", 600))
 }
 
 fn steps(kind: WorkflowKind) -> Vec<Step> {
@@ -65,6 +65,12 @@ fn steps(kind: WorkflowKind) -> Vec<Step> {
             Step::new(Action::SiteDownPage { on: false }),
             health(),
         ],
+        // Blue-green and rollout run both versions on one shared database, so their templates
+        // carry no migration. A schema change there is an expand step (`run-command` with
+        // `migration = true` and `compatible_with_previous = true`), best placed before
+        // `deploy-candidate`: the candidate's release is then activated stopped, migrated, and
+        // only then started. Whatever the previous release cannot serve (dropping or renaming
+        // what it uses) is a contract step for a later release with workflow = "migration".
         WorkflowKind::BlueGreen => vec![
             approval(),
             Step::new(Action::DeployCandidate).note("the new version comes up beside the old one"),

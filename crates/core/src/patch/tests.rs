@@ -62,6 +62,7 @@ action = "run-command"
 command = "bin/migrate"
 timeout_secs = 120
 migration = true
+compatible_with_previous = true
 rollback = { action = "run-command", command = "bin/migrate --down", timeout_secs = 120 }
 
 [[step]]
@@ -93,7 +94,7 @@ max_5xx_increase = 2
             &Action::ApprovalGate { role: Role::Support },
             &Action::DeployCandidate,
             &Action::SyncData { scope: SyncScope::All },
-            &Action::RunCommand { command: "bin/migrate".into(), timeout_secs: 120, migration: true },
+            &Action::migration("bin/migrate", 120, true),
             &Action::HealthCheck { path: "/health".into(), expect_status: 200, retries: 3 },
             &Action::SwapAddresses,
             &Action::HealthCheck { path: "/".into(), expect_status: 302, retries: 0 },
@@ -102,7 +103,7 @@ max_5xx_increase = 2
     );
     assert_eq!(
         doc.steps[3].rollback,
-        Some(Action::RunCommand { command: "bin/migrate --down".into(), timeout_secs: 120, migration: false })
+        Some(Action::command("bin/migrate --down", 120))
     );
     assert_eq!(doc.steps[5].note.as_deref(), Some("live"));
     // Rendering fills in the defaults, and the canonical form reads back the same.
@@ -197,7 +198,7 @@ fn ordering_rules_say_which_step_to_add_or_move() {
     };
     let after_confirmation = {
         let mut doc = template(Migration);
-        let command = Action::RunCommand { command: "bin/clear-cache".into(), timeout_secs: 60, migration: false };
+        let command = Action::command("bin/clear-cache", 60);
         doc.steps.insert(7, crate::patch::Step::new(command));
         doc.to_toml()
     };

@@ -15,12 +15,26 @@ pub fn document(kind: WorkflowKind) -> PatchDocument {
     PatchDocument::template(kind, "acme-shop", "2.4.0", SHA)
 }
 
-/// Blue-green with a database migration before the swap, the case that needs a snapshot.
+/// Blue-green with an expand migration after the deploy, before the swap: the new code
+/// starts on the old schema first, so it must tolerate it.
 pub fn blue_green_with_migration() -> PatchDocument {
     let mut doc = document(WorkflowKind::BlueGreen);
-    let migrate = Step::new(Action::RunCommand { command: "bin/migrate".into(), timeout_secs: 600, migration: true });
-    doc.steps.insert(3, migrate);
+    doc.steps.insert(3, Step::new(Action::migration("bin/migrate", 600, true)));
     doc.validate().expect("the blue-green document with a migration is valid");
+    doc
+}
+
+/// `kind`'s template with an expand migration placed before `deploy-candidate`, so the new
+/// code starts only on the migrated schema; `rollback` gives the step a down migration.
+pub fn expand_before_deploy(kind: WorkflowKind, rollback: bool) -> PatchDocument {
+    let mut doc = document(kind);
+    let deploy = doc.steps.iter().position(|s| s.action == Action::DeployCandidate).expect("the template deploys");
+    let mut migrate = Step::new(Action::migration("bin/migrate", 600, true));
+    if rollback {
+        migrate = migrate.rollback(Action::command("bin/migrate --down", 600));
+    }
+    doc.steps.insert(deploy, migrate);
+    doc.validate().unwrap_or_else(|e| panic!("the {kind} document with an expand step is valid: {e}"));
     doc
 }
 
@@ -192,9 +206,12 @@ fn check(name: &str, expect: Expect) -> usize {
         match state {
             State::RolledBack { reason } => {
                 rolled_back += 1;
+                // A rollback may keep an expand migration's schema, which the old version
+                // serves (`refused_schema` above checks it can): the same version must serve.
+                let served = |w: &World| w.serving().map(|(code, schema)| (code, (!w.expand).then_some(schema)));
                 assert_eq!(
-                    world.serving(),
-                    serving_before,
+                    served(world),
+                    served(&expect.before),
                     "{name}: rolled back ({reason}) but serving differs: {world:?}"
                 );
                 assert_eq!(world.production.active, Version::Old, "{name}: {reason}");
@@ -228,7 +245,11 @@ fn serves(world: &World, expected: (Version, Version)) -> Result<(), String> {
 /// A completed rollout serves the new version at the public address and at every account,
 /// so the next release finds it in production.
 fn rollout_completed(world: &World) -> Result<(), String> {
-    let new = Some((Version::New, Version::Old));
+    rollout_completed_on(world, Version::Old)
+}
+
+fn rollout_completed_on(world: &World, schema: Version) -> Result<(), String> {
+    let new = Some((Version::New, schema));
     if world.at_public_address() != new || world.at_every_account() != new {
         return Err(format!(
             "the public address serves {:?} and the accounts {:?}",
@@ -236,7 +257,7 @@ fn rollout_completed(world: &World) -> Result<(), String> {
             world.at_every_account()
         ));
     }
-    serves(world, (Version::New, Version::Old))
+    serves(world, (Version::New, schema))
 }
 
 /// The world a run of `kind` starts from: a migration's site refuses any schema but its own.
@@ -338,8 +359,28 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
             "blue-green with a migration",
             Expect {
                 release: run(&blue_green_with_migration()),
-                before: World::before(false, true),
+                before: World::before(false, true).expanding(),
                 completed: |w| serves(w, (Version::New, Version::New)),
+                production_untouched: true,
+                at_confirmation: None,
+            },
+        ),
+        (
+            "blue-green with an expand migration before the deploy",
+            Expect {
+                release: run(&expand_before_deploy(WorkflowKind::BlueGreen, false)),
+                before: World::before(false, true).schema_strict().expanding(),
+                completed: |w| serves(w, (Version::New, Version::New)),
+                production_untouched: true,
+                at_confirmation: None,
+            },
+        ),
+        (
+            "rollout with an expand migration before the deploy and a down migration",
+            Expect {
+                release: run(&expand_before_deploy(WorkflowKind::Rollout, true)),
+                before: World::before(false, true).with_accounts().schema_strict().expanding(),
+                completed: |w| rollout_completed_on(w, Version::New),
                 production_untouched: true,
                 at_confirmation: None,
             },
@@ -454,5 +495,42 @@ fn a_rollback_during_a_rollouts_completion_restores_the_routes_its_last_stage_le
         assert_eq!(remaining.iter().rev().collect::<Vec<_>>(), kept.iter().collect::<Vec<_>>(), "{done}");
         let routes = |w: &World| (w.public, w.accounts.clone(), w.hold);
         assert_eq!(routes(&at.1), routes(&before), "after {done} completion stages and their undo");
+    }
+}
+
+#[test]
+fn an_expand_migration_before_the_deploy_runs_on_the_stopped_candidate_before_its_new_code_starts() {
+    for kind in [WorkflowKind::BlueGreen, WorkflowKind::Rollout] {
+        let doc = expand_before_deploy(kind, true);
+        let rehearsal = Release::rehearsal(&doc, &Submitter::new(1, "sue"));
+        let production = Release::production(&doc, &config()).expect("rehearsed");
+        for (run, release) in [("rehearsal", &rehearsal), ("production", &production)] {
+            let commands: Vec<&Command> = release
+                .stages
+                .iter()
+                .filter_map(|s| if let Stage::Do { command, .. } = s { Some(command) } else { None })
+                .collect();
+            let at = |wanted: fn(&Command) -> bool| commands.iter().position(|c| wanted(c));
+            let stop = at(|c| *c == Command::StopService { env: Env::Candidate });
+            let activate = at(|c| matches!(c, Command::ActivateRelease { env: Env::Candidate, .. }));
+            let migrate = at(|c| matches!(c, Command::RunStep { env: Env::Candidate, .. }));
+            let start = at(|c| *c == Command::StartService { env: Env::Candidate });
+            let order = [stop, activate, migrate, start];
+            assert!(order.iter().all(Option::is_some) && order.is_sorted(), "{kind} {run}: {commands:#?}");
+            // An expand step keeps what both versions wrote: no snapshot of the shared database.
+            assert!(!commands.iter().any(|c| matches!(c, Command::SnapshotDatabase { .. })), "{kind} {run}");
+        }
+        // On a site whose new code refuses the old schema the rehearsal reaches its end with the
+        // customer testing the migrated clone (the exploration's schema check covers the rest).
+        check(
+            &format!("{kind} rehearsal with an expand migration before the deploy"),
+            Expect {
+                release: rehearsal,
+                before: World::before(false, false).schema_strict().expanding(),
+                completed: |w| serves(w, (Version::Old, Version::Old)),
+                production_untouched: true,
+                at_confirmation: Some(candidate_testable),
+            },
+        );
     }
 }

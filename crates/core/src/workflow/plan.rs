@@ -65,8 +65,16 @@ pub fn rehearsal(doc: &PatchDocument) -> Vec<Stage> {
     if !doc.steps.iter().any(|s| s.action == Action::DeployCandidate) {
         body.extend(deploy(env, &doc.candidate_sha256, vec![]).map(|s| (true, s)));
     }
+    // An expand migration placed before the deploy is rehearsed as production runs it: the
+    // new release's own migration runs on the stopped clone, and the new code starts after it.
+    let early = migrates_before_deploy(doc);
     for (index, step) in doc.steps.iter().enumerate() {
+        if Some(index) == early {
+            body.push((false, act(Command::StopService { env }, vec![])));
+            body.extend(deploy(env, &doc.candidate_sha256, vec![]).map(|s| (true, s)));
+        }
         match &step.action {
+            Action::DeployCandidate if early.is_some() => body.push((false, act(Command::StartService { env }, vec![]))),
             Action::DeployCandidate => body.extend(deploy(env, &doc.candidate_sha256, vec![]).map(|s| (true, s))),
             action @ Action::RunCommand { .. } => {
                 body.extend(run_step(env, index + 1, action).map(|c| (true, act(c, vec![]))))
@@ -98,6 +106,17 @@ pub fn rehearsal(doc: &PatchDocument) -> Vec<Stage> {
         vec![],
     ));
     stages
+}
+
+/// The first migration a blue-green or rollout document places before `deploy-candidate`: an
+/// expand step the new code needs before it starts. From there the candidate's release is
+/// activated while the candidate is stopped, the migrations run, and the deploy step starts it.
+fn migrates_before_deploy(doc: &PatchDocument) -> Option<usize> {
+    if !matches!(doc.workflow, WorkflowKind::BlueGreen | WorkflowKind::Rollout) {
+        return None;
+    }
+    let deploy = doc.steps.iter().position(|s| s.action == Action::DeployCandidate)?;
+    doc.steps[..deploy].iter().position(|s| s.action.is_migration())
 }
 
 /// Whether the release changes production's own environment (stopped while it changes)
@@ -136,9 +155,26 @@ pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage>
     let mut maintenance = false;
     let mut moved = false;
     let migrates = doc.steps.iter().any(|s| s.action.is_migration());
+    let early = migrates_before_deploy(doc);
     for (index, step) in doc.steps.iter().enumerate() {
         let Step { action, rollback, .. } = step;
         let own_undo = rollback.as_ref().map(|r| undo_of(r, kind, env, index + 1)).unwrap_or_default();
+        if Some(index) == early {
+            // Expand first: the candidate is cloned and stopped, and gets the new release
+            // (activating a stopped environment does not start it), so the migration below runs
+            // the new release's own command before any new code serves. The old version keeps
+            // serving throughout, since an expand step's schema is one it can run on. The clone's
+            // discard undoes all of this, so the stop and the deploy need no undo of their own.
+            if !cloned {
+                stages.push(act(
+                    Command::CloneEnvironment { from: Env::Production, to: Env::Candidate },
+                    vec![Command::DiscardEnvironment { env: Env::Candidate }],
+                ));
+                cloned = true;
+            }
+            stages.push(act(Command::StopService { env }, vec![]));
+            stages.extend(deploy(env, &doc.candidate_sha256, vec![]));
+        }
         if patches_in_place(kind) && Some(index) == first_change {
             // New code may refuse the old schema: production stays stopped from before its
             // release is activated until its migrations ran.
@@ -152,6 +188,11 @@ pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage>
             }
         }
         match action {
+            // The release was activated before the migrations; the new code starts only now. A
+            // rollback stops it first, so a migration's own rollback never runs under it.
+            Action::DeployCandidate if early.is_some() => {
+                stages.push(act(Command::StartService { env }, vec![Command::StopService { env }]));
+            }
             Action::DeployCandidate => {
                 // The new version comes up beside the old one, which stays untouched for
                 // rollback; the clone waits for the approval before it takes resources.
@@ -170,11 +211,17 @@ pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage>
                 };
                 stages.extend(deploy(env, &doc.candidate_sha256, undo));
             }
-            Action::RunCommand { migration, .. } => {
+            Action::RunCommand { migration, compatible_with_previous, .. } => {
                 // Migrations change data a rollback must bring back: the snapshot is taken
                 // whatever the document's own rollback says. Blue-green shares production's
                 // database, so the snapshot is of production there too.
-                if *migration && !snapshotted {
+                //
+                // Not for an expand step (the only migration blue-green and rollout accept):
+                // the old version serves its schema, and restoring a snapshot of the database
+                // both versions share would lose every write taken since, most of them by the
+                // old version. A rollback keeps the expanded schema (running the step's own
+                // rollback only if the document gives one), and the old version serves on.
+                if *migration && !*compatible_with_previous && !snapshotted {
                     let db = if kind == WorkflowKind::BlueGreen { Env::Production } else { env };
                     stages.push(act(Command::SnapshotDatabase { env: db }, vec![Command::RestoreSnapshot { env: db }]));
                     snapshotted = true;

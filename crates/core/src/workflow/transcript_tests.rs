@@ -1,7 +1,7 @@
 //! Scenario transcripts: one run of each workflow told event by event, with the commands each
 //! event produced, compared as text so a change in behaviour shows up as a readable diff.
 
-use super::explore_tests::{blue_green_with_migration, config, customer, document, support, SHA};
+use super::explore_tests::{blue_green_with_migration, config, customer, document, expand_before_deploy, support, SHA};
 use super::*;
 use crate::Role;
 
@@ -140,17 +140,38 @@ fn scenarios() -> Vec<(&'static str, String)> {
             transcript(&production(&document(MinorPatch)), &script(&[vec![approved()], oks(7), vec![healthy()]])),
         ),
         (
-            "blue-green with a migration, rolled back after completion",
+            "blue-green with an expand migration after the deploy, rolled back after completion keeping the expanded schema",
             transcript(
                 &production(&blue_green_with_migration()),
                 &script(&[
                     vec![approved()],
-                    oks(7),
+                    oks(6),
+                    vec![healthy()],
+                    oks(3),
+                    vec![healthy(), Event::TimerElapsed, rollback("slow checkout")],
+                    oks(4),
+                ]),
+            ),
+        ),
+        (
+            "blue-green with an expand migration before the deploy: the new code starts after it",
+            transcript(
+                &production(&expand_before_deploy(BlueGreen, false)),
+                &script(&[
+                    vec![approved()],
+                    oks(8),
                     vec![healthy()],
                     oks(3),
                     vec![healthy(), Event::TimerElapsed, rollback("slow checkout")],
                     oks(5),
                 ]),
+            ),
+        ),
+        (
+            "rollout whose expand migration before the deploy fails",
+            transcript(
+                &production(&expand_before_deploy(Rollout, true)),
+                &script(&[vec![approved()], oks(5), vec![failed("table exists")], oks(1)]),
             ),
         ),
         (

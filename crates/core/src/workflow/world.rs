@@ -59,6 +59,9 @@ pub struct World {
     /// The site's code refuses to run on a database of another schema (as the sample site
     /// does): a migration's new code needs the migrated schema, its old code the old one.
     pub schema_strict: bool,
+    /// The release's migration is an expand step: the old code also serves the migrated
+    /// schema (it only adds what the old code ignores), while the new code still needs it.
+    pub expand: bool,
 }
 
 impl World {
@@ -84,6 +87,7 @@ impl World {
             rehearsed: false,
             production_touched: false,
             schema_strict: false,
+            expand: false,
         }
     }
 
@@ -95,6 +99,16 @@ impl World {
     /// The same world with a site whose code refuses any schema but its own.
     pub fn schema_strict(self) -> World {
         World { schema_strict: true, ..self }
+    }
+
+    /// The same world for a release whose migration the old code can run on.
+    pub fn expanding(self) -> World {
+        World { expand: true, ..self }
+    }
+
+    /// Whether `code` can serve a database of `schema`.
+    fn can_serve(&self, code: Version, schema: Version) -> bool {
+        code == schema || (self.expand && code == Version::Old && schema == Version::New)
     }
 
     fn env(&mut self, env: Env) -> &mut Environment {
@@ -197,15 +211,16 @@ impl World {
         e.running.then_some((e.active, schema))
     }
 
-    /// An environment running code on a database of another schema, which a schema-strict
-    /// site refuses (it would not start, or would fail its requests).
+    /// An environment running code on a database of a schema it cannot serve, which a
+    /// schema-strict site refuses (it would not start, or would fail its requests). After an
+    /// expand migration the old code still serves; the new code never serves the old schema.
     pub fn refused_schema(&self) -> Option<Env> {
         if !self.schema_strict {
             return None;
         }
         [Env::Production, Env::Candidate]
             .into_iter()
-            .find(|&env| self.runs(env).is_some_and(|(code, schema)| code != schema))
+            .find(|&env| self.runs(env).is_some_and(|(code, schema)| !self.can_serve(code, schema)))
     }
 
     /// What the temporary address serves: production moved there, unless the site-down page

@@ -26,11 +26,7 @@ pub fn migration_document(sha: &str) -> PatchDocument {
         .iter_mut()
         .find(|s| s.action.is_migration())
         .expect("the template migrates");
-    step.action = Action::RunCommand {
-        command: "bin/site migrate".into(),
-        timeout_secs: 60,
-        migration: true,
-    };
+    step.action = Action::migration("bin/site migrate", 60, false);
     step.rollback = None;
     doc.validate().expect("the migration document validates");
     doc

@@ -186,6 +186,17 @@ impl Host {
         let store = Store::open(&self.dir.path().join("switchyard.db"))
             .await
             .expect("store");
+        // Releases name their submitter by user id; Sue (`by_sue`, id 1) must exist. A store
+        // reopened by a resumed engine already has her.
+        let sue = switchyard_core::UserDraft {
+            username: "sue".into(),
+            display_name: "Sue".into(),
+            role: Role::Support,
+            customer_id: None,
+            admin: false,
+            password: None,
+        };
+        let _ = store.create_user(&sue).await;
         let mut config = ExecConfig::new(self.candidates());
         config.hold_timeout = Duration::from_secs(20);
         tune(&mut config);
