@@ -225,9 +225,12 @@ impl Engine {
             json(&commands)?,
         ];
         let version = i64::from(doc.version);
+        // An engine driven without an inventory (no site id) has no users table to point at
+        // either; the compiled run still carries the submitter's id for the approval rule.
         let (site_id, submitted_by_id) = (
             site.id,
-            (release.submitted_by_id != 0).then_some(release.submitted_by_id),
+            site.id
+                .and((release.submitted_by_id != 0).then_some(release.submitted_by_id)),
         );
         let store = self.store.clone();
         // In a task of its own for the same reason as `append`.
