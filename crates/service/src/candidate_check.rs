@@ -1,15 +1,13 @@
 //! Looking inside an uploaded candidate before anything is created on a host: the tarball must
 //! read to its end as gzip + tar, keep every entry inside the release directory, and say how
 //! the site starts (`switchyard.toml` or `Procfile` at its root, or the legacy executable
-//! `bin/site`). A go-live refused here leaves the host untouched.
+//! `bin/site`), in a form core's manifest parser accepts, the way the agent will read it. A
+//! go-live refused here leaves the host untouched.
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use switchyard_core::manifest::{ReleaseManifest, MANIFEST_FILE, PROCFILE};
 
-/// The release manifest's file name at the root of a candidate.
-pub const MANIFEST_FILE: &str = "switchyard.toml";
-/// A Heroku-style process list at the root of a candidate.
-pub const PROCFILE: &str = "Procfile";
 /// The legacy start program, run as `bin/site serve`.
 pub const LEGACY_START: &str = "bin/site";
 
@@ -66,6 +64,9 @@ pub enum CandidateRefusal {
          or a Procfile (web: <command>) at the root of the archive, then upload it again"
     )]
     NoStartCommand { file: String },
+    /// `problems` holds `switchyard.toml:LINE: message` lines.
+    #[error("candidate {file} cannot start as it is:\n{problems}\nfix the file, build the archive again and upload it")]
+    BadManifest { file: String, problems: String },
 }
 
 /// Reads the whole archive at `path` once, to its gzip trailer. Blocking: call it off the
@@ -141,6 +142,16 @@ pub fn inspect_candidate(path: &Path) -> Result<CandidateContents, CandidateRefu
     if !contents.can_start() {
         return Err(CandidateRefusal::NoStartCommand { file: file_name });
     }
+    // The agent reads switchyard.toml first, and the Procfile only without one.
+    let parsed = match (&contents.manifest, &contents.procfile) {
+        (Some(text), _) => ReleaseManifest::parse(text).map_err(|e| e.in_file(MANIFEST_FILE)),
+        (None, Some(text)) => ReleaseManifest::from_procfile(text).map_err(|e| e.in_file(PROCFILE)),
+        (None, None) => Ok(ReleaseManifest::for_command(LEGACY_START)),
+    };
+    parsed.map_err(|problems| CandidateRefusal::BadManifest {
+        file: file_name,
+        problems,
+    })?;
     Ok(contents)
 }
 
@@ -259,6 +270,32 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn a_manifest_or_procfile_core_refuses_is_refused_with_its_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = b"[web]\ncommand = \"gunicorn app\"\nport = 8000\n";
+        let error = inspect_candidate(&tarball(
+            dir.path(),
+            &[("switchyard.toml", manifest, 0o644)],
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("switchyard.toml:3: ") && error.contains("fix the file"),
+            "{error}"
+        );
+        let error = inspect_candidate(&tarball(
+            dir.path(),
+            &[("Procfile", b"worker: celery\n", 0o644)],
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("Procfile:") && error.contains("web"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -34,9 +34,16 @@ async fn a_candidate_that_cannot_work_is_refused_before_the_host_is_touched_then
             tarball(&[("index.php", "<?php echo 1;", 0o644)]),
         )
         .await;
+    let bad_manifest = tarball(&[(
+        "switchyard.toml",
+        "[web]\ncommand = \"x\"\nport = 8000\n",
+        0o644,
+    )]);
+    let bad_manifest = f.upload("notes-bad.tar.gz", bad_manifest).await;
     for (sha, says) in [
         (&broken_off, "is not a readable .tar.gz"),
         (&no_start, "does not say how to start the site"),
+        (&bad_manifest, "switchyard.toml:3: "),
     ] {
         let refused = f
             .service
