@@ -29,15 +29,29 @@ async fn set_up(desktop: &Desktop, username: &str) {
     assert_eq!(me["username"], username);
 }
 
-/// Uploads a 1.5 MB "tarball" to the demo site as the native picker's command does, and checks
+/// Uploads a 1.5 MB tarball to the demo site as the native picker's command does, and checks
 /// the candidate and the progress the window was sent.
 async fn upload_demo_candidate(desktop: &Desktop, dir: &Path) {
     let (_, sites) = call(desktop, Method::GET, "/sites", None).await;
     let site_id = sites[0]["id"].as_i64().unwrap();
+    // A real tarball (uploads are read through as gzip + tar) of 1.5 MB that does not
+    // compress, so the upload reports progress along the way.
+    let tree = dir.join("shop-2.0.0");
+    std::fs::create_dir_all(&tree).unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let noise: Vec<u8> = (0..1_500_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    std::fs::write(tree.join("assets.bin"), noise).unwrap();
     let file = dir.join("shop-2.0.0.tar.gz");
-    let mut bytes = vec![0x1f, 0x8b];
-    bytes.extend((0..1_500_000u32).map(|i| (i % 251) as u8));
-    std::fs::write(&file, &bytes).unwrap();
+    let tar = std::process::Command::new("tar").arg("czf").arg(&file).arg("-C").arg(&tree).arg(".").output().unwrap();
+    assert!(tar.status.success(), "tar failed: {}", String::from_utf8_lossy(&tar.stderr));
+    let bytes = std::fs::read(&file).unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = seen.clone();
     let candidate = upload_file(desktop, site_id, &file, move |p| record.lock().unwrap().push(p)).await.unwrap();

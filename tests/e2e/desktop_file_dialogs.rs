@@ -28,9 +28,9 @@ async fn the_desktop_app_uploads_a_candidate_and_saves_the_history_through_nativ
     let scratch = tempfile::tempdir().unwrap();
     let data = scratch.path().join("store");
     let tarball = scratch.path().join("shop-3.0.0.tar.gz");
-    let mut bytes = vec![0x1f, 0x8b];
-    bytes.extend((0..2_000_000u32).map(|i| (i % 253) as u8));
-    std::fs::write(&tarball, &bytes).unwrap();
+    // A real release tarball: uploads are read through as gzip + tar.
+    let (built, _) = switchyard_e2e::release::sample_release(scratch.path(), "3.0.0", 1);
+    std::fs::rename(&built, &tarball).unwrap();
     let export = scratch.path().join("saved").join("history.csv");
     std::fs::create_dir_all(export.parent().unwrap()).unwrap();
     let env = [("SWITCHYARD_DESKTOP_PICK_FILE", tarball.as_path()), ("SWITCHYARD_DESKTOP_SAVE_FILE", export.as_path())];

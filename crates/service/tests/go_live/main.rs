@@ -25,40 +25,43 @@ async fn a_candidate_that_cannot_work_is_refused_before_the_host_is_touched_then
         ("Procfile", "web: x\n", 0o644),
         ("big", &"x".repeat(100_000), 0o644),
     ]);
-    let broken_off = f
-        .upload("notes-cut.tar.gz", good[..good.len() / 2].to_vec())
-        .await;
+    // A broken-off archive and a manifest that does not parse are refused at the upload
+    // already, with the line; nothing of them is kept to go live with.
+    for (name, bytes, says) in [
+        ("notes-cut.tar.gz", good[..good.len() / 2].to_vec(), "is not a readable .tar.gz"),
+        (
+            "notes-bad.tar.gz",
+            tarball(&[("switchyard.toml", "[web]\ncommand = \"x\"\nport = 8000\n", 0o644)]),
+            "switchyard.toml:3: ",
+        ),
+    ] {
+        let refused = f.try_upload(name, bytes).await.unwrap_err();
+        assert!(
+            matches!(&refused, ServiceError::Invalid(_)) && refused.to_string().contains(says) && refused.to_string().contains(name),
+            "{refused:?}"
+        );
+    }
+    // A tarball that says nothing of how to start is a candidate (a site may give the start
+    // command), but it cannot go live.
     let no_start = f
         .upload(
             "notes-php.tar.gz",
             tarball(&[("index.php", "<?php echo 1;", 0o644)]),
         )
         .await;
-    let bad_manifest = tarball(&[(
-        "switchyard.toml",
-        "[web]\ncommand = \"x\"\nport = 8000\n",
-        0o644,
-    )]);
-    let bad_manifest = f.upload("notes-bad.tar.gz", bad_manifest).await;
-    for (sha, says) in [
-        (&broken_off, "is not a readable .tar.gz"),
-        (&no_start, "does not say how to start the site"),
-        (&bad_manifest, "switchyard.toml:3: "),
-    ] {
-        let refused = f
-            .service
-            .go_live(&me, f.site_id, request(sha))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&refused, ServiceError::Invalid(_)) && refused.to_string().contains(says),
-            "{refused:?}"
-        );
-        assert!(
-            refused.to_string().contains(&format!("{sha}.tar.gz")),
-            "the refusal names the file: {refused}"
-        );
-    }
+    let refused = f
+        .service
+        .go_live(&me, f.site_id, request(&no_start))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, ServiceError::Invalid(_)) && refused.to_string().contains("does not say how to start the site"),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains(&format!("{no_start}.tar.gz")),
+        "the refusal names the file: {refused}"
+    );
     assert_eq!(
         f.environments().await,
         Vec::<String>::new(),

@@ -85,12 +85,13 @@ impl Fixture {
 
     /// Uploads a candidate through the service, as a user would; returns its sha256.
     pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> String {
+        self.try_upload(name, bytes).await.unwrap().sha256
+    }
+
+    /// Uploads a candidate through the service; returns what the service answered.
+    pub async fn try_upload(&self, name: &str, bytes: Vec<u8>) -> Result<switchyard_api::Candidate, switchyard_service::ServiceError> {
         let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(bytes))]);
-        self.service
-            .upload_candidate(&Caller::system(), self.site_id, name, body)
-            .await
-            .unwrap()
-            .sha256
+        self.service.upload_candidate(&Caller::system(), self.site_id, name, body).await
     }
 
     /// The agent environments on the host.
