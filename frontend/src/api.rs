@@ -5,10 +5,10 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use switchyard_api::{
-    Account, AccountDraft, Address, AddressDraft, ApiError, AuditPage, Candidate, Customer, CustomerDraft, Decision,
-    DocumentDiff, Environment, EnvironmentDraft, HistoryFilter, HistoryPage, HistoryStats, Host, HostDraft, HostStatus,
-    Login, Me, NewReleaseRequest, Overview, PasswordChange, PatchDocumentDraft, PatchDocumentRecord, ReleaseDetail,
-    ReleaseSummary, SessionInfo, Setup, Site, SiteDetail, SiteDraft, User, UserDraft, API_PREFIX,
+    Account, AccountDraft, Address, AddressDraft, ApiError, AuditPage, Candidate, Customer, CustomerDraft, Decision, DocumentDiff,
+    Environment, EnvironmentDraft, HistoryFilter, HistoryPage, HistoryStats, Host, HostDraft, HostStatus, Login, Me, NewReleaseRequest,
+    Overview, PasswordChange, PatchDocumentDraft, PatchDocumentRecord, ReleaseDetail, ReleaseSummary, SessionInfo, Setup, Site, SiteDetail,
+    SiteDraft, User, UserDraft, API_PREFIX,
 };
 use wasm_bindgen::prelude::*;
 
@@ -62,32 +62,22 @@ async fn send_http(method: &str, path: &str, body: Option<String>) -> ApiResult<
         None => builder.build(),
     }
     .map_err(|e| unreachable(e.to_string()))?;
-    let response = request
-        .send()
-        .await
-        .map_err(|e| unreachable(format!("{e}; check that `switchyard serve` is running")))?;
+    let response = request.send().await.map_err(|e| unreachable(format!("{e}; check that `switchyard serve` is running")))?;
     let status = response.status();
     let body = response.text().await.map_err(|e| unreachable(e.to_string()))?;
     Ok(RawResponse { status, body })
 }
 
 async fn send_invoke(method: &str, path: &str, body: Option<String>) -> ApiResult<RawResponse> {
-    let args = serde_wasm_bindgen::to_value(&InvokeArgs { method, path, body })
-        .map_err(|e| unreachable(e.to_string()))?;
-    let reply = invoke("api_request", args)
-        .await
-        .map_err(|e| unreachable(format!("the desktop app did not answer: {e:?}")))?;
+    let args = serde_wasm_bindgen::to_value(&InvokeArgs { method, path, body }).map_err(|e| unreachable(e.to_string()))?;
+    let reply = invoke("api_request", args).await.map_err(|e| unreachable(format!("the desktop app did not answer: {e:?}")))?;
     let reply: InvokeReply = serde_wasm_bindgen::from_value(reply).map_err(|e| unreachable(e.to_string()))?;
     Ok(RawResponse { status: reply.status, body: reply.body })
 }
 
 async fn request<T: DeserializeOwned>(method: &str, path: &str, body: Option<String>) -> ApiResult<T> {
     let path = format!("{API_PREFIX}{path}");
-    let raw = if in_desktop_app() {
-        send_invoke(method, &path, body).await?
-    } else {
-        send_http(method, &path, body).await?
-    };
+    let raw = if in_desktop_app() { send_invoke(method, &path, body).await? } else { send_http(method, &path, body).await? };
     decode(raw)
 }
 

@@ -8,8 +8,8 @@ use crate::pages::history::HistoryPageView;
 use crate::pages::login::{LoginPage, SetupPage};
 use crate::pages::release::ReleasePage;
 use crate::pages::{
-    customers::CustomersPage, hosts::HostsPage, patches::PatchDocumentsPage, site_detail::SiteDetailPage,
-    site_form::SiteFormPage, sites::SitesPage, users::UsersPage,
+    customers::CustomersPage, hosts::HostsPage, patches::PatchDocumentsPage, site_detail::SiteDetailPage, site_form::SiteFormPage,
+    sites::SitesPage, users::UsersPage,
 };
 use crate::session::{is_manager, Session, SessionState};
 use leptos::prelude::*;

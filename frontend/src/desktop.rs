@@ -20,9 +20,7 @@ extern "C" {
 
 /// True inside the desktop app's window (Tauri injects `window.__TAURI__`).
 pub fn is_desktop() -> bool {
-    web_sys::window()
-        .map(|window| js_sys::Reflect::has(&window, &JsValue::from_str("__TAURI__")).unwrap_or(false))
-        .unwrap_or(false)
+    web_sys::window().map(|window| js_sys::Reflect::has(&window, &JsValue::from_str("__TAURI__")).unwrap_or(false)).unwrap_or(false)
 }
 
 /// Where the desktop app's API requests go. The shell keeps it in its config directory.
@@ -74,10 +72,7 @@ fn number(message: &JsValue, key: &str) -> u64 {
 /// Opens the native file picker and uploads the chosen release candidate to the site
 /// (`POST /api/v1/sites/{id}/candidates`, streamed by the shell, in standalone or team mode).
 /// `on_progress(sent, total)` follows the upload. `Ok(None)` when the person cancelled.
-pub async fn upload_candidate_native(
-    site_id: i64,
-    on_progress: impl Fn(u64, u64) + 'static,
-) -> Result<Option<Candidate>, ApiError> {
+pub async fn upload_candidate_native(site_id: i64, on_progress: impl Fn(u64, u64) + 'static) -> Result<Option<Candidate>, ApiError> {
     if !is_desktop() {
         return Err(not_desktop());
     }

@@ -216,7 +216,11 @@ pub fn RowActions(
 /// The submit button of a form that both adds and edits (`editing` holds the id being
 /// edited), with Cancel while editing.
 #[component]
-pub fn AddOrSaveActions(noun: &'static str, editing: RwSignal<Option<i64>>, reset: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+pub fn AddOrSaveActions(
+    noun: &'static str,
+    editing: RwSignal<Option<i64>>,
+    reset: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     view! {
         <div class="actions">
             <button type="submit" class="button primary">

@@ -16,7 +16,9 @@ pub enum SessionState {
     /// No user exists yet: the first visitor creates the administrator.
     NeedsSetup,
     /// Nobody is logged in; `notice` says why when the session ended by itself.
-    LoggedOut { notice: Option<String> },
+    LoggedOut {
+        notice: Option<String>,
+    },
     LoggedIn(Me),
 }
 
@@ -90,9 +92,7 @@ pub fn current_user() -> Me {
 pub fn expired() {
     if let Some(state) = CURRENT.with(Cell::get) {
         if matches!(state.get_untracked(), SessionState::LoggedIn(_)) {
-            state.set(SessionState::LoggedOut {
-                notice: Some("Your session has ended. Log in again to carry on where you were.".into()),
-            });
+            state.set(SessionState::LoggedOut { notice: Some("Your session has ended. Log in again to carry on where you were.".into()) });
         }
     }
 }

@@ -30,7 +30,10 @@ pub enum OutBody {
     Empty,
     Json(String),
     /// A file streamed from disk, with its length.
-    Stream { stream: BoxStream<'static, std::io::Result<Bytes>>, length: u64 },
+    Stream {
+        stream: BoxStream<'static, std::io::Result<Bytes>>,
+        length: u64,
+    },
 }
 
 impl Outgoing {
@@ -62,8 +65,9 @@ impl Reply {
         if !(200..300).contains(&self.status) {
             return Err(self.error());
         }
-        serde_json::from_slice(&self.body)
-            .map_err(|e| ApiError::new("unexpected reply from the server", format!("{e}; are the desktop app and server the same version?")))
+        serde_json::from_slice(&self.body).map_err(|e| {
+            ApiError::new("unexpected reply from the server", format!("{e}; are the desktop app and server the same version?"))
+        })
     }
 }
 
@@ -177,7 +181,10 @@ impl Desktop {
     /// answer sets. A team server that cannot be reached is an `ApiError` saying what to do.
     pub async fn send(&self, outgoing: Outgoing) -> Result<Reply, ApiError> {
         if !outgoing.path.starts_with(&format!("{API_PREFIX}/")) {
-            return Err(ApiError::new(format!("{} is not an API path", outgoing.path), format!("the desktop app only sends requests under {API_PREFIX}/")));
+            return Err(ApiError::new(
+                format!("{} is not an API path", outgoing.path),
+                format!("the desktop app only sends requests under {API_PREFIX}/"),
+            ));
         }
         let cookie = self.jar.lock().expect("jar poisoned").header();
         let mode = self.mode().await;

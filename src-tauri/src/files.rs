@@ -68,11 +68,8 @@ pub async fn upload_file(
 /// Fetches the history export for `query` (the history page's filters) and writes it to `file`.
 pub async fn save_history_csv(desktop: &Desktop, query: &str, file: &Path) -> Result<(), ApiError> {
     let query = query.trim_start_matches('?');
-    let path = if query.is_empty() {
-        format!("{API_PREFIX}/releases/export.csv")
-    } else {
-        format!("{API_PREFIX}/releases/export.csv?{query}")
-    };
+    let path =
+        if query.is_empty() { format!("{API_PREFIX}/releases/export.csv") } else { format!("{API_PREFIX}/releases/export.csv?{query}") };
     let reply = desktop.send(Outgoing::new(Method::GET, path, OutBody::Empty)).await?;
     if !(200..300).contains(&reply.status) {
         return Err(reply.error());
@@ -96,9 +93,7 @@ fn answer_for_tests(variable: &str) -> Option<PathBuf> {
 
 /// Runs a blocking native dialog off the async workers (GTK dialogs wait for the person).
 async fn ask(dialog: impl FnOnce() -> Option<tauri_plugin_dialog::FilePath> + Send + 'static) -> Result<Option<PathBuf>, ApiError> {
-    let chosen = tokio::task::spawn_blocking(dialog)
-        .await
-        .map_err(|e| ApiError::new("the file dialog failed", e.to_string()))?;
+    let chosen = tokio::task::spawn_blocking(dialog).await.map_err(|e| ApiError::new("the file dialog failed", e.to_string()))?;
     chosen
         .map(|path| path.into_path().map_err(|e| ApiError::new("the chosen file is not on this computer's disk", e.to_string())))
         .transpose()
@@ -113,11 +108,8 @@ pub async fn upload_candidate(
     on_progress: tauri::ipc::Channel<UploadProgress>,
 ) -> Result<Option<Candidate>, ApiError> {
     use tauri_plugin_dialog::DialogExt;
-    let picker = app
-        .dialog()
-        .file()
-        .set_title("Upload a release candidate")
-        .add_filter("Release archives", &["tar.gz", "tgz", "gz", "tar"]);
+    let picker =
+        app.dialog().file().set_title("Upload a release candidate").add_filter("Release archives", &["tar.gz", "tgz", "gz", "tar"]);
     let chosen = match answer_for_tests("SWITCHYARD_DESKTOP_PICK_FILE") {
         Some(file) => Some(file),
         None => ask(move || picker.blocking_pick_file()).await?,
@@ -135,12 +127,8 @@ pub async fn upload_candidate(
 #[tauri::command]
 pub async fn save_csv(app: tauri::AppHandle, desktop: tauri::State<'_, Desktop>, query: String) -> Result<Option<String>, ApiError> {
     use tauri_plugin_dialog::DialogExt;
-    let dialog = app
-        .dialog()
-        .file()
-        .set_title("Save the release history")
-        .set_file_name("switchyard-releases.csv")
-        .add_filter("CSV", &["csv"]);
+    let dialog =
+        app.dialog().file().set_title("Save the release history").set_file_name("switchyard-releases.csv").add_filter("CSV", &["csv"]);
     let chosen = match answer_for_tests("SWITCHYARD_DESKTOP_SAVE_FILE") {
         Some(file) => Some(file),
         None => ask(move || dialog.blocking_save_file()).await?,

@@ -25,8 +25,7 @@ impl CookieJar {
                 let (key, setting) = attribute.split_once('=').unwrap_or((attribute, ""));
                 let key = key.trim().to_ascii_lowercase();
                 let setting = setting.trim();
-                (key == "max-age" && setting.parse::<i64>().is_ok_and(|age| age <= 0))
-                    || (key == "expires" && setting.contains("1970"))
+                (key == "max-age" && setting.parse::<i64>().is_ok_and(|age| age <= 0)) || (key == "expires" && setting.contains("1970"))
             });
         if expired {
             self.cookies.remove(name);

@@ -32,12 +32,7 @@ struct ApiReply {
 }
 
 #[tauri::command]
-async fn api_request(
-    desktop: tauri::State<'_, Desktop>,
-    method: String,
-    path: String,
-    body: Option<String>,
-) -> Result<ApiReply, String> {
+async fn api_request(desktop: tauri::State<'_, Desktop>, method: String, path: String, body: Option<String>) -> Result<ApiReply, String> {
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| format!("{method:?} is not an HTTP method"))?;
     let body = body.map(OutBody::Json).unwrap_or(OutBody::Empty);
     match desktop.send(Outgoing::new(method, path, body)).await {
@@ -79,9 +74,7 @@ fn config_file(app: &tauri::App) -> Result<std::path::PathBuf, String> {
 
 pub fn run() {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG").unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     let app = tauri::Builder::default()

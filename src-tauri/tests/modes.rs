@@ -10,7 +10,10 @@ use switchyard_desktop::{poll, save_history_csv, upload_file, Desktop, DesktopMo
 
 async fn call(desktop: &Desktop, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
     let body = body.map(|b| OutBody::Json(b.to_string())).unwrap_or(OutBody::Empty);
-    let reply = desktop.send(Outgoing::new(method.clone(), format!("/api/v1{path}"), body)).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let reply = desktop
+        .send(Outgoing::new(method.clone(), format!("/api/v1{path}"), body))
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
     let value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
     (reply.status, value)
 }
@@ -23,8 +26,13 @@ async fn site_names(desktop: &Desktop) -> (u16, Vec<String>) {
 
 /// Logs in through the first-run set-up, as the set-up page does.
 async fn set_up(desktop: &Desktop, username: &str) {
-    let (status, me) =
-        call(desktop, Method::POST, "/setup", Some(json!({"username": username, "display_name": "Desk", "password": "a long enough passphrase"}))).await;
+    let (status, me) = call(
+        desktop,
+        Method::POST,
+        "/setup",
+        Some(json!({"username": username, "display_name": "Desk", "password": "a long enough passphrase"})),
+    )
+    .await;
     assert_eq!(status, 201, "{me}");
     assert_eq!(me["username"], username);
 }
@@ -75,7 +83,8 @@ async fn notices_a_release_that_ended(desktop: &Desktop, database: &Path) {
         'production', 'blue-green', '', 1, 'ab', 'sam', '{}', '{}', '\"done\"', 'completed', \
         '2026-01-05T10:00:00.000Z', '2026-01-05T10:05:00.000Z', '2026-01-05T10:05:00.000Z', \
         (SELECT id FROM sites WHERE key = 'acme-shop'))";
-    let inserted = std::process::Command::new("sqlite3").args(["-cmd", ".timeout 10000"]).arg(database).arg(finished).output().expect("sqlite3 runs");
+    let inserted =
+        std::process::Command::new("sqlite3").args(["-cmd", ".timeout 10000"]).arg(database).arg(finished).output().expect("sqlite3 runs");
     assert!(inserted.status.success(), "{}", String::from_utf8_lossy(&inserted.stderr));
     let notes = poll(desktop, &mut watch).await;
     assert_eq!(notes.len(), 1, "{notes:?}");
@@ -121,10 +130,7 @@ async fn standalone_and_team_mode_keep_the_session_for_the_window() {
 
     // A team server that does not answer is refused with what failed and what to do.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let refused = desktop
-        .set_mode(DesktopMode { mode: "team".into(), server_url: Some(format!("http://{closed}")) })
-        .await
-        .unwrap_err();
+    let refused = desktop.set_mode(DesktopMode { mode: "team".into(), server_url: Some(format!("http://{closed}")) }).await.unwrap_err();
     assert!(refused.error.contains("cannot reach the Switchyard server"), "{refused}");
     assert!(refused.detail.contains("switchyard serve"), "{refused}");
     assert_eq!(desktop.mode().await, DesktopMode::default(), "a refused switch changes nothing");
@@ -140,7 +146,8 @@ async fn standalone_and_team_mode_keep_the_session_for_the_window() {
     let (status, _) = call(&desktop, Method::DELETE, "/session", None).await;
     assert_eq!(status, 204);
     assert_eq!(site_names(&desktop).await.0, 401, "logging out empties the jar");
-    let (status, _) = call(&desktop, Method::POST, "/session", Some(json!({"username": "lead", "password": "a long enough passphrase"}))).await;
+    let (status, _) =
+        call(&desktop, Method::POST, "/session", Some(json!({"username": "lead", "password": "a long enough passphrase"}))).await;
     assert_eq!(status, 200);
     assert_eq!(site_names(&desktop).await.0, 200);
     upload_demo_candidate(&desktop, scratch.path()).await;

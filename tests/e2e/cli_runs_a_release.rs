@@ -88,7 +88,8 @@ async fn short_watch_document(server: &Server) -> i64 {
     let first = server.get_json("/sites/1/patch-documents/1").await;
     let toml = first["toml"].as_str().unwrap_or_else(|| panic!("no document v1: {first}"));
     assert!(toml.contains("duration_secs = 300"), "the demo's watch window moved:\n{toml}");
-    let saved: Value = server.post_json("/sites/1/patch-documents", &json!({"toml": toml.replace("duration_secs = 300", "duration_secs = 1")})).await;
+    let saved: Value =
+        server.post_json("/sites/1/patch-documents", &json!({"toml": toml.replace("duration_secs = 300", "duration_secs = 1")})).await;
     saved["version"].as_i64().unwrap_or_else(|| panic!("the document was not saved: {saved}"))
 }
 
@@ -114,17 +115,20 @@ async fn the_cli_rehearses_runs_approves_and_rolls_back_a_release_following_it_l
 
     // She uploads a candidate by the site's name and gets its sha256, with progress on stderr.
     let (tarball, sha) = sample_release(dir.path(), "1.2.0", 1);
-    let upload = switchyard(&server, &alice, &["candidate", "upload", "--site", "Acme Shop", tarball.to_str().unwrap()], &[]).await.expect(0);
+    let upload =
+        switchyard(&server, &alice, &["candidate", "upload", "--site", "Acme Shop", tarball.to_str().unwrap()], &[]).await.expect(0);
     assert_eq!(upload.stdout.trim(), sha, "{upload}");
     assert!(upload.stderr.contains("uploading acme-shop-1.2.0.tar.gz") && upload.stderr.contains("100 %"), "{upload}");
     switchyard(&server, &alice, &["candidate", "list", "--site", "1"], &[]).await.expect(0).says(&sha);
 
     // The rehearsal runs live until it waits for her confirmation, and says how to give it.
-    let rehearse = switchyard(&server, &alice, &["release", "rehearse", "--site", "Acme Shop", "--document", &document], &[]).await.expect(0);
+    let rehearse =
+        switchyard(&server, &alice, &["release", "rehearse", "--site", "Acme Shop", "--document", &document], &[]).await.expect(0);
     let rehearsal = rehearse.release_id();
     rehearse.says("started").says("next: clone").says("waiting for the customer's confirmation");
     rehearse.says(&format!("switchyard release confirm {rehearsal} --comment"));
-    let confirm = switchyard(&server, &alice, &["release", "confirm", &rehearsal.to_string(), "--comment", "checked the shop"], &[]).await.expect(0);
+    let confirm =
+        switchyard(&server, &alice, &["release", "confirm", &rehearsal.to_string(), "--comment", "checked the shop"], &[]).await.expect(0);
     confirm.says("confirmed by alice").says(&format!("Release {rehearsal} completed"));
 
     // Sam starts the production run; it stops at support's approval, which he may not give.
@@ -135,7 +139,8 @@ async fn the_cli_rehearses_runs_approves_and_rolls_back_a_release_following_it_l
     assert!(own.stderr.contains(&format!("cannot approve release {production}")) && own.stderr.contains("not allowed"), "{own}");
 
     // Ada approves and follows it live to completion: the addresses swap, the window is watched.
-    let approve = switchyard(&server, &ada, &["release", "approve", &production.to_string(), "--comment", "diff reviewed"], &[]).await.expect(0);
+    let approve =
+        switchyard(&server, &ada, &["release", "approve", &production.to_string(), "--comment", "diff reviewed"], &[]).await.expect(0);
     approve.says("approved by ada").says("next: swap addresses").says("watch window ended");
     approve.says(&format!("Release {production} completed")).says("failed request");
     let show = switchyard(&server, &ada, &["release", "show", &production.to_string()], &[]).await.expect(0);
@@ -144,10 +149,15 @@ async fn the_cli_rehearses_runs_approves_and_rolls_back_a_release_following_it_l
     assert_eq!(detail["summary"]["status"], "completed", "{detail:#}");
 
     // A requested rollback that succeeds is what was asked for: exit code 0.
-    let rollback = switchyard(&server, &ada, &["release", "rollback", &production.to_string(), "--comment", "practice", "--timeout", "240"], &[]).await.expect(0);
+    let rollback =
+        switchyard(&server, &ada, &["release", "rollback", &production.to_string(), "--comment", "practice", "--timeout", "240"], &[])
+            .await
+            .expect(0);
     rollback.says("rollback requested by ada").says("next: swap addresses").says(&format!("Release {production} rolled back"));
     let list = switchyard(&server, &alice, &["release", "list", "--site", "Acme Shop"], &[]).await.expect(0);
-    let row = |id: i64| list.stdout.lines().find(|l| l.starts_with(&format!("{id} "))).unwrap_or_else(|| panic!("no row {id}:\n{list}")).to_owned();
+    let row = |id: i64| {
+        list.stdout.lines().find(|l| l.starts_with(&format!("{id} "))).unwrap_or_else(|| panic!("no row {id}:\n{list}")).to_owned()
+    };
     assert!(row(production).contains("rolled-back") && row(rehearsal).contains("completed"), "{list}");
 
     // Logging out ends the session: the file is gone and the CLI says how to log in again.

@@ -22,13 +22,7 @@ async fn the_desktop_app_renders_the_site_list_from_its_embedded_store() {
     app.client.find(Locator::Css("a.button.primary")).await.unwrap().click().await.unwrap();
     wait_for_text(&app, "New site").await;
     app.client.find(Locator::Css("input[name=name]")).await.unwrap().send_keys("Desk Site").await.unwrap();
-    app.client
-        .find(Locator::Css("select[name=customer_id]"))
-        .await
-        .unwrap()
-        .select_by_label("Acme Outfitters")
-        .await
-        .unwrap();
+    app.client.find(Locator::Css("select[name=customer_id]")).await.unwrap().select_by_label("Acme Outfitters").await.unwrap();
     app.client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
     wait_for_text(&app, "Environments").await;
     let heading = app.client.find(Locator::Css("#site-name")).await.unwrap().text().await.unwrap();

@@ -53,7 +53,16 @@ async fn the_history_page_with_its_charts_renders_in_the_desktop_window() {
     wait_for_text(&app, "Releases per week").await;
     // The table loads separately from the charts: wait for its rows too.
     let text = wait_for_text(&app, "Acme Outfitters").await;
-    for expected in ["Release history", "Mean duration per week", "Downtime per week", "Completed", "Rolled back", "Failure rate", "Releases per week", "migration"] {
+    for expected in [
+        "Release history",
+        "Mean duration per week",
+        "Downtime per week",
+        "Completed",
+        "Rolled back",
+        "Failure rate",
+        "Releases per week",
+        "migration",
+    ] {
         assert!(text.contains(expected), "the history page lacks {expected:?}:\n{text}");
     }
     let total = app.client.find(Locator::Css("#figure-total .figure-value")).await.unwrap().text().await.unwrap();

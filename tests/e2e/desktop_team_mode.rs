@@ -3,8 +3,8 @@
 //! after logging in the window shows the server's sites, not the embedded store's.
 
 use crate::desktop_steps::{click, fill, invoke, log_in, set_up_administrator, sql, wait_for_text, PASSWORD};
-use std::time::{Duration, Instant};
 use serde_json::json;
+use std::time::{Duration, Instant};
 use switchyard_e2e::desktop::DesktopApp;
 use switchyard_e2e::server::Server;
 

@@ -30,7 +30,12 @@ async fn the_local_agent_answers_and_a_wrong_certificate_or_token_is_explained()
     assert!(live["agent_version"].as_str().is_some_and(|v| !v.is_empty()), "{live}");
 
     // Another host claiming the same agent with a different certificate is refused by the pin.
-    let impostor = server.post_json("/hosts", &json!({"name": "impostor", "agent_url": url, "token_ref": local["token_ref"], "cert_fingerprint": "00".repeat(32)})).await;
+    let impostor = server
+        .post_json(
+            "/hosts",
+            &json!({"name": "impostor", "agent_url": url, "token_ref": local["token_ref"], "cert_fingerprint": "00".repeat(32)}),
+        )
+        .await;
     let refused = status(&server, impostor["id"].as_i64().unwrap()).await;
     assert_eq!(refused["reachable"], false, "{refused}");
     assert!(refused["problem"].as_str().unwrap().contains("cannot reach the agent"), "{refused}");

@@ -8,9 +8,9 @@ use crate::people::{allows, log_in, staffed, status, wait_for_element, wait_for_
 use serde_json::json;
 use std::time::Duration;
 use switchyard_e2e::browser::Browser;
+use switchyard_e2e::free_port;
 use switchyard_e2e::release::sample_release;
 use switchyard_e2e::server::Server;
-use switchyard_e2e::free_port;
 
 /// How long a release step on the local agent may take before the test gives up.
 const STEP: Duration = Duration::from_secs(120);
@@ -64,7 +64,10 @@ async fn a_customer_confirms_a_migrated_production_at_its_temporary_address() {
         .replace(&"0".repeat(64), &sha)
         .replace("target_version = \"1.0.0\"", "target_version = \"2.0.0\"")
         .replace("command = \"bin/migrate\"", "command = \"bin/site migrate\"")
-        .replace("\n[step.rollback]\naction = \"run-command\"\ncommand = \"bin/migrate --down\"\ntimeout_secs = 600\nmigration = false\n", "\n");
+        .replace(
+            "\n[step.rollback]\naction = \"run-command\"\ncommand = \"bin/migrate --down\"\ntimeout_secs = 600\nmigration = false\n",
+            "\n",
+        );
     let saved = alice.post("/sites/1/patch-documents", json!({"toml": toml})).await;
     let version = saved["version"].as_i64().unwrap_or_else(|| panic!("the runbook was refused: {saved}"));
 

@@ -79,9 +79,11 @@ impl Api {
     /// Gives a user (by username) a password, as the administrator.
     pub async fn set_password(&self, username: &str, password: &str) {
         let users = self.get("/users").await;
-        let id = users.as_array().unwrap().iter().find(|u| u["username"] == username).unwrap_or_else(|| panic!("no user {username} in {users}"))["id"]
-            .as_i64()
-            .unwrap();
+        let id =
+            users.as_array().unwrap().iter().find(|u| u["username"] == username).unwrap_or_else(|| panic!("no user {username} in {users}"))
+                ["id"]
+                .as_i64()
+                .unwrap();
         let (status, body) = self.send(Method::PUT, &format!("/users/{id}/password"), Some(json!({"password": password}))).await;
         assert!(status.is_success(), "setting {username}'s password answered {status}: {body}");
     }

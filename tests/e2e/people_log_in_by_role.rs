@@ -70,7 +70,8 @@ async fn each_role_is_offered_its_own_pages_and_a_customer_only_their_sites() {
     let server = Server::start(dir.path());
     let admin = staffed(&server).await;
     let globex = admin.post("/customers", json!({"name": "Globex", "contact_email": "it@globex.example"})).await;
-    let portal = admin.post("/sites", json!({"name": "Globex Portal", "customer_id": globex["id"], "description": "Globex's portal"})).await;
+    let portal =
+        admin.post("/sites", json!({"name": "Globex Portal", "customer_id": globex["id"], "description": "Globex's portal"})).await;
     let portal_id = portal["id"].as_i64().unwrap();
 
     let browser = Browser::start().await;

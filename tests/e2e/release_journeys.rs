@@ -25,7 +25,8 @@ async fn demo_site(api: &Api) -> (i64, i64) {
     let newest = documents.as_array().unwrap().iter().max_by_key(|d| d["version"].as_i64()).expect("the demo's patch document").clone();
     let toml = newest["toml"].as_str().unwrap();
     assert!(toml.contains("duration_secs = 300"), "the demo document changed its watch:\n{toml}");
-    let quick = api.post(&format!("/sites/{id}/patch-documents"), json!({"toml": toml.replace("duration_secs = 300", "duration_secs = 2")})).await;
+    let quick =
+        api.post(&format!("/sites/{id}/patch-documents"), json!({"toml": toml.replace("duration_secs = 300", "duration_secs = 2")})).await;
     (id, quick["version"].as_i64().unwrap())
 }
 

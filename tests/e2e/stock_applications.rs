@@ -12,9 +12,9 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
 use switchyard_e2e::apps::{path_with_apps, App, DJANGO_NOTES, PHP_GUESTBOOK};
+use switchyard_e2e::free_port;
 use switchyard_e2e::server::Server;
 use switchyard_e2e::traffic::{assert_none_lost, served, version, Visitors};
-use switchyard_e2e::free_port;
 
 /// How long a release step on the local agent may take before the test gives up.
 const STEP: Duration = Duration::from_secs(180);
@@ -23,7 +23,8 @@ const STEP: Duration = Duration::from_secs(180);
 /// and one public address; returns its id.
 async fn new_site(admin: &Api, name: &str, address: &str) -> i64 {
     let hosts = admin.get("/hosts").await;
-    let local = hosts.as_array().unwrap().iter().find(|h| h["name"] == "local").unwrap_or_else(|| panic!("no local host: {hosts}"))["id"].clone();
+    let local =
+        hosts.as_array().unwrap().iter().find(|h| h["name"] == "local").unwrap_or_else(|| panic!("no local host: {hosts}"))["id"].clone();
     let site = admin.post("/sites", json!({"name": name, "customer_id": 1})).await;
     let id = site["id"].as_i64().unwrap_or_else(|| panic!("no site: {site}"));
     admin.post(&format!("/sites/{id}/environments"), json!({"name": "production", "kind": "production", "host_id": local})).await;
@@ -98,7 +99,11 @@ async fn release_a_stock_application(app: App, name: &str, address: &str) {
     wait_for_release(&alice, run, "production completed", STEP, |d| status(d) == "completed").await;
     assert_eq!(version(public, address).await, "2.0.0");
     let released = visitors.finish().await;
-    assert!(released.failures.is_empty(), "requests failed during the release: {:?}", &released.failures[..released.failures.len().min(10)]);
+    assert!(
+        released.failures.is_empty(),
+        "requests failed during the release: {:?}",
+        &released.failures[..released.failures.len().min(10)]
+    );
     assert_none_lost("after the release", &released.acknowledged, &served(app, public, address).await);
 
     // Visitors write on version 2, then ada rolls back: version 1 serves its pre-migration data.

@@ -58,7 +58,15 @@ impl App {
         }
         let tarball = build.join(format!("{}-{label}.tar.gz", self.folder));
         let tar = Command::new("tar")
-            .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=2026-01-01 00:00Z", "--exclude=__pycache__", "-czf"])
+            .args([
+                "--sort=name",
+                "--owner=0",
+                "--group=0",
+                "--numeric-owner",
+                "--mtime=2026-01-01 00:00Z",
+                "--exclude=__pycache__",
+                "-czf",
+            ])
             .arg(&tarball)
             .arg("-C")
             .arg(&tree)

@@ -18,11 +18,7 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let dir = exe.parent().and_then(|deps| deps.parent()).expect("test binary is in target/<profile>/deps");
     let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} is not built; run `cargo xtask test` (or `cargo build --workspace --bins`) first",
-        path.display()
-    );
+    assert!(path.is_file(), "{} is not built; run `cargo xtask test` (or `cargo build --workspace --bins`) first", path.display());
     path
 }
 

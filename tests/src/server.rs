@@ -62,7 +62,8 @@ impl Server {
                 let session = self.get_json_as(None, "/session").await;
                 let path = if session["needs_setup"] == true { "/setup" } else { "/session" };
                 let body = serde_json::json!({"username": ADMIN.0, "password": ADMIN.1});
-                let reply = reqwest::Client::new().post(self.api(path)).json(&body).send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"));
+                let reply =
+                    reqwest::Client::new().post(self.api(path)).json(&body).send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"));
                 let token = reply.headers().get("x-switchyard-session").and_then(|v| v.to_str().ok()).map(str::to_owned);
                 token.unwrap_or_else(|| panic!("POST {path} opened no session: {}", reply.status()))
             })
@@ -95,13 +96,7 @@ impl Server {
     /// POSTs JSON to an API path as the administrator and returns the reply's JSON, whatever
     /// its status.
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
-        let reply = self
-            .request(reqwest::Method::POST, path)
-            .await
-            .json(body)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let reply = self.request(reqwest::Method::POST, path).await.json(body).send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"));
         reply.json().await.unwrap_or_else(|e| panic!("POST {path}: the reply is not JSON: {e}"))
     }
 
@@ -127,11 +122,7 @@ impl Server {
         let script = "const [user, password, done] = arguments; \
              fetch('/api/v1/session', {method: 'POST', headers: {'content-type': 'application/json'}, \
              body: JSON.stringify({username: user, password: password})}).then(r => done(r.status), e => done(String(e)));";
-        let status = browser
-            .client
-            .execute_async(script, vec![ADMIN.0.into(), ADMIN.1.into()])
-            .await
-            .expect("log in from the page");
+        let status = browser.client.execute_async(script, vec![ADMIN.0.into(), ADMIN.1.into()]).await.expect("log in from the page");
         assert_eq!(status, serde_json::json!(200), "logging in from the page answered {status}");
         browser.client.goto(&format!("{}{path}", self.url)).await.expect("open the page");
     }

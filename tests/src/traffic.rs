@@ -103,5 +103,11 @@ pub async fn version(public: SocketAddr, address: &str) -> String {
 /// Fails when a write the site acknowledged is not served now.
 pub fn assert_none_lost(context: &str, acknowledged: &[String], served: &BTreeSet<String>) {
     let lost: Vec<&String> = acknowledged.iter().filter(|value| !served.contains(*value)).collect();
-    assert!(lost.is_empty(), "{context}: {} of {} acknowledged writes are lost, e.g. {:?}", lost.len(), acknowledged.len(), &lost[..lost.len().min(10)]);
+    assert!(
+        lost.is_empty(),
+        "{context}: {} of {} acknowledged writes are lost, e.g. {:?}",
+        lost.len(),
+        acknowledged.len(),
+        &lost[..lost.len().min(10)]
+    );
 }

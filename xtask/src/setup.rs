@@ -73,7 +73,9 @@ fn ensure_python_apps(root: &Path) -> Result<()> {
     eprintln!("xtask: installing the Python test applications' packages into {}", venv.display());
     let _ = std::fs::remove_dir_all(&venv);
     run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--no-cache-dir", "--disable-pip-version-check", "-r"]).arg(&requirements))?;
+    run(Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--no-cache-dir", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))?;
     std::fs::write(&stamp, wanted).with_context(|| format!("cannot write {}", stamp.display()))
 }
 

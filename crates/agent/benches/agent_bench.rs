@@ -34,7 +34,12 @@ fn main() {
     println!("| operation | switchyard | baseline | baseline time | ratio |");
     println!("|---|---|---|---|---|");
     for (name, ours, baseline_name, baseline) in rows {
-        println!("| {name} | {:.3} s | {baseline_name} | {:.3} s | {:.2}x |", ours.as_secs_f64(), baseline.as_secs_f64(), ours.as_secs_f64() / baseline.as_secs_f64());
+        println!(
+            "| {name} | {:.3} s | {baseline_name} | {:.3} s | {:.2}x |",
+            ours.as_secs_f64(),
+            baseline.as_secs_f64(),
+            ours.as_secs_f64() / baseline.as_secs_f64()
+        );
     }
 }
 
@@ -93,7 +98,15 @@ async fn bench_clone(client: &AgentClient, dir: &Path, mb: usize) -> (String, Du
         settle();
         let start = Instant::now();
         client
-            .clone_env("prod", &CloneEnv { op_id: format!("clone-{round}"), target: format!("test-{round}"), port: Some(2000 + round as u16), share_volume: false })
+            .clone_env(
+                "prod",
+                &CloneEnv {
+                    op_id: format!("clone-{round}"),
+                    target: format!("test-{round}"),
+                    port: Some(2000 + round as u16),
+                    share_volume: false,
+                },
+            )
             .await
             .expect("clone");
         ours = ours.min(start.elapsed());
@@ -104,7 +117,11 @@ async fn bench_clone(client: &AgentClient, dir: &Path, mb: usize) -> (String, Du
 
 /// Two rows: against plain `cp`, and against `cp` plus fsync, since the agent makes the
 /// candidate durable before it answers.
-async fn bench_upload(client: &AgentClient, dir: &Path, mb: usize) -> ((String, Duration, String, Duration), (String, Duration, String, Duration)) {
+async fn bench_upload(
+    client: &AgentClient,
+    dir: &Path,
+    mb: usize,
+) -> ((String, Duration, String, Duration), (String, Duration, String, Duration)) {
     let file = dir.join("candidate.tar.gz");
     fill(&dir.join("candidate-src"), mb);
     std::fs::rename(dir.join("candidate-src/big.bin"), &file).unwrap();

@@ -36,7 +36,13 @@ pub fn stored(layout: &Layout, sha256: &str) -> Result<Option<ArtifactInfo>> {
 }
 
 /// Streams `body` to `artifacts/<sha256>.tar.gz`. Memory use is one chunk, whatever the size.
-pub async fn store(layout: &Layout, expected_sha256: &str, declared_len: Option<u64>, max_bytes: u64, body: axum::body::Body) -> Result<ArtifactInfo> {
+pub async fn store(
+    layout: &Layout,
+    expected_sha256: &str,
+    declared_len: Option<u64>,
+    max_bytes: u64,
+    body: axum::body::Body,
+) -> Result<ArtifactInfo> {
     if let Some(existing) = stored(layout, expected_sha256)? {
         return Ok(existing);
     }
@@ -51,7 +57,8 @@ pub async fn store(layout: &Layout, expected_sha256: &str, declared_len: Option<
     let mut size: u64 = 0;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| AgentError::Invalid(format!("the upload was interrupted after {size} bytes ({e}): upload the candidate again")))?;
+        let chunk = chunk
+            .map_err(|e| AgentError::Invalid(format!("the upload was interrupted after {size} bytes ({e}): upload the candidate again")))?;
         size += chunk.len() as u64;
         if size > max_bytes {
             return Err(too_large(size, max_bytes));

@@ -27,7 +27,14 @@ struct PinnedCertificate {
 }
 
 impl ServerCertVerifier for PinnedCertificate {
-    fn verify_server_cert(&self, end_entity: &CertificateDer<'_>, _: &[CertificateDer<'_>], _: &ServerName<'_>, _: &[u8], _: UnixTime) -> Result<ServerCertVerified, rustls::Error> {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
         let actual = fingerprint(end_entity);
         if same_secret(&actual, &self.fingerprint) {
             Ok(ServerCertVerified::assertion())
@@ -39,11 +46,21 @@ impl ServerCertVerifier for PinnedCertificate {
         }
     }
 
-    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
-    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
@@ -89,13 +106,20 @@ impl AgentClient {
     }
 
     async fn send(&self, what: &str, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
-        let response = request.send().await.map_err(|source| AgentError::Transport { context: format!("cannot reach the agent at {} to {what}", self.base), source })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|source| AgentError::Transport { context: format!("cannot reach the agent at {} to {what}", self.base), source })?;
         if response.status().is_success() {
             return Ok(response);
         }
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
-        let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or(ErrorBody { kind: ErrorKind::Internal, message: format!("{what}: HTTP {status}: {text}"), retry_safe: true });
+        let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or(ErrorBody {
+            kind: ErrorKind::Internal,
+            message: format!("{what}: HTTP {status}: {text}"),
+            retry_safe: true,
+        });
         Err(AgentError::Remote { status, body })
     }
 
@@ -105,7 +129,10 @@ impl AgentClient {
             request = request.json(body);
         }
         let response = self.send(what, request).await?;
-        response.json().await.map_err(|source| AgentError::Transport { context: format!("cannot read the agent's answer to {what}"), source })
+        response
+            .json()
+            .await
+            .map_err(|source| AgentError::Transport { context: format!("cannot read the agent's answer to {what}"), source })
     }
 
     pub async fn agent_info(&self) -> Result<AgentInfo> {
@@ -149,8 +176,14 @@ impl AgentClient {
         if let Some(info) = self.artifact(sha256).await? {
             return Ok(info);
         }
-        let file = tokio::fs::File::open(path).await.map_err(|source| AgentError::Io { context: format!("cannot open candidate {}", path.display()), source })?;
-        let len = file.metadata().await.map_err(|source| AgentError::Io { context: format!("cannot read the size of {}", path.display()), source })?.len();
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|source| AgentError::Io { context: format!("cannot open candidate {}", path.display()), source })?;
+        let len = file
+            .metadata()
+            .await
+            .map_err(|source| AgentError::Io { context: format!("cannot read the size of {}", path.display()), source })?
+            .len();
         let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024));
         self.upload_body(sha256, body, Some(len)).await
     }
@@ -163,12 +196,16 @@ impl AgentClient {
 
     /// Uploads a candidate from any body (a stream for large or generated candidates).
     pub async fn upload_body(&self, sha256: &str, body: reqwest::Body, len: Option<u64>) -> Result<ArtifactInfo> {
-        let mut request = self.request(Method::PUT, &format!("/v1/artifacts/{sha256}")).header(reqwest::header::CONTENT_TYPE, "application/gzip");
+        let mut request =
+            self.request(Method::PUT, &format!("/v1/artifacts/{sha256}")).header(reqwest::header::CONTENT_TYPE, "application/gzip");
         if let Some(len) = len {
             request = request.header(reqwest::header::CONTENT_LENGTH, len);
         }
         let response = self.send("upload a candidate", request.body(body)).await?;
-        response.json().await.map_err(|source| AgentError::Transport { context: "cannot read the agent's answer to the upload".into(), source })
+        response
+            .json()
+            .await
+            .map_err(|source| AgentError::Transport { context: "cannot read the agent's answer to the upload".into(), source })
     }
 
     pub async fn unpack_release(&self, env: &str, req: &UnpackRelease) -> Result<ReleaseInfo> {
@@ -188,25 +225,34 @@ impl AgentClient {
         let response = self.send("run a step", self.request(Method::POST, &format!("/v1/envs/{env}/steps")).json(req)).await?;
         let mut stream = response.bytes_stream();
         let mut pending: Vec<u8> = Vec::new();
-        let mut result = StepResult { code: None, timed_out: false, interrupted: false, duration_ms: 0, stdout: String::new(), stderr: String::new() };
+        let mut result =
+            StepResult { code: None, timed_out: false, interrupted: false, duration_ms: 0, stdout: String::new(), stderr: String::new() };
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|source| AgentError::Transport { context: format!("the output stream of step {} broke off; run it again with the same operation id to replay it", req.op_id), source })?;
+            let chunk = chunk.map_err(|source| AgentError::Transport {
+                context: format!("the output stream of step {} broke off; run it again with the same operation id to replay it", req.op_id),
+                source,
+            })?;
             pending.extend_from_slice(&chunk);
             while let Some(end) = pending.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = pending.drain(..=end).collect();
-                let event: StepEvent = serde_json::from_slice(&line).map_err(|e| AgentError::Internal(format!("the agent sent an unreadable step event ({e})")))?;
+                let event: StepEvent = serde_json::from_slice(&line)
+                    .map_err(|e| AgentError::Internal(format!("the agent sent an unreadable step event ({e})")))?;
                 on_event(&event);
                 match event {
                     StepEvent::Output { stream: OutputStream::Stdout, data } => result.stdout.push_str(&data),
                     StepEvent::Output { stream: OutputStream::Stderr, data } => result.stderr.push_str(&data),
                     StepEvent::Exit { code, timed_out, interrupted, duration_ms } => {
-                        (result.code, result.timed_out, result.interrupted, result.duration_ms) = (code, timed_out, interrupted, duration_ms);
+                        (result.code, result.timed_out, result.interrupted, result.duration_ms) =
+                            (code, timed_out, interrupted, duration_ms);
                         return Ok(result);
                     }
                 }
             }
         }
-        Err(AgentError::Internal(format!("the output stream of step {} ended without an exit event; run it again with the same operation id to replay it", req.op_id)))
+        Err(AgentError::Internal(format!(
+            "the output stream of step {} ended without an exit event; run it again with the same operation id to replay it",
+            req.op_id
+        )))
     }
 
     pub async fn process_status(&self, env: &str) -> Result<ProcessStatus> {
@@ -288,7 +334,14 @@ impl AgentClient {
         response.text().await.map_err(|source| AgentError::Transport { context: "cannot read the metrics".into(), source })
     }
 
-    async fn route_change<T: Serialize + Sync>(&self, what: &str, method: Method, path: &str, op_id: &str, change: T) -> Result<RouteTable> {
+    async fn route_change<T: Serialize + Sync>(
+        &self,
+        what: &str,
+        method: Method,
+        path: &str,
+        op_id: &str,
+        change: T,
+    ) -> Result<RouteTable> {
         let request = RouteChange { op_id: op_id.to_owned(), change };
         self.call(what, method, path, Some(&request)).await
     }

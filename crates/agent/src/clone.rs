@@ -59,13 +59,14 @@ async fn build_clone(layout: &Layout, source: &str, staging: &Path, config: &mut
     let src = layout.env(source).dir;
     let current = crate::launch::current_release(layout, source).ok();
     let sqlite = crate::manifest::shared_databases(current.as_deref(), config)?;
-    let skip_dbs: HashSet<PathBuf> =
-        sqlite.iter().flat_map(|db| database_files(db)).map(|f| Path::new("shared").join(f)).collect();
+    let skip_dbs: HashSet<PathBuf> = sqlite.iter().flat_map(|db| database_files(db)).map(|f| Path::new("shared").join(f)).collect();
     let (src_copy, staging_copy) = (src.clone(), staging.to_path_buf());
     // Logs and the wish to be running describe the source's own process; the clone starts
     // stopped with empty logs.
     tokio::task::spawn_blocking(move || {
-        copy_tree(&src_copy, &staging_copy, &|rel: &Path| rel == Path::new("logs") || rel == Path::new("process.json") || skip_dbs.contains(rel))
+        copy_tree(&src_copy, &staging_copy, &|rel: &Path| {
+            rel == Path::new("logs") || rel == Path::new("process.json") || skip_dbs.contains(rel)
+        })
     })
     .await
     .map_err(|e| AgentError::Internal(format!("the copy task failed: {e}")))?

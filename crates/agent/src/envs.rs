@@ -98,11 +98,8 @@ pub fn info(layout: &Layout, name: &str) -> Result<EnvInfo> {
 
 pub fn list(layout: &Layout) -> Result<Vec<String>> {
     let entries = std::fs::read_dir(layout.envs_dir()).map_err(io_context("cannot list environments"))?;
-    let mut names: Vec<String> = entries
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
-        .collect();
+    let mut names: Vec<String> =
+        entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect();
     names.sort();
     Ok(names)
 }
@@ -158,9 +155,7 @@ pub fn create(layout: &Layout, name: &str, requested: &EnvConfig) -> Result<EnvI
 pub fn destroy(layout: &Layout, name: &str, force: bool) -> Result<()> {
     let config = load_config(layout, name)?;
     if config.production && !force {
-        return Err(AgentError::Conflict(format!(
-            "environment {name} is production: destroy it with force=true if you really mean to"
-        )));
+        return Err(AgentError::Conflict(format!("environment {name} is production: destroy it with force=true if you really mean to")));
     }
     let dir = layout.env(name).dir;
     // Renaming first makes the environment disappear at once; the slow delete comes after.

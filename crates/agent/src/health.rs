@@ -50,34 +50,18 @@ enum Wait {
 }
 
 impl SitePlan {
-    pub fn new(
-        config: &EnvConfig,
-        manifest: Option<&ReleaseManifest>,
-        release: PathBuf,
-    ) -> SitePlan {
+    pub fn new(config: &EnvConfig, manifest: Option<&ReleaseManifest>, release: PathBuf) -> SitePlan {
         let Some(m) = manifest else {
             return SitePlan {
-                check: Check::Success {
-                    path: config.health_path.clone(),
-                },
+                check: Check::Success { path: config.health_path.clone() },
                 wait: Wait::Tries(config.health_retries.max(1)),
                 stop_signal: StopSignal::Term,
                 stop_grace: Duration::from_secs(config.stop_timeout_secs),
             };
         };
         let check = match &m.health.probe {
-            HealthProbe::Http {
-                path,
-                expect_status,
-            } => Check::Status {
-                path: path.clone(),
-                expect_status: *expect_status,
-            },
-            HealthProbe::Command { command } => Check::Command {
-                command: command.clone(),
-                release,
-                manifest: Box::new(m.clone()),
-            },
+            HealthProbe::Http { path, expect_status } => Check::Status { path: path.clone(), expect_status: *expect_status },
+            HealthProbe::Command { command } => Check::Command { command: command.clone(), release, manifest: Box::new(m.clone()) },
             HealthProbe::Tcp => Check::Tcp,
         };
         SitePlan {
@@ -102,10 +86,7 @@ impl SitePlan {
             Check::Success { path } => {
                 format!("did not answer 2xx at http://127.0.0.1:{port}{path}")
             }
-            Check::Status {
-                path,
-                expect_status,
-            } => {
+            Check::Status { path, expect_status } => {
                 format!("did not pass its health check (HTTP GET http://127.0.0.1:{port}{path} expecting status {expect_status})")
             }
             Check::Command { command, .. } => {
@@ -118,37 +99,19 @@ impl SitePlan {
     }
 
     /// Probes the site once.
-    pub async fn probe(
-        &self,
-        http: &reqwest::Client,
-        layout: &Layout,
-        env: &str,
-        config: &EnvConfig,
-    ) -> bool {
+    pub async fn probe(&self, http: &reqwest::Client, layout: &Layout, env: &str, config: &EnvConfig) -> bool {
         let url = |path: &str| format!("http://127.0.0.1:{}{path}", config.port);
         match &self.check {
             Check::Success { path } => {
                 matches!(http.get(url(path)).send().await, Ok(r) if r.status().is_success())
             }
-            Check::Status {
-                path,
-                expect_status,
-            } => {
+            Check::Status { path, expect_status } => {
                 matches!(http.get(url(path)).send().await, Ok(r) if r.status().as_u16() == *expect_status)
             }
-            Check::Tcp => tokio::net::TcpStream::connect(("127.0.0.1", config.port))
-                .await
-                .is_ok(),
-            Check::Command {
-                command,
-                release,
-                manifest,
-            } => {
+            Check::Tcp => tokio::net::TcpStream::connect(("127.0.0.1", config.port)).await.is_ok(),
+            Check::Command { command, release, manifest } => {
                 let mut check = shell_command(layout, env, config, release, manifest, command);
-                check
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .kill_on_drop(true);
+                check.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).kill_on_drop(true);
                 let Ok(mut child) = check.spawn() else {
                     return false;
                 };

@@ -51,11 +51,14 @@ pub fn load_or_create(layout: &Layout, extra_names: &[String]) -> Result<Identit
         write_secret(&token_path, hex::encode(bytes).as_bytes())?;
         tracing::info!("generated the agent token in {}", token_path.display());
     }
-    let token = std::fs::read_to_string(&token_path).map_err(io_context(format!("cannot read {}", token_path.display())))?.trim().to_owned();
-    let cert = CertificateDer::from_pem_file(&cert_path)
-        .map_err(|e| AgentError::Internal(format!("cannot read the certificate {} ({e}): delete it and key.pem to make a new one", cert_path.display())))?;
-    let key = PrivateKeyDer::from_pem_file(&key_path)
-        .map_err(|e| AgentError::Internal(format!("cannot read the key {} ({e}): delete it and cert.pem to make a new one", key_path.display())))?;
+    let token =
+        std::fs::read_to_string(&token_path).map_err(io_context(format!("cannot read {}", token_path.display())))?.trim().to_owned();
+    let cert = CertificateDer::from_pem_file(&cert_path).map_err(|e| {
+        AgentError::Internal(format!("cannot read the certificate {} ({e}): delete it and key.pem to make a new one", cert_path.display()))
+    })?;
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| {
+        AgentError::Internal(format!("cannot read the key {} ({e}): delete it and cert.pem to make a new one", key_path.display()))
+    })?;
     let fingerprint = fingerprint(&cert);
     let tls = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()

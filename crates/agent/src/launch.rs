@@ -17,9 +17,8 @@ use crate::manifest;
 /// release even when `current` is switched under it.
 pub fn current_release(layout: &Layout, env: &str) -> Result<PathBuf> {
     let current = layout.env(env).current();
-    std::fs::canonicalize(&current).map_err(|_| {
-        AgentError::Conflict(format!("environment {env} has no active release: unpack and activate one first"))
-    })
+    std::fs::canonicalize(&current)
+        .map_err(|_| AgentError::Conflict(format!("environment {env} has no active release: unpack and activate one first")))
 }
 
 /// A site's command, ready to spawn, with the release it runs and the manifest it follows
@@ -43,7 +42,13 @@ pub fn site_command(layout: &Layout, env: &str, config: &EnvConfig) -> Result<Si
 }
 
 /// A step's command in the current release, with the variables of the manifest that applies.
-pub fn command_in_current(layout: &Layout, env: &str, config: &EnvConfig, argv: &[String], extra_env: &BTreeMap<String, String>) -> Result<(Command, PathBuf)> {
+pub fn command_in_current(
+    layout: &Layout,
+    env: &str,
+    config: &EnvConfig,
+    argv: &[String],
+    extra_env: &BTreeMap<String, String>,
+) -> Result<(Command, PathBuf)> {
     let release = current_release(layout, env)?;
     let manifest = manifest::for_release(&release, config)?;
     let command = program_command(layout, env, config, &release, manifest.as_ref(), argv, extra_env)?;
@@ -59,7 +64,15 @@ pub fn shell_command(layout: &Layout, env: &str, config: &EnvConfig, release: &P
     command
 }
 
-fn program_command(layout: &Layout, env: &str, config: &EnvConfig, release: &Path, manifest: Option<&ReleaseManifest>, argv: &[String], extra_env: &BTreeMap<String, String>) -> Result<Command> {
+fn program_command(
+    layout: &Layout,
+    env: &str,
+    config: &EnvConfig,
+    release: &Path,
+    manifest: Option<&ReleaseManifest>,
+    argv: &[String],
+    extra_env: &BTreeMap<String, String>,
+) -> Result<Command> {
     let Some(program) = argv.first().filter(|p| !p.is_empty()) else {
         return Err(AgentError::Invalid("the command is empty: give a program and its arguments".into()));
     };
@@ -73,7 +86,13 @@ fn program_command(layout: &Layout, env: &str, config: &EnvConfig, release: &Pat
 
 /// The variables the agent provides to every process of an environment. A manifest-run site
 /// without a data volume keeps its data in `shared/`, so its `DATA_DIR` is that.
-fn provided(layout: &Layout, env: &str, config: &EnvConfig, release: &Path, manifest: Option<&ReleaseManifest>) -> BTreeMap<String, String> {
+fn provided(
+    layout: &Layout,
+    env: &str,
+    config: &EnvConfig,
+    release: &Path,
+    manifest: Option<&ReleaseManifest>,
+) -> BTreeMap<String, String> {
     let paths = layout.env(env);
     let mut vars = BTreeMap::from([
         ("PORT".to_owned(), config.port.to_string()),
@@ -92,7 +111,15 @@ fn provided(layout: &Layout, env: &str, config: &EnvConfig, release: &Path, mani
     vars
 }
 
-fn prepare(command: &mut Command, layout: &Layout, env: &str, config: &EnvConfig, release: &Path, manifest: Option<&ReleaseManifest>, extra_env: &BTreeMap<String, String>) {
+fn prepare(
+    command: &mut Command,
+    layout: &Layout,
+    env: &str,
+    config: &EnvConfig,
+    release: &Path,
+    manifest: Option<&ReleaseManifest>,
+    extra_env: &BTreeMap<String, String>,
+) {
     let provided = provided(layout, env, config, release, manifest);
     let from_manifest = manifest.map(|m| manifest::variables(m, &provided)).unwrap_or_default();
     // The manifest's [env] first, so the operator's env.toml and the step's own variables

@@ -75,7 +75,15 @@ impl Layout {
     /// staged environments, partial uploads and partial unpacks never become visible, so
     /// deleting them is always safe.
     pub fn prepare(&self) -> Result<()> {
-        for dir in [self.identity_dir(), self.ops_dir(), self.artifacts_dir(), self.upload_tmp_dir(), self.steps_dir(), self.envs_dir(), self.volumes_dir()] {
+        for dir in [
+            self.identity_dir(),
+            self.ops_dir(),
+            self.artifacts_dir(),
+            self.upload_tmp_dir(),
+            self.steps_dir(),
+            self.envs_dir(),
+            self.volumes_dir(),
+        ] {
             std::fs::create_dir_all(&dir).map_err(io_context(format!("cannot create {}", dir.display())))?;
         }
         remove_children(&self.upload_tmp_dir(), |_| true)?;
@@ -216,7 +224,9 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
 
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read(path).map_err(io_context(format!("cannot read {}", path.display())))?;
-    serde_json::from_slice(&text).map_err(|e| AgentError::Internal(format!("{} is corrupt ({e}): restore it from a backup or remove the environment", path.display())))
+    serde_json::from_slice(&text).map_err(|e| {
+        AgentError::Internal(format!("{} is corrupt ({e}): restore it from a backup or remove the environment", path.display()))
+    })
 }
 
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {

@@ -89,13 +89,19 @@ pub async fn run(args: AgentArgs) -> Result<(), AgentError> {
 }
 
 /// Runs the agent until `shutdown` completes; `on_ready` gets the registration once it listens.
-pub async fn run_until(args: AgentArgs, shutdown: impl Future<Output = ()>, on_ready: impl FnOnce(&Registration)) -> Result<(), AgentError> {
+pub async fn run_until(
+    args: AgentArgs,
+    shutdown: impl Future<Output = ()>,
+    on_ready: impl FnOnce(&Registration),
+) -> Result<(), AgentError> {
     launch::ensure_standard_fds();
     let layout = Layout::new(args.root.clone());
     layout.prepare()?;
     let identity = identity::load_or_create(&layout, &args.tls_names)?;
-    let listener = std::net::TcpListener::bind(args.listen)
-        .map_err(|e| AgentError::Io { context: format!("cannot listen on {}: is another agent running there? pick another --listen", args.listen), source: e })?;
+    let listener = std::net::TcpListener::bind(args.listen).map_err(|e| AgentError::Io {
+        context: format!("cannot listen on {}: is another agent running there? pick another --listen", args.listen),
+        source: e,
+    })?;
     listener.set_nonblocking(true).map_err(error::io_context("cannot configure the listening socket"))?;
     let addr = listener.local_addr().map_err(error::io_context("cannot read the listening address"))?;
     let routing = routing::Routing::load(layout.root().join("router").join("table.json"))?;
@@ -160,7 +166,8 @@ fn write_registration(layout: &Layout, registration: &Registration) -> Result<()
     let path = layout.identity_dir().join("registration.json");
     layout::write_json(&path, registration)?;
     // It holds the token.
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(error::io_context(format!("cannot protect {}", path.display())))
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .map_err(error::io_context(format!("cannot protect {}", path.display())))
 }
 
 async fn shutdown_signal() {

@@ -16,9 +16,7 @@ fn read(release: &Path, file: &str) -> Result<Option<String>> {
     match std::fs::read_to_string(release.join(file)) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(AgentError::Invalid(format!(
-            "cannot read {file} of the release ({e}): ship it as a UTF-8 text file"
-        ))),
+        Err(e) => Err(AgentError::Invalid(format!("cannot read {file} of the release ({e}): ship it as a UTF-8 text file"))),
     }
 }
 
@@ -26,14 +24,10 @@ fn read(release: &Path, file: &str) -> Result<Option<String>> {
 /// that does not parse is refused with `<file>:LINE: message` lines.
 pub fn shipped(release: &Path) -> Result<Option<ReleaseManifest>> {
     if let Some(text) = read(release, MANIFEST_FILE)? {
-        return ReleaseManifest::parse(&text)
-            .map(Some)
-            .map_err(|e| refused(MANIFEST_FILE, &e));
+        return ReleaseManifest::parse(&text).map(Some).map_err(|e| refused(MANIFEST_FILE, &e));
     }
     if let Some(text) = read(release, PROCFILE)? {
-        return ReleaseManifest::from_procfile(&text)
-            .map(Some)
-            .map_err(|e| refused(PROCFILE, &e));
+        return ReleaseManifest::from_procfile(&text).map(Some).map_err(|e| refused(PROCFILE, &e));
     }
     Ok(None)
 }
@@ -79,15 +73,8 @@ pub fn signal_number(signal: StopSignal) -> i32 {
 
 /// What a manifest adds to the variables the agent provides (`provided`: PORT, DATA_DIR...):
 /// the port under its `port_variable` and `[env]` with `${NAME}` expanded.
-pub fn variables(
-    manifest: &ReleaseManifest,
-    provided: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    let mut vars: BTreeMap<String, String> = manifest
-        .env
-        .iter()
-        .map(|(k, v)| (k.clone(), expand_env(v, provided)))
-        .collect();
+pub fn variables(manifest: &ReleaseManifest, provided: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut vars: BTreeMap<String, String> = manifest.env.iter().map(|(k, v)| (k.clone(), expand_env(v, provided))).collect();
     if let Some(port) = provided.get("PORT") {
         vars.insert(manifest.web.port_variable.clone(), port.clone());
     }
@@ -100,10 +87,7 @@ pub fn shared_databases(current_release: Option<&Path>, config: &EnvConfig) -> R
     let mut dbs = config.sqlite.clone();
     if config.volume.is_none() {
         if let Some(release) = current_release {
-            for db in for_release(release, config)?
-                .map(|m| m.data.sqlite)
-                .unwrap_or_default()
-            {
+            for db in for_release(release, config)?.map(|m| m.data.sqlite).unwrap_or_default() {
                 if !dbs.contains(&db) {
                     dbs.push(db);
                 }

@@ -80,8 +80,9 @@ impl Ops {
                 )));
             }
             tracing::info!("operation {op_id} ({kind}) already done; returning its result");
-            return serde_json::from_value(record.result)
-                .map_err(|e| AgentError::Internal(format!("stored result of operation {op_id} is unreadable ({e}): remove {}", path.display())));
+            return serde_json::from_value(record.result).map_err(|e| {
+                AgentError::Internal(format!("stored result of operation {op_id} is unreadable ({e}): remove {}", path.display()))
+            });
         }
         let result = run.await?;
         let value = serde_json::to_value(&result).map_err(|e| AgentError::Internal(format!("cannot encode the result of {op_id}: {e}")))?;
@@ -108,9 +109,7 @@ mod tests {
     async fn a_retry_returns_the_first_result_and_applies_once_even_after_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let applied = AtomicU32::new(0);
-        let apply = || async {
-            Ok::<_, AgentError>(applied.fetch_add(1, Ordering::SeqCst) + 100)
-        };
+        let apply = || async { Ok::<_, AgentError>(applied.fetch_add(1, Ordering::SeqCst) + 100) };
         let ops = Ops::new(dir.path().to_path_buf());
         let first: u32 = ops.once("op-1", "count", &"req", apply()).await.unwrap();
         let again: u32 = ops.once("op-1", "count", &"req", apply()).await.unwrap();

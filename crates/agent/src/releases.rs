@@ -81,9 +81,10 @@ pub fn activate(layout: &Layout, env: &str, id: &str) -> Result<ActivateResult> 
 /// Switches back to the release that was active before the current one.
 pub fn rollback(layout: &Layout, env: &str) -> Result<ActivateResult> {
     let state = load_state(layout, env)?;
-    let previous = state.previous().map(str::to_owned).ok_or_else(|| {
-        AgentError::Conflict(format!("environment {env} has no previous release to roll back to"))
-    })?;
+    let previous = state
+        .previous()
+        .map(str::to_owned)
+        .ok_or_else(|| AgentError::Conflict(format!("environment {env} has no previous release to roll back to")))?;
     activate(layout, env, &previous)
 }
 

@@ -47,7 +47,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(AgentError::Invalid(format!("the request body is not what this endpoint takes ({}): see /v1/openapi.json", rejection.body_text()))),
+            Err(rejection) => Err(AgentError::Invalid(format!(
+                "the request body is not what this endpoint takes ({}): see /v1/openapi.json",
+                rejection.body_text()
+            ))),
         }
     }
 }
@@ -80,17 +83,16 @@ pub fn app(state: Arc<AgentState>) -> Router {
 }
 
 async fn require_token(State(state): Shared, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let presented = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     if presented.is_some_and(|token| same_secret(token, &state.token)) {
         return next.run(request).await;
     }
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.to_string()).unwrap_or_else(|| "unknown".into());
     tracing::warn!(%peer, method = %request.method(), path = %request.uri().path(), "refused a request without a valid token");
-    AgentError::Unauthorized("missing or wrong bearer token: send `Authorization: Bearer <token>` with the token from the agent's registration".into()).into_response()
+    AgentError::Unauthorized(
+        "missing or wrong bearer token: send `Authorization: Bearer <token>` with the token from the agent's registration".into(),
+    )
+    .into_response()
 }
 
 async fn no_endpoint(request: Request) -> AgentError {
@@ -159,7 +161,8 @@ async fn destroy_env(State(state): Shared, Path(env): Path<String>, ApiJson(req)
 async fn unpack_release(State(state): Shared, Path(env): Path<String>, ApiJson(req): ApiJson<UnpackRelease>) -> Result<Json<ReleaseInfo>> {
     check_env_name(&env)?;
     let _env = state.env_locks.lock(&env).await;
-    let (layout, limits, name, id, sha) = (state.layout.clone(), state.unpack_limits, env.clone(), req.release_id.clone(), req.sha256.clone());
+    let (layout, limits, name, id, sha) =
+        (state.layout.clone(), state.unpack_limits, env.clone(), req.release_id.clone(), req.sha256.clone());
     let work = blocking(move || releases::unpack_release(&layout, &name, &id, &sha, limits));
     Ok(Json(state.ops.once(&req.op_id, &format!("unpack:{env}"), &req, work).await?))
 }
@@ -191,7 +194,11 @@ async fn process_status(State(state): Shared, Path(env): Path<String>) -> Result
     Ok(Json(state.supervisor.status(&env).await?))
 }
 
-async fn process_action(State(state): Shared, Path((env, action)): Path<(String, String)>, ApiJson(req): ApiJson<ProcessAction>) -> Result<Json<ProcessStatus>> {
+async fn process_action(
+    State(state): Shared,
+    Path((env, action)): Path<(String, String)>,
+    ApiJson(req): ApiJson<ProcessAction>,
+) -> Result<Json<ProcessStatus>> {
     check_env_name(&env)?;
     let _env = state.env_locks.lock(&env).await;
     let kind = format!("{action}:{env}");
@@ -217,14 +224,22 @@ async fn sync_env(State(state): Shared, Path(env): Path<String>, ApiJson(req): A
     Ok(Json(state.ops.once(&req.op_id, &format!("sync:{env}"), &req, work).await?))
 }
 
-async fn snapshot_volume(State(state): Shared, Path(volume): Path<String>, ApiJson(req): ApiJson<VolumeSnapshot>) -> Result<Json<SnapshotReport>> {
+async fn snapshot_volume(
+    State(state): Shared,
+    Path(volume): Path<String>,
+    ApiJson(req): ApiJson<VolumeSnapshot>,
+) -> Result<Json<SnapshotReport>> {
     crate::layout::check_volume_name(&volume)?;
     let _volume = state.env_locks.lock(&format!("volume:{volume}")).await;
     let work = volumes::snapshot(&state.layout, &volume, &req.snapshot);
     Ok(Json(state.ops.once(&req.op_id, &format!("snapshot:{volume}"), &req, work).await?))
 }
 
-async fn restore_volume(State(state): Shared, Path(volume): Path<String>, ApiJson(req): ApiJson<VolumeSnapshot>) -> Result<Json<SnapshotReport>> {
+async fn restore_volume(
+    State(state): Shared,
+    Path(volume): Path<String>,
+    ApiJson(req): ApiJson<VolumeSnapshot>,
+) -> Result<Json<SnapshotReport>> {
     crate::layout::check_volume_name(&volume)?;
     let users = volumes::users(&state.layout, &volume)?;
     let mut keys: Vec<&str> = users.iter().map(String::as_str).collect();

@@ -53,12 +53,18 @@ impl Steps {
             if request_path.exists() {
                 let stored: String = read_json(&request_path)?;
                 if stored != digest {
-                    return Err(AgentError::Conflict(format!("operation id {} was already used for a different step: choose a new operation id", req.op_id)));
+                    return Err(AgentError::Conflict(format!(
+                        "operation id {} was already used for a different step: choose a new operation id",
+                        req.op_id
+                    )));
                 }
                 false
             } else {
                 if req.timeout_secs == 0 || req.timeout_secs > MAX_TIMEOUT_SECS {
-                    return Err(AgentError::Invalid(format!("step timeout {} s is out of range: give 1 to {MAX_TIMEOUT_SECS} seconds", req.timeout_secs)));
+                    return Err(AgentError::Invalid(format!(
+                        "step timeout {} s is out of range: give 1 to {MAX_TIMEOUT_SECS} seconds",
+                        req.timeout_secs
+                    )));
                 }
                 let config = load_config(&self.layout, env)?;
                 let (mut command, _) = command_in_current(&self.layout, env, &config, &req.command, &req.env)?;
@@ -160,7 +166,12 @@ async fn read_into(mut pipe: impl AsyncRead + Unpin, stream: OutputStream, tx: m
     }
 }
 
-async fn supervise_step(mut child: tokio::process::Child, log_path: &std::path::Path, done_path: &std::path::Path, timeout: Duration) -> Result<()> {
+async fn supervise_step(
+    mut child: tokio::process::Child,
+    log_path: &std::path::Path,
+    done_path: &std::path::Path,
+    timeout: Duration,
+) -> Result<()> {
     let started = Instant::now();
     let pid = child.id();
     let (tx, mut rx) = mpsc::channel(64);
@@ -170,7 +181,11 @@ async fn supervise_step(mut child: tokio::process::Child, log_path: &std::path::
     if let Some(err) = child.stderr.take() {
         tokio::spawn(read_into(err, OutputStream::Stderr, tx));
     }
-    let mut log = tokio::fs::OpenOptions::new().append(true).open(log_path).await.map_err(io_context(format!("cannot open {}", log_path.display())))?;
+    let mut log = tokio::fs::OpenOptions::new()
+        .append(true)
+        .open(log_path)
+        .await
+        .map_err(io_context(format!("cannot open {}", log_path.display())))?;
     let mut stored: u64 = 0;
     let mut write = |event: StepEvent, log_bytes: &mut Vec<u8>| {
         let line = event_line(&event);

@@ -15,8 +15,8 @@ use crate::envs::load_config;
 use crate::error::{io_context, AgentError, Result};
 use crate::health::SitePlan;
 use crate::launch::{signal_group, site_command};
-use crate::manifest::signal_number;
 use crate::layout::{read_json, write_json, Layout};
+use crate::manifest::signal_number;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ProcessWish {
@@ -36,7 +36,12 @@ pub struct RestartPolicy {
 
 impl Default for RestartPolicy {
     fn default() -> Self {
-        RestartPolicy { first_delay: Duration::from_millis(100), max_delay: Duration::from_secs(5), stable_after: Duration::from_secs(10), max_crashes: 8 }
+        RestartPolicy {
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+            stable_after: Duration::from_secs(10),
+            max_crashes: 8,
+        }
     }
 }
 
@@ -56,7 +61,8 @@ pub struct Supervisor {
 
 impl Supervisor {
     pub fn new(layout: Layout, policy: RestartPolicy) -> Self {
-        let probe = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(2)).build().expect("a plain HTTP client always builds");
+        let probe =
+            reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(2)).build().expect("a plain HTTP client always builds");
         Supervisor { layout, policy, sites: Mutex::new(HashMap::new()), probe }
     }
 
@@ -69,14 +75,23 @@ impl Supervisor {
     }
 
     pub fn is_running(&self, env: &str) -> bool {
-        self.site(env).map(|s| matches!(s.status.lock().expect("status lock").state, ProcessState::Running | ProcessState::Backoff)).unwrap_or(false)
+        self.site(env)
+            .map(|s| matches!(s.status.lock().expect("status lock").state, ProcessState::Running | ProcessState::Backoff))
+            .unwrap_or(false)
     }
 
     /// The process's state, with a fresh health probe when it runs.
     pub async fn status(&self, env: &str) -> Result<ProcessStatus> {
         let config = load_config(&self.layout, env)?;
         let Some(site) = self.site(env) else {
-            return Ok(ProcessStatus { state: ProcessState::Stopped, pid: None, port: config.port, restarts: 0, healthy: false, release: None });
+            return Ok(ProcessStatus {
+                state: ProcessState::Stopped,
+                pid: None,
+                port: config.port,
+                restarts: 0,
+                healthy: false,
+                release: None,
+            });
         };
         let mut status = site.status.lock().expect("status lock").clone();
         status.healthy = status.state == ProcessState::Running && Self::plan(&site).probe(&self.probe, &self.layout, env, &config).await;
@@ -196,7 +211,11 @@ fn spawn_site(layout: &Layout, env: &str, config: &EnvConfig) -> Result<(tokio::
     };
     let log_path = layout.env(env).site_log();
     std::fs::create_dir_all(layout.env(env).logs()).map_err(io_context("cannot create the logs directory"))?;
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(io_context(format!("cannot open {}", log_path.display())))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(io_context(format!("cannot open {}", log_path.display())))?;
     let log_err = log.try_clone().map_err(io_context("cannot share the site log"))?;
     command.stdout(log).stderr(log_err);
     let child = command
@@ -218,7 +237,14 @@ async fn terminate(child: &mut tokio::process::Child, plan: &SitePlan) {
     }
 }
 
-async fn monitor(layout: Layout, env: String, policy: RestartPolicy, site: Arc<Site>, mut child: tokio::process::Child, mut stop: watch::Receiver<bool>) {
+async fn monitor(
+    layout: Layout,
+    env: String,
+    policy: RestartPolicy,
+    site: Arc<Site>,
+    mut child: tokio::process::Child,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut crashes: u32 = 0;
     let mut since = Instant::now();
     let set = |state: ProcessState, pid: Option<u32>| {

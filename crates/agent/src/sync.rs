@@ -71,7 +71,8 @@ fn backup_blocking(src: &Path, dst: &Path) -> Result<()> {
     for stale in [format!("{}-wal", dst.display()), format!("{}-shm", dst.display())] {
         let _ = std::fs::remove_file(stale);
     }
-    std::fs::rename(&tmp, dst).map_err(|e| AgentError::Io { context: format!("cannot put the database backup in place at {}", dst.display()), source: e })
+    std::fs::rename(&tmp, dst)
+        .map_err(|e| AgentError::Io { context: format!("cannot put the database backup in place at {}", dst.display()), source: e })
 }
 
 /// Makes `to`'s shared data equal to `from`'s. The caller stops `to` first: its site must not
@@ -110,7 +111,8 @@ pub async fn sync_env(layout: &Layout, from: &str, to: &str) -> Result<SyncRepor
     for db in &sqlite {
         let (db_src, db_dst): (PathBuf, PathBuf) = (src.join(db), dst.join(db));
         if let Some(parent) = db_dst.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| AgentError::Io { context: format!("cannot create {}", parent.display()), source: e })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| AgentError::Io { context: format!("cannot create {}", parent.display()), source: e })?;
         }
         if backup_sqlite(&db_src, &db_dst).await? {
             databases.push(db.clone());

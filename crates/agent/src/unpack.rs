@@ -37,10 +37,12 @@ pub fn unpack(archive: &Path, target: &Path, limits: UnpackLimits) -> Result<Unp
     let staging = parent.join(format!(".unpack-{name}-{}", random_suffix()));
     std::fs::create_dir(&staging).map_err(|e| AgentError::Io { context: format!("cannot create {}", staging.display()), source: e })?;
     // A release whose manifest does not parse would only fail later, at its start.
-    let result = extract(archive, &staging, limits).and_then(|unpacked| crate::manifest::shipped(&staging).map(|_| unpacked)).and_then(|unpacked| {
-        std::fs::rename(&staging, target).map_err(|e| AgentError::Io { context: format!("cannot move the release into {}", target.display()), source: e })?;
-        Ok(unpacked)
-    });
+    let result =
+        extract(archive, &staging, limits).and_then(|unpacked| crate::manifest::shipped(&staging).map(|_| unpacked)).and_then(|unpacked| {
+            std::fs::rename(&staging, target)
+                .map_err(|e| AgentError::Io { context: format!("cannot move the release into {}", target.display()), source: e })?;
+            Ok(unpacked)
+        });
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&staging);
     }
@@ -95,31 +97,47 @@ fn extract(archive: &Path, root: &Path, limits: UnpackLimits) -> Result<Unpacked
                     )));
                 }
                 let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
-                let mut out = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&dest).map_err(|e| already_there(&shown, e))?;
+                let mut out = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(mode)
+                    .open(&dest)
+                    .map_err(|e| already_there(&shown, e))?;
                 let copied = std::io::copy(&mut (&mut entry).take(size), &mut out).map_err(corrupt)?;
                 if copied != size {
-                    return Err(refused(format!("entry {shown} is cut short ({copied} of {size} bytes): the archive is truncated, upload it again")));
+                    return Err(refused(format!(
+                        "entry {shown} is cut short ({copied} of {size} bytes): the archive is truncated, upload it again"
+                    )));
                 }
                 totals.bytes += size;
                 totals.files += 1;
             }
             EntryType::Symlink => {
-                let target = entry.link_name().map_err(corrupt)?.ok_or_else(|| refused(format!("symlink {shown} has no target")))?.into_owned();
+                let target =
+                    entry.link_name().map_err(corrupt)?.ok_or_else(|| refused(format!("symlink {shown} has no target")))?.into_owned();
                 if target.is_absolute() {
-                    return Err(refused(format!("symlink {shown} points to the absolute path {}, outside the release directory", target.display())));
+                    return Err(refused(format!(
+                        "symlink {shown} points to the absolute path {}, outside the release directory",
+                        target.display()
+                    )));
                 }
                 make_parent(root, &rel, &shown)?;
                 std::os::unix::fs::symlink(&target, &dest).map_err(|e| already_there(&shown, e))?;
                 symlinks.push(rel);
             }
             EntryType::Link => {
-                let target = entry.link_name().map_err(corrupt)?.ok_or_else(|| refused(format!("hardlink {shown} has no target")))?.into_owned();
+                let target =
+                    entry.link_name().map_err(corrupt)?.ok_or_else(|| refused(format!("hardlink {shown} has no target")))?.into_owned();
                 let target_rel = relative_inside(&target)
                     .map_err(|why| refused(format!("hardlink {shown} points to {}, which {why}", target.display())))?;
-                check_no_symlink_in(root, &target_rel).map_err(|why| refused(format!("hardlink {shown} points to {}, which {why}", target.display())))?;
+                check_no_symlink_in(root, &target_rel)
+                    .map_err(|why| refused(format!("hardlink {shown} points to {}, which {why}", target.display())))?;
                 let source = root.join(&target_rel);
                 if !std::fs::symlink_metadata(&source).map(|m| m.is_file()).unwrap_or(false) {
-                    return Err(refused(format!("hardlink {shown} points to {}, which is not a file earlier in the archive", target.display())));
+                    return Err(refused(format!(
+                        "hardlink {shown} points to {}, which is not a file earlier in the archive",
+                        target.display()
+                    )));
                 }
                 make_parent(root, &rel, &shown)?;
                 std::fs::hard_link(&source, &dest).map_err(|e| already_there(&shown, e))?;
@@ -201,13 +219,23 @@ fn make_dirs(root: &Path, rel: &Path, shown: &str) -> Result<()> {
         path.push(part);
         match std::fs::symlink_metadata(&path) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(refused(format!("entry {shown} would be written through the symlink {}: the archive is refused", path.strip_prefix(root).unwrap_or(&path).display())));
+                return Err(refused(format!(
+                    "entry {shown} would be written through the symlink {}: the archive is refused",
+                    path.strip_prefix(root).unwrap_or(&path).display()
+                )));
             }
             Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return Err(refused(format!("entry {shown} needs {} to be a directory, but it is a file", path.strip_prefix(root).unwrap_or(&path).display()))),
+            Ok(_) => {
+                return Err(refused(format!(
+                    "entry {shown} needs {} to be a directory, but it is a file",
+                    path.strip_prefix(root).unwrap_or(&path).display()
+                )))
+            }
             Err(_) => {
-                std::fs::create_dir(&path).map_err(|e| AgentError::Io { context: format!("cannot create {}", path.display()), source: e })?;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(|e| AgentError::Io { context: format!("cannot set permissions of {}", path.display()), source: e })?;
+                std::fs::create_dir(&path)
+                    .map_err(|e| AgentError::Io { context: format!("cannot create {}", path.display()), source: e })?;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                    .map_err(|e| AgentError::Io { context: format!("cannot set permissions of {}", path.display()), source: e })?;
             }
         }
     }

@@ -72,11 +72,7 @@ async fn build_copy(src: &Path, staging: &Path) -> Result<Vec<String>> {
     let (src_owned, staging_owned) = (src.to_path_buf(), staging.to_path_buf());
     let dbs = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<PathBuf>> {
         let dbs = databases(&src_owned)?;
-        let skip: Vec<PathBuf> = dbs
-            .iter()
-            .flat_map(|db| database_files(&db.to_string_lossy()))
-            .map(PathBuf::from)
-            .collect();
+        let skip: Vec<PathBuf> = dbs.iter().flat_map(|db| database_files(&db.to_string_lossy())).map(PathBuf::from).collect();
         copy_tree(&src_owned, &staging_owned, &|rel: &Path| skip.iter().any(|s| s == rel))?;
         Ok(dbs)
     })
@@ -97,10 +93,7 @@ async fn build_copy(src: &Path, staging: &Path) -> Result<Vec<String>> {
 
 /// The environments whose site uses `volume`.
 pub fn users(layout: &Layout, volume: &str) -> Result<Vec<String>> {
-    Ok(list(layout)?
-        .into_iter()
-        .filter(|env| load_config(layout, env).is_ok_and(|c| c.volume.as_deref() == Some(volume)))
-        .collect())
+    Ok(list(layout)?.into_iter().filter(|env| load_config(layout, env).is_ok_and(|c| c.volume.as_deref() == Some(volume))).collect())
 }
 
 fn existing(layout: &Layout, volume: &str) -> Result<PathBuf> {

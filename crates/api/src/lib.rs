@@ -9,19 +9,17 @@ mod entity;
 mod error;
 mod release;
 
-pub use entity::{
-    Account, Address, Customer, Environment, Host, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site,
-    SiteDetail, User,
-};
 pub use auth::{AuditEntry, AuditPage, Login, Me, PasswordChange, SessionInfo, Setup};
+pub use entity::{
+    Account, Address, Customer, Environment, Host, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site, SiteDetail, User,
+};
 pub use error::ApiError;
 pub use release::{
-    Candidate, CandidateManifest, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter, HistoryPage, HistoryStats,
-    NewReleaseRequest, ReleaseDetail, ReleaseSummary, StageView, TimelineEntry, WeekStats, WentLive,
+    Candidate, CandidateManifest, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter, HistoryPage,
+    HistoryStats, NewReleaseRequest, ReleaseDetail, ReleaseSummary, StageView, TimelineEntry, WeekStats, WentLive,
 };
 pub use switchyard_core::{
-    AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, EnvironmentKind, FieldError, HostDraft, Role,
-    SiteDraft, UserDraft,
+    AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, EnvironmentKind, FieldError, HostDraft, Role, SiteDraft, UserDraft,
 };
 
 /// The prefix every API route lives under, so the web UI's own routes never collide with it.

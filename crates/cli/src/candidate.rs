@@ -49,9 +49,7 @@ pub async fn run(args: CandidateArgs) -> Result<i32> {
 
 async fn upload(remote: &Remote, site: &str, file: &std::path::Path) -> Result<i32> {
     let site = remote.site(site).await?;
-    let opened = tokio::fs::File::open(file)
-        .await
-        .with_context(|| format!("cannot open {} to upload it", file.display()))?;
+    let opened = tokio::fs::File::open(file).await.with_context(|| format!("cannot open {} to upload it", file.display()))?;
     let size = opened.metadata().await.with_context(|| format!("cannot read the size of {}", file.display()))?.len();
     let filename = file
         .file_name()

@@ -7,8 +7,7 @@ use std::path::PathBuf;
 pub fn resolve(explicit: Option<PathBuf>) -> Result<PathBuf> {
     let dir = match explicit {
         Some(dir) => dir,
-        None => switchyard_store::default_data_dir()
-            .context("cannot find a home directory for Switchyard's data; pass --data DIR")?,
+        None => switchyard_store::default_data_dir().context("cannot find a home directory for Switchyard's data; pass --data DIR")?,
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     Ok(dir)

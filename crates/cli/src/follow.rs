@@ -184,7 +184,8 @@ pub fn print_ending(ending: Ending, detail: &ReleaseDetail) {
 
 /// `downtime 0.35 s, 0 failed requests`.
 pub fn cost(s: &ReleaseSummary) -> String {
-    let downtime = s.downtime_ms.map_or_else(|| "downtime not measured".to_owned(), |ms| format!("downtime {}", table::seconds(ms as f64 / 1000.0)));
+    let downtime =
+        s.downtime_ms.map_or_else(|| "downtime not measured".to_owned(), |ms| format!("downtime {}", table::seconds(ms as f64 / 1000.0)));
     let failed = s.failed_requests.map_or_else(|| "failed requests not counted".to_owned(), |n| format!("{n} failed request(s)"));
     format!("{downtime}, {failed}")
 }
@@ -192,7 +193,10 @@ pub fn cost(s: &ReleaseSummary) -> String {
 /// The newest failure or request that turned the release back.
 fn reason(detail: &ReleaseDetail) -> Option<String> {
     let turned = |e: &&TimelineEntry| {
-        e.event.starts_with("failed") || e.event.contains("check failed") || e.event.starts_with("rejected by") || e.event.starts_with("rollback requested by")
+        e.event.starts_with("failed")
+            || e.event.contains("check failed")
+            || e.event.starts_with("rejected by")
+            || e.event.starts_with("rollback requested by")
     };
     let entry = detail.timeline.iter().rev().find(turned)?;
     let first_line = entry.output.lines().map(str::trim).find(|l| !l.is_empty());

@@ -9,8 +9,8 @@ mod release;
 mod release_show;
 mod remote;
 mod serve;
-mod site;
 mod session_file;
+mod site;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -46,9 +46,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG").unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

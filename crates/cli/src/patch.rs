@@ -79,7 +79,14 @@ async fn save(args: SaveArgs) -> Result<i32> {
         .post(&format!("/sites/{}/patch-documents", site.id), &PatchDocumentDraft { toml: source })
         .await
         .with_context(|| format!("cannot save {} for site {}", args.file.display(), site.name))?;
-    println!("Saved {} as version {} of {}'s patch documents ({} to {}).", args.file.display(), saved.version, site.name, saved.workflow, saved.target_version);
+    println!(
+        "Saved {} as version {} of {}'s patch documents ({} to {}).",
+        args.file.display(),
+        saved.version,
+        site.name,
+        saved.workflow,
+        saved.target_version
+    );
     println!("{}", saved.summary);
     Ok(0)
 }
@@ -93,7 +100,13 @@ pub async fn run(command: PatchCommand) -> Result<i32> {
                 return Ok(1);
             }
             let document = PatchDocument::parse(&source).expect("reported valid above");
-            println!("{}: valid {} document for {}, {} steps", file.display(), document.workflow.as_str(), document.site, document.steps.len());
+            println!(
+                "{}: valid {} document for {}, {} steps",
+                file.display(),
+                document.workflow.as_str(),
+                document.site,
+                document.steps.len()
+            );
             println!("{}", document.summary());
             Ok(0)
         }

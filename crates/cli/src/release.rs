@@ -2,8 +2,8 @@
 //! it back, and follow it live; `show` and `list` (in `release_show.rs`) read it back.
 
 use crate::follow::{self, Ending};
-use crate::remote::{Remote, RemoteArgs};
 use crate::release_show;
+use crate::remote::{Remote, RemoteArgs};
 use anyhow::{Context, Result};
 use reqwest::Method;
 use std::time::Duration;

@@ -61,7 +61,10 @@ fn summary_text(detail: &ReleaseDetail) -> String {
     field("candidate:", format!("{}{file}", s.candidate_sha256));
     field("submitted:", format!("by {} at {} UTC", s.submitted_by, table::timestamp(&s.created_at)));
     match &s.finished_at {
-        Some(at) => field("finished:", format!("{} at {} UTC after {}", s.outcome.as_deref().unwrap_or("ended"), table::timestamp(at), table::seconds(s.duration_s))),
+        Some(at) => field(
+            "finished:",
+            format!("{} at {} UTC after {}", s.outcome.as_deref().unwrap_or("ended"), table::timestamp(at), table::seconds(s.duration_s)),
+        ),
         None => field("running for:", table::seconds(s.duration_s)),
     }
     if s.finished_at.is_some() {
@@ -77,10 +80,8 @@ pub async fn list(remote: &Remote, args: ListArgs) -> Result<i32> {
         None => None,
     };
     let filter = HistoryFilter { site_id, outcome: args.outcome, run: args.run, limit: Some(args.limit), ..HistoryFilter::default() };
-    let page: HistoryPage = remote
-        .send(remote.request(Method::GET, "/releases").query(&filter))
-        .await
-        .context("cannot list the releases")?;
+    let page: HistoryPage =
+        remote.send(remote.request(Method::GET, "/releases").query(&filter)).await.context("cannot list the releases")?;
     if page.releases.is_empty() {
         println!("No releases match.");
         return Ok(0);
@@ -104,10 +105,7 @@ pub async fn list(remote: &Remote, args: ListArgs) -> Result<i32> {
             ]
         })
         .collect();
-    table::print(
-        &["ID", "SITE", "RUN", "WORKFLOW", "DOC", "STATUS", "BY", "CREATED (UTC)", "DURATION", "DOWNTIME", "FAILED REQ"],
-        &rows,
-    );
+    table::print(&["ID", "SITE", "RUN", "WORKFLOW", "DOC", "STATUS", "BY", "CREATED (UTC)", "DURATION", "DOWNTIME", "FAILED REQ"], &rows);
     if page.total > page.releases.len() as i64 {
         println!("({} of {} releases; --limit shows more)", page.releases.len(), page.total);
     }

@@ -71,10 +71,8 @@ pub struct Remote {
 impl Remote {
     /// A client without a session, for logging in.
     pub fn anonymous(url: String) -> Result<Self> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .context("cannot set up the HTTP client")?;
+        let client =
+            reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().context("cannot set up the HTTP client")?;
         Ok(Self { url, token: None, client })
     }
 
@@ -82,16 +80,11 @@ impl Remote {
     /// `SWITCHYARD_TOKEN` or the saved login (only when it was saved for that same server).
     pub fn connect(args: &RemoteArgs) -> Result<Self> {
         let saved = session_file::load()?;
-        let url = args
-            .explicit_url()
-            .or_else(|| saved.as_ref().map(|s| normalise_url(&s.url)))
-            .unwrap_or_else(|| DEFAULT_URL.to_owned());
+        let url = args.explicit_url().or_else(|| saved.as_ref().map(|s| normalise_url(&s.url))).unwrap_or_else(|| DEFAULT_URL.to_owned());
         let from_env = std::env::var("SWITCHYARD_TOKEN").ok().filter(|t| !t.trim().is_empty());
-        let token = from_env
-            .or_else(|| saved.filter(|s| normalise_url(&s.url) == url).map(|s| s.token))
-            .with_context(|| {
-                format!("not logged in to {url}; run `switchyard login --url {url} --username NAME`, or set SWITCHYARD_TOKEN")
-            })?;
+        let token = from_env.or_else(|| saved.filter(|s| normalise_url(&s.url) == url).map(|s| s.token)).with_context(|| {
+            format!("not logged in to {url}; run `switchyard login --url {url} --username NAME`, or set SWITCHYARD_TOKEN")
+        })?;
         let mut remote = Self::anonymous(url)?;
         remote.token = Some(token.trim().to_owned());
         Ok(remote)
@@ -120,7 +113,10 @@ impl Remote {
         let text = reply.text().await.unwrap_or_default();
         let body = serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| {
             let text = text.trim();
-            ApiError::new(format!("the server answered {status}"), if text.is_empty() { String::new() } else { text.chars().take(300).collect() })
+            ApiError::new(
+                format!("the server answered {status}"),
+                if text.is_empty() { String::new() } else { text.chars().take(300).collect() },
+            )
         });
         Err(ApiFailure { status, body }.into())
     }
@@ -143,7 +139,11 @@ impl Remote {
         let reply = self.send_raw(request.timeout(limit)).await?;
         let text = reply.text().await.map_err(|e| self.unreachable(e))?;
         serde_json::from_str(&text).with_context(|| {
-            format!("the server's answer does not read ({}); is {} a Switchyard of the same version?", text.chars().take(200).collect::<String>(), self.url)
+            format!(
+                "the server's answer does not read ({}); is {} a Switchyard of the same version?",
+                text.chars().take(200).collect::<String>(),
+                self.url
+            )
         })
     }
 

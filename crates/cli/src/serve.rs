@@ -38,10 +38,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let data_dir = crate::data_dir::resolve(args.data)?;
     let ui_dir = args.ui_dir;
     if !ui_dir.join("index.html").is_file() {
-        anyhow::bail!(
-            "the web UI is not built: {} has no index.html; run `cargo xtask run`, or pass --ui-dir",
-            ui_dir.display()
-        );
+        anyhow::bail!("the web UI is not built: {} has no index.html; run `cargo xtask run`, or pass --ui-dir", ui_dir.display());
     }
     let store = Store::open(&data_dir.join("switchyard.db")).await?;
     let service = Service::new(store.clone());
@@ -65,10 +62,9 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     };
     if seeded && local_agent.is_some() {
         match service.put_demo_live().await {
-            Ok(Some(live)) => println!(
-                "The demo site is live at {} (version 1.0.0); a release to 1.1.0 is ready to rehearse.",
-                live.public_address
-            ),
+            Ok(Some(live)) => {
+                println!("The demo site is live at {} (version 1.0.0); a release to 1.1.0 is ready to rehearse.", live.public_address)
+            }
             Ok(None) => println!("The sample site is not built beside switchyard, so the demo site stays offline; run `cargo xtask run`."),
             Err(e) => println!("The demo site could not be put live ({e}); the rest of Switchyard works without it."),
         }

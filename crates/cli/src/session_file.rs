@@ -41,11 +41,7 @@ pub fn load() -> Result<Option<SavedSession>> {
 pub fn save(session: &SavedSession) -> Result<PathBuf> {
     let path = path()?;
     let dir = path.parent().context("the session path has a directory")?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let staging = dir.join(".session.json.new");
     let _ = std::fs::remove_file(&staging);
     let mut file = std::fs::OpenOptions::new()

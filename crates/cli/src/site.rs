@@ -62,11 +62,7 @@ enum SiteCommand {
 pub async fn run(args: SiteArgs) -> Result<i32> {
     let remote = Remote::connect(&args.remote)?;
     match args.command {
-        SiteCommand::GoLive {
-            site,
-            abandon: true,
-            ..
-        } => {
+        SiteCommand::GoLive { site, abandon: true, .. } => {
             let site = remote.site(&site).await?;
             let path = format!("/sites/{}/go-live/abandon", site.id);
             let gone: GoLiveAbandoned = remote.post(&path, &serde_json::json!({})).await?;
@@ -75,32 +71,16 @@ pub async fn run(args: SiteArgs) -> Result<i32> {
                 gone.go_live_id,
                 site.name,
                 gone.environment,
-                if gone.routes_removed {
-                    " with its routes"
-                } else {
-                    ""
-                }
+                if gone.routes_removed { " with its routes" } else { "" }
             );
             Ok(0)
         }
-        SiteCommand::GoLive {
-            site,
-            candidate,
-            ports,
-            ..
-        } => {
-            let Some(candidate) = candidate else {
-                bail!("name the candidate with --candidate <sha256>")
-            };
+        SiteCommand::GoLive { site, candidate, ports, .. } => {
+            let Some(candidate) = candidate else { bail!("name the candidate with --candidate <sha256>") };
             let site = remote.site(&site).await?;
             let ports = ports.map(|p| [p[0], p[1]]);
-            let request = GoLive {
-                candidate_sha256: candidate,
-                ports,
-            };
-            let live: WentLive = remote
-                .post(&format!("/sites/{}/go-live", site.id), &request)
-                .await?;
+            let request = GoLive { candidate_sha256: candidate, ports };
+            let live: WentLive = remote.post(&format!("/sites/{}/go-live", site.id), &request).await?;
             println!(
                 "{} is live at {} (agent environment {}, go-live {}).",
                 site.name, live.public_address, live.environment, live.go_live_id

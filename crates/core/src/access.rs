@@ -17,14 +17,18 @@ pub struct Principal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// Sites, their environments, addresses, accounts, patch documents, candidates, releases.
-    ReadSite { owner: i64 },
+    ReadSite {
+        owner: i64,
+    },
     /// Customers, hosts and every site at once.
     ReadOperations,
     /// Create, edit or delete customers, sites, environments, addresses, accounts and hosts.
     ChangeInventory,
     ManageUsers,
     /// Write a patch document, upload a candidate, start a rehearsal, confirm at a gate.
-    PrepareRelease { owner: i64 },
+    PrepareRelease {
+        owner: i64,
+    },
     /// Start a production run, approve or reject, roll back.
     RunRelease,
     ReadAudit,

@@ -154,10 +154,7 @@ impl UserDraft {
         };
         match (self.role, self.customer_id) {
             (Role::Customer, None) => {
-                checks.check::<()>(Err(FieldError::new(
-                    "customer_id",
-                    "a customer user must belong to a customer; choose one",
-                )));
+                checks.check::<()>(Err(FieldError::new("customer_id", "a customer user must belong to a customer; choose one")));
             }
             (Role::Customer, Some(id)) => {
                 checks.check(positive_id("customer_id", "a customer", id));
@@ -227,11 +224,32 @@ mod tests {
 
     #[test]
     fn customer_users_need_a_customer_and_staff_must_not_have_one() {
-        let customer = UserDraft { username: "bob".into(), display_name: String::new(), role: Role::Customer, customer_id: None, admin: false, password: None };
+        let customer = UserDraft {
+            username: "bob".into(),
+            display_name: String::new(),
+            role: Role::Customer,
+            customer_id: None,
+            admin: false,
+            password: None,
+        };
         assert!(customer.validated().unwrap_err().message_for("customer_id").unwrap().contains("must belong"));
-        let support = UserDraft { username: "sue".into(), display_name: String::new(), role: Role::Support, customer_id: Some(1), admin: false, password: None };
+        let support = UserDraft {
+            username: "sue".into(),
+            display_name: String::new(),
+            role: Role::Support,
+            customer_id: Some(1),
+            admin: false,
+            password: None,
+        };
         assert!(support.validated().unwrap_err().message_for("customer_id").unwrap().contains("leave the customer empty"));
-        let manager = UserDraft { username: "Max".into(), display_name: String::new(), role: Role::Manager, customer_id: None, admin: false, password: None };
+        let manager = UserDraft {
+            username: "Max".into(),
+            display_name: String::new(),
+            role: Role::Manager,
+            customer_id: None,
+            admin: false,
+            password: None,
+        };
         let valid = manager.validated().unwrap();
         assert_eq!((valid.username.as_str(), valid.display_name.as_str()), ("max", "max"));
     }

@@ -159,7 +159,8 @@ impl HistoryQuery {
     /// a mistake worth an error.
     pub fn parse(input: &HistoryFilterInput<'_>) -> Result<HistoryQuery, Invalid> {
         let mut checks = Checks::default();
-        let workflow = checks.check(given(input.workflow).map(|w| w.parse::<WorkflowKind>().map_err(|m| FieldError::new("workflow", m))).transpose());
+        let workflow =
+            checks.check(given(input.workflow).map(|w| w.parse::<WorkflowKind>().map_err(|m| FieldError::new("workflow", m))).transpose());
         let outcome = checks.check(given(input.outcome).map(parse_outcome).transpose());
         let run = checks.check(given(input.run).map(parse_run).transpose());
         let from = checks.check(given(input.from).map(|text| parse_day("from", text)).transpose());

@@ -11,9 +11,7 @@ pub mod patch;
 pub mod validate;
 pub mod workflow;
 
+pub use draft::{AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, HostDraft, SiteDraft, UserDraft};
 pub use model::{EnvironmentKind, Role};
-pub use draft::{
-    AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, HostDraft, SiteDraft, UserDraft,
-};
 pub use patch::{PatchDocument, PatchError, PatchErrors, WorkflowKind};
 pub use validate::{FieldError, Invalid};

@@ -75,10 +75,7 @@ impl FromStr for Role {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|role| role.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}: use customer, support or manager"))
+        Self::ALL.into_iter().find(|role| role.as_str() == s).ok_or_else(|| format!("unknown role {s:?}: use customer, support or manager"))
     }
 }
 

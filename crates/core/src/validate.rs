@@ -110,10 +110,7 @@ pub fn name(field: &str, what: &str, value: &str) -> Result<String, FieldError> 
     }
     let len = trimmed.chars().count();
     if len > MAX_NAME_LEN {
-        return Err(FieldError::new(
-            field,
-            format!("{what} is {len} characters long; use at most {MAX_NAME_LEN}"),
-        ));
+        return Err(FieldError::new(field, format!("{what} is {len} characters long; use at most {MAX_NAME_LEN}")));
     }
     if trimmed.chars().any(char::is_control) {
         return Err(FieldError::new(field, format!("{what} must not contain control characters")));
@@ -136,10 +133,7 @@ pub fn description(field: &str, value: &str) -> Result<String, FieldError> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if len > MAX_DESCRIPTION_LEN {
-        return Err(FieldError::new(
-            field,
-            format!("description is {len} characters long; use at most {MAX_DESCRIPTION_LEN}"),
-        ));
+        return Err(FieldError::new(field, format!("description is {len} characters long; use at most {MAX_DESCRIPTION_LEN}")));
     }
     Ok(trimmed.to_owned())
 }
@@ -191,10 +185,7 @@ fn domain_inner(value: &str) -> Result<String, String> {
 pub fn address(field: &str, value: &str) -> Result<String, FieldError> {
     let trimmed = value.trim();
     let invalid = |problem: String| {
-        FieldError::new(
-            field,
-            format!("{problem}; write a domain (shop.example.com), a wildcard (*.example.com) or host:port"),
-        )
+        FieldError::new(field, format!("{problem}; write a domain (shop.example.com), a wildcard (*.example.com) or host:port"))
     };
     if trimmed.is_empty() {
         return Err(invalid("address must not be empty".into()));
@@ -225,16 +216,10 @@ fn port_number(value: &str) -> Result<u16, String> {
 /// A host part of host:port: an IPv4 address, a bracketed IPv6 address, or a domain.
 fn host_name(value: &str) -> Result<String, String> {
     if let Some(inner) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
-        return inner
-            .parse::<std::net::Ipv6Addr>()
-            .map(|ip| format!("[{ip}]"))
-            .map_err(|_| format!("{value:?} is not an IPv6 address"));
+        return inner.parse::<std::net::Ipv6Addr>().map(|ip| format!("[{ip}]")).map_err(|_| format!("{value:?} is not an IPv6 address"));
     }
     if value.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return value
-            .parse::<std::net::Ipv4Addr>()
-            .map(|ip| ip.to_string())
-            .map_err(|_| format!("{value:?} is not an IPv4 address"));
+        return value.parse::<std::net::Ipv4Addr>().map(|ip| ip.to_string()).map_err(|_| format!("{value:?} is not an IPv4 address"));
     }
     if value.eq_ignore_ascii_case("localhost") {
         return Ok("localhost".into());
@@ -245,18 +230,15 @@ fn host_name(value: &str) -> Result<String, String> {
 /// The URL of a host agent: `https://host:port` (plain `http` only for loopback development).
 pub fn agent_url(field: &str, value: &str) -> Result<String, FieldError> {
     let trimmed = value.trim().trim_end_matches('/');
-    let invalid = |problem: String| {
-        FieldError::new(field, format!("{problem}; write it as https://host:port, e.g. https://web1.example.com:7443"))
-    };
+    let invalid =
+        |problem: String| FieldError::new(field, format!("{problem}; write it as https://host:port, e.g. https://web1.example.com:7443"));
     if trimmed.is_empty() {
         return Err(invalid("agent URL must not be empty".into()));
     }
     if trimmed.len() > MAX_URL_LEN {
         return Err(invalid(format!("agent URL is longer than {MAX_URL_LEN} characters")));
     }
-    let (scheme, rest) = trimmed
-        .split_once("://")
-        .ok_or_else(|| invalid(format!("agent URL {trimmed:?} has no scheme")))?;
+    let (scheme, rest) = trimmed.split_once("://").ok_or_else(|| invalid(format!("agent URL {trimmed:?} has no scheme")))?;
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "https" && scheme != "http" {
         return Err(invalid(format!("agent URL scheme {scheme:?} is not https")));
@@ -273,9 +255,7 @@ pub fn agent_url(field: &str, value: &str) -> Result<String, FieldError> {
     };
     let host = host_name(host).map_err(invalid)?;
     if scheme == "http" && !is_loopback(&host) {
-        return Err(invalid(format!(
-            "plain http is only allowed for agents on this machine, not {host}; agents speak https"
-        )));
+        return Err(invalid(format!("plain http is only allowed for agents on this machine, not {host}; agents speak https")));
     }
     Ok(format!("{scheme}://{}", rest.to_ascii_lowercase()))
 }
@@ -289,15 +269,10 @@ fn is_loopback(host: &str) -> bool {
 pub fn token_ref(field: &str, value: &str) -> Result<String, FieldError> {
     let trimmed = value.trim();
     let invalid = |problem: String| {
-        FieldError::new(
-            field,
-            format!("{problem}; write env:VARIABLE_NAME or file:/path/to/token (the token itself is never stored)"),
-        )
+        FieldError::new(field, format!("{problem}; write env:VARIABLE_NAME or file:/path/to/token (the token itself is never stored)"))
     };
     match trimmed.split_once(':') {
-        Some(("env", var)) if !var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-            Ok(trimmed.to_owned())
-        }
+        Some(("env", var)) if !var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => Ok(trimmed.to_owned()),
         Some(("file", path)) if path.starts_with('/') && path.len() < MAX_URL_LEN => Ok(trimmed.to_owned()),
         _ if trimmed.is_empty() => Err(invalid("token reference must not be empty".into())),
         _ => Err(invalid(format!("token reference {trimmed:?} is not understood"))),
@@ -372,10 +347,7 @@ mod tests {
         assert_eq!(name("name", "site name", "  Acme shop ").unwrap(), "Acme shop");
         assert_eq!(name("name", "site name", "   ").unwrap_err().message, "site name must not be empty");
         let long = "x".repeat(MAX_NAME_LEN + 1);
-        assert_eq!(
-            name("name", "site name", &long).unwrap_err().message,
-            "site name is 101 characters long; use at most 100"
-        );
+        assert_eq!(name("name", "site name", &long).unwrap_err().message, "site name is 101 characters long; use at most 100");
         assert!(name("name", "site name", "a\u{7}b").is_err());
         assert_eq!(name("name", "site name", &"é".repeat(MAX_NAME_LEN)).unwrap().chars().count(), 100);
     }

@@ -16,22 +16,15 @@ pub struct AddressBaseline {
 
 impl AddressBaseline {
     pub fn read(snapshot: &CountersSnapshot, site: &str, address: &str) -> AddressBaseline {
-        snapshot
-            .addresses
-            .iter()
-            .filter(|a| a.site == site && a.address == address)
-            .fold(AddressBaseline::default(), |sum, a| AddressBaseline {
-                responses_5xx: sum.responses_5xx + a.traffic.responses_5xx,
-                site_down: sum.site_down + a.traffic.site_down,
-            })
+        snapshot.addresses.iter().filter(|a| a.site == site && a.address == address).fold(AddressBaseline::default(), |sum, a| {
+            AddressBaseline { responses_5xx: sum.responses_5xx + a.traffic.responses_5xx, site_down: sum.site_down + a.traffic.site_down }
+        })
     }
 
     /// Requests answered with a 5xx (site-down pages included) since the baseline. A router
     /// restart resets its counters; then only what it counted since is known.
     pub fn failed_since(self, now: AddressBaseline) -> u64 {
-        now.responses_5xx
-            .saturating_sub(self.responses_5xx)
-            .max(now.site_down.saturating_sub(self.site_down))
+        now.responses_5xx.saturating_sub(self.responses_5xx).max(now.site_down.saturating_sub(self.site_down))
     }
 }
 
@@ -77,39 +70,13 @@ mod tests {
             (t(100), swap.clone()),
             (t(400), Command::Hold { on: false }),
             (t(1000), Command::Maintenance { on: true }),
-            (
-                t(1500),
-                Command::MoveToTemporaryAddress {
-                    env: Env::Production,
-                },
-            ),
+            (t(1500), Command::MoveToTemporaryAddress { env: Env::Production }),
             (t(2000), Command::Maintenance { on: false }),
-            (
-                t(3000),
-                Command::ReturnFromTemporaryAddress {
-                    env: Env::Production,
-                },
-            ),
+            (t(3000), Command::ReturnFromTemporaryAddress { env: Env::Production }),
         ];
-        assert_eq!(
-            downtime_ms(commands.iter().map(|(at, c)| (*at, c))),
-            400 + 2000
-        );
-        let before = AddressBaseline {
-            responses_5xx: 3,
-            site_down: 1,
-        };
-        assert_eq!(
-            before.failed_since(AddressBaseline {
-                responses_5xx: 10,
-                site_down: 5
-            }),
-            7
-        );
-        assert_eq!(
-            before.failed_since(AddressBaseline::default()),
-            0,
-            "a restarted router counts from zero"
-        );
+        assert_eq!(downtime_ms(commands.iter().map(|(at, c)| (*at, c))), 400 + 2000);
+        let before = AddressBaseline { responses_5xx: 3, site_down: 1 };
+        assert_eq!(before.failed_since(AddressBaseline { responses_5xx: 10, site_down: 5 }), 7);
+        assert_eq!(before.failed_since(AddressBaseline::default()), 0, "a restarted router counts from zero");
     }
 }

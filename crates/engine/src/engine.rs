@@ -9,12 +9,8 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use switchyard_agent::AgentClient;
 use switchyard_core::patch::{PatchDocument, WorkflowKind};
-use switchyard_core::workflow::{
-    Command, Event, RehearsalRecord, Release, ReleaseConfig, Run, State, Submitter,
-};
-use switchyard_store::{
-    NewRelease, NewTransition, ReleaseRecord, SiteReleases, Store, TransitionRecord,
-};
+use switchyard_core::workflow::{Command, Event, RehearsalRecord, Release, ReleaseConfig, Run, State, Submitter};
+use switchyard_store::{NewRelease, NewTransition, ReleaseRecord, SiteReleases, Store, TransitionRecord};
 
 use crate::downtime::{downtime_ms, AddressBaseline};
 use crate::error::{EngineError, Result};
@@ -75,14 +71,11 @@ struct Loaded {
 }
 
 fn json<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value)
-        .map_err(|e| EngineError::Internal(format!("cannot encode for the journal: {e}")))
+    serde_json::to_string(value).map_err(|e| EngineError::Internal(format!("cannot encode for the journal: {e}")))
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(text: &str, what: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| {
-        EngineError::Internal(format!("the journaled {what} does not read ({e}): {text}"))
-    })
+    serde_json::from_str(text).map_err(|e| EngineError::Internal(format!("the journaled {what} does not read ({e}): {text}")))
 }
 
 fn outcome(state: &State) -> Option<&'static str> {
@@ -100,13 +93,7 @@ impl Engine {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Engine {
-            store,
-            agent,
-            config,
-            http,
-            running: Mutex::new(HashMap::new()),
-        }
+        Engine { store, agent, config, http, running: Mutex::new(HashMap::new()) }
     }
 
     pub fn store(&self) -> &Store {
@@ -115,24 +102,14 @@ impl Engine {
 
     /// Creates the rehearsal of `doc` on a fresh clone of production and runs it up to the
     /// customer's confirmation.
-    pub async fn start_rehearsal(
-        &self,
-        doc: &PatchDocument,
-        submitted_by: &Submitter,
-        site: &ReleaseSite<'_>,
-    ) -> Result<ReleaseStatus> {
+    pub async fn start_rehearsal(&self, doc: &PatchDocument, submitted_by: &Submitter, site: &ReleaseSite<'_>) -> Result<ReleaseStatus> {
         let id = self.submit_rehearsal(doc, submitted_by, site).await?;
         self.resume(id).await
     }
 
     /// Journals the rehearsal of `doc` without running it; [`Engine::resume`] runs it. For
     /// callers that answer at once and drive the release in the background.
-    pub async fn submit_rehearsal(
-        &self,
-        doc: &PatchDocument,
-        submitted_by: &Submitter,
-        site: &ReleaseSite<'_>,
-    ) -> Result<i64> {
+    pub async fn submit_rehearsal(&self, doc: &PatchDocument, submitted_by: &Submitter, site: &ReleaseSite<'_>) -> Result<i64> {
         let release = Release::rehearsal(doc, submitted_by);
         self.create(doc, release, site).await
     }
@@ -146,9 +123,7 @@ impl Engine {
         pinned_accounts: &[String],
         site: &ReleaseSite<'_>,
     ) -> Result<ReleaseStatus> {
-        let id = self
-            .submit_production(doc, submitted_by, pinned_accounts, site)
-            .await?;
+        let id = self.submit_production(doc, submitted_by, pinned_accounts, site).await?;
         self.resume(id).await
     }
 
@@ -173,40 +148,20 @@ impl Engine {
                 passed: r.passed,
             })
             .collect();
-        let config = ReleaseConfig {
-            submitted_by: submitted_by.clone(),
-            pinned_accounts: pinned_accounts.to_vec(),
-            rehearsals,
-        };
+        let config = ReleaseConfig { submitted_by: submitted_by.clone(), pinned_accounts: pinned_accounts.to_vec(), rehearsals };
         let release = Release::production(doc, &config)?;
         self.create(doc, release, site).await
     }
 
-    async fn create(
-        &self,
-        doc: &PatchDocument,
-        release: Release,
-        site: &ReleaseSite<'_>,
-    ) -> Result<i64> {
-        let table = self
-            .agent
-            .routes()
-            .await
-            .map_err(unreachable("read the route table"))?;
+    async fn create(&self, doc: &PatchDocument, release: Release, site: &ReleaseSite<'_>) -> Result<i64> {
+        let table = self.agent.routes().await.map_err(unreachable("read the route table"))?;
         let placement = Placement::resolve(site.key, site.public_address, &table)?;
-        let counters = self
-            .agent
-            .counters()
-            .await
-            .map_err(unreachable("read the router's counters"))?;
+        let counters = self.agent.counters().await.map_err(unreachable("read the router's counters"))?;
         let baseline = AddressBaseline::read(&counters, &placement.site, site.public_address);
         let uid = format!("sy{:016x}", rand::random::<u64>());
         let (state, commands) = release.start();
         let commands = number(&uid, 0, commands);
-        let stored = StoredConfig {
-            release: release.clone(),
-            baseline,
-        };
+        let stored = StoredConfig { release: release.clone(), baseline };
         let run = match release.run {
             Run::Rehearsal => "rehearsal",
             Run::Production => "production",
@@ -227,16 +182,11 @@ impl Engine {
         let version = i64::from(doc.version);
         // An engine driven without an inventory (no site id) has no users table to point at
         // either; the compiled run still carries the submitter's id for the approval rule.
-        let (site_id, submitted_by_id) = (
-            site.id,
-            site.id
-                .and((release.submitted_by_id != 0).then_some(release.submitted_by_id)),
-        );
+        let (site_id, submitted_by_id) = (site.id, site.id.and((release.submitted_by_id != 0).then_some(release.submitted_by_id)));
         let store = self.store.clone();
         // In a task of its own for the same reason as `append`.
         let write = tokio::spawn(async move {
-            let [uid, site, workflow, toml, sha, submitted_by, placement, config, state, commands] =
-                &owned;
+            let [uid, site, workflow, toml, sha, submitted_by, placement, config, state, commands] = &owned;
             store
                 .create_release(&NewRelease {
                     uid,
@@ -256,15 +206,8 @@ impl Engine {
                 })
                 .await
         });
-        let record = write.await.map_err(|e| {
-            EngineError::Internal(format!("the release could not be stored: {e}"))
-        })??;
-        tracing::info!(
-            "release {} ({run} of {} v{}) created as {uid}",
-            record.id,
-            site.key,
-            doc.version
-        );
+        let record = write.await.map_err(|e| EngineError::Internal(format!("the release could not be stored: {e}")))??;
+        tracing::info!("release {} ({run} of {} v{}) created as {uid}", record.id, site.key, doc.version);
         Ok(record.id)
     }
 
@@ -301,10 +244,7 @@ impl Engine {
     }
 
     fn driver(&self, id: i64) -> Arc<Driver> {
-        let mut running = self
-            .running
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut running = self.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         Arc::clone(running.entry(id).or_default())
     }
 
@@ -312,12 +252,7 @@ impl Engine {
         let record = self.store.release(id).await?;
         let stored: StoredConfig = parse(&record.config, "release config")?;
         let placement: Placement = parse(&record.placement, "placement")?;
-        Ok(Loaded {
-            release: stored.release,
-            baseline: stored.baseline,
-            placement,
-            record,
-        })
+        Ok(Loaded { release: stored.release, baseline: stored.baseline, placement, record })
     }
 
     /// Performs the last transition's commands, journals what follows, and repeats until the
@@ -335,10 +270,7 @@ impl Engine {
             http: &self.http,
             release_uid: &loaded.record.uid,
             share_data: loaded.release.run == Run::Production
-                && matches!(
-                    loaded.release.workflow,
-                    WorkflowKind::BlueGreen | WorkflowKind::Rollout
-                ),
+                && matches!(loaded.release.workflow, WorkflowKind::BlueGreen | WorkflowKind::Rollout),
         };
         loop {
             let last = self.store.last_transition(id).await?;
@@ -373,15 +305,11 @@ impl Engine {
                     }
                     Command::RecordRehearsal { .. } => {
                         self.store.mark_rehearsal_passed(id).await?;
-                        vec![Event::CommandSucceeded {
-                            output: "rehearsal recorded".into(),
-                        }]
+                        vec![Event::CommandSucceeded { output: "rehearsal recorded".into() }]
                     }
                     command => perform(&target, &journaled.op_id, command).await?,
                 };
-                let failed = produced
-                    .iter()
-                    .any(|e| matches!(e, Event::CommandFailed { .. }));
+                let failed = produced.iter().any(|e| matches!(e, Event::CommandFailed { .. }));
                 events = produced;
                 // The workflow asks for one command per transition; should it ask for more, the
                 // first failure is the answer for all of them.
@@ -394,13 +322,9 @@ impl Engine {
             let mut rows: Vec<(String, String, String)> = Vec::new();
             let mut seq = last.seq;
             for event in &events {
-                let (next, next_commands) =
-                    loaded.release.step(&state, event).map_err(|refusal| {
-                        EngineError::Internal(format!(
-                            "the workflow refused the engine's own {}: {refusal}",
-                            event.name()
-                        ))
-                    })?;
+                let (next, next_commands) = loaded.release.step(&state, event).map_err(|refusal| {
+                    EngineError::Internal(format!("the workflow refused the engine's own {}: {refusal}", event.name()))
+                })?;
                 seq += 1;
                 let next_commands = number(&loaded.record.uid, seq, next_commands);
                 rows.push((json(event)?, json(&next)?, json(&next_commands)?));
@@ -417,30 +341,13 @@ impl Engine {
     /// Appends journal rows `(event, state, commands)` in a task of its own: a caller that is
     /// cancelled mid-write (a dropped request, a shutdown) must not leave the write
     /// transaction, and with it the database's write lock, half done in the pool.
-    async fn append(
-        &self,
-        id: i64,
-        after_seq: i64,
-        rows: Vec<(String, String, String)>,
-        outcome: Option<&'static str>,
-    ) -> Result<i64> {
+    async fn append(&self, id: i64, after_seq: i64, rows: Vec<(String, String, String)>, outcome: Option<&'static str>) -> Result<i64> {
         let store = self.store.clone();
         let write = tokio::spawn(async move {
-            let new: Vec<NewTransition> = rows
-                .iter()
-                .map(|(e, s, c)| NewTransition {
-                    event: e,
-                    state: s,
-                    commands: c,
-                })
-                .collect();
+            let new: Vec<NewTransition> = rows.iter().map(|(e, s, c)| NewTransition { event: e, state: s, commands: c }).collect();
             store.append_transitions(id, after_seq, &new, outcome).await
         });
-        let seq = write.await.map_err(|e| {
-            EngineError::Internal(format!(
-                "the journal write of release {id} did not finish: {e}"
-            ))
-        })??;
+        let seq = write.await.map_err(|e| EngineError::Internal(format!("the journal write of release {id} did not finish: {e}")))??;
         Ok(seq)
     }
 
@@ -450,41 +357,24 @@ impl Engine {
         let id = loaded.record.id;
         let journal = match self.store.transitions(id).await {
             Ok(journal) => journal,
-            Err(e) => {
-                return tracing::warn!(
-                    "release {id}: cannot read the journal to measure downtime: {e}"
-                )
-            }
+            Err(e) => return tracing::warn!("release {id}: cannot read the journal to measure downtime: {e}"),
         };
         let downtime = downtime_ms(journaled_commands(&journal).iter().map(|(at, c)| (*at, c)));
         let failed = match self.agent.counters().await {
             Ok(now) => {
                 let p = &loaded.placement;
-                loaded.baseline.failed_since(AddressBaseline::read(
-                    &now,
-                    &p.site,
-                    &p.public_address,
-                ))
+                loaded.baseline.failed_since(AddressBaseline::read(&now, &p.site, &p.public_address))
             }
-            Err(e) => {
-                return tracing::warn!("release {id}: cannot read the router's counters: {e}")
-            }
+            Err(e) => return tracing::warn!("release {id}: cannot read the router's counters: {e}"),
         };
-        if let Err(e) = self
-            .store
-            .record_downtime(id, downtime, i64::try_from(failed).unwrap_or(i64::MAX))
-            .await
-        {
+        if let Err(e) = self.store.record_downtime(id, downtime, i64::try_from(failed).unwrap_or(i64::MAX)).await {
             tracing::warn!("release {id}: cannot store its downtime: {e}");
         }
     }
 }
 
 fn unreachable(what: &'static str) -> impl FnOnce(switchyard_agent::AgentError) -> EngineError {
-    move |e| EngineError::AgentUnreachable {
-        context: format!("cannot {what}"),
-        message: e.to_string(),
-    }
+    move |e| EngineError::AgentUnreachable { context: format!("cannot {what}"), message: e.to_string() }
 }
 
 fn status_of(loaded: &Loaded, state: State) -> ReleaseStatus {
@@ -499,20 +389,11 @@ fn status_of(loaded: &Loaded, state: State) -> ReleaseStatus {
 /// Gives each command its operation id: the release's uid, the journal sequence of the
 /// transition that asked for it, and its index there.
 fn number(uid: &str, seq: i64, commands: Vec<Command>) -> Vec<Journaled> {
-    commands
-        .into_iter()
-        .enumerate()
-        .map(|(i, command)| Journaled {
-            op_id: format!("{uid}-{seq}-{i}"),
-            command,
-        })
-        .collect()
+    commands.into_iter().enumerate().map(|(i, command)| Journaled { op_id: format!("{uid}-{seq}-{i}"), command }).collect()
 }
 
 /// Every journaled command with the time its transition was written.
-fn journaled_commands(
-    journal: &[TransitionRecord],
-) -> Vec<(chrono::DateTime<chrono::Utc>, Command)> {
+fn journaled_commands(journal: &[TransitionRecord]) -> Vec<(chrono::DateTime<chrono::Utc>, Command)> {
     let mut out = Vec::new();
     for t in journal {
         let Ok(at) = chrono::DateTime::parse_from_rfc3339(&t.at) else {
@@ -521,11 +402,7 @@ fn journaled_commands(
         let Ok(commands) = serde_json::from_str::<Vec<Journaled>>(&t.commands) else {
             continue;
         };
-        out.extend(
-            commands
-                .into_iter()
-                .map(|j| (at.with_timezone(&chrono::Utc), j.command)),
-        );
+        out.extend(commands.into_iter().map(|j| (at.with_timezone(&chrono::Utc), j.command)));
     }
     out
 }

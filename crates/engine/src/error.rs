@@ -28,10 +28,7 @@ pub enum EngineError {
 impl EngineError {
     /// Whether calling the same engine method again (resume, approve) may succeed.
     pub fn retry_safe(&self) -> bool {
-        matches!(
-            self,
-            EngineError::AgentUnreachable { .. } | EngineError::Store(StoreError::Conflict(_))
-        )
+        matches!(self, EngineError::AgentUnreachable { .. } | EngineError::Store(StoreError::Conflict(_)))
     }
 }
 

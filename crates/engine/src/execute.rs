@@ -10,14 +10,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use switchyard_agent::api::{
-    Activate, CloneEnv, DestroyEnv, ProcessState, Rollback, RunStep, SyncEnv, UnpackRelease,
-};
+use switchyard_agent::api::{Activate, CloneEnv, DestroyEnv, ProcessState, Rollback, RunStep, SyncEnv, UnpackRelease};
 use switchyard_agent::{AgentClient, AgentError};
 use switchyard_core::workflow::{Command, Env, Event};
-use switchyard_router::api::{
-    MoveToTemporaryAddress, PointAddress, RouteBack, SetHold, SetMaintenance, SwapEnvironments,
-};
+use switchyard_router::api::{MoveToTemporaryAddress, PointAddress, RouteBack, SetHold, SetMaintenance, SwapEnvironments};
 use switchyard_router::{AccountSplit, Hold, Target};
 
 use crate::error::{EngineError, Result};
@@ -81,12 +77,7 @@ pub(crate) type Outcome = std::result::Result<String, String>;
 /// runs watch windows (`observe::watch`) and records rehearsals.
 pub(crate) async fn perform(t: &Host<'_>, op: &str, command: &Command) -> Result<Vec<Event>> {
     let outcome = match command {
-        Command::HealthCheck {
-            env,
-            path,
-            expect_status,
-            retries,
-        } => {
+        Command::HealthCheck { env, path, expect_status, retries } => {
             let (healthy, detail) = health_check(t, *env, path, *expect_status, *retries).await?;
             return Ok(vec![Event::HealthChecked { healthy, detail }]);
         }
@@ -99,11 +90,7 @@ pub(crate) async fn perform(t: &Host<'_>, op: &str, command: &Command) -> Result
 }
 
 /// Retries a call the agent could not be reached for; an answer (success or refusal) is final.
-pub(crate) async fn call<T, F, Fut>(
-    t: &Host<'_>,
-    what: &str,
-    mut f: F,
-) -> Result<std::result::Result<T, AgentError>>
+pub(crate) async fn call<T, F, Fut>(t: &Host<'_>, what: &str, mut f: F) -> Result<std::result::Result<T, AgentError>>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = std::result::Result<T, AgentError>>,
@@ -164,15 +151,8 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
                 return Ok(Err("refusing to discard production".into()));
             }
             let name = p.env(*env);
-            let req = DestroyEnv {
-                op_id: part("destroy"),
-                force: true,
-            };
-            match call(t, "discard an environment", || {
-                agent.destroy_env(name, &req)
-            })
-            .await?
-            {
+            let req = DestroyEnv { op_id: part("destroy"), force: true };
+            match call(t, "discard an environment", || agent.destroy_env(name, &req)).await? {
                 Ok(_) => format!("discarded {name}"),
                 Err(AgentError::Remote { status: 404, .. }) => format!("{name} was already gone"),
                 Err(e) => return Ok(Err(e.to_string())),
@@ -187,15 +167,8 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
                     t.config.candidates_dir.display()
                 )));
             }
-            let info = answer!(
-                call(t, "upload the candidate", || agent
-                    .upload_candidate(&path, sha256))
-                .await?
-            );
-            format!(
-                "candidate {} on the host ({} bytes)",
-                info.sha256, info.size
-            )
+            let info = answer!(call(t, "upload the candidate", || agent.upload_candidate(&path, sha256)).await?);
+            format!("candidate {} on the host ({} bytes)", info.sha256, info.size)
         }
         Command::UnpackRelease { env, sha256 } => {
             let name = p.env(*env);
@@ -203,48 +176,25 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
             let info = answer!(call(t, "read an environment", || agent.env(name)).await?);
             // A clone carries production's releases; one already unpacked from this candidate
             // is the same files.
-            if info
-                .releases
-                .iter()
-                .any(|r| r.id == id && r.sha256 == *sha256)
-            {
+            if info.releases.iter().any(|r| r.id == id && r.sha256 == *sha256) {
                 format!("release {id} already unpacked in {name}")
             } else {
-                let req = UnpackRelease {
-                    op_id: part("unpack"),
-                    release_id: id.clone(),
-                    sha256: sha256.clone(),
-                };
-                let release = answer!(
-                    call(t, "unpack the release", || agent.unpack_release(name, &req)).await?
-                );
-                format!(
-                    "unpacked release {} in {name} ({} files)",
-                    release.id, release.files
-                )
+                let req = UnpackRelease { op_id: part("unpack"), release_id: id.clone(), sha256: sha256.clone() };
+                let release = answer!(call(t, "unpack the release", || agent.unpack_release(name, &req)).await?);
+                format!("unpacked release {} in {name} ({} files)", release.id, release.files)
             }
         }
         Command::ActivateRelease { env, sha256 } => {
             let name = p.env(*env);
-            let req = Activate {
-                op_id: part("activate"),
-                release_id: release_id(sha256),
-            };
-            let result =
-                answer!(call(t, "activate the release", || agent.activate(name, &req)).await?);
+            let req = Activate { op_id: part("activate"), release_id: release_id(sha256) };
+            let result = answer!(call(t, "activate the release", || agent.activate(name, &req)).await?);
             answer!(restart_if_running(t, op, name).await?);
             format!("{name} runs release {}", result.current)
         }
         Command::ActivatePreviousRelease { env } => {
             let name = p.env(*env);
-            let req = Rollback {
-                op_id: part("rollback"),
-            };
-            let result = answer!(
-                call(t, "activate the previous release", || agent
-                    .rollback(name, &req))
-                .await?
-            );
+            let req = Rollback { op_id: part("rollback") };
+            let result = answer!(call(t, "activate the previous release", || agent.rollback(name, &req)).await?);
             answer!(restart_if_running(t, op, name).await?);
             format!("{name} runs release {} again", result.current)
         }
@@ -264,12 +214,7 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
             });
             format!("started {name}")
         }
-        Command::RunStep {
-            env,
-            step,
-            command,
-            timeout_secs,
-        } => {
+        Command::RunStep { env, step, command, timeout_secs } => {
             let name = p.env(*env);
             let req = RunStep {
                 op_id: part("step"),
@@ -277,28 +222,15 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
                 timeout_secs: u64::from(*timeout_secs),
                 env: Default::default(),
             };
-            let result =
-                answer!(call(t, "run a step", || agent.run_step(name, &req, |_| {})).await?);
+            let result = answer!(call(t, "run a step", || agent.run_step(name, &req, |_| {})).await?);
             let output = format!("{}{}", result.stdout, result.stderr);
-            let tail: String = output
-                .chars()
-                .rev()
-                .take(2000)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+            let tail: String = output.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
             if result.code == Some(0) {
                 tail
             } else if result.timed_out {
-                return Ok(Err(format!(
-                    "step {step} timed out after {timeout_secs} s: {tail}"
-                )));
+                return Ok(Err(format!("step {step} timed out after {timeout_secs} s: {tail}")));
             } else {
-                return Ok(Err(format!(
-                    "step {step} exited with {:?}: {tail}",
-                    result.code
-                )));
+                return Ok(Err(format!("step {step} exited with {:?}: {tail}", result.code)));
             }
         }
         Command::SyncData { from, to, .. } => {
@@ -310,79 +242,38 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
                 let id = part("stop");
                 call(t, "stop the sync target", || agent.stop(to, &id)).await?
             });
-            let req = SyncEnv {
-                op_id: part("sync"),
-                from: from.to_owned(),
-            };
+            let req = SyncEnv { op_id: part("sync"), from: from.to_owned() };
             let report = answer!(call(t, "sync data", || agent.sync_env(to, &req)).await?);
             answer!({
                 let id = part("start");
                 call(t, "start the sync target", || agent.start(to, &id)).await?
             });
-            format!(
-                "synced {} from {from} into {to}",
-                report.databases.join(", ")
-            )
+            format!("synced {} from {from} into {to}", report.databases.join(", "))
         }
         Command::Maintenance { on } => {
-            let change = SetMaintenance {
-                site,
-                on: *on,
-                page: None,
-            };
-            answer!(
-                call(t, "switch the site-down page", || agent
-                    .maintenance(op, change.clone()))
-                .await?
-            );
+            let change = SetMaintenance { site, on: *on, page: None };
+            answer!(call(t, "switch the site-down page", || agent.maintenance(op, change.clone())).await?);
             format!("site-down page {}", if *on { "on" } else { "off" })
         }
         Command::MoveToTemporaryAddress { .. } => {
-            let change = MoveToTemporaryAddress {
-                site,
-                public_address: p.public_address.clone(),
-                temporary_address: p.temporary_address.clone(),
-            };
-            answer!(
-                call(t, "move to the temporary address", || agent
-                    .move_to_temporary_address(op, change.clone()))
-                .await?
-            );
+            let change =
+                MoveToTemporaryAddress { site, public_address: p.public_address.clone(), temporary_address: p.temporary_address.clone() };
+            answer!(call(t, "move to the temporary address", || agent.move_to_temporary_address(op, change.clone())).await?);
             format!("{} serves at {}", p.production_env, p.temporary_address)
         }
         Command::ReturnFromTemporaryAddress { .. } => {
-            let change = RouteBack {
-                site,
-                temporary_address: p.temporary_address.clone(),
-                public_address: p.public_address.clone(),
-            };
-            answer!(
-                call(t, "return from the temporary address", || agent
-                    .route_back(op, change.clone()))
-                .await?
-            );
+            let change = RouteBack { site, temporary_address: p.temporary_address.clone(), public_address: p.public_address.clone() };
+            answer!(call(t, "return from the temporary address", || agent.route_back(op, change.clone())).await?);
             format!("{} serves at {} again", p.production_env, p.public_address)
         }
         Command::SwapAddresses => {
-            let change = SwapEnvironments {
-                site,
-                first: p.production_env.clone(),
-                second: p.candidate_env.clone(),
-            };
+            let change = SwapEnvironments { site, first: p.production_env.clone(), second: p.candidate_env.clone() };
             answer!(call(t, "swap addresses", || agent.swap(op, change.clone())).await?);
             format!("swapped {} and {}", p.production_env, p.candidate_env)
         }
         Command::RouteBack => {
-            let change = PointAddress {
-                site,
-                address: p.accounts_address.clone(),
-                target: Target::environment(&p.production_env),
-            };
-            answer!(
-                call(t, "route every account back", || agent
-                    .point(op, change.clone()))
-                .await?
-            );
+            let change = PointAddress { site, address: p.accounts_address.clone(), target: Target::environment(&p.production_env) };
+            answer!(call(t, "route every account back", || agent.point(op, change.clone())).await?);
             format!("every account on {}", p.production_env)
         }
         Command::SetAccountSplit { percent, pinned } => {
@@ -390,33 +281,20 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
                 stable: p.production_env.clone(),
                 candidate: p.candidate_env.clone(),
                 candidate_percent: *percent,
-                pins: pinned
-                    .iter()
-                    .map(|a| (a.clone(), p.candidate_env.clone()))
-                    .collect(),
+                pins: pinned.iter().map(|a| (a.clone(), p.candidate_env.clone())).collect(),
             };
-            let change = PointAddress {
-                site,
-                address: p.accounts_address.clone(),
-                target: Target::Split(split),
-            };
+            let change = PointAddress { site, address: p.accounts_address.clone(), target: Target::Split(split) };
             answer!(call(t, "split the accounts", || agent.point(op, change.clone())).await?);
             format!("{percent} % of accounts on {}", p.candidate_env)
         }
         Command::PointAccounts { env } => {
             let name = p.env(*env);
-            let change = PointAddress {
-                site,
-                address: p.accounts_address.clone(),
-                target: Target::environment(name),
-            };
+            let change = PointAddress { site, address: p.accounts_address.clone(), target: Target::environment(name) };
             answer!(call(t, "point the accounts", || agent.point(op, change.clone())).await?);
             format!("every account on {name}")
         }
         Command::Hold { on } => {
-            let hold = on.then(|| Hold {
-                timeout_ms: t.config.hold_timeout.as_millis() as u64,
-            });
+            let hold = on.then(|| Hold { timeout_ms: t.config.hold_timeout.as_millis() as u64 });
             let change = SetHold { site, hold };
             answer!(call(t, "hold requests", || agent.hold(op, change.clone())).await?);
             format!("requests {}", if *on { "held" } else { "released" })
@@ -424,9 +302,7 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
         Command::SnapshotDatabase { env } => answer!(crate::data::snapshot(t, op, *env).await?),
         Command::RestoreSnapshot { env } => answer!(crate::data::restore(t, op, *env).await?),
         Command::HealthCheck { .. } | Command::Wait { .. } | Command::RecordRehearsal { .. } => {
-            return Err(EngineError::Internal(format!(
-                "`{command}` is not an agent command"
-            )));
+            return Err(EngineError::Internal(format!("`{command}` is not an agent command")));
         }
     }))
 }
@@ -443,45 +319,22 @@ pub(crate) async fn clone_replacing(
     share_volume: bool,
 ) -> Result<std::result::Result<(), AgentError>> {
     let agent = t.agent;
-    let req = CloneEnv {
-        op_id: format!("{op}.clone"),
-        target: to.to_owned(),
-        port,
-        share_volume,
-    };
+    let req = CloneEnv { op_id: format!("{op}.clone"), target: to.to_owned(), port, share_volume };
     match call(t, "clone an environment", || agent.clone_env(from, &req)).await? {
         Err(AgentError::Remote { status: 409, .. }) => {}
         other => return Ok(other.map(|_| ())),
     }
-    let destroy = DestroyEnv {
-        op_id: format!("{op}.replace"),
-        force: true,
-    };
-    if let Err(e) = call(t, "discard the old environment", || {
-        agent.destroy_env(to, &destroy)
-    })
-    .await?
-    {
+    let destroy = DestroyEnv { op_id: format!("{op}.replace"), force: true };
+    if let Err(e) = call(t, "discard the old environment", || agent.destroy_env(to, &destroy)).await? {
         return Ok(Err(e));
     }
-    let again = CloneEnv {
-        op_id: format!("{op}.clone-again"),
-        ..req.clone()
-    };
-    Ok(
-        call(t, "clone an environment", || agent.clone_env(from, &again))
-            .await?
-            .map(|_| ()),
-    )
+    let again = CloneEnv { op_id: format!("{op}.clone-again"), ..req.clone() };
+    Ok(call(t, "clone an environment", || agent.clone_env(from, &again)).await?.map(|_| ()))
 }
 
 /// A running site restarts onto a newly activated release; a stopped one (a minor patch
 /// stops it first) stays stopped until the workflow starts it.
-async fn restart_if_running(
-    t: &Host<'_>,
-    op: &str,
-    env: &str,
-) -> Result<std::result::Result<(), AgentError>> {
+async fn restart_if_running(t: &Host<'_>, op: &str, env: &str) -> Result<std::result::Result<(), AgentError>> {
     let agent = t.agent;
     let status = match call(t, "read the process status", || agent.process_status(env)).await? {
         Ok(status) => status,
@@ -491,7 +344,5 @@ async fn restart_if_running(
         return Ok(Ok(()));
     }
     let id = format!("{op}.restart");
-    Ok(call(t, "restart the site", || agent.restart(env, &id))
-        .await?
-        .map(|_| ()))
+    Ok(call(t, "restart the site", || agent.restart(env, &id)).await?.map(|_| ()))
 }

@@ -15,36 +15,18 @@ use crate::error::Result;
 use crate::execute::{call, Host};
 
 /// The backend the router sends an environment's traffic to.
-pub(crate) async fn backend(
-    t: &Host<'_>,
-    env: &str,
-) -> Result<std::result::Result<std::net::SocketAddr, AgentError>> {
+pub(crate) async fn backend(t: &Host<'_>, env: &str) -> Result<std::result::Result<std::net::SocketAddr, AgentError>> {
     let table = match call(t, "read the route table", || t.agent.routes()).await? {
         Ok(table) => table,
         Err(e) => return Ok(Err(e)),
     };
-    let found = table
-        .sites
-        .get(&t.placement.site)
-        .and_then(|s| s.environments.get(env))
-        .copied();
-    Ok(found.ok_or_else(|| {
-        AgentError::NotFound(format!(
-            "environment {env} is not in the route table of site {}",
-            t.placement.site
-        ))
-    }))
+    let found = table.sites.get(&t.placement.site).and_then(|s| s.environments.get(env)).copied();
+    Ok(found.ok_or_else(|| AgentError::NotFound(format!("environment {env} is not in the route table of site {}", t.placement.site))))
 }
 
 /// Asks the environment's backend directly (the engine reaches the host's 127.0.0.1 only when
 /// it runs on that host; a remote host needs an agent-side probe).
-pub(crate) async fn health_check(
-    t: &Host<'_>,
-    env: Env,
-    path: &str,
-    expect: u16,
-    retries: u32,
-) -> Result<(bool, String)> {
+pub(crate) async fn health_check(t: &Host<'_>, env: Env, path: &str, expect: u16, retries: u32) -> Result<(bool, String)> {
     let name = t.placement.env(env);
     let addr = match backend(t, name).await? {
         Ok(addr) => addr,
@@ -57,15 +39,8 @@ pub(crate) async fn health_check(
             tokio::time::sleep(t.config.health_interval).await;
         }
         match t.http.get(&url).send().await {
-            Ok(reply) if reply.status().as_u16() == expect => {
-                return Ok((true, format!("{name} {path}: {expect}")))
-            }
-            Ok(reply) => {
-                last = format!(
-                    "{name} {path} answered {} (expected {expect})",
-                    reply.status().as_u16()
-                )
-            }
+            Ok(reply) if reply.status().as_u16() == expect => return Ok((true, format!("{name} {path}: {expect}"))),
+            Ok(reply) => last = format!("{name} {path} answered {} (expected {expect})", reply.status().as_u16()),
             Err(e) => last = format!("{name} {path}: {e}"),
         }
     }
@@ -137,11 +112,7 @@ pub(crate) async fn watch(
     interrupt: &Interrupt,
     halts: impl Fn(Counters, Counters) -> bool,
 ) -> Result<Watched> {
-    let read = || async {
-        call(t, "read the counters", || t.agent.counters())
-            .await
-            .map(|r| r.unwrap_or_default())
-    };
+    let read = || async { call(t, "read the counters", || t.agent.counters()).await.map(|r| r.unwrap_or_default()) };
     let before = read().await?;
     let end = Instant::now() + Duration::from_secs(u64::from(seconds));
     loop {
@@ -149,10 +120,7 @@ pub(crate) async fn watch(
         if left.is_zero() {
             break;
         }
-        if !interrupt
-            .sleep(left.min(t.config.watch_check_interval))
-            .await
-        {
+        if !interrupt.sleep(left.min(t.config.watch_check_interval)).await {
             return Ok(Watched::Interrupted);
         }
         if Instant::now() >= end {
@@ -167,41 +135,21 @@ pub(crate) async fn watch(
         }
     }
     let (old, new) = observed(t, &before, &read().await?);
-    Ok(Watched::Window(vec![
-        Event::CountersObserved { old, new },
-        Event::TimerElapsed,
-    ]))
+    Ok(Watched::Window(vec![Event::CountersObserved { old, new }, Event::TimerElapsed]))
 }
 
 /// (old version, new version) counters between two readings.
-fn observed(
-    t: &Host<'_>,
-    before: &CountersSnapshot,
-    after: &CountersSnapshot,
-) -> (Counters, Counters) {
+fn observed(t: &Host<'_>, before: &CountersSnapshot, after: &CountersSnapshot) -> (Counters, Counters) {
     let delta = |env: &str| {
-        let (a, b) = (
-            env_counters(after, &t.placement.site, env),
-            env_counters(before, &t.placement.site, env),
-        );
-        Counters {
-            requests: a.requests.saturating_sub(b.requests),
-            errors_5xx: a.errors_5xx.saturating_sub(b.errors_5xx),
-        }
+        let (a, b) = (env_counters(after, &t.placement.site, env), env_counters(before, &t.placement.site, env));
+        Counters { requests: a.requests.saturating_sub(b.requests), errors_5xx: a.errors_5xx.saturating_sub(b.errors_5xx) }
     };
-    (
-        delta(&t.placement.production_env),
-        delta(&t.placement.candidate_env),
-    )
+    (delta(&t.placement.production_env), delta(&t.placement.candidate_env))
 }
 
 fn env_counters(snapshot: &CountersSnapshot, site: &str, env: &str) -> Counters {
-    snapshot
-        .environments
-        .iter()
-        .filter(|e| e.site == site && e.environment == env)
-        .fold(Counters::default(), |sum, e| Counters {
-            requests: sum.requests + e.traffic.requests,
-            errors_5xx: sum.errors_5xx + e.traffic.responses_5xx,
-        })
+    snapshot.environments.iter().filter(|e| e.site == site && e.environment == env).fold(Counters::default(), |sum, e| Counters {
+        requests: sum.requests + e.traffic.requests,
+        errors_5xx: sum.errors_5xx + e.traffic.responses_5xx,
+    })
 }

@@ -72,21 +72,13 @@ pub fn accounts_address(public_address: &str) -> String {
 /// The routes a new site starts with: `<key>-blue` on `blue` serving the public address,
 /// `<key>-green` on `green` behind the candidate address. Hosts are set up with this once,
 /// under the entry `<key>`.
-pub fn initial_site_routes(
-    key: &str,
-    public_address: &str,
-    blue: SocketAddr,
-    green: SocketAddr,
-) -> SiteRoutes {
+pub fn initial_site_routes(key: &str, public_address: &str, blue: SocketAddr, green: SocketAddr) -> SiteRoutes {
     let [blue_env, green_env] = environment_names(key);
     SiteRoutes {
         environments: BTreeMap::from([(blue_env.clone(), blue), (green_env.clone(), green)]),
         addresses: BTreeMap::from([
             (public_address.to_owned(), Target::environment(blue_env)),
-            (
-                candidate_address(public_address),
-                Target::environment(green_env),
-            ),
+            (candidate_address(public_address), Target::environment(green_env)),
         ]),
         ..SiteRoutes::default()
     }
@@ -103,7 +95,9 @@ impl Placement {
             .get_key_value(key)
             .or_else(|| table.sites.iter().find(|(_, routes)| routes.environments.contains_key(&blue)))
             .ok_or_else(|| {
-                EngineError::Placement(format!("site {key} is not in the host's route table: set up its routes (blue and green environments) first"))
+                EngineError::Placement(format!(
+                    "site {key} is not in the host's route table: set up its routes (blue and green environments) first"
+                ))
             })?;
         for env in [&blue, &green] {
             if !routes.environments.contains_key(env) {
@@ -151,74 +145,32 @@ mod tests {
 
     #[test]
     fn production_is_what_the_public_address_serves() {
-        let (a, b): (SocketAddr, SocketAddr) = (
-            "127.0.0.1:1".parse().unwrap(),
-            "127.0.0.1:2".parse().unwrap(),
-        );
+        let (a, b): (SocketAddr, SocketAddr) = ("127.0.0.1:1".parse().unwrap(), "127.0.0.1:2".parse().unwrap());
         let mut table = RouteTable::default();
-        table.sites.insert(
-            "shop".into(),
-            initial_site_routes("shop", "shop.test", a, b),
-        );
+        table.sites.insert("shop".into(), initial_site_routes("shop", "shop.test", a, b));
         let placement = Placement::resolve("shop", "shop.test", &table).unwrap();
-        assert_eq!(
-            (
-                placement.env(Env::Production),
-                placement.env(Env::Candidate)
-            ),
-            ("shop-blue", "shop-green")
-        );
+        assert_eq!((placement.env(Env::Production), placement.env(Env::Candidate)), ("shop-blue", "shop-green"));
         assert_eq!(placement.candidate_address, "candidate.shop.test");
 
         let routes = table.sites.get_mut("shop").unwrap();
-        routes
-            .addresses
-            .insert("shop.test".into(), Target::environment("shop-green"));
+        routes.addresses.insert("shop.test".into(), Target::environment("shop-green"));
         let swapped = Placement::resolve("shop", "shop.test", &table).unwrap();
-        assert_eq!(
-            (
-                swapped.production_env.as_str(),
-                swapped.candidate_env.as_str()
-            ),
-            ("shop-green", "shop-blue")
-        );
+        assert_eq!((swapped.production_env.as_str(), swapped.candidate_env.as_str()), ("shop-green", "shop-blue"));
 
-        let err = Placement::resolve("shop", "nope.test", &table)
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            "site shop has no public address nope.test in the route table"
-        );
-        let err = Placement::resolve("blog", "shop.test", &table)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("site blog is not in the host's route table"),
-            "{err}"
-        );
+        let err = Placement::resolve("shop", "nope.test", &table).unwrap_err().to_string();
+        assert_eq!(err, "site shop has no public address nope.test in the route table");
+        let err = Placement::resolve("blog", "shop.test", &table).unwrap_err().to_string();
+        assert!(err.starts_with("site blog is not in the host's route table"), "{err}");
     }
 
     #[test]
     fn a_site_put_live_under_its_name_is_found_by_its_key() {
-        let (a, b): (SocketAddr, SocketAddr) = (
-            "127.0.0.1:1".parse().unwrap(),
-            "127.0.0.1:2".parse().unwrap(),
-        );
+        let (a, b): (SocketAddr, SocketAddr) = ("127.0.0.1:1".parse().unwrap(), "127.0.0.1:2".parse().unwrap());
         let mut table = RouteTable::default();
         // Before keys, go-live named the route-table entry after the site's display name.
-        table.sites.insert(
-            "Acme Shop".into(),
-            initial_site_routes("acme-shop", "shop.test", a, b),
-        );
+        table.sites.insert("Acme Shop".into(), initial_site_routes("acme-shop", "shop.test", a, b));
         let placement = Placement::resolve("acme-shop", "shop.test", &table).unwrap();
         assert_eq!(placement.site, "Acme Shop");
-        assert_eq!(
-            (
-                placement.production_env.as_str(),
-                placement.snapshot_env.as_str()
-            ),
-            ("acme-shop-blue", "acme-shop-snapshot")
-        );
+        assert_eq!((placement.production_env.as_str(), placement.snapshot_env.as_str()), ("acme-shop-blue", "acme-shop-snapshot"));
     }
 }

@@ -210,13 +210,8 @@ fn swap_to_first_request(settings: &Settings, load_rt: &Runtime, contenders: &mu
         for _ in 0..settings.swaps {
             let expected: &[u8] = if production_on_v1 { b"v2" } else { b"v1" };
             let swap = &mut contender.swap;
-            let took = load_rt.block_on(load::time_to_new_environment(
-                contender.addr,
-                PUBLIC,
-                expected,
-                Duration::from_secs(10),
-                &mut || swap(),
-            ));
+            let took =
+                load_rt.block_on(load::time_to_new_environment(contender.addr, PUBLIC, expected, Duration::from_secs(10), &mut || swap()));
             match took {
                 Some(took) => times.push(took),
                 None => missed += 1,

@@ -11,8 +11,7 @@ use std::time::Duration;
 use crate::api::{AddressCounters, CountersSnapshot, EnvironmentCounters, LatencyHistogram, Traffic};
 
 /// Upper bounds of the latency buckets, in seconds; one more bucket holds everything slower.
-pub const LATENCY_BOUNDS_SECONDS: [f64; 14] =
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub const LATENCY_BOUNDS_SECONDS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// What happened to one request, as far as the counters care.
 #[derive(Debug, Clone, Copy)]
@@ -96,11 +95,7 @@ impl CounterRegistry {
             .collect();
         let addresses = lock(&self.addresses)
             .iter()
-            .map(|((site, address), c)| AddressCounters {
-                site: site.clone(),
-                address: address.clone(),
-                traffic: c.snapshot(),
-            })
+            .map(|((site, address), c)| AddressCounters { site: site.clone(), address: address.clone(), traffic: c.snapshot() })
             .collect();
         CountersSnapshot { environments, addresses, unrouted: self.unrouted.load(Ordering::Relaxed) }
     }

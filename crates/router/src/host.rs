@@ -10,7 +10,9 @@ use std::collections::HashMap;
 pub enum HostPattern {
     Exact(String),
     /// Matches exactly one extra label in front of `suffix`; that label is the account.
-    Wildcard { suffix: String },
+    Wildcard {
+        suffix: String,
+    },
 }
 
 impl HostPattern {
@@ -157,10 +159,7 @@ mod tests {
     fn wildcard_names_the_account() {
         let m = matcher();
         assert_eq!(m.lookup("acme.example.com"), Some(HostMatch { value: &"accounts", account: Some("acme") }));
-        assert_eq!(
-            m.lookup("acme.eu.example.com"),
-            Some(HostMatch { value: &"eu-accounts", account: Some("acme") })
-        );
+        assert_eq!(m.lookup("acme.eu.example.com"), Some(HostMatch { value: &"eu-accounts", account: Some("acme") }));
     }
 
     #[test]
@@ -184,10 +183,7 @@ mod tests {
     #[test]
     fn patterns_are_validated_and_normalised() {
         assert_eq!(HostPattern::parse("Shop.Example.com.").unwrap(), HostPattern::Exact("shop.example.com".into()));
-        assert_eq!(
-            HostPattern::parse("*.Example.com").unwrap(),
-            HostPattern::Wildcard { suffix: "example.com".into() }
-        );
+        assert_eq!(HostPattern::parse("*.Example.com").unwrap(), HostPattern::Wildcard { suffix: "example.com".into() });
         assert_eq!(HostPattern::parse("*.example.com").unwrap().to_string(), "*.example.com");
         for bad in ["", "*.", "a..b", "shop.example.com:80", "a.*.example.com", "*", "-a.example.com", "sp ace.com"] {
             assert!(HostPattern::parse(bad).is_err(), "{bad:?} should be refused");

@@ -78,19 +78,12 @@ pub fn site_mut<'t>(table: &'t mut RouteTable, site: &str) -> Result<&'t mut Sit
 }
 
 fn address_mut<'r>(routes: &'r mut SiteRoutes, site: &str, address: &str) -> Result<&'r mut Target, RouterError> {
-    routes
-        .addresses
-        .get_mut(address)
-        .ok_or_else(|| RouterError::UnknownAddress { site: site.into(), address: address.into() })
+    routes.addresses.get_mut(address).ok_or_else(|| RouterError::UnknownAddress { site: site.into(), address: address.into() })
 }
 
 fn address_in_use(table: &RouteTable, address: &str) -> bool {
     let wanted = address.trim_end_matches('.').to_ascii_lowercase();
-    table
-        .sites
-        .values()
-        .flat_map(|s| s.addresses.keys())
-        .any(|a| a.trim_end_matches('.').eq_ignore_ascii_case(&wanted))
+    table.sites.values().flat_map(|s| s.addresses.keys()).any(|a| a.trim_end_matches('.').eq_ignore_ascii_case(&wanted))
 }
 
 #[cfg(test)]
@@ -154,9 +147,6 @@ mod tests {
 
         route_back(&mut t, "shop", "tmp.shop.example.com", "shop.example.com").unwrap();
         assert_eq!(t, table());
-        assert!(matches!(
-            route_back(&mut t, "shop", "tmp.shop.example.com", "shop.example.com"),
-            Err(RouterError::UnknownAddress { .. })
-        ));
+        assert!(matches!(route_back(&mut t, "shop", "tmp.shop.example.com", "shop.example.com"), Err(RouterError::UnknownAddress { .. })));
     }
 }

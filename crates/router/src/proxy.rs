@@ -239,9 +239,7 @@ fn append_forwarded_for(headers: &mut HeaderMap, peer: SocketAddr) {
 fn text(status: StatusCode, message: &'static str) -> Response<ResponseBody> {
     let mut response = Response::new(Either::Right(Full::new(Bytes::from_static(message.as_bytes()))));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
 }
 

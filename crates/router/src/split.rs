@@ -20,10 +20,7 @@ pub fn account_bucket(account: &str) -> u64 {
     // Mixing after every byte (not once at the end, as FNV does) matters: account names are
     // often sequential (`acct-1`, `acct-2`), and a weaker hash then clusters them, so 25 %
     // of the buckets would not mean 25 % of a few hundred real accounts.
-    account
-        .bytes()
-        .fold(SEED, |hash, byte| splitmix64((hash ^ u64::from(byte.to_ascii_lowercase())).wrapping_add(GOLDEN)))
-        % BUCKETS
+    account.bytes().fold(SEED, |hash, byte| splitmix64((hash ^ u64::from(byte.to_ascii_lowercase())).wrapping_add(GOLDEN))) % BUCKETS
 }
 
 fn splitmix64(mut x: u64) -> u64 {
@@ -73,10 +70,7 @@ mod tests {
         for account in accounts() {
             let sides: Vec<Cohort> = steps.iter().map(|p| cohort_of(&account, *p)).collect();
             let first_candidate = sides.iter().position(|s| *s == Cohort::Candidate).unwrap_or(sides.len());
-            assert!(
-                sides[first_candidate..].iter().all(|s| *s == Cohort::Candidate),
-                "{account} flips back: {sides:?}"
-            );
+            assert!(sides[first_candidate..].iter().all(|s| *s == Cohort::Candidate), "{account} flips back: {sides:?}");
         }
     }
 

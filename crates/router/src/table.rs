@@ -51,10 +51,21 @@ struct Site {
 /// What to do with one request.
 #[derive(Debug)]
 pub(crate) enum Route {
-    Proxy { backend: Arc<Backend>, address: Arc<TrafficCounters>, page: Arc<PreparedPage> },
-    SiteDown { address: Arc<TrafficCounters>, page: Arc<PreparedPage> },
+    Proxy {
+        backend: Arc<Backend>,
+        address: Arc<TrafficCounters>,
+        page: Arc<PreparedPage>,
+    },
+    SiteDown {
+        address: Arc<TrafficCounters>,
+        page: Arc<PreparedPage>,
+    },
     /// Wait for the next route change, at most until `deadline`, then resolve again.
-    Hold { deadline: Instant, address: Arc<TrafficCounters>, page: Arc<PreparedPage> },
+    Hold {
+        deadline: Instant,
+        address: Arc<TrafficCounters>,
+        page: Arc<PreparedPage>,
+    },
     Unrouted,
 }
 
@@ -82,10 +93,7 @@ impl CompiledTable {
         for (site_name, routes) in &table.sites {
             let site_index = compiled.sites.len();
             let hold_deadline = routes.hold.map(|hold| {
-                let deadline = previous_deadlines
-                    .get(site_name)
-                    .copied()
-                    .unwrap_or_else(|| now + Duration::from_millis(hold.timeout_ms));
+                let deadline = previous_deadlines.get(site_name).copied().unwrap_or_else(|| now + Duration::from_millis(hold.timeout_ms));
                 compiled.hold_deadlines.insert(site_name.clone(), deadline);
                 deadline
             });
@@ -111,10 +119,10 @@ impl CompiledTable {
                 })
                 .collect();
             let backend = |environment: &str| {
-                backends.get(environment).cloned().ok_or_else(|| RouterError::UnknownEnvironment {
-                    site: site_name.clone(),
-                    environment: environment.to_string(),
-                })
+                backends
+                    .get(environment)
+                    .cloned()
+                    .ok_or_else(|| RouterError::UnknownEnvironment { site: site_name.clone(), environment: environment.to_string() })
             };
 
             for (address, target) in &routes.addresses {
@@ -125,11 +133,7 @@ impl CompiledTable {
                 })?;
                 let canonical = pattern.to_string();
                 if let Some(first) = claimed.insert(canonical.clone(), site_name) {
-                    return Err(RouterError::DuplicateAddress {
-                        address: canonical,
-                        first: first.to_string(),
-                        second: site_name.clone(),
-                    });
+                    return Err(RouterError::DuplicateAddress { address: canonical, first: first.to_string(), second: site_name.clone() });
                 }
                 let target = match target {
                     Target::Environment { environment } => CompiledTarget::Backend(backend(environment)?),
@@ -156,11 +160,7 @@ impl CompiledTable {
                     }
                 };
                 let index = compiled.addresses.len();
-                compiled.addresses.push(Address {
-                    site: site_index,
-                    counters: registry.address(site_name, &canonical),
-                    target,
-                });
+                compiled.addresses.push(Address { site: site_index, counters: registry.address(site_name, &canonical), target });
                 // Duplicates were refused above, so the insert cannot collide.
                 let _ = compiled.hosts.insert(pattern, index);
             }

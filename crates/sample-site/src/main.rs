@@ -174,7 +174,12 @@ async fn migrate(release: &Release) -> anyhow::Result<()> {
     let (db, path) = open_database().await?;
     let before = schema_of(&db).await?;
     if before > release.schema {
-        bail!("database {} is at schema {before}, newer than release {}'s schema {}: restore the pre-migration snapshot instead", path.display(), release.version, release.schema);
+        bail!(
+            "database {} is at schema {before}, newer than release {}'s schema {}: restore the pre-migration snapshot instead",
+            path.display(),
+            release.version,
+            release.schema
+        );
     }
     let after = migrate_to(&db, release.schema).await?;
     println!("migrated {} from schema {before} to {after}", path.display());
@@ -193,7 +198,12 @@ async fn serve(release: Release) -> anyhow::Result<()> {
         // A brand-new database: nothing to migrate from, so create the release's schema.
         migrate_to(&db, release.schema).await?;
     } else if schema < release.min_schema.unwrap_or(release.schema) {
-        bail!("database {} is at schema {schema} but release {} needs schema {}: run `sample-site migrate` first", path.display(), release.version, release.schema);
+        bail!(
+            "database {} is at schema {schema} but release {} needs schema {}: run `sample-site migrate` first",
+            path.display(),
+            release.version,
+            release.schema
+        );
     } else if schema > release.max_schema.unwrap_or(release.schema) {
         bail!("database {} is at schema {schema}, newer than release {}'s schema {}: deploy a newer release or restore the pre-migration snapshot", path.display(), release.version, release.schema);
     }
@@ -203,7 +213,9 @@ async fn serve(release: Release) -> anyhow::Result<()> {
         .route("/records", get(list_records).post(add_record))
         .with_state(Site { release: release.clone(), db, served: Default::default() });
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}: is another process using port {port}?"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}: is another process using port {port}?"))?;
     tracing::info!("sample-site {} (schema {}) listening on {addr}", release.version, release.schema);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("sample-site stopped");
@@ -236,12 +248,18 @@ async fn health(State(site): State<Site>) -> Result<&'static str, (StatusCode, S
 async fn version(State(site): State<Site>) -> Result<Json<Release>, (StatusCode, String)> {
     let n = site.served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if n % 100 < site.release.fail_percent {
-        return Err((StatusCode::INTERNAL_SERVER_ERROR, format!("release {} fails {} % of requests on purpose", site.release.version, site.release.fail_percent)));
+        return Err((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("release {} fails {} % of requests on purpose", site.release.version, site.release.fail_percent),
+        ));
     }
     Ok(Json(site.release.clone()))
 }
 
-async fn add_record(State(site): State<Site>, Json(record): Json<NewRecord>) -> Result<(StatusCode, Json<serde_json::Value>), (StatusCode, String)> {
+async fn add_record(
+    State(site): State<Site>,
+    Json(record): Json<NewRecord>,
+) -> Result<(StatusCode, Json<serde_json::Value>), (StatusCode, String)> {
     let id = if serving_schema(&site).await? >= 2 {
         let author = record.author.unwrap_or_else(|| "anonymous".to_owned());
         sqlx::query("INSERT INTO records (body, author) VALUES (?, ?)").bind(&record.body).bind(author).execute(&site.db).await
@@ -257,11 +275,7 @@ async fn list_records(State(site): State<Site>) -> Result<Json<Vec<Record>>, (St
     let with_author = serving_schema(&site).await? >= 2;
     let sql = if with_author { "SELECT id, body, author FROM records ORDER BY id" } else { "SELECT id, body FROM records ORDER BY id" };
     let rows = sqlx::query(sql).fetch_all(&site.db).await.map_err(internal)?;
-    Ok(Json(
-        rows.iter()
-            .map(|row| Record { id: row.get(0), body: row.get(1), author: with_author.then(|| row.get(2)) })
-            .collect(),
-    ))
+    Ok(Json(rows.iter().map(|row| Record { id: row.get(0), body: row.get(1), author: with_author.then(|| row.get(2)) }).collect()))
 }
 
 /// The schema requests are served with: the release's own, or the database's when that is

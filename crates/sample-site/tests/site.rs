@@ -110,15 +110,22 @@ async fn v1_serves_records_and_v2_needs_a_migration_that_adds_authors() {
     wait_healthy(&mut v2).await;
     http.post(url(&v2, "/records")).json(&serde_json::json!({ "body": "second", "author": "ana" })).send().await.unwrap();
     let records: serde_json::Value = http.get(url(&v2, "/records")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(records, serde_json::json!([
-        { "id": 1, "body": "first", "author": "anonymous" },
-        { "id": 2, "body": "second", "author": "ana" }
-    ]));
+    assert_eq!(
+        records,
+        serde_json::json!([
+            { "id": 1, "body": "first", "author": "anonymous" },
+            { "id": 2, "body": "second", "author": "ana" }
+        ])
+    );
     drop(v2);
 
     // v1 over the migrated database: refused, the way back is the pre-migration snapshot.
     let old = command(&v1_binary, None, &shared).arg("serve").env("PORT", free_port().to_string()).output().unwrap();
-    assert!(String::from_utf8_lossy(&old.stderr).contains("newer than release 1.0.0's schema 1"), "{}", String::from_utf8_lossy(&old.stderr));
+    assert!(
+        String::from_utf8_lossy(&old.stderr).contains("newer than release 1.0.0's schema 1"),
+        "{}",
+        String::from_utf8_lossy(&old.stderr)
+    );
 
     // Unless v1 says schema 2 is an expand step it serves: it starts, lists and adds records
     // (the new column takes its default), as the old version does on a shared database.
@@ -129,9 +136,12 @@ async fn v1_serves_records_and_v2_needs_a_migration_that_adds_authors() {
     let created = http.post(url(&v1, "/records")).json(&serde_json::json!({ "body": "third" })).send().await.unwrap();
     assert_eq!(created.status(), 201);
     let records: serde_json::Value = http.get(url(&v1, "/records")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(records, serde_json::json!([
-        { "id": 1, "body": "first" }, { "id": 2, "body": "second" }, { "id": 3, "body": "third" }
-    ]));
+    assert_eq!(
+        records,
+        serde_json::json!([
+            { "id": 1, "body": "first" }, { "id": 2, "body": "second" }, { "id": 3, "body": "third" }
+        ])
+    );
     drop(v1);
     let mut v2 = serve(binary, Some(&v2_config), &shared);
     wait_healthy(&mut v2).await;

@@ -49,9 +49,5 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Id<T> {
 }
 
 fn path_rejection(rejection: PathRejection) -> AppError {
-    AppError::new(
-        StatusCode::BAD_REQUEST,
-        "malformed id in the URL",
-        format!("ids are whole numbers ({})", rejection.body_text()),
-    )
+    AppError::new(StatusCode::BAD_REQUEST, "malformed id in the URL", format!("ids are whole numbers ({})", rejection.body_text()))
 }

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use switchyard_api::{
-    Candidate, Decision, DocumentDiff, GoLive, GoLiveAbandoned, WentLive, HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, ReleaseDetail,
-    ReleaseSummary,
+    Candidate, Decision, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, ReleaseDetail,
+    ReleaseSummary, WentLive,
 };
 use switchyard_service::{DecisionKind, Service};
 
@@ -103,7 +103,10 @@ async fn export_csv(
 ) -> Result<Response, AppError> {
     let csv = service.release_csv(&caller, &filter(query)?).await?;
     Ok((
-        [(CONTENT_TYPE, "text/csv; charset=utf-8"), (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"switchyard-releases.csv\"")],
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"switchyard-releases.csv\""),
+        ],
         csv,
     )
         .into_response())
@@ -122,7 +125,13 @@ async fn approvals(State(service): State<Service>, Who(caller): Who) -> Reply<Ve
 }
 
 /// A decision's body is optional: an empty body is a decision without a comment.
-async fn decide(service: Service, caller: switchyard_service::Caller, id: i64, kind: DecisionKind, body: axum::body::Bytes) -> Reply<ReleaseSummary> {
+async fn decide(
+    service: Service,
+    caller: switchyard_service::Caller,
+    id: i64,
+    kind: DecisionKind,
+    body: axum::body::Bytes,
+) -> Reply<ReleaseSummary> {
     let decision: Decision = if body.iter().all(u8::is_ascii_whitespace) {
         Decision::default()
     } else {

@@ -10,8 +10,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use switchyard_api::{
-    Account, AccountDraft, Address, AddressDraft, Customer, CustomerDraft, Environment, EnvironmentDraft, Host,
-    HostDraft, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site, SiteDetail, SiteDraft, User, UserDraft,
+    Account, AccountDraft, Address, AddressDraft, Customer, CustomerDraft, Environment, EnvironmentDraft, Host, HostDraft, HostStatus,
+    Overview, PatchDocumentDraft, PatchDocumentRecord, Site, SiteDetail, SiteDraft, User, UserDraft,
 };
 use switchyard_service::Service;
 
@@ -67,7 +67,12 @@ async fn create_customer(State(service): State<Service>, Who(caller): Who, Body(
     Ok(created(service.create_customer(&caller, draft).await?))
 }
 
-async fn update_customer(State(service): State<Service>, Who(caller): Who, Id(id): Id, Body(draft): Body<CustomerDraft>) -> Reply<Customer> {
+async fn update_customer(
+    State(service): State<Service>,
+    Who(caller): Who,
+    Id(id): Id,
+    Body(draft): Body<CustomerDraft>,
+) -> Reply<Customer> {
     Ok(Json(service.update_customer(&caller, id, draft).await?))
 }
 
@@ -82,7 +87,8 @@ struct SiteFilter {
 }
 
 async fn list_sites(
-    State(service): State<Service>, Who(caller): Who,
+    State(service): State<Service>,
+    Who(caller): Who,
     filter: Result<Query<SiteFilter>, QueryRejection>,
 ) -> Reply<Vec<Site>> {
     let Query(filter) = filter.map_err(|rejection| {
@@ -117,7 +123,8 @@ async fn environment(State(service): State<Service>, Who(caller): Who, Id(id): I
 }
 
 async fn create_environment(
-    State(service): State<Service>, Who(caller): Who,
+    State(service): State<Service>,
+    Who(caller): Who,
     Id(site_id): Id,
     Body(draft): Body<EnvironmentDraft>,
 ) -> Created<Environment> {
@@ -125,7 +132,8 @@ async fn create_environment(
 }
 
 async fn update_environment(
-    State(service): State<Service>, Who(caller): Who,
+    State(service): State<Service>,
+    Who(caller): Who,
     Id(id): Id,
     Body(draft): Body<EnvironmentDraft>,
 ) -> Reply<Environment> {
@@ -137,7 +145,12 @@ async fn delete_environment(State(service): State<Service>, Who(caller): Who, Id
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn create_address(State(service): State<Service>, Who(caller): Who, Id(site_id): Id, Body(draft): Body<AddressDraft>) -> Created<Address> {
+async fn create_address(
+    State(service): State<Service>,
+    Who(caller): Who,
+    Id(site_id): Id,
+    Body(draft): Body<AddressDraft>,
+) -> Created<Address> {
     Ok(created(service.create_address(&caller, site_id, draft).await?))
 }
 
@@ -150,7 +163,12 @@ async fn delete_address(State(service): State<Service>, Who(caller): Who, Id(id)
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn create_account(State(service): State<Service>, Who(caller): Who, Id(site_id): Id, Body(draft): Body<AccountDraft>) -> Created<Account> {
+async fn create_account(
+    State(service): State<Service>,
+    Who(caller): Who,
+    Id(site_id): Id,
+    Body(draft): Body<AccountDraft>,
+) -> Created<Account> {
     Ok(created(service.create_account(&caller, site_id, draft).await?))
 }
 
@@ -214,14 +232,19 @@ async fn list_patch_documents(State(service): State<Service>, Who(caller): Who, 
 }
 
 async fn save_patch_document(
-    State(service): State<Service>, Who(caller): Who,
+    State(service): State<Service>,
+    Who(caller): Who,
     Id(site_id): Id,
     Body(draft): Body<PatchDocumentDraft>,
 ) -> Created<PatchDocumentRecord> {
     Ok(created(service.save_patch_document(&caller, site_id, draft).await?))
 }
 
-async fn patch_document(State(service): State<Service>, Who(caller): Who, Id((site_id, version)): Id<(i64, i64)>) -> Reply<PatchDocumentRecord> {
+async fn patch_document(
+    State(service): State<Service>,
+    Who(caller): Who,
+    Id((site_id, version)): Id<(i64, i64)>,
+) -> Reply<PatchDocumentRecord> {
     Ok(Json(service.patch_document(&caller, site_id, version).await?))
 }
 
@@ -233,12 +256,17 @@ struct TemplateQuery {
 }
 
 async fn patch_template(
-    State(service): State<Service>, Who(caller): Who,
+    State(service): State<Service>,
+    Who(caller): Who,
     Id(site_id): Id,
     query: Result<Query<TemplateQuery>, QueryRejection>,
 ) -> Reply<PatchDocumentDraft> {
     let Query(query) = query.map_err(|rejection| {
-        AppError::new(StatusCode::BAD_REQUEST, "malformed query", format!("add ?workflow=no-migration (or migration, minor-patch, blue-green, rollout) ({})", rejection.body_text()))
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed query",
+            format!("add ?workflow=no-migration (or migration, minor-patch, blue-green, rollout) ({})", rejection.body_text()),
+        )
     })?;
     Ok(Json(service.patch_template(&caller, site_id, &query.workflow, query.candidate.as_deref()).await?))
 }

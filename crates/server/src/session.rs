@@ -74,11 +74,7 @@ async fn session_info(State(service): State<Service>, headers: HeaderMap) -> Res
 /// The session as a cookie the page's scripts cannot read, plus the token in the body's
 /// header for clients without a cookie jar (the CLI).
 fn opened(session: NewSession) -> Response {
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        session.token,
-        SESSION_DAYS * 24 * 3600
-    );
+    let cookie = format!("{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}", session.token, SESSION_DAYS * 24 * 3600);
     let mut response = Json(session.me).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(SET_COOKIE, value);

@@ -114,7 +114,8 @@ async fn a_customer_sees_only_their_own_sites_and_cannot_change_the_inventory() 
     let dir = tempfile::tempdir().unwrap();
     let app = switchyard_server::api_router(service(dir.path()).await);
     let admin = administrator(&app).await;
-    let (_, other) = send_as(app.clone(), &admin, "POST", "/api/v1/customers", Some(r#"{"name":"Globex","contact_email":"it@globex.example"}"#)).await;
+    let (_, other) =
+        send_as(app.clone(), &admin, "POST", "/api/v1/customers", Some(r#"{"name":"Globex","contact_email":"it@globex.example"}"#)).await;
     let other: Value = serde_json::from_str(&other).unwrap();
     let body = format!(r#"{{"name":"Globex Portal","customer_id":{}}}"#, other["id"]);
     let (status, other_site) = send_as(app.clone(), &admin, "POST", "/api/v1/sites", Some(&body)).await;

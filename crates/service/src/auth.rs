@@ -30,7 +30,14 @@ impl Caller {
     /// Switchyard itself, for what it does on its own: seeding the demo, registering the local
     /// agent. Its changes are audited under the name `switchyard`.
     pub fn system() -> Caller {
-        let me = Me { id: 0, username: "switchyard".into(), display_name: "Switchyard".into(), role: Role::Support, customer_id: None, admin: true };
+        let me = Me {
+            id: 0,
+            username: "switchyard".into(),
+            display_name: "Switchyard".into(),
+            role: Role::Support,
+            customer_id: None,
+            admin: true,
+        };
         Caller { me, remote: "local".into() }
     }
 
@@ -162,7 +169,8 @@ impl Service {
         .validated()?;
         let hash = hash_password(draft.password.clone().unwrap_or_default()).await?;
         let user = self.store.create_first_admin(&draft, &hash).await?;
-        self.record((Some(user.id), &user.username), "setup", &format!("user {}", user.id), "created the first administrator", remote).await;
+        self.record((Some(user.id), &user.username), "setup", &format!("user {}", user.id), "created the first administrator", remote)
+            .await;
         self.open_session(&user, remote).await
     }
 

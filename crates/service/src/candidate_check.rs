@@ -38,23 +38,11 @@ impl CandidateContents {
 #[derive(Debug, thiserror::Error)]
 pub enum CandidateRefusal {
     #[error("cannot open candidate {path}: {source}; upload it again")]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Open { path: PathBuf, source: std::io::Error },
     #[error("candidate {file} is not a readable .tar.gz ({source}); build the archive again (tar czf) and upload it")]
-    Corrupt {
-        file: String,
-        source: std::io::Error,
-    },
-    #[error(
-        "candidate {file}: entry {entry} {why}; pack the release with paths relative to its root"
-    )]
-    Escapes {
-        file: String,
-        entry: String,
-        why: &'static str,
-    },
+    Corrupt { file: String, source: std::io::Error },
+    #[error("candidate {file}: entry {entry} {why}; pack the release with paths relative to its root")]
+    Escapes { file: String, entry: String, why: &'static str },
     #[error("candidate {file}: {name} is larger than 1 MiB; it should only describe how the site starts")]
     StartFileTooLarge { file: String, name: &'static str },
     #[error("candidate {file}: {name} is not UTF-8 text; save it as UTF-8")]
@@ -72,55 +60,28 @@ pub enum CandidateRefusal {
 /// Reads the whole archive at `path` once, to its gzip trailer. Blocking: call it off the
 /// async threads.
 pub fn inspect_candidate(path: &Path) -> Result<CandidateContents, CandidateRefusal> {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let corrupt = |source| CandidateRefusal::Corrupt {
-        file: file_name.clone(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(|source| CandidateRefusal::Open {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mut archive =
-        tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let corrupt = |source| CandidateRefusal::Corrupt { file: file_name.clone(), source };
+    let file = std::fs::File::open(path).map_err(|source| CandidateRefusal::Open { path: path.to_owned(), source })?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
     let mut contents = CandidateContents::default();
     for entry in archive.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
         contents.entries += 1;
         let raw = entry.path().map_err(corrupt)?.into_owned();
-        let escapes = |why| CandidateRefusal::Escapes {
-            file: file_name.clone(),
-            entry: raw.display().to_string(),
-            why,
-        };
+        let escapes = |why| CandidateRefusal::Escapes { file: file_name.clone(), entry: raw.display().to_string(), why };
         let relative = inside_root(&raw).map_err(escapes)?;
         let kind = entry.header().entry_type();
         if kind.is_symlink() || kind.is_hard_link() {
-            let target = entry
-                .link_name()
-                .map_err(corrupt)?
-                .unwrap_or_default()
-                .into_owned();
-            let base = if kind.is_symlink() {
-                relative.parent().map(Path::to_path_buf).unwrap_or_default()
-            } else {
-                PathBuf::new()
-            };
-            inside_root(&base.join(&target))
-                .map_err(|_| escapes("links outside the release directory"))?;
+            let target = entry.link_name().map_err(corrupt)?.unwrap_or_default().into_owned();
+            let base = if kind.is_symlink() { relative.parent().map(Path::to_path_buf).unwrap_or_default() } else { PathBuf::new() };
+            inside_root(&base.join(&target)).map_err(|_| escapes("links outside the release directory"))?;
         }
         let start_file = match relative.to_str() {
             Some(MANIFEST_FILE) if kind.is_file() => Some(MANIFEST_FILE),
             Some(PROCFILE) if kind.is_file() => Some(PROCFILE),
             Some(LEGACY_START) if kind.is_file() || kind.is_hard_link() => {
-                contents.has_bin_site |= entry
-                    .header()
-                    .mode()
-                    .map(|m| m & 0o111 != 0)
-                    .unwrap_or(false);
+                contents.has_bin_site |= entry.header().mode().map(|m| m & 0o111 != 0).unwrap_or(false);
                 None
             }
             _ => None,
@@ -148,36 +109,20 @@ pub fn inspect_candidate(path: &Path) -> Result<CandidateContents, CandidateRefu
         (None, Some(text)) => ReleaseManifest::from_procfile(text).map_err(|e| e.in_file(PROCFILE)),
         (None, None) => Ok(ReleaseManifest::for_command(LEGACY_START)),
     };
-    parsed.map_err(|problems| CandidateRefusal::BadManifest {
-        file: file_name,
-        problems,
-    })?;
+    parsed.map_err(|problems| CandidateRefusal::BadManifest { file: file_name, problems })?;
     Ok(contents)
 }
 
-fn read_start_file(
-    entry: &mut impl Read,
-    file: &str,
-    name: &'static str,
-) -> Result<String, CandidateRefusal> {
+fn read_start_file(entry: &mut impl Read, file: &str, name: &'static str) -> Result<String, CandidateRefusal> {
     let mut bytes = Vec::new();
     entry
         .take(MAX_START_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|source| CandidateRefusal::Corrupt {
-            file: file.to_owned(),
-            source,
-        })?;
+        .map_err(|source| CandidateRefusal::Corrupt { file: file.to_owned(), source })?;
     if bytes.len() as u64 > MAX_START_FILE_BYTES {
-        return Err(CandidateRefusal::StartFileTooLarge {
-            file: file.to_owned(),
-            name,
-        });
+        return Err(CandidateRefusal::StartFileTooLarge { file: file.to_owned(), name });
     }
-    String::from_utf8(bytes).map_err(|_| CandidateRefusal::NotText {
-        file: file.to_owned(),
-        name,
-    })
+    String::from_utf8(bytes).map_err(|_| CandidateRefusal::NotText { file: file.to_owned(), name })
 }
 
 /// The entry's path relative to the release root, or why it would land outside it.
@@ -225,48 +170,24 @@ mod tests {
     #[test]
     fn a_manifest_a_procfile_or_an_executable_bin_site_says_how_to_start() {
         let dir = tempfile::tempdir().unwrap();
-        let manifest = inspect_candidate(&tarball(
-            dir.path(),
-            &[("./switchyard.toml", b"[web]\ncommand = \"x\"\n", 0o644)],
-        ))
-        .unwrap();
-        assert_eq!(
-            manifest.manifest.as_deref(),
-            Some("[web]\ncommand = \"x\"\n")
-        );
-        let procfile = inspect_candidate(&tarball(
-            dir.path(),
-            &[
-                ("app.py", b"", 0o644),
-                ("Procfile", b"web: python3 app.py\n", 0o644),
-            ],
-        ))
-        .unwrap();
-        assert_eq!(
-            (procfile.procfile.as_deref(), procfile.entries),
-            (Some("web: python3 app.py\n"), 2)
-        );
-        let legacy =
-            inspect_candidate(&tarball(dir.path(), &[("bin/site", b"#!/bin/sh\n", 0o755)]))
-                .unwrap();
+        let manifest = inspect_candidate(&tarball(dir.path(), &[("./switchyard.toml", b"[web]\ncommand = \"x\"\n", 0o644)])).unwrap();
+        assert_eq!(manifest.manifest.as_deref(), Some("[web]\ncommand = \"x\"\n"));
+        let procfile =
+            inspect_candidate(&tarball(dir.path(), &[("app.py", b"", 0o644), ("Procfile", b"web: python3 app.py\n", 0o644)])).unwrap();
+        assert_eq!((procfile.procfile.as_deref(), procfile.entries), (Some("web: python3 app.py\n"), 2));
+        let legacy = inspect_candidate(&tarball(dir.path(), &[("bin/site", b"#!/bin/sh\n", 0o755)])).unwrap();
         assert!(legacy.has_bin_site && legacy.manifest.is_none());
     }
 
     #[test]
     fn a_candidate_without_a_start_command_is_refused_with_what_to_add() {
         let dir = tempfile::tempdir().unwrap();
-        for entries in [
-            &[("index.php", &b"<?php"[..], 0o644)][..],
-            &[("bin/site", b"#!/bin/sh\n", 0o644)],
-            &[("sub/switchyard.toml", b"", 0o644)],
-        ] {
-            let error = inspect_candidate(&tarball(dir.path(), entries))
-                .unwrap_err()
-                .to_string();
+        for entries in
+            [&[("index.php", &b"<?php"[..], 0o644)][..], &[("bin/site", b"#!/bin/sh\n", 0o644)], &[("sub/switchyard.toml", b"", 0o644)]]
+        {
+            let error = inspect_candidate(&tarball(dir.path(), entries)).unwrap_err().to_string();
             assert!(
-                error.contains("does not say how to start")
-                    && error.contains("switchyard.toml")
-                    && error.contains("Procfile"),
+                error.contains("does not say how to start") && error.contains("switchyard.toml") && error.contains("Procfile"),
                 "{error}"
             );
         }
@@ -276,60 +197,26 @@ mod tests {
     fn a_manifest_or_procfile_core_refuses_is_refused_with_its_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
         let manifest = b"[web]\ncommand = \"gunicorn app\"\nport = 8000\n";
-        let error = inspect_candidate(&tarball(
-            dir.path(),
-            &[("switchyard.toml", manifest, 0o644)],
-        ))
-        .unwrap_err()
-        .to_string();
-        assert!(
-            error.contains("switchyard.toml:3: ") && error.contains("fix the file"),
-            "{error}"
-        );
-        let error = inspect_candidate(&tarball(
-            dir.path(),
-            &[("Procfile", b"worker: celery\n", 0o644)],
-        ))
-        .unwrap_err()
-        .to_string();
-        assert!(
-            error.contains("Procfile:") && error.contains("web"),
-            "{error}"
-        );
+        let error = inspect_candidate(&tarball(dir.path(), &[("switchyard.toml", manifest, 0o644)])).unwrap_err().to_string();
+        assert!(error.contains("switchyard.toml:3: ") && error.contains("fix the file"), "{error}");
+        let error = inspect_candidate(&tarball(dir.path(), &[("Procfile", b"worker: celery\n", 0o644)])).unwrap_err().to_string();
+        assert!(error.contains("Procfile:") && error.contains("web"), "{error}");
     }
 
     #[test]
     fn entries_escaping_the_release_directory_are_refused_by_name() {
         let dir = tempfile::tempdir().unwrap();
-        let error = inspect_candidate(&tarball(
-            dir.path(),
-            &[
-                ("Procfile", b"web: x\n", 0o644),
-                ("a/../../etc/passwd", b"", 0o644),
-            ],
-        ))
-        .unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("entry a/../../etc/passwd escapes the release directory"),
-            "{error}"
-        );
         let error =
-            inspect_candidate(&tarball(dir.path(), &[("/etc/cron.d/x", b"", 0o644)])).unwrap_err();
+            inspect_candidate(&tarball(dir.path(), &[("Procfile", b"web: x\n", 0o644), ("a/../../etc/passwd", b"", 0o644)])).unwrap_err();
+        assert!(error.to_string().contains("entry a/../../etc/passwd escapes the release directory"), "{error}");
+        let error = inspect_candidate(&tarball(dir.path(), &[("/etc/cron.d/x", b"", 0o644)])).unwrap_err();
         assert!(error.to_string().contains("is an absolute path"), "{error}");
     }
 
     #[test]
     fn not_gzip_or_broken_off_archives_are_refused_as_unreadable() {
         let dir = tempfile::tempdir().unwrap();
-        let good = tarball(
-            dir.path(),
-            &[
-                ("Procfile", b"web: x\n", 0o644),
-                ("big", &vec![7u8; 200_000], 0o644),
-            ],
-        );
+        let good = tarball(dir.path(), &[("Procfile", b"web: x\n", 0o644), ("big", &vec![7u8; 200_000], 0o644)]);
         let bytes = std::fs::read(&good).unwrap();
         let cut = dir.path().join("cut.tar.gz");
         std::fs::write(&cut, &bytes[..bytes.len() - 9]).unwrap();
@@ -337,10 +224,7 @@ mod tests {
         std::fs::write(&plain, b"just text, not gzip").unwrap();
         for path in [cut, plain] {
             let error = inspect_candidate(&path).unwrap_err().to_string();
-            assert!(
-                error.contains("is not a readable .tar.gz") && error.contains("upload it"),
-                "{error}"
-            );
+            assert!(error.contains("is not a readable .tar.gz") && error.contains("upload it"), "{error}");
         }
     }
 }

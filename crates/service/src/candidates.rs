@@ -20,7 +20,9 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 fn check_filename(filename: &str) -> Result<String> {
     let name = filename.trim();
-    let bad = |why: &str| Err(ServiceError::Invalid(switchyard_core::Invalid::single("filename", format!("{why}; name the upload like shop-2.4.0.tar.gz"))));
+    let bad = |why: &str| {
+        Err(ServiceError::Invalid(switchyard_core::Invalid::single("filename", format!("{why}; name the upload like shop-2.4.0.tar.gz"))))
+    };
     if name.is_empty() {
         return bad("the upload has no file name (send it in the X-Filename header)");
     }
@@ -86,7 +88,12 @@ impl Service {
         let mut size: u64 = 0;
         let mut head: Vec<u8> = Vec::with_capacity(2);
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| ServiceError::Invalid(switchyard_core::Invalid::single("body", format!("the upload broke off after {size} bytes ({e}); upload again"))))?;
+            let chunk = chunk.map_err(|e| {
+                ServiceError::Invalid(switchyard_core::Invalid::single(
+                    "body",
+                    format!("the upload broke off after {size} bytes ({e}); upload again"),
+                ))
+            })?;
             size += chunk.len() as u64;
             if size > MAX_CANDIDATE_BYTES {
                 return Err(ServiceError::Invalid(switchyard_core::Invalid::single(
@@ -102,7 +109,10 @@ impl Service {
         }
         if head[..] != GZIP_MAGIC[..] {
             let what = if size == 0 { "the upload is empty".to_owned() } else { "the upload is not a gzip-compressed tarball".to_owned() };
-            return Err(ServiceError::Invalid(switchyard_core::Invalid::single("body", format!("{what}; upload the release as a .tar.gz"))));
+            return Err(ServiceError::Invalid(switchyard_core::Invalid::single(
+                "body",
+                format!("{what}; upload the release as a .tar.gz"),
+            )));
         }
         file.sync_all().await.map_err(internal)?;
         Ok((hex::encode(hasher.finalize()), size))

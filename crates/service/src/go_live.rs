@@ -35,11 +35,7 @@ struct SiteNames {
 }
 
 fn site_names(site: &Site) -> SiteNames {
-    SiteNames {
-        route_key: site.key.clone(),
-        environments: environment_names(&site.key),
-        volume: site.key.clone(),
-    }
+    SiteNames { route_key: site.key.clone(), environments: environment_names(&site.key), volume: site.key.clone() }
 }
 
 /// What one try of a go-live works with.
@@ -73,26 +69,15 @@ fn free_local_port() -> Result<u16> {
 
 impl Service {
     /// Puts the site live from the candidate, or continues its unfinished go-live.
-    pub async fn go_live(
-        &self,
-        caller: &Caller,
-        site_id: i64,
-        request: GoLive,
-    ) -> Result<WentLive> {
+    pub async fn go_live(&self, caller: &Caller, site_id: i64, request: GoLive) -> Result<WentLive> {
         caller.may(Action::RunRelease)?;
         let site = self.store.site(site_id).await?;
-        let SiteHome {
-            host_id,
-            public_address,
-        } = site_home(&self.store, &site).await?;
+        let SiteHome { host_id, public_address } = site_home(&self.store, &site).await?;
         let host = self.store.host(host_id).await?;
         let sha = request.candidate_sha256.trim().to_owned();
         let tarball = self.engines.candidates_dir.join(format!("{sha}.tar.gz"));
         if self.store.candidate(site.id, &sha).await?.is_none() || !tarball.is_file() {
-            return Err(ServiceError::Conflict(format!(
-                "candidate {sha} was not uploaded for site {}; upload it first",
-                site.name
-            )));
+            return Err(ServiceError::Conflict(format!("candidate {sha} was not uploaded for site {}; upload it first", site.name)));
         }
         check_candidate(tarball.clone()).await?;
         let client = agent_client(&host).map_err(ServiceError::Conflict)?;
@@ -124,25 +109,17 @@ impl Service {
                 if latest.is_some_and(|g| g.state == GoLiveState::Live) {
                     return Err(already_live());
                 }
-                let table = client
-                    .routes()
-                    .await
-                    .map_err(|e| agent_failure(&host, "read the route table", e))?;
+                let table = client.routes().await.map_err(|e| agent_failure(&host, "read the route table", e))?;
                 if table.sites.contains_key(&names.route_key) {
                     return Err(already_live());
                 }
-                let ports =
-                    match request.ports {
-                        Some(ports) => ports,
-                        None if is_this_machine(&host.agent_url) => {
-                            [free_local_port()?, free_local_port()?]
-                        }
-                        None => return Err(Invalid::single(
-                            "ports",
-                            "the host is another machine: choose two free ports on it for the site",
-                        )
-                        .into()),
-                    };
+                let ports = match request.ports {
+                    Some(ports) => ports,
+                    None if is_this_machine(&host.agent_url) => [free_local_port()?, free_local_port()?],
+                    None => {
+                        return Err(Invalid::single("ports", "the host is another machine: choose two free ports on it for the site").into())
+                    }
+                };
                 let new = NewGoLive {
                     site_id: site.id,
                     candidate_sha256: &sha,
@@ -154,33 +131,16 @@ impl Service {
             }
         };
         let go_live_id = record.id;
-        let attempt = Attempt {
-            record,
-            site: &site,
-            host: &host,
-            client,
-            public_address,
-            names,
-            sha,
-            tarball,
-        };
+        let attempt = Attempt { record, site: &site, host: &host, client, public_address, names, sha, tarball };
         match self.go_live_steps(&attempt).await {
             Ok(live) => {
-                self.store
-                    .go_live_ended(go_live_id, GoLiveState::Live, None)
-                    .await?;
-                let detail = format!(
-                    "{} live at {} from candidate {} (go-live {go_live_id})",
-                    site.name, live.public_address, attempt.sha
-                );
-                self.audit(caller, "site.go-live", &format!("site {site_id}"), &detail)
-                    .await;
+                self.store.go_live_ended(go_live_id, GoLiveState::Live, None).await?;
+                let detail = format!("{} live at {} from candidate {} (go-live {go_live_id})", site.name, live.public_address, attempt.sha);
+                self.audit(caller, "site.go-live", &format!("site {site_id}"), &detail).await;
                 Ok(live)
             }
             Err(error) => {
-                self.store
-                    .go_live_ended(go_live_id, GoLiveState::Failed, Some(&error.to_string()))
-                    .await?;
+                self.store.go_live_ended(go_live_id, GoLiveState::Failed, Some(&error.to_string())).await?;
                 Err(error)
             }
         }
@@ -202,7 +162,11 @@ impl Service {
         };
         let ran = go.client.run_step(env, &step, |_| {}).await.map_err(go.failed("run the candidate's migration"))?;
         if ran.code != Some(0) {
-            let why = if ran.timed_out { format!("did not finish within {} s", migrate.timeout_secs) } else { format!("exited with {:?}", ran.code) };
+            let why = if ran.timed_out {
+                format!("did not finish within {} s", migrate.timeout_secs)
+            } else {
+                format!("exited with {:?}", ran.code)
+            };
             return Err(ServiceError::Conflict(format!(
                 "the candidate's migration `{}` {why}, so the site was not started; fix it and go live again (the same command retries). Its output:\n{}{}",
                 migrate.command,
@@ -223,79 +187,39 @@ impl Service {
         config.production = true;
         // The live data sits on a volume named after the site, outside its environments.
         config.volume = Some(go.names.volume.clone());
-        let create = CreateEnv {
-            op_id: go.op("create"),
-            name: env.clone(),
-            config,
-        };
-        go.client
-            .create_env(&create)
-            .await
-            .map_err(go.failed("create the environment"))?;
+        let create = CreateEnv { op_id: go.op("create"), name: env.clone(), config };
+        go.client.create_env(&create).await.map_err(go.failed("create the environment"))?;
         self.store.go_live_step_done(id, "create").await?;
 
-        go.client
-            .upload_candidate(&go.tarball, &go.sha)
-            .await
-            .map_err(go.failed("upload the candidate"))?;
+        go.client.upload_candidate(&go.tarball, &go.sha).await.map_err(go.failed("upload the candidate"))?;
         self.store.go_live_step_done(id, "upload").await?;
         let release_id = format!("r-{}", &go.sha[..16]);
-        let unpack = UnpackRelease {
-            op_id: go.op(&format!("unpack-{release_id}")),
-            release_id: release_id.clone(),
-            sha256: go.sha.clone(),
-        };
-        go.client
-            .unpack_release(env, &unpack)
-            .await
-            .map_err(go.failed("unpack the candidate"))?;
+        let unpack =
+            UnpackRelease { op_id: go.op(&format!("unpack-{release_id}")), release_id: release_id.clone(), sha256: go.sha.clone() };
+        go.client.unpack_release(env, &unpack).await.map_err(go.failed("unpack the candidate"))?;
         self.store.go_live_step_done(id, "unpack").await?;
 
         // Activating and starting run again on every try: a retry may bring another
         // candidate, and a site that failed to start is started afresh.
         let this_try = format!("{release_id}-t{}", go.record.tries);
-        let activate = Activate {
-            op_id: go.op(&format!("activate-{this_try}")),
-            release_id,
-        };
-        go.client
-            .activate(env, &activate)
-            .await
-            .map_err(go.failed("activate the candidate"))?;
+        let activate = Activate { op_id: go.op(&format!("activate-{this_try}")), release_id };
+        go.client.activate(env, &activate).await.map_err(go.failed("activate the candidate"))?;
         self.store.go_live_step_done(id, "activate").await?;
         self.first_migration(go, env, &this_try).await?;
-        go.client
-            .restart(env, &go.op(&format!("start-{this_try}")))
-            .await
-            .map_err(go.failed("start the site"))?;
+        go.client.restart(env, &go.op(&format!("start-{this_try}"))).await.map_err(go.failed("start the site"))?;
         self.store.go_live_step_done(id, "start").await?;
 
-        let mut table = go
-            .client
-            .routes()
-            .await
-            .map_err(go.failed("read the route table"))?;
+        let mut table = go.client.routes().await.map_err(go.failed("read the route table"))?;
         // A try that routed the site and then broke off finds its routes in place.
         if !table.sites.contains_key(&go.names.route_key) {
             let agent_ip = agent_ip(&go.host.agent_url);
-            let routes = initial_site_routes(
-                &go.site.key,
-                &go.public_address,
-                SocketAddr::new(agent_ip, blue),
-                SocketAddr::new(agent_ip, green),
-            );
+            let routes =
+                initial_site_routes(&go.site.key, &go.public_address, SocketAddr::new(agent_ip, blue), SocketAddr::new(agent_ip, green));
             table.sites.insert(go.names.route_key.clone(), routes);
-            go.client
-                .replace_routes(&go.op("routes"), table)
-                .await
-                .map_err(go.failed("route the site's address"))?;
+            go.client.replace_routes(&go.op("routes"), table).await.map_err(go.failed("route the site's address"))?;
         }
         self.store.go_live_step_done(id, "routes").await?;
-        Ok(WentLive {
-            go_live_id: id,
-            public_address: go.public_address.clone(),
-            environment: env.clone(),
-        })
+        Ok(WentLive { go_live_id: id, public_address: go.public_address.clone(), environment: env.clone() })
     }
 
     /// Gives up the site's unfinished go-live: its environment is destroyed (with force, as it
@@ -320,55 +244,24 @@ impl Service {
         let names = site_names(&site);
         let op = |step: &str| format!("golive-{}-abandon-{step}", record.id);
 
-        let mut table = client
-            .routes()
-            .await
-            .map_err(|e| agent_failure(&host, "read the route table", e))?;
+        let mut table = client.routes().await.map_err(|e| agent_failure(&host, "read the route table", e))?;
         // Only routes this attempt added go: ones that serve its environment.
-        let ours = table
-            .sites
-            .get(&names.route_key)
-            .is_some_and(|routes| routes.environments.contains_key(&record.environment));
+        let ours = table.sites.get(&names.route_key).is_some_and(|routes| routes.environments.contains_key(&record.environment));
         if ours {
             table.sites.remove(&names.route_key);
-            client
-                .replace_routes(&op("routes"), table)
-                .await
-                .map_err(|e| agent_failure(&host, "remove the site's routes", e))?;
+            client.replace_routes(&op("routes"), table).await.map_err(|e| agent_failure(&host, "remove the site's routes", e))?;
         }
-        let destroy = DestroyEnv {
-            op_id: op("destroy"),
-            force: true,
-        };
+        let destroy = DestroyEnv { op_id: op("destroy"), force: true };
         match client.destroy_env(&record.environment, &destroy).await {
             Ok(_) => {}
             // Never created, or already gone: nothing left to remove.
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(agent_failure(&host, "destroy the go-live's environment", e)),
         }
-        self.store
-            .go_live_ended(
-                record.id,
-                GoLiveState::Abandoned,
-                record.last_error.as_deref(),
-            )
-            .await?;
-        let detail = format!(
-            "go-live {} of {} abandoned: environment {} destroyed",
-            record.id, site.name, record.environment
-        );
-        self.audit(
-            caller,
-            "site.go-live-abandon",
-            &format!("site {site_id}"),
-            &detail,
-        )
-        .await;
-        Ok(GoLiveAbandoned {
-            go_live_id: record.id,
-            environment: record.environment,
-            routes_removed: ours,
-        })
+        self.store.go_live_ended(record.id, GoLiveState::Abandoned, record.last_error.as_deref()).await?;
+        let detail = format!("go-live {} of {} abandoned: environment {} destroyed", record.id, site.name, record.environment);
+        self.audit(caller, "site.go-live-abandon", &format!("site {site_id}"), &detail).await;
+        Ok(GoLiveAbandoned { go_live_id: record.id, environment: record.environment, routes_removed: ours })
     }
 }
 

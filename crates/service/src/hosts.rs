@@ -3,13 +3,13 @@
 
 use crate::auth::Caller;
 use crate::{Service, ServiceError};
-use switchyard_core::access::Action;
 use std::path::Path;
 use std::time::Duration;
 use switchyard_agent::api::ErrorKind;
 use switchyard_agent::{AgentClient, AgentError};
-use switchyard_core::Invalid;
 use switchyard_api::{Host, HostDraft, HostStatus};
+use switchyard_core::access::Action;
+use switchyard_core::Invalid;
 
 /// The host the demo and `switchyard serve` use for the agent on this machine.
 pub const LOCAL_HOST_NAME: &str = "local";
@@ -30,7 +30,9 @@ impl Service {
                 environments: info.environments,
                 problem: None,
             },
-            Err(problem) => HostStatus { host_id: id, reachable: false, agent_version: None, environments: Vec::new(), problem: Some(problem) },
+            Err(problem) => {
+                HostStatus { host_id: id, reachable: false, agent_version: None, environments: Vec::new(), problem: Some(problem) }
+            }
         };
         Ok(status)
     }
@@ -69,7 +71,8 @@ pub(crate) fn agent_client(host: &Host) -> Result<AgentClient, String> {
         ));
     }
     let token = resolve_token(&host.token_ref)?;
-    AgentClient::new(&host.agent_url, &token, &host.cert_fingerprint).map_err(|e| format!("cannot set up a client for host {}: {e}", host.name))
+    AgentClient::new(&host.agent_url, &token, &host.cert_fingerprint)
+        .map_err(|e| format!("cannot set up a client for host {}: {e}", host.name))
 }
 
 /// Reads the token a host's `token_ref` points at: `env:NAME` or `file:/path`.
@@ -77,8 +80,7 @@ fn resolve_token(token_ref: &str) -> Result<String, String> {
     let token = match token_ref.split_once(':') {
         Some(("env", name)) => std::env::var(name)
             .map_err(|_| format!("the agent token is to come from ${name}, which is not set in Switchyard's environment"))?,
-        Some(("file", path)) => std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the agent token from {path}: {e}"))?,
+        Some(("file", path)) => std::fs::read_to_string(path).map_err(|e| format!("cannot read the agent token from {path}: {e}"))?,
         _ => return Err(format!("token reference {token_ref:?} is not env:NAME or file:/path; edit the host")),
     };
     let token = token.trim().to_owned();
@@ -104,9 +106,9 @@ pub(crate) fn agent_failure(host: &Host, doing: &str, error: AgentError) -> Serv
         ErrorKind::InvalidInput | ErrorKind::TooLarge | ErrorKind::CommandFailed => ServiceError::Invalid(Invalid::single("host", message)),
         ErrorKind::Conflict => ServiceError::Conflict(message),
         ErrorKind::NotFound => ServiceError::NotFound(message),
-        ErrorKind::Unauthorized => {
-            ServiceError::Conflict(format!("{message}; the host's token is not the agent's: copy it from the agent's registration and edit the host"))
-        }
+        ErrorKind::Unauthorized => ServiceError::Conflict(format!(
+            "{message}; the host's token is not the agent's: copy it from the agent's registration and edit the host"
+        )),
         ErrorKind::Internal => ServiceError::Internal(message),
     }
 }
@@ -117,7 +119,14 @@ mod tests {
     use switchyard_agent::api::ErrorBody;
 
     fn host() -> Host {
-        Host { id: 1, name: "web-1".into(), agent_url: "https://10.0.0.5:7443".into(), token_ref: "env:T".into(), cert_fingerprint: String::new(), created_at: String::new() }
+        Host {
+            id: 1,
+            name: "web-1".into(),
+            agent_url: "https://10.0.0.5:7443".into(),
+            token_ref: "env:T".into(),
+            cert_fingerprint: String::new(),
+            created_at: String::new(),
+        }
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use crate::auth::{hash_password, Caller};
 use crate::{Service, ServiceError};
 use switchyard_api::{
-    Account, AccountDraft, Address, AddressDraft, Customer, CustomerDraft, Environment, EnvironmentDraft, Host,
-    HostDraft, Overview, Site, SiteDetail, SiteDraft, User, UserDraft,
+    Account, AccountDraft, Address, AddressDraft, Customer, CustomerDraft, Environment, EnvironmentDraft, Host, HostDraft, Overview, Site,
+    SiteDetail, SiteDraft, User, UserDraft,
 };
 use switchyard_core::access::Action;
 
@@ -233,9 +233,7 @@ impl Service {
         caller.may(Action::ManageUsers)?;
         let draft = draft.validated()?;
         if caller.me.id == id && !draft.admin {
-            return Err(ServiceError::Conflict(
-                "you cannot remove your own administrator rights; ask another administrator".into(),
-            ));
+            return Err(ServiceError::Conflict("you cannot remove your own administrator rights; ask another administrator".into()));
         }
         let hash = match draft.password.clone() {
             Some(password) => Some(hash_password(password).await?),

@@ -22,7 +22,12 @@ impl std::fmt::Debug for LocalAgent {
 impl LocalAgent {
     /// Starts the agent over `<data_dir>/agent`, listening on `listen` (port 0 picks one) and
     /// serving public traffic on `public_listen`, and registers it as host `local`.
-    pub async fn start(data_dir: &Path, listen: SocketAddr, public_listen: Vec<SocketAddr>, service: &Service) -> Result<Self, ServiceError> {
+    pub async fn start(
+        data_dir: &Path,
+        listen: SocketAddr,
+        public_listen: Vec<SocketAddr>,
+        service: &Service,
+    ) -> Result<Self, ServiceError> {
         let root = data_dir.join("agent");
         let args = switchyard_agent::AgentArgs {
             root: root.clone(),

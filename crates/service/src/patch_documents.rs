@@ -24,16 +24,23 @@ impl Service {
 
     /// Validates the document and saves it as the site's next version. Each problem comes back
     /// as a `toml` field error reading `line N: what to do`.
-    pub async fn save_patch_document(&self, caller: &Caller, site_id: i64, draft: PatchDocumentDraft) -> Result<PatchDocumentRecord, ServiceError> {
+    pub async fn save_patch_document(
+        &self,
+        caller: &Caller,
+        site_id: i64,
+        draft: PatchDocumentDraft,
+    ) -> Result<PatchDocumentRecord, ServiceError> {
         let site = self.preparable_site(caller, site_id).await?;
-        let document = PatchDocument::parse(&draft.toml).map_err(|errors| {
-            Invalid(errors.0.iter().map(|error| FieldError::new("toml", error.to_string())).collect())
-        })?;
+        let document = PatchDocument::parse(&draft.toml)
+            .map_err(|errors| Invalid(errors.0.iter().map(|error| FieldError::new("toml", error.to_string())).collect()))?;
         // The site by its name now or its key (which survives renames).
         if document.site != site.name && document.site != site.key {
             return Err(Invalid::single(
                 "toml",
-                format!("the document is for site {:?} but is being saved under {:?}; set site = {:?}", document.site, site.name, site.name),
+                format!(
+                    "the document is for site {:?} but is being saved under {:?}; set site = {:?}",
+                    document.site, site.name, site.name
+                ),
             )
             .into());
         }
@@ -62,14 +69,21 @@ impl Service {
     /// A starting document for `workflow`; for an uploaded `candidate`, it names the candidate,
     /// takes the target version from its file name (`notes-2.0.0.tar.gz` → `2.0.0`) and fills
     /// its migration and health checks from the candidate's manifest.
-    pub async fn patch_template(&self, caller: &Caller, site_id: i64, workflow: &str, candidate: Option<&str>) -> Result<PatchDocumentDraft, ServiceError> {
+    pub async fn patch_template(
+        &self,
+        caller: &Caller,
+        site_id: i64,
+        workflow: &str,
+        candidate: Option<&str>,
+    ) -> Result<PatchDocumentDraft, ServiceError> {
         let site = self.readable_site(caller, site_id).await?;
         let kind: WorkflowKind = workflow.parse().map_err(|e: String| Invalid::single("workflow", e))?;
         let Some(sha) = candidate.map(str::trim).filter(|sha| !sha.is_empty()) else {
             return Ok(PatchDocumentDraft { toml: PatchDocument::template(kind, &site.name, "1.0.0", NO_CANDIDATE_YET).to_toml() });
         };
         let Some(uploaded) = self.store.candidate(site.id, sha).await? else {
-            let message = format!("no candidate {sha} was uploaded for site {}; upload it first or pick one from the site's candidates", site.name);
+            let message =
+                format!("no candidate {sha} was uploaded for site {}; upload it first or pick one from the site's candidates", site.name);
             return Err(Invalid::single("candidate", message).into());
         };
         let target_version = version_in_file_name(&uploaded.filename).unwrap_or("1.0.0");

@@ -98,7 +98,13 @@ fn decision(event: &Event, at: &str, names: &Names) -> Option<DecisionRecord> {
         Event::RollbackRequested { by, reason } => (by, "rollback requested", reason),
         _ => return None,
     };
-    Some(DecisionRecord { at: at.to_owned(), by: name(names, by).to_owned(), role: by.role.to_string(), decision: word.into(), comment: comment.clone() })
+    Some(DecisionRecord {
+        at: at.to_owned(),
+        by: name(names, by).to_owned(),
+        role: by.role.to_string(),
+        decision: word.into(),
+        comment: comment.clone(),
+    })
 }
 
 /// The commands a transition sent, in words. The engine journals them with their operation
@@ -177,7 +183,14 @@ mod tests {
     fn decisions_and_outputs_come_from_the_journal() {
         let approved = Event::Approved { by: Actor::new(2, "sam", Role::Support), comment: "go".into() };
         let journal = vec![
-            TransitionRecord { release_id: 1, seq: 0, event: None, state: serde_json::to_string(&State::Running { stage: 0, undo: vec![] }).unwrap(), commands: "[]".into(), at: "t0".into() },
+            TransitionRecord {
+                release_id: 1,
+                seq: 0,
+                event: None,
+                state: serde_json::to_string(&State::Running { stage: 0, undo: vec![] }).unwrap(),
+                commands: "[]".into(),
+                at: "t0".into(),
+            },
             TransitionRecord {
                 release_id: 1,
                 seq: 1,

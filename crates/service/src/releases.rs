@@ -7,9 +7,7 @@ use crate::engines::SiteEngine;
 use crate::release_view::{read_journal, stages, status_word};
 use crate::{Service, ServiceError};
 use std::sync::Arc;
-use switchyard_api::{
-    Decision, DiffLine, DocumentDiff, NewReleaseRequest, ReleaseDetail, ReleaseSummary, Site,
-};
+use switchyard_api::{Decision, DiffLine, DocumentDiff, NewReleaseRequest, ReleaseDetail, ReleaseSummary, Site};
 use switchyard_core::access::Action;
 use switchyard_core::patch::PatchDocument;
 use switchyard_core::workflow::{Event, Release, State};
@@ -216,10 +214,12 @@ impl Service {
             target.engine.submit_rehearsal(&document, &by, &on).await
         }
         .map_err(engine_error)?;
-        self.audit(caller, &format!("release.{}", request.run), &format!("release {id}"), &format!(
-            "{} document v{} candidate {}",
-            site.name, request.document_version, document.candidate_sha256
-        ))
+        self.audit(
+            caller,
+            &format!("release.{}", request.run),
+            &format!("release {id}"),
+            &format!("{} document v{} candidate {}", site.name, request.document_version, document.candidate_sha256),
+        )
         .await;
         Self::drive(Arc::clone(&target.engine), id);
         Ok(self.readable_release(caller, id).await?.summary())
@@ -230,9 +230,10 @@ impl Service {
     pub async fn decide(&self, caller: &Caller, id: i64, kind: DecisionKind, decision: Decision) -> Result<ReleaseSummary> {
         let loaded = self.readable_release(caller, id).await?;
         kind.permitted(caller, loaded.site.as_ref().map(|s| s.customer_id))?;
-        let site = loaded.site.as_ref().ok_or_else(|| {
-            ServiceError::Conflict(format!("the site of release {id} was deleted; its releases can only be read"))
-        })?;
+        let site = loaded
+            .site
+            .as_ref()
+            .ok_or_else(|| ServiceError::Conflict(format!("the site of release {id} was deleted; its releases can only be read")))?;
         let target = self.site_engine(site).await?;
         let recorded = target.engine.record_decision(id, kind.event(caller, &decision.comment)).await;
         if let Err(e) = recorded {
@@ -254,9 +255,10 @@ impl Service {
     pub async fn resume_release(&self, caller: &Caller, id: i64) -> Result<ReleaseSummary> {
         caller.may(Action::RunRelease)?;
         let loaded = self.readable_release(caller, id).await?;
-        let site = loaded.site.as_ref().ok_or_else(|| {
-            ServiceError::Conflict(format!("the site of release {id} was deleted; its releases can only be read"))
-        })?;
+        let site = loaded
+            .site
+            .as_ref()
+            .ok_or_else(|| ServiceError::Conflict(format!("the site of release {id} was deleted; its releases can only be read")))?;
         let target = self.site_engine(site).await?;
         self.audit(caller, "release.resume", &format!("release {id}"), "").await;
         Self::drive(Arc::clone(&target.engine), id);

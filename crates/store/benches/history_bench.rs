@@ -36,7 +36,10 @@ fn main() {
     let (big, built) = runtime.block_on(build(&dir.join("large.db"), large));
     let (small, _) = runtime.block_on(build(&dir.join("small.db"), SMALL));
     let size_mb = std::fs::metadata(dir.join("large.db")).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
-    println!("\nbuilt {large} releases in {:.2} s ({size_mb:.0} MB file); each query median of its rounds, warm cache", built.as_secs_f64());
+    println!(
+        "\nbuilt {large} releases in {:.2} s ({size_mb:.0} MB file); each query median of its rounds, warm cache",
+        built.as_secs_f64()
+    );
 
     // Site 1 and customer 1 exist in both databases with the same share of releases.
     let filters: [(&str, HistoryScope, HistoryFilter); 7] = [
@@ -53,7 +56,11 @@ fn main() {
             HistoryFilter { from: Some("2025-07-01".into()), to: Some("2025-09-30".into()), ..Default::default() },
         ),
         ("customer scope, first page", HistoryScope::Customer(2), HistoryFilter::default()),
-        ("workflow + run", HistoryScope::Everything, HistoryFilter { workflow: Some("migration".into()), run: Some("production".into()), ..Default::default() }),
+        (
+            "workflow + run",
+            HistoryScope::Everything,
+            HistoryFilter { workflow: Some("migration".into()), run: Some("production".into()), ..Default::default() },
+        ),
         ("deep page (offset = half)", HistoryScope::Everything, HistoryFilter::default()),
     ];
 
@@ -64,13 +71,18 @@ fn main() {
     };
     let reader = |store: &Store| runtime.block_on(SqlitePool::connect(&format!("sqlite://{}", store.path().display()))).expect("pool");
     let (big_pool, small_pool) = (reader(&big), reader(&small));
-    let (ours, total) = measure(&runtime, 30, || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM releases").fetch_one(&big_pool).await.unwrap() });
-    let (base, _) = measure(&runtime, 30, || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM releases").fetch_one(&small_pool).await.unwrap() });
+    let (ours, total) = measure(&runtime, 30, || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM releases").fetch_one(&big_pool).await.unwrap()
+    });
+    let (base, _) = measure(&runtime, 30, || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM releases").fetch_one(&small_pool).await.unwrap()
+    });
     row("baseline: SELECT count(*)", ours, base, total.to_string());
 
     for (name, scope, filter) in filters {
         let deep = |n: usize| HistoryFilter { offset: Some(n as i64 / 2), ..filter.clone() };
-        let (big_filter, small_filter) = if name.starts_with("deep") { (deep(large), deep(SMALL)) } else { (filter.clone(), filter.clone()) };
+        let (big_filter, small_filter) =
+            if name.starts_with("deep") { (deep(large), deep(SMALL)) } else { (filter.clone(), filter.clone()) };
         let (ours, page) = measure(&runtime, 20, || async { big.release_history(scope, &big_filter).await.unwrap() });
         let (base, _) = measure(&runtime, 20, || async { small.release_history(scope, &small_filter).await.unwrap() });
         row(name, ours, base, format!("{} of {}", page.rows.len(), page.total));
@@ -79,7 +91,12 @@ fn main() {
     let everything = HistoryFilter::default();
     let (ours, stats) = measure(&runtime, 10, || async { big.release_stats(HistoryScope::Everything, &everything).await.unwrap() });
     let (base, _) = measure(&runtime, 10, || async { small.release_stats(HistoryScope::Everything, &everything).await.unwrap() });
-    row("stats, all releases", ours, base, format!("{} weeks, {} failed, {} rolled back", stats.weeks.len(), stats.failed, stats.rolled_back));
+    row(
+        "stats, all releases",
+        ours,
+        base,
+        format!("{} weeks, {} failed, {} rolled back", stats.weeks.len(), stats.failed, stats.rolled_back),
+    );
     let one_customer = HistoryFilter { customer_id: Some(1), ..Default::default() };
     let (ours, stats) = measure(&runtime, 10, || async { big.release_stats(HistoryScope::Everything, &one_customer).await.unwrap() });
     let (base, _) = measure(&runtime, 10, || async { small.release_stats(HistoryScope::Everything, &one_customer).await.unwrap() });
@@ -168,7 +185,10 @@ async fn build(path: &std::path::Path, releases: usize) -> (Store, Duration) {
     let span_ms = 2 * 365 * 86_400_000_i64;
     let start = end - chrono::Duration::milliseconds(span_ms);
     let state = format!("{{\"stage\":7,\"phase\":\"done\",\"waiting\":null,\"undo\":[],\"note\":\"{}\"}}", "x".repeat(200));
-    let document = format!("[release]\nsite = \"shop\"\nworkflow = \"migration\"\n{}", "[[step]]\nkind = \"run\"\ncommand = \"bin/migrate --all\"\n".repeat(12));
+    let document = format!(
+        "[release]\nsite = \"shop\"\nworkflow = \"migration\"\n{}",
+        "[[step]]\nkind = \"run\"\ncommand = \"bin/migrate --all\"\n".repeat(12)
+    );
     let mut dice = Dice(0x9e37_79b9_7f4a_7c15);
     let mut id = 0;
     while id < releases {

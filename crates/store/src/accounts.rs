@@ -30,16 +30,13 @@ fn subdomain_taken(subdomain: &str) -> impl FnOnce() -> String + '_ {
 
 impl Store {
     pub async fn list_accounts(&self, site_id: i64) -> Result<Vec<Account>, StoreError> {
-        let rows: Vec<AccountRow> = sqlx::query_as(&format!("{SELECT} WHERE site_id = $1 ORDER BY subdomain"))
-            .bind(site_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<AccountRow> =
+            sqlx::query_as(&format!("{SELECT} WHERE site_id = $1 ORDER BY subdomain")).bind(site_id).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(Account::from).collect())
     }
 
     pub async fn account(&self, id: i64) -> Result<Account, StoreError> {
-        let row: Option<AccountRow> =
-            sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        let row: Option<AccountRow> = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.map(Account::from).ok_or(StoreError::NotFound { what: "account", id })
     }
 
@@ -47,16 +44,15 @@ impl Store {
     pub async fn create_account(&self, site_id: i64, draft: &AccountDraft) -> Result<Account, StoreError> {
         let mut tx = self.write_transaction().await?;
         ensure_parent(&mut *tx, "sites", "site", site_id).await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO accounts (site_id, subdomain, tags, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(site_id)
-        .bind(&draft.subdomain)
-        .bind(draft.tags.join(","))
-        .bind(now())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(on_unique(subdomain_taken(&draft.subdomain)))?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO accounts (site_id, subdomain, tags, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(site_id)
+                .bind(&draft.subdomain)
+                .bind(draft.tags.join(","))
+                .bind(now())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(on_unique(subdomain_taken(&draft.subdomain)))?;
         tx.commit().await?;
         self.account(id).await
     }

@@ -27,16 +27,10 @@ fn value_taken(value: &str) -> impl FnOnce() -> String + '_ {
 }
 
 /// An address may only route to an environment of its own site.
-async fn ensure_environment_of_site(
-    conn: &mut SqliteConnection,
-    site_id: i64,
-    environment_id: Option<i64>,
-) -> Result<(), StoreError> {
+async fn ensure_environment_of_site(conn: &mut SqliteConnection, site_id: i64, environment_id: Option<i64>) -> Result<(), StoreError> {
     let Some(environment_id) = environment_id else { return Ok(()) };
-    let owner: Option<i64> = sqlx::query_scalar("SELECT site_id FROM environments WHERE id = $1")
-        .bind(environment_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let owner: Option<i64> =
+        sqlx::query_scalar("SELECT site_id FROM environments WHERE id = $1").bind(environment_id).fetch_optional(&mut *conn).await?;
     match owner {
         Some(owner) if owner == site_id => Ok(()),
         Some(_) => Err(StoreError::BadReference {
@@ -52,16 +46,13 @@ async fn ensure_environment_of_site(
 
 impl Store {
     pub async fn list_addresses(&self, site_id: i64) -> Result<Vec<Address>, StoreError> {
-        let rows: Vec<AddressRow> = sqlx::query_as(&format!("{SELECT} WHERE site_id = $1 ORDER BY value"))
-            .bind(site_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<AddressRow> =
+            sqlx::query_as(&format!("{SELECT} WHERE site_id = $1 ORDER BY value")).bind(site_id).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(Address::from).collect())
     }
 
     pub async fn address(&self, id: i64) -> Result<Address, StoreError> {
-        let row: Option<AddressRow> =
-            sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        let row: Option<AddressRow> = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.map(Address::from).ok_or(StoreError::NotFound { what: "address", id })
     }
 
@@ -70,16 +61,15 @@ impl Store {
         let mut tx = self.write_transaction().await?;
         ensure_parent(&mut *tx, "sites", "site", site_id).await?;
         ensure_environment_of_site(&mut tx, site_id, draft.environment_id).await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO addresses (site_id, value, environment_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(site_id)
-        .bind(&draft.value)
-        .bind(draft.environment_id)
-        .bind(now())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(on_unique(value_taken(&draft.value)))?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO addresses (site_id, value, environment_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(site_id)
+                .bind(&draft.value)
+                .bind(draft.environment_id)
+                .bind(now())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(on_unique(value_taken(&draft.value)))?;
         tx.commit().await?;
         self.address(id).await
     }

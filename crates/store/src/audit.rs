@@ -56,7 +56,15 @@ impl Store {
         .await?;
         let entries = rows
             .into_iter()
-            .map(|r| AuditEntry { id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, detail: r.detail, remote: r.remote })
+            .map(|r| AuditEntry {
+                id: r.id,
+                at: r.at,
+                actor: r.actor,
+                action: r.action,
+                target: r.target,
+                detail: r.detail,
+                remote: r.remote,
+            })
             .collect();
         Ok(AuditPage { total, entries })
     }

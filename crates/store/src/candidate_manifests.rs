@@ -32,7 +32,13 @@ impl TryFrom<ManifestRow> for StoredManifest {
 impl Store {
     /// Records what candidate `sha256` of site `site_id` declares. Like the candidate, the
     /// first record stays: the same bytes always declare the same.
-    pub async fn record_candidate_manifest(&self, site_id: i64, sha256: &str, source: ManifestSource, toml: &str) -> Result<(), StoreError> {
+    pub async fn record_candidate_manifest(
+        &self,
+        site_id: i64,
+        sha256: &str,
+        source: ManifestSource,
+        toml: &str,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write_transaction().await?;
         sqlx::query("INSERT INTO candidate_manifests (site_id, sha256, source, toml) VALUES ($1, $2, $3, $4) ON CONFLICT (site_id, sha256) DO NOTHING")
             .bind(site_id)
@@ -46,18 +52,21 @@ impl Store {
     }
 
     pub async fn candidate_manifest(&self, site_id: i64, sha256: &str) -> Result<Option<StoredManifest>, StoreError> {
-        let row: Option<ManifestRow> = sqlx::query_as("SELECT sha256, source, toml FROM candidate_manifests WHERE site_id = $1 AND sha256 = $2")
-            .bind(site_id)
-            .bind(sha256)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<ManifestRow> =
+            sqlx::query_as("SELECT sha256, source, toml FROM candidate_manifests WHERE site_id = $1 AND sha256 = $2")
+                .bind(site_id)
+                .bind(sha256)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(StoredManifest::try_from).transpose()
     }
 
     /// Every manifest of the site's candidates.
     pub async fn candidate_manifests(&self, site_id: i64) -> Result<Vec<StoredManifest>, StoreError> {
-        let rows: Vec<ManifestRow> =
-            sqlx::query_as("SELECT sha256, source, toml FROM candidate_manifests WHERE site_id = $1").bind(site_id).fetch_all(&self.pool).await?;
+        let rows: Vec<ManifestRow> = sqlx::query_as("SELECT sha256, source, toml FROM candidate_manifests WHERE site_id = $1")
+            .bind(site_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(StoredManifest::try_from).collect()
     }
 }

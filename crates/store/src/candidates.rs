@@ -15,7 +15,15 @@ struct CandidateRow {
 
 impl From<CandidateRow> for Candidate {
     fn from(r: CandidateRow) -> Self {
-        Candidate { sha256: r.sha256, site_id: r.site_id, filename: r.filename, size_bytes: r.size_bytes, uploaded_by: r.uploaded_by, uploaded_at: r.uploaded_at, manifest: None }
+        Candidate {
+            sha256: r.sha256,
+            site_id: r.site_id,
+            filename: r.filename,
+            size_bytes: r.size_bytes,
+            uploaded_by: r.uploaded_by,
+            uploaded_at: r.uploaded_at,
+            manifest: None,
+        }
     }
 }
 
@@ -68,8 +76,10 @@ impl Store {
 
     /// Newest first.
     pub async fn list_candidates(&self, site_id: i64) -> Result<Vec<Candidate>, StoreError> {
-        let rows: Vec<CandidateRow> =
-            sqlx::query_as(&format!("{SELECT} WHERE c.site_id = $1 ORDER BY c.uploaded_at DESC, c.sha256")).bind(site_id).fetch_all(&self.pool).await?;
+        let rows: Vec<CandidateRow> = sqlx::query_as(&format!("{SELECT} WHERE c.site_id = $1 ORDER BY c.uploaded_at DESC, c.sha256"))
+            .bind(site_id)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.into_iter().map(Candidate::from).collect())
     }
 }

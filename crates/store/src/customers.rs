@@ -26,28 +26,24 @@ fn name_taken(name: &str) -> impl FnOnce() -> String + '_ {
 
 impl Store {
     pub async fn list_customers(&self) -> Result<Vec<Customer>, StoreError> {
-        let rows: Vec<CustomerRow> =
-            sqlx::query_as(&format!("{SELECT} ORDER BY name")).fetch_all(&self.pool).await?;
+        let rows: Vec<CustomerRow> = sqlx::query_as(&format!("{SELECT} ORDER BY name")).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(Customer::from).collect())
     }
 
     pub async fn customer(&self, id: i64) -> Result<Customer, StoreError> {
-        let row: Option<CustomerRow> =
-            sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        let row: Option<CustomerRow> = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.map(Customer::from).ok_or(StoreError::NotFound { what: "customer", id })
     }
 
     /// `draft` must already be validated.
     pub async fn create_customer(&self, draft: &CustomerDraft) -> Result<Customer, StoreError> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO customers (name, contact_email, created_at) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(&draft.name)
-        .bind(&draft.contact_email)
-        .bind(now())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(on_unique(name_taken(&draft.name)))?;
+        let id: i64 = sqlx::query_scalar("INSERT INTO customers (name, contact_email, created_at) VALUES ($1, $2, $3) RETURNING id")
+            .bind(&draft.name)
+            .bind(&draft.contact_email)
+            .bind(now())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(on_unique(name_taken(&draft.name)))?;
         self.customer(id).await
     }
 
@@ -68,9 +64,7 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await
-            .map_err(on_dependents(|| {
-                format!("customer {id} still has sites or users; delete or move them first")
-            }))?;
+            .map_err(on_dependents(|| format!("customer {id} still has sites or users; delete or move them first")))?;
         affected(result, "customer", id)
     }
 }

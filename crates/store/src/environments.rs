@@ -67,18 +67,16 @@ async fn ensure_single_production(
 
 impl Store {
     pub async fn list_environments(&self, site_id: i64) -> Result<Vec<Environment>, StoreError> {
-        let rows: Vec<EnvironmentRow> = sqlx::query_as(&format!(
-            "{SELECT} WHERE e.site_id = $1 ORDER BY CASE e.kind WHEN 'production' THEN 0 ELSE 1 END, e.name"
-        ))
-        .bind(site_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<EnvironmentRow> =
+            sqlx::query_as(&format!("{SELECT} WHERE e.site_id = $1 ORDER BY CASE e.kind WHEN 'production' THEN 0 ELSE 1 END, e.name"))
+                .bind(site_id)
+                .fetch_all(&self.pool)
+                .await?;
         rows.into_iter().map(Environment::try_from).collect()
     }
 
     pub async fn environment(&self, id: i64) -> Result<Environment, StoreError> {
-        let row: Option<EnvironmentRow> =
-            sqlx::query_as(&format!("{SELECT} WHERE e.id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        let row: Option<EnvironmentRow> = sqlx::query_as(&format!("{SELECT} WHERE e.id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.ok_or(StoreError::NotFound { what: "environment", id })?.try_into()
     }
 

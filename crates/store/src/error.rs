@@ -40,9 +40,7 @@ pub(crate) fn on_unique(message: impl FnOnce() -> String) -> impl FnOnce(sqlx::E
 /// message is checked too.
 pub(crate) fn on_dependents(message: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |error| match &error {
-        sqlx::Error::Database(db)
-            if db.is_foreign_key_violation() || db.message().contains("FOREIGN KEY constraint failed") =>
-        {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() || db.message().contains("FOREIGN KEY constraint failed") => {
             StoreError::Conflict(message())
         }
         _ => StoreError::Database(error),

@@ -32,9 +32,7 @@ impl GoLiveState {
             "failed" => Ok(GoLiveState::Failed),
             "live" => Ok(GoLiveState::Live),
             "abandoned" => Ok(GoLiveState::Abandoned),
-            other => Err(StoreError::Conflict(format!(
-                "go-live state {other:?} is unknown to this Switchyard; use a newer version"
-            ))),
+            other => Err(StoreError::Conflict(format!("go-live state {other:?} is unknown to this Switchyard; use a newer version"))),
         }
     }
 
@@ -94,12 +92,7 @@ impl TryFrom<GoLiveRow> for GoLiveRecord {
 
     fn try_from(r: GoLiveRow) -> Result<Self, StoreError> {
         let port = |p: i64| {
-            u16::try_from(p).map_err(|_| {
-                StoreError::Conflict(format!(
-                    "go-live {} has port {p} on record, which is not a port",
-                    r.id
-                ))
-            })
+            u16::try_from(p).map_err(|_| StoreError::Conflict(format!("go-live {} has port {p} on record, which is not a port", r.id)))
         };
         Ok(GoLiveRecord {
             id: r.id,
@@ -146,35 +139,22 @@ impl Store {
     }
 
     pub async fn go_live(&self, id: i64) -> Result<GoLiveRecord, StoreError> {
-        let row: Option<GoLiveRow> = sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.ok_or(StoreError::NotFound {
-            what: "go-live",
-            id,
-        })?
-        .try_into()
+        let row: Option<GoLiveRow> = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        row.ok_or(StoreError::NotFound { what: "go-live", id })?.try_into()
     }
 
     /// The site's newest attempt, whatever its state.
     pub async fn latest_go_live(&self, site_id: i64) -> Result<Option<GoLiveRecord>, StoreError> {
-        let row: Option<GoLiveRow> = sqlx::query_as(&format!(
-            "{SELECT} WHERE site_id = $1 ORDER BY id DESC LIMIT 1"
-        ))
-        .bind(site_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<GoLiveRow> = sqlx::query_as(&format!("{SELECT} WHERE site_id = $1 ORDER BY id DESC LIMIT 1"))
+            .bind(site_id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(GoLiveRecord::try_from).transpose()
     }
 
     /// Marks the attempt running again for a retry, with the candidate this try deploys, and
     /// answers it as it now stands.
-    pub async fn retry_go_live(
-        &self,
-        id: i64,
-        candidate_sha256: &str,
-    ) -> Result<GoLiveRecord, StoreError> {
+    pub async fn retry_go_live(&self, id: i64, candidate_sha256: &str) -> Result<GoLiveRecord, StoreError> {
         let result = sqlx::query(
             "UPDATE go_lives SET state = 'running', candidate_sha256 = $2, tries = tries + 1, updated_at = $3 \
              WHERE id = $1 AND state IN ('running', 'failed')",
@@ -201,34 +181,25 @@ impl Store {
 
     /// Records the ports the site's environments really use (e.g. as the agent chose them).
     pub async fn go_live_ports(&self, id: i64, ports: [u16; 2]) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "UPDATE go_lives SET blue_port = $2, green_port = $3, updated_at = $4 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(i64::from(ports[0]))
-        .bind(i64::from(ports[1]))
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
+        let result = sqlx::query("UPDATE go_lives SET blue_port = $2, green_port = $3, updated_at = $4 WHERE id = $1")
+            .bind(id)
+            .bind(i64::from(ports[0]))
+            .bind(i64::from(ports[1]))
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
         affected(result, "go-live", id)
     }
 
     /// Ends the attempt (`Live`, `Abandoned`) or stops it with the error (`Failed`).
-    pub async fn go_live_ended(
-        &self,
-        id: i64,
-        state: GoLiveState,
-        error: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "UPDATE go_lives SET state = $2, last_error = $3, updated_at = $4 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(state.as_str())
-        .bind(error)
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
+    pub async fn go_live_ended(&self, id: i64, state: GoLiveState, error: Option<&str>) -> Result<(), StoreError> {
+        let result = sqlx::query("UPDATE go_lives SET state = $2, last_error = $3, updated_at = $4 WHERE id = $1")
+            .bind(id)
+            .bind(state.as_str())
+            .bind(error)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
         affected(result, "go-live", id)
     }
 }

@@ -352,10 +352,8 @@ mod tests {
 
     #[test]
     fn weeks_without_releases_are_filled_and_rates_use_their_own_denominators() {
-        let rows: Vec<WeekRow> = vec![
-            (Some("2026-12-21".into()), 4, 2, 1, 1, 0, Some(30.0), 1500, 3),
-            (Some("2027-01-04".into()), 1, 0, 0, 0, 1, None, 0, 0),
-        ];
+        let rows: Vec<WeekRow> =
+            vec![(Some("2026-12-21".into()), 4, 2, 1, 1, 0, Some(30.0), 1500, 3), (Some("2027-01-04".into()), 1, 0, 0, 0, 1, None, 0, 0)];
         let stats = stats_from_weeks(&rows);
         let weeks: Vec<(&str, i64)> = stats.weeks.iter().map(|w| (w.week.as_str(), w.releases)).collect();
         assert_eq!(weeks, [("2026-12-21", 4), ("2026-12-28", 0), ("2027-01-04", 1)]);

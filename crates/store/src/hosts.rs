@@ -40,8 +40,7 @@ impl Store {
     }
 
     pub async fn host(&self, id: i64) -> Result<Host, StoreError> {
-        let row: Option<HostRow> =
-            sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        let row: Option<HostRow> = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.map(Host::from).ok_or(StoreError::NotFound { what: "host", id })
     }
 
@@ -63,14 +62,12 @@ impl Store {
     }
 
     pub async fn update_host(&self, id: i64, draft: &HostDraft) -> Result<Host, StoreError> {
-        let result = sqlx::query(
-            "UPDATE hosts SET name = $1, agent_url = $2, token_ref = $3, cert_fingerprint = $4 WHERE id = $5",
-        )
-        .bind(&draft.name)
-        .bind(&draft.agent_url)
-        .bind(&draft.token_ref)
-        .bind(&draft.cert_fingerprint)
-        .bind(id)
+        let result = sqlx::query("UPDATE hosts SET name = $1, agent_url = $2, token_ref = $3, cert_fingerprint = $4 WHERE id = $5")
+            .bind(&draft.name)
+            .bind(&draft.agent_url)
+            .bind(&draft.token_ref)
+            .bind(&draft.cert_fingerprint)
+            .bind(id)
             .execute(&self.pool)
             .await
             .map_err(on_unique(name_taken(&draft.name)))?;
@@ -83,17 +80,14 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await
-            .map_err(on_dependents(|| {
-                format!("host {id} still runs environments; delete them or move them to another host first")
-            }))?;
+            .map_err(on_dependents(|| format!("host {id} still runs environments; delete them or move them to another host first")))?;
         affected(result, "host", id)
     }
 }
 
 impl Store {
     pub async fn host_by_name(&self, name: &str) -> Result<Option<Host>, StoreError> {
-        let row: Option<HostRow> =
-            sqlx::query_as(&format!("{SELECT} WHERE name = $1")).bind(name).fetch_optional(&self.pool).await?;
+        let row: Option<HostRow> = sqlx::query_as(&format!("{SELECT} WHERE name = $1")).bind(name).fetch_optional(&self.pool).await?;
         Ok(row.map(Host::from))
     }
 }

@@ -159,8 +159,7 @@ impl Store {
     }
 
     pub async fn release(&self, id: i64) -> Result<ReleaseRecord, StoreError> {
-        let row: Option<ReleaseRecord> =
-            sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        let row: Option<ReleaseRecord> = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.ok_or(StoreError::NotFound { what: "release", id })
     }
 
@@ -177,12 +176,10 @@ impl Store {
 
     /// Every transition of a release, oldest first.
     pub async fn transitions(&self, release_id: i64) -> Result<Vec<TransitionRecord>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT release_id, seq, event, state, commands, at FROM release_transitions WHERE release_id = $1 ORDER BY seq",
-        )
-        .bind(release_id)
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(sqlx::query_as("SELECT release_id, seq, event, state, commands, at FROM release_transitions WHERE release_id = $1 ORDER BY seq")
+            .bind(release_id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn last_transition(&self, release_id: i64) -> Result<TransitionRecord, StoreError> {
@@ -241,12 +238,12 @@ impl Store {
                 "UPDATE releases SET state = $1, outcome = $2, finished_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END, \
                  completed_at = COALESCE(completed_at, CASE WHEN $2 = 'completed' THEN $3 END) WHERE id = $4",
             )
-                .bind(state)
-                .bind(outcome)
-                .bind(&at)
-                .bind(release_id)
-                .execute(&mut *tx)
-                .await?;
+            .bind(state)
+            .bind(outcome)
+            .bind(&at)
+            .bind(release_id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(seq)
@@ -278,10 +275,13 @@ impl Store {
     /// A deleted site's rehearsals count for no later site, even one reusing its name or key.
     pub async fn rehearsals(&self, site: SiteReleases<'_>) -> Result<Vec<RehearsalRow>, StoreError> {
         let (condition, arguments) = site.condition()?;
-        Ok(sqlx::query_as_with(&format!(
-            "SELECT candidate_sha256, document_version, rehearsal_passed AS passed FROM releases \
+        Ok(sqlx::query_as_with(
+            &format!(
+                "SELECT candidate_sha256, document_version, rehearsal_passed AS passed FROM releases \
              WHERE {condition} AND run = 'rehearsal' AND (rehearsal_passed = 1 OR outcome IS NOT NULL) ORDER BY id",
-        ), arguments)
+            ),
+            arguments,
+        )
         .fetch_all(&self.pool)
         .await?)
     }
@@ -343,7 +343,10 @@ mod tests {
         store.create_release(&new_release("u3", "rehearsal")).await.unwrap();
         store.create_release(&new_release("u4", "production")).await.unwrap();
         store.mark_rehearsal_passed(passed.id).await.unwrap();
-        store.append_transitions(failed.id, 0, &[NewTransition { event: "e", state: "rb", commands: "[]" }], Some("rolled-back")).await.unwrap();
+        store
+            .append_transitions(failed.id, 0, &[NewTransition { event: "e", state: "rb", commands: "[]" }], Some("rolled-back"))
+            .await
+            .unwrap();
         let rows = store.rehearsals(SiteReleases::Unlisted("shop")).await.unwrap();
         assert_eq!(rows.iter().map(|r| r.passed).collect::<Vec<_>>(), [true, false]);
         assert!(store.rehearsals(SiteReleases::Unlisted("other")).await.unwrap().is_empty());

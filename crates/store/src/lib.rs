@@ -120,10 +120,9 @@ pub(crate) async fn ensure_exists<'e, E: sqlx::SqliteExecutor<'e>>(
     id: i64,
 ) -> Result<(), StoreError> {
     ensure_parent(executor, table, what, id).await.map_err(|error| match error {
-        StoreError::NotFound { .. } => StoreError::BadReference {
-            field,
-            message: format!("{what} {id} does not exist; choose an existing {what}"),
-        },
+        StoreError::NotFound { .. } => {
+            StoreError::BadReference { field, message: format!("{what} {id} does not exist; choose an existing {what}") }
+        }
         other => other,
     })
 }
@@ -144,9 +143,6 @@ pub(crate) async fn ensure_parent<'e, E: sqlx::SqliteExecutor<'e>>(
     what: &'static str,
     id: i64,
 ) -> Result<(), StoreError> {
-    let found: Option<i64> = sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(executor)
-        .await?;
+    let found: Option<i64> = sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE id = $1")).bind(id).fetch_optional(executor).await?;
     found.map(|_| ()).ok_or(StoreError::NotFound { what, id })
 }

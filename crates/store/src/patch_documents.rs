@@ -48,10 +48,8 @@ const SELECT: &str = "SELECT id, site_id, version, workflow, target_version, can
 impl Store {
     /// Every version of a site's patch documents, newest first.
     pub async fn list_patch_documents(&self, site_id: i64) -> Result<Vec<PatchDocumentRecord>, StoreError> {
-        let rows: Vec<PatchDocumentRow> = sqlx::query_as(&format!("{SELECT} WHERE site_id = $1 ORDER BY version DESC"))
-            .bind(site_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<PatchDocumentRow> =
+            sqlx::query_as(&format!("{SELECT} WHERE site_id = $1 ORDER BY version DESC")).bind(site_id).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(PatchDocumentRecord::from).collect())
     }
 
@@ -68,10 +66,8 @@ impl Store {
     pub async fn create_patch_document(&self, site_id: i64, new: &NewPatchDocument<'_>) -> Result<PatchDocumentRecord, StoreError> {
         let mut tx = self.write_transaction().await?;
         ensure_parent(&mut *tx, "sites", "site", site_id).await?;
-        let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM patch_documents WHERE site_id = $1")
-            .bind(site_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let latest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM patch_documents WHERE site_id = $1").bind(site_id).fetch_one(&mut *tx).await?;
         let version = latest.unwrap_or(0) + 1;
         let (toml, summary) = (new.render)(version);
         sqlx::query(

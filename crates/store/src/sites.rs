@@ -49,10 +49,7 @@ impl Store {
     pub async fn list_sites(&self, customer_id: Option<i64>) -> Result<Vec<Site>, StoreError> {
         let rows: Vec<SiteRow> = match customer_id {
             Some(customer) => {
-                sqlx::query_as(&format!("{SELECT} WHERE s.customer_id = $1 ORDER BY s.name"))
-                    .bind(customer)
-                    .fetch_all(&self.pool)
-                    .await?
+                sqlx::query_as(&format!("{SELECT} WHERE s.customer_id = $1 ORDER BY s.name")).bind(customer).fetch_all(&self.pool).await?
             }
             None => sqlx::query_as(&format!("{SELECT} ORDER BY s.name")).fetch_all(&self.pool).await?,
         };
@@ -60,8 +57,7 @@ impl Store {
     }
 
     pub async fn site(&self, id: i64) -> Result<Site, StoreError> {
-        let row: Option<SiteRow> =
-            sqlx::query_as(&format!("{SELECT} WHERE s.id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        let row: Option<SiteRow> = sqlx::query_as(&format!("{SELECT} WHERE s.id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.map(Site::from).ok_or(StoreError::NotFound { what: "site", id })
     }
 
@@ -123,17 +119,15 @@ impl Store {
     pub async fn update_site(&self, id: i64, draft: &SiteDraft) -> Result<Site, StoreError> {
         let mut tx = self.write_transaction().await?;
         ensure_exists(&mut *tx, "customers", "customer_id", "customer", draft.customer_id).await?;
-        let result = sqlx::query(
-            "UPDATE sites SET name = $1, customer_id = $2, description = $3, updated_at = $4 WHERE id = $5",
-        )
-        .bind(&draft.name)
-        .bind(draft.customer_id)
-        .bind(&draft.description)
-        .bind(now())
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(on_unique(name_taken(&draft.name)))?;
+        let result = sqlx::query("UPDATE sites SET name = $1, customer_id = $2, description = $3, updated_at = $4 WHERE id = $5")
+            .bind(&draft.name)
+            .bind(draft.customer_id)
+            .bind(&draft.description)
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(on_unique(name_taken(&draft.name)))?;
         affected(result, "site", id)?;
         tx.commit().await?;
         self.site(id).await

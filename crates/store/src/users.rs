@@ -48,8 +48,7 @@ impl Store {
     }
 
     pub async fn user(&self, id: i64) -> Result<User, StoreError> {
-        let row: Option<UserRow> =
-            sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        let row: Option<UserRow> = sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.ok_or(StoreError::NotFound { what: "user", id })?.try_into()
     }
 
@@ -91,16 +90,16 @@ impl Store {
             "UPDATE users SET username = $1, display_name = $2, role = $3, customer_id = $4, admin = $5, \
              password_hash = COALESCE($6, password_hash) WHERE id = $7",
         )
-            .bind(&draft.username)
-            .bind(&draft.display_name)
-            .bind(draft.role.as_str())
-            .bind(draft.customer_id)
-            .bind(draft.admin)
-            .bind(password_hash)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(on_unique(username_taken(&draft.username)))?;
+        .bind(&draft.username)
+        .bind(&draft.display_name)
+        .bind(draft.role.as_str())
+        .bind(draft.customer_id)
+        .bind(draft.admin)
+        .bind(password_hash)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(on_unique(username_taken(&draft.username)))?;
         affected(result, "user", id)?;
         tx.commit().await?;
         self.user(id).await

@@ -30,17 +30,10 @@ async fn an_old_database_gets_keys_site_ids_and_user_ids() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("switchyard.db");
     let pool = SqlitePoolOptions::new()
-        .connect_with(
-            sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(&path)
-                .create_if_missing(true)
-                .foreign_keys(true),
-        )
+        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true).foreign_keys(true))
         .await
         .unwrap();
-    let mut old = Migrator::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"))
-        .await
-        .unwrap();
+    let mut old = Migrator::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite")).await.unwrap();
     old.migrations = old.migrations[..BEFORE].to_vec().into();
     old.run(&pool).await.unwrap();
     sqlx::raw_sql(OLD_ROWS).execute(&pool).await.unwrap();
@@ -52,16 +45,10 @@ async fn an_old_database_gets_keys_site_ids_and_user_ids() {
     assert_eq!(keys, ["acme-shop", "caf-_noir-2", "acme-shop-3", "blog"]);
 
     let shop = store.release(1).await.unwrap();
-    assert_eq!(
-        (shop.site.as_str(), shop.site_id, shop.submitted_by_id),
-        ("acme-shop", Some(1), Some(7))
-    );
+    assert_eq!((shop.site.as_str(), shop.site_id, shop.submitted_by_id), ("acme-shop", Some(1), Some(7)));
     // "Blog" was created after this release: it is another site that reused a deleted one's name.
     let blog = store.release(2).await.unwrap();
-    assert_eq!(
-        (blog.site.as_str(), blog.site_id, blog.submitted_by_id),
-        ("Blog", None, None)
-    );
+    assert_eq!((blog.site.as_str(), blog.site_id, blog.submitted_by_id), ("Blog", None, None));
 }
 
 async fn site_keys(store: &Store) -> Vec<String> {

@@ -131,14 +131,14 @@ async fn each_filter_narrows_to_its_releases_newest_first() {
     let [shop_rehearsal, shop_failed, blog_rolled_back, portal_done, portal_running, blog_rehearsal] = mixed(&mut w).await;
     let all = HistoryScope::Everything;
     let filter = HistoryFilter::default;
-    assert_eq!(
-        w.ids(all, filter()).await,
-        [blog_rolled_back, shop_failed, blog_rehearsal, portal_running, shop_rehearsal, portal_done]
-    );
+    assert_eq!(w.ids(all, filter()).await, [blog_rolled_back, shop_failed, blog_rehearsal, portal_running, shop_rehearsal, portal_done]);
     assert_eq!(w.ids(all, HistoryFilter { site_id: Some(w.shop), ..filter() }).await, [shop_failed, shop_rehearsal]);
     assert_eq!(w.ids(all, HistoryFilter { customer_id: Some(w.globex), ..filter() }).await, [portal_running, portal_done]);
     assert_eq!(w.ids(all, HistoryFilter { workflow: Some("blue-green".into()), ..filter() }).await, [blog_rolled_back, blog_rehearsal]);
-    assert_eq!(w.ids(all, HistoryFilter { run: Some("rehearsal".into()), ..filter() }).await, [blog_rehearsal, portal_running, shop_rehearsal]);
+    assert_eq!(
+        w.ids(all, HistoryFilter { run: Some("rehearsal".into()), ..filter() }).await,
+        [blog_rehearsal, portal_running, shop_rehearsal]
+    );
     assert_eq!(w.ids(all, HistoryFilter { outcome: Some("running".into()), ..filter() }).await, [portal_running]);
     assert_eq!(w.ids(all, HistoryFilter { outcome: Some("rolled-back".into()), ..filter() }).await, [blog_rolled_back, shop_failed]);
     assert_eq!(
@@ -154,7 +154,10 @@ async fn each_filter_narrows_to_its_releases_newest_first() {
     assert_eq!(w.ids(all, HistoryFilter { to: Some("2026-02-28".into()), ..filter() }).await, [portal_done]);
 
     let row = &w.store.release_history(all, &HistoryFilter { site_id: Some(w.portal), ..filter() }).await.unwrap().rows[1];
-    assert_eq!((row.site.as_str(), row.site_id, row.customer.as_str(), row.customer_id), ("portal", Some(w.portal), "Globex", Some(w.globex)));
+    assert_eq!(
+        (row.site.as_str(), row.site_id, row.customer.as_str(), row.customer_id),
+        ("portal", Some(w.portal), "Globex", Some(w.globex))
+    );
     assert_eq!((row.state.as_str(), row.duration_s), ("\"next\"", Some(2400.0)));
     assert_eq!(row.finished_at.as_deref(), Some("2026-03-01T00:39:59.999Z"));
 }
@@ -217,7 +220,8 @@ async fn pages_walk_newest_first_and_add_up_to_the_total() {
     assert_eq!(seen, created, "every release once, newest first");
     let default = w.store.release_history(HistoryScope::Everything, &HistoryFilter::default()).await.unwrap();
     assert_eq!((default.total, default.limit, default.rows.len()), (121, 50, 50));
-    let huge = w.store.release_history(HistoryScope::Everything, &HistoryFilter { limit: Some(100_000), ..Default::default() }).await.unwrap();
+    let huge =
+        w.store.release_history(HistoryScope::Everything, &HistoryFilter { limit: Some(100_000), ..Default::default() }).await.unwrap();
     assert_eq!((huge.limit, huge.rows.len()), (500, 121));
 }
 
@@ -284,7 +288,10 @@ async fn the_csv_export_holds_every_match_quoted() {
     let lines: Vec<&str> = text.split_terminator("\r\n").collect();
     assert_eq!(written, 2);
     assert_eq!(lines[0], HISTORY_CSV_COLUMNS.join(","));
-    assert_eq!(lines[1], format!("{},shop,\"Acme, \"\"The\"\" Company\",rehearsal,migration,1,ab12,sue,running,2026-06-02T10:00:00.000Z,,,,", done + 1));
+    assert_eq!(
+        lines[1],
+        format!("{},shop,\"Acme, \"\"The\"\" Company\",rehearsal,migration,1,ab12,sue,running,2026-06-02T10:00:00.000Z,,,,", done + 1)
+    );
     assert_eq!(
         lines[2],
         format!("{done},shop,\"Acme, \"\"The\"\" Company\",production,migration,1,ab12,sue,completed,2026-06-01T10:00:00.000Z,2026-06-01T10:02:00.000Z,120.000,1.250,3")
@@ -331,6 +338,9 @@ async fn a_malformed_filter_is_refused_saying_what_to_send() {
     assert!(matches!(w.store.release_stats(HistoryScope::Everything, &unknown_workflow).await, Err(StoreError::InvalidFilter(_))));
     let unknown_run = HistoryFilter { run: Some("dry".into()), ..Default::default() };
     let mut out = Vec::new();
-    assert!(matches!(w.store.release_history_csv(HistoryScope::Everything, &unknown_run, &mut out).await, Err(StoreError::InvalidFilter(_))));
+    assert!(matches!(
+        w.store.release_history_csv(HistoryScope::Everything, &unknown_run, &mut out).await,
+        Err(StoreError::InvalidFilter(_))
+    ));
     assert!(out.is_empty(), "nothing is written for a refused filter");
 }

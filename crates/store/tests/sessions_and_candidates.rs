@@ -7,7 +7,14 @@ use switchyard_store::{NewAuditEntry, Store};
 async fn store_with_user() -> (tempfile::TempDir, Store, i64) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("switchyard.db")).await.unwrap();
-    let draft = UserDraft { username: "sam".into(), display_name: "Sam".into(), role: Role::Support, customer_id: None, admin: false, password: None };
+    let draft = UserDraft {
+        username: "sam".into(),
+        display_name: "Sam".into(),
+        role: Role::Support,
+        customer_id: None,
+        admin: false,
+        password: None,
+    };
     let user = store.create_user_with_password(&draft, Some("$argon2id$stand-in")).await.unwrap();
     assert!(user.can_log_in);
     (dir, store, user.id)
@@ -29,7 +36,14 @@ async fn the_first_administrator_can_be_created_only_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("switchyard.db")).await.unwrap();
     assert!(!store.anyone_can_log_in().await.unwrap());
-    let draft = UserDraft { username: "ada".into(), display_name: "Ada".into(), role: Role::Support, customer_id: None, admin: true, password: None };
+    let draft = UserDraft {
+        username: "ada".into(),
+        display_name: "Ada".into(),
+        role: Role::Support,
+        customer_id: None,
+        admin: true,
+        password: None,
+    };
     let ada = store.create_first_admin(&draft, "hash").await.unwrap();
     assert!(ada.admin && ada.can_log_in);
     let again = UserDraft { username: "mallory".into(), ..draft };
@@ -43,7 +57,17 @@ async fn the_audit_log_reads_newest_first_in_pages() {
     let (_dir, store, _) = store_with_user().await;
     for n in 0..5 {
         let target = format!("site {n}");
-        store.append_audit(&NewAuditEntry { actor: "sam", actor_id: None, action: "site.create", target: &target, detail: "", remote: "127.0.0.1" }).await.unwrap();
+        store
+            .append_audit(&NewAuditEntry {
+                actor: "sam",
+                actor_id: None,
+                action: "site.create",
+                target: &target,
+                detail: "",
+                remote: "127.0.0.1",
+            })
+            .await
+            .unwrap();
     }
     let page = store.audit_page(2, 1).await.unwrap();
     assert_eq!(page.total, 5);

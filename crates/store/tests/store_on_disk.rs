@@ -1,9 +1,7 @@
 //! The store on a real SQLite file: schema from empty, data across a reopen, and constraint
 //! failures reported as messages that name the rule.
 
-use switchyard_api::{
-    AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, EnvironmentKind, HostDraft, Role, SiteDraft, UserDraft,
-};
+use switchyard_api::{AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, EnvironmentKind, HostDraft, Role, SiteDraft, UserDraft};
 use switchyard_store::{Store, StoreError};
 
 async fn fresh() -> (tempfile::TempDir, Store) {
@@ -14,12 +12,14 @@ async fn fresh() -> (tempfile::TempDir, Store) {
 
 async fn customer_site_host(store: &Store) -> (i64, i64, i64) {
     let customer = store.create_customer(&CustomerDraft { name: "Acme".into(), contact_email: String::new() }).await.unwrap();
-    let site = store
-        .create_site(&SiteDraft { name: "Shop".into(), customer_id: customer.id, description: String::new() })
-        .await
-        .unwrap();
+    let site = store.create_site(&SiteDraft { name: "Shop".into(), customer_id: customer.id, description: String::new() }).await.unwrap();
     let host = store
-        .create_host(&HostDraft { name: "web1".into(), agent_url: "https://web1:7443".into(), token_ref: "env:T".into(), cert_fingerprint: String::new() })
+        .create_host(&HostDraft {
+            name: "web1".into(),
+            agent_url: "https://web1:7443".into(),
+            token_ref: "env:T".into(),
+            cert_fingerprint: String::new(),
+        })
         .await
         .unwrap();
     (customer.id, site.id, host.id)
@@ -70,17 +70,43 @@ async fn duplicates_are_conflicts_that_name_the_value() {
 
     let production = EnvironmentDraft { name: "production".into(), kind: EnvironmentKind::Production, host_id };
     store.create_environment(site_id, &production).await.unwrap();
-    let again = store.create_environment(site_id, &EnvironmentDraft { name: "production".into(), kind: EnvironmentKind::Test, host_id }).await.unwrap_err();
+    let again = store
+        .create_environment(site_id, &EnvironmentDraft { name: "production".into(), kind: EnvironmentKind::Test, host_id })
+        .await
+        .unwrap_err();
     assert!(again.to_string().contains("already has an environment named \"production\""), "{again}");
-    let second = store.create_environment(site_id, &EnvironmentDraft { name: "live".into(), kind: EnvironmentKind::Production, host_id }).await.unwrap_err();
+    let second = store
+        .create_environment(site_id, &EnvironmentDraft { name: "live".into(), kind: EnvironmentKind::Production, host_id })
+        .await
+        .unwrap_err();
     assert!(second.to_string().contains("already has a production environment (production)"), "{second}");
 
     store.create_address(site_id, &AddressDraft { value: "shop.example.com".into(), environment_id: None }).await.unwrap();
     let taken = store.create_address(site_id, &AddressDraft { value: "shop.example.com".into(), environment_id: None }).await.unwrap_err();
     assert!(taken.to_string().contains("already in use"), "{taken}");
 
-    store.create_user(&UserDraft { username: "sam".into(), display_name: "Sam".into(), role: Role::Support, customer_id: None, admin: false, password: None }).await.unwrap();
-    let user = store.create_user(&UserDraft { username: "sam".into(), display_name: "Sam".into(), role: Role::Manager, customer_id: None, admin: false, password: None }).await.unwrap_err();
+    store
+        .create_user(&UserDraft {
+            username: "sam".into(),
+            display_name: "Sam".into(),
+            role: Role::Support,
+            customer_id: None,
+            admin: false,
+            password: None,
+        })
+        .await
+        .unwrap();
+    let user = store
+        .create_user(&UserDraft {
+            username: "sam".into(),
+            display_name: "Sam".into(),
+            role: Role::Manager,
+            customer_id: None,
+            admin: false,
+            password: None,
+        })
+        .await
+        .unwrap_err();
     assert!(user.to_string().contains("username \"sam\" is taken"), "{user}");
 }
 
@@ -89,18 +115,26 @@ async fn references_to_missing_rows_name_the_field() {
     let (_dir, store) = fresh().await;
     let (_, site_id, host_id) = customer_site_host(&store).await;
     let err = store.create_site(&SiteDraft { name: "Other".into(), customer_id: 99, description: String::new() }).await.unwrap_err();
-    assert!(matches!(&err, StoreError::BadReference { field: "customer_id", message } if message.contains("customer 99 does not exist")), "{err}");
+    assert!(
+        matches!(&err, StoreError::BadReference { field: "customer_id", message } if message.contains("customer 99 does not exist")),
+        "{err}"
+    );
 
     let other_customer = store.create_customer(&CustomerDraft { name: "Other Co".into(), contact_email: String::new() }).await.unwrap();
-    let other_site = store.create_site(&SiteDraft { name: "Other".into(), customer_id: other_customer.id, description: String::new() }).await.unwrap();
+    let other_site =
+        store.create_site(&SiteDraft { name: "Other".into(), customer_id: other_customer.id, description: String::new() }).await.unwrap();
     let foreign_env = store
         .create_environment(other_site.id, &EnvironmentDraft { name: "production".into(), kind: EnvironmentKind::Production, host_id })
         .await
         .unwrap();
-    let err = store.create_address(site_id, &AddressDraft { value: "x.example.com".into(), environment_id: Some(foreign_env.id) }).await.unwrap_err();
+    let err = store
+        .create_address(site_id, &AddressDraft { value: "x.example.com".into(), environment_id: Some(foreign_env.id) })
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("belongs to another site"), "{err}");
 
-    let missing = store.create_environment(404, &EnvironmentDraft { name: "a".into(), kind: EnvironmentKind::Test, host_id }).await.unwrap_err();
+    let missing =
+        store.create_environment(404, &EnvironmentDraft { name: "a".into(), kind: EnvironmentKind::Test, host_id }).await.unwrap_err();
     assert!(matches!(missing, StoreError::NotFound { what: "site", id: 404 }));
 }
 
@@ -108,8 +142,12 @@ async fn references_to_missing_rows_name_the_field() {
 async fn deletes_refuse_to_orphan_and_cascade_where_they_own() {
     let (_dir, store) = fresh().await;
     let (customer_id, site_id, host_id) = customer_site_host(&store).await;
-    let env = store.create_environment(site_id, &EnvironmentDraft { name: "production".into(), kind: EnvironmentKind::Production, host_id }).await.unwrap();
-    let address = store.create_address(site_id, &AddressDraft { value: "a.example.com".into(), environment_id: Some(env.id) }).await.unwrap();
+    let env = store
+        .create_environment(site_id, &EnvironmentDraft { name: "production".into(), kind: EnvironmentKind::Production, host_id })
+        .await
+        .unwrap();
+    let address =
+        store.create_address(site_id, &AddressDraft { value: "a.example.com".into(), environment_id: Some(env.id) }).await.unwrap();
 
     let busy_host = store.delete_host(host_id).await.unwrap_err();
     assert!(busy_host.to_string().contains("still runs environments"), "{busy_host}");

@@ -81,7 +81,11 @@ fn slot(index: usize, count: usize) -> (f64, f64) {
 
 /// Height in pixels of `value` on a scale whose top is `max`.
 fn scaled(value: f64, max: f64) -> f64 {
-    if max <= 0.0 { 0.0 } else { (value / max) * (HEIGHT - TOP - BOTTOM) }
+    if max <= 0.0 {
+        0.0
+    } else {
+        (value / max) * (HEIGHT - TOP - BOTTOM)
+    }
 }
 
 fn baseline() -> f64 {

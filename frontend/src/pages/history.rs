@@ -63,10 +63,16 @@ pub fn HistoryPageView() -> impl IntoView {
     let choose = move |key: &'static str| move |ev: leptos::ev::Event| set.with_value(|set| set(key, event_target_value(&ev)));
     let selected = move |key: &'static str, value: String| move || query.with(|q| q.get(key).unwrap_or_default() == value);
     let options = move |pairs: Vec<(String, String)>, key: &'static str| {
-        pairs.into_iter().map(|(value, text)| view! { <option value=value.clone() selected=selected(key, value)>{text}</option> }).collect_view()
+        pairs
+            .into_iter()
+            .map(|(value, text)| view! { <option value=value.clone() selected=selected(key, value)>{text}</option> })
+            .collect_view()
     };
-    let site_options = move || sites.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|s| (s.id.to_string(), s.name)).collect::<Vec<_>>();
-    let customer_options = move || customers.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|c| (c.id.to_string(), c.name)).collect::<Vec<_>>();
+    let site_options =
+        move || sites.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|s| (s.id.to_string(), s.name)).collect::<Vec<_>>();
+    let customer_options = move || {
+        customers.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|c| (c.id.to_string(), c.name)).collect::<Vec<_>>()
+    };
     let plain = |values: &[&str]| values.iter().map(|v| (v.to_string(), v.to_string())).collect::<Vec<_>>();
     let workflows: Vec<&str> = WorkflowKind::ALL.iter().map(|w| w.as_str()).collect();
     let date = move |key: &'static str| move || query.with(|q| q.get(key).unwrap_or_default());
@@ -164,6 +170,7 @@ fn ExportCsv(filter: Signal<HistoryFilter>) -> impl IntoView {
         }
         .into_any()
     } else {
-        view! { <a class="button" id="export-csv" href=move || api::export_csv_url(&filter.get()) download="releases.csv">"Export CSV"</a> }.into_any()
+        view! { <a class="button" id="export-csv" href=move || api::export_csv_url(&filter.get()) download="releases.csv">"Export CSV"</a> }
+            .into_any()
     }
 }

@@ -99,7 +99,11 @@ fn AgentStatus(host_id: i64) -> impl IntoView {
         Some(Err(error)) => view! { <span class="status down">{error.to_string()}</span> }.into_any(),
         Some(Ok(status)) if status.reachable => {
             let environments = status.environments.len();
-            let text = format!("reachable · agent {} · {environments} environment{}", status.agent_version.unwrap_or_default(), if environments == 1 { "" } else { "s" });
+            let text = format!(
+                "reachable · agent {} · {environments} environment{}",
+                status.agent_version.unwrap_or_default(),
+                if environments == 1 { "" } else { "s" }
+            );
             view! { <span class="status up" data-host-status="up">{text}</span> }.into_any()
         }
         Some(Ok(status)) => view! {

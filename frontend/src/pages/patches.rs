@@ -31,7 +31,11 @@ pub fn PatchDocumentsPage() -> impl IntoView {
     // Checked in the browser with the same parser and rules the server applies on save.
     let checked = Memo::new(move |_| {
         let text = source.get();
-        if text.trim().is_empty() { None } else { Some(PatchDocument::parse(&text).map(|doc| doc.summary()).map_err(|e| e.messages())) }
+        if text.trim().is_empty() {
+            None
+        } else {
+            Some(PatchDocument::parse(&text).map(|doc| doc.summary()).map_err(|e| e.messages()))
+        }
     });
 
     let load_template = move |_| {

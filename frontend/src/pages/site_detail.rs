@@ -1,10 +1,10 @@
 //! A site's page: its release candidates, rehearsals and releases, and (for staff) its
 //! environments, addresses and accounts, each with a form to add more for support.
 
-use super::{delete_row, load_into, render_loadable, Loadable};
-use crate::api;
 use super::candidates::CandidatesCard;
 use super::site_releases::{SiteReleasesCard, StartRehearsalCard};
+use super::{delete_row, load_into, render_loadable, Loadable};
+use crate::api;
 use crate::form::{chosen_id, FormBanner, FormState, SelectField, TextField};
 use crate::session::{current_user, is_customer, is_support, may_rehearse};
 use leptos::prelude::*;
@@ -90,7 +90,12 @@ pub fn SiteDetailPage() -> impl IntoView {
 }
 
 #[component]
-fn Environments(detail: SiteDetail, hosts: Loadable<Vec<Host>>, reload: impl Fn() + Copy + Send + Sync + 'static, editable: bool) -> impl IntoView {
+fn Environments(
+    detail: SiteDetail,
+    hosts: Loadable<Vec<Host>>,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+    editable: bool,
+) -> impl IntoView {
     let site_id = detail.site.id;
     let name = RwSignal::new(String::new());
     let kind = RwSignal::new("test".to_string());
@@ -99,9 +104,8 @@ fn Environments(detail: SiteDetail, hosts: Loadable<Vec<Host>>, reload: impl Fn(
     let host_options = Signal::derive(move || {
         hosts.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|h| (h.id.to_string(), h.name)).collect::<Vec<_>>()
     });
-    let kind_options = Signal::derive(|| {
-        EnvironmentKind::ALL.iter().map(|k| (k.as_str().to_string(), k.as_str().to_string())).collect::<Vec<_>>()
-    });
+    let kind_options =
+        Signal::derive(|| EnvironmentKind::ALL.iter().map(|k| (k.as_str().to_string(), k.as_str().to_string())).collect::<Vec<_>>());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let draft = EnvironmentDraft {
@@ -169,10 +173,8 @@ fn Addresses(detail: SiteDetail, reload: impl Fn() + Copy + Send + Sync + 'stati
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let chosen = environment.get_untracked();
-        let draft = AddressDraft {
-            value: value.get_untracked(),
-            environment_id: if chosen.is_empty() { None } else { Some(chosen_id(&chosen)) },
-        };
+        let draft =
+            AddressDraft { value: value.get_untracked(), environment_id: if chosen.is_empty() { None } else { Some(chosen_id(&chosen)) } };
         let checked = draft.clone().validated().map(|_| ());
         form.submit(checked, async move { api::create_address(site_id, &draft).await }, move |_| reload());
     };

@@ -34,13 +34,7 @@ pub fn SiteFormPage() -> impl IntoView {
         });
     }
     let customer_options = Signal::derive(move || {
-        customers
-            .get()
-            .and_then(Result::ok)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| (c.id.to_string(), c.name))
-            .collect::<Vec<_>>()
+        customers.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|c| (c.id.to_string(), c.name)).collect::<Vec<_>>()
     });
 
     let navigate = use_navigate();

@@ -27,12 +27,8 @@ pub fn StartRehearsalCard(site_id: i64) -> impl IntoView {
             Some(_) => Ok(()),
             None => Err(Invalid(vec![FieldError::new("document_version", "choose the patch-document version to rehearse")])),
         };
-        let request = NewReleaseRequest {
-            site_id,
-            document_version: chosen.unwrap_or(0),
-            run: "rehearsal".into(),
-            pinned_accounts: Vec::new(),
-        };
+        let request =
+            NewReleaseRequest { site_id, document_version: chosen.unwrap_or(0), run: "rehearsal".into(), pinned_accounts: Vec::new() };
         let navigate = navigate.clone();
         form.submit(checked, async move { api::start_release(&request).await }, move |release| {
             navigate(&format!("/releases/{}", release.id), Default::default())

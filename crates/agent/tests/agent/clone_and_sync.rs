@@ -23,7 +23,8 @@ async fn a_clone_carries_code_config_and_data_and_sync_brings_later_writes() {
     std::fs::write(agent.root().join("envs/prod/shared/uploads/logo.png"), b"png-1").unwrap();
 
     // The production site keeps running: the database is copied with the online backup API.
-    let clone = c.clone_env("prod", &CloneEnv { op_id: "clone".into(), target: "test".into(), port: None, share_volume: false }).await.unwrap();
+    let clone =
+        c.clone_env("prod", &CloneEnv { op_id: "clone".into(), target: "test".into(), port: None, share_volume: false }).await.unwrap();
     assert_ne!(clone.config.port, prod_port, "the clone gets its own port");
     assert!(!clone.config.production, "a clone is not production");
     assert_eq!(clone.config.env.get("GREETING").map(String::as_str), Some("hello"));
@@ -83,7 +84,11 @@ async fn cloning_under_live_writes_gives_a_consistent_database() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let mut clones = Vec::new();
     for n in 0..3 {
-        clones.push(c.clone_env("prod", &CloneEnv { op_id: format!("clone-{n}"), target: format!("test-{n}"), port: None, share_volume: false }).await.unwrap());
+        clones.push(
+            c.clone_env("prod", &CloneEnv { op_id: format!("clone-{n}"), target: format!("test-{n}"), port: None, share_volume: false })
+                .await
+                .unwrap(),
+        );
     }
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let written = writer.await.unwrap();

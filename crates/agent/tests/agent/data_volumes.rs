@@ -3,7 +3,7 @@
 //! consistent copy; snapshots are restored only while no site on the volume runs, and the
 //! volume goes away with the last environment using it.
 
-use crate::support::{add_record, record_bodies, site_config, site_release, free_port, TestAgent};
+use crate::support::{add_record, free_port, record_bodies, site_config, site_release, TestAgent};
 use switchyard_agent::api::{Activate, CloneEnv, CreateEnv, DestroyEnv, UnpackRelease, VolumeSnapshot};
 
 #[tokio::test]

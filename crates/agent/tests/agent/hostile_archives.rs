@@ -49,14 +49,34 @@ fn corpus(outside: &std::path::Path) -> Vec<Case> {
     let mut add = |name: &'static str, (bytes, sha): (Vec<u8>, String), expect_kind: ErrorKind, expect_message: &'static str| {
         cases.push(Case { name, bytes, sha, expect_kind, expect_message });
     };
-    add("path traversal", archive(&[("ok.txt", Regular, "", b"fine"), ("../../../escape.txt", Regular, "", b"pwned")]), ErrorKind::InvalidInput, "entry ../../../escape.txt escapes the release directory");
+    add(
+        "path traversal",
+        archive(&[("ok.txt", Regular, "", b"fine"), ("../../../escape.txt", Regular, "", b"pwned")]),
+        ErrorKind::InvalidInput,
+        "entry ../../../escape.txt escapes the release directory",
+    );
     let absolute: &'static str = Box::leak(format!("{}/absolute.txt", outside.display()).into_boxed_str());
     add("absolute path", archive(&[(absolute, Regular, "", b"pwned")]), ErrorKind::InvalidInput, "is an absolute path");
-    add("symlink escape", archive(&[("up", Symlink, "../../../../..", b"")]), ErrorKind::InvalidInput, "symlink up escapes the release directory");
+    add(
+        "symlink escape",
+        archive(&[("up", Symlink, "../../../../..", b"")]),
+        ErrorKind::InvalidInput,
+        "symlink up escapes the release directory",
+    );
     let abs_link: &'static str = Box::leak(outside.display().to_string().into_boxed_str());
     add("absolute symlink", archive(&[("etc", Symlink, abs_link, b"")]), ErrorKind::InvalidInput, "points to the absolute path");
-    add("write through a symlink", archive(&[("dir", Symlink, ".", b""), ("dir/x.txt", Regular, "", b"x")]), ErrorKind::InvalidInput, "would be written through the symlink dir");
-    add("hardlink escape", archive(&[("h", Link, "../../../../etc/passwd", b"")]), ErrorKind::InvalidInput, "hardlink h points to ../../../../etc/passwd, which escapes the release directory");
+    add(
+        "write through a symlink",
+        archive(&[("dir", Symlink, ".", b""), ("dir/x.txt", Regular, "", b"x")]),
+        ErrorKind::InvalidInput,
+        "would be written through the symlink dir",
+    );
+    add(
+        "hardlink escape",
+        archive(&[("h", Link, "../../../../etc/passwd", b"")]),
+        ErrorKind::InvalidInput,
+        "hardlink h points to ../../../../etc/passwd, which escapes the release directory",
+    );
     add("device node", archive(&[("dev/sda", Char, "", b"")]), ErrorKind::InvalidInput, "entry dev/sda is a device node");
     add("fifo", archive(&[("pipe", Fifo, "", b"")]), ErrorKind::InvalidInput, "entry pipe is a fifo");
     // 12 MiB of zeros compresses to a few KiB but passes the agent's 8 MiB unpack limit.
@@ -93,8 +113,19 @@ async fn every_hostile_archive_is_refused_and_leaves_nothing_behind() {
         match agent.client.unpack_release("test", &req).await {
             Err(AgentError::Remote { body, .. }) => {
                 assert_eq!(body.kind, case.expect_kind, "{}: {}", case.name, body.message);
-                assert!(body.message.contains(case.expect_message), "{}: message {:?} lacks {:?}", case.name, body.message, case.expect_message);
-                assert!(body.message.starts_with(&format!("cannot unpack release r{i} for environment test: ")), "{}: {}", case.name, body.message);
+                assert!(
+                    body.message.contains(case.expect_message),
+                    "{}: message {:?} lacks {:?}",
+                    case.name,
+                    body.message,
+                    case.expect_message
+                );
+                assert!(
+                    body.message.starts_with(&format!("cannot unpack release r{i} for environment test: ")),
+                    "{}: {}",
+                    case.name,
+                    body.message
+                );
             }
             other => panic!("{}: expected a refusal, got {other:?}", case.name),
         }

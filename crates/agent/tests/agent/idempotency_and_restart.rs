@@ -24,7 +24,11 @@ async fn every_operation_retried_with_the_same_id_applies_once_even_after_a_rest
     let unpack = UnpackRelease { op_id: "unpack-1".into(), release_id: "r1".into(), sha256: shas[0].clone() };
     let first = agent.client.unpack_release("prod", &unpack).await.unwrap();
     assert_eq!(agent.client.unpack_release("prod", &unpack).await.unwrap(), first);
-    agent.client.unpack_release("prod", &UnpackRelease { op_id: "unpack-2".into(), release_id: "r2".into(), sha256: shas[1].clone() }).await.unwrap();
+    agent
+        .client
+        .unpack_release("prod", &UnpackRelease { op_id: "unpack-2".into(), release_id: "r2".into(), sha256: shas[1].clone() })
+        .await
+        .unwrap();
 
     let to_r1 = Activate { op_id: "activate-r1".into(), release_id: "r1".into() };
     let to_r2 = Activate { op_id: "activate-r2".into(), release_id: "r2".into() };
@@ -87,7 +91,11 @@ async fn an_agent_killed_mid_upload_leaves_no_partial_candidate_or_release() {
     agent.restart();
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "the partial upload was cleaned up");
     assert!(agent.client.artifact(&sha).await.unwrap().is_none());
-    let err = agent.client.unpack_release("prod", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha.clone() }).await.unwrap_err();
+    let err = agent
+        .client
+        .unpack_release("prod", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha.clone() })
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("no candidate with sha256"), "{err}");
     assert!(agent.client.env("prod").await.unwrap().releases.is_empty());
     assert_eq!(std::fs::read_dir(agent.root().join("envs/prod/releases")).unwrap().count(), 0);

@@ -8,7 +8,7 @@ mod clone_and_sync;
 mod data_volumes;
 mod hostile_archives;
 mod idempotency_and_restart;
-mod release_lifecycle;
 mod public_routing;
+mod release_lifecycle;
 mod release_manifest;
 mod site_supervision;

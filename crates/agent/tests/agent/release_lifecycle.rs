@@ -19,7 +19,10 @@ async fn a_release_is_uploaded_unpacked_activated_and_rolled_back() {
         std::fs::write(&path, &bytes).unwrap();
         let stored = c.upload_candidate(&path, &sha).await.unwrap();
         assert_eq!(stored.size, bytes.len() as u64);
-        let release = c.unpack_release("prod", &UnpackRelease { op_id: format!("unpack-{n}"), release_id: format!("r{n}"), sha256: sha }).await.unwrap();
+        let release = c
+            .unpack_release("prod", &UnpackRelease { op_id: format!("unpack-{n}"), release_id: format!("r{n}"), sha256: sha })
+            .await
+            .unwrap();
         assert_eq!(release.files, 2);
     }
     let on_disk = agent.root().join("envs/prod/releases/r1/bin/site");
@@ -53,7 +56,10 @@ async fn a_release_is_uploaded_unpacked_activated_and_rolled_back() {
     assert!(err.to_string().contains("environment prod has no release r9: unpack it first"), "{err}");
     let (other, other_sha) = tar_gz(&[("x", b"other", 0o644)]);
     c.upload_bytes(other, &other_sha).await.unwrap();
-    let err = c.unpack_release("prod", &UnpackRelease { op_id: "unpack-dup".into(), release_id: "r1".into(), sha256: other_sha }).await.unwrap_err();
+    let err = c
+        .unpack_release("prod", &UnpackRelease { op_id: "unpack-dup".into(), release_id: "r1".into(), sha256: other_sha })
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("release r1 of environment prod already holds candidate"), "{err}");
 }
 

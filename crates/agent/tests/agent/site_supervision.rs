@@ -64,7 +64,8 @@ async fn a_site_that_never_becomes_healthy_is_stopped_and_its_log_reported() {
     assert_eq!(c.process_status("web").await.unwrap().state, ProcessState::Stopped);
 
     // The migration step fixes it.
-    let step = RunStep { op_id: "migrate".into(), command: vec!["bin/site".into(), "migrate".into()], timeout_secs: 30, env: Default::default() };
+    let step =
+        RunStep { op_id: "migrate".into(), command: vec!["bin/site".into(), "migrate".into()], timeout_secs: 30, env: Default::default() };
     let result = c.run_step("web", &step, |_| {}).await.unwrap();
     assert_eq!(result.code, Some(0), "{result:?}");
     assert!(result.stdout.contains("from schema 1 to 2"), "{result:?}");
@@ -93,7 +94,12 @@ async fn steps_stream_output_report_exit_codes_time_out_and_replay_on_retry() {
     let runs = std::fs::read_to_string(agent.root().join("envs/web/shared/runs")).unwrap();
     assert_eq!(runs, "run\n", "the command ran once");
 
-    let slow = RunStep { op_id: "slow".into(), command: vec!["sh".into(), "-c".into(), "echo begin; sleep 30; echo never".into()], timeout_secs: 1, env: Default::default() };
+    let slow = RunStep {
+        op_id: "slow".into(),
+        command: vec!["sh".into(), "-c".into(), "echo begin; sleep 30; echo never".into()],
+        timeout_secs: 1,
+        env: Default::default(),
+    };
     let started = std::time::Instant::now();
     let mut first_output = None;
     let timed = c

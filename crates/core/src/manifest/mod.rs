@@ -49,13 +49,7 @@ pub const MANIFEST_FILE: &str = "switchyard.toml";
 pub const PROCFILE: &str = "Procfile";
 
 /// Variables the agent sets itself: `${NAME}` in `[env]` may name them, `[env]` may not set them.
-pub const PROVIDED_VARIABLES: [&str; 5] = [
-    "PORT",
-    "DATA_DIR",
-    "SHARED_DIR",
-    "RELEASE_DIR",
-    "SWITCHYARD_ENV",
-];
+pub const PROVIDED_VARIABLES: [&str; 5] = ["PORT", "DATA_DIR", "SHARED_DIR", "RELEASE_DIR", "SWITCHYARD_ENV"];
 
 /// How to run one release: its web process, when it counts as healthy, its migration, what
 /// data it keeps and the variables it needs.
@@ -92,14 +86,8 @@ pub enum StopSignal {
 }
 
 impl StopSignal {
-    pub const ALL: [StopSignal; 6] = [
-        StopSignal::Term,
-        StopSignal::Int,
-        StopSignal::Quit,
-        StopSignal::Hup,
-        StopSignal::Usr1,
-        StopSignal::Usr2,
-    ];
+    pub const ALL: [StopSignal; 6] =
+        [StopSignal::Term, StopSignal::Int, StopSignal::Quit, StopSignal::Hup, StopSignal::Usr1, StopSignal::Usr2];
 
     /// The name as written in the manifest, e.g. `SIGTERM`.
     pub fn as_str(self) -> &'static str {
@@ -181,11 +169,7 @@ impl fmt::Display for ManifestError {
 pub struct ManifestErrors(pub Vec<ManifestError>);
 
 fn lines(errors: &[ManifestError]) -> String {
-    errors
-        .iter()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
+    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
 }
 
 impl ManifestErrors {
@@ -196,11 +180,7 @@ impl ManifestErrors {
 
     /// The problems as `<file>:LINE: message` lines, the way compilers point into a file.
     pub fn in_file(&self, file: &str) -> String {
-        self.0
-            .iter()
-            .map(|e| format!("{file}:{}: {}", e.line, e.message))
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.0.iter().map(|e| format!("{file}:{}: {}", e.line, e.message)).collect::<Vec<_>>().join("\n")
     }
 }
 
@@ -214,10 +194,7 @@ impl ReleaseManifest {
                 stop_signal: StopSignal::Term,
                 stop_timeout_secs: DEFAULT_STOP_TIMEOUT_SECS,
             },
-            health: HealthCheck {
-                probe: HealthProbe::Tcp,
-                timeout_secs: DEFAULT_HEALTH_TIMEOUT_SECS,
-            },
+            health: HealthCheck { probe: HealthProbe::Tcp, timeout_secs: DEFAULT_HEALTH_TIMEOUT_SECS },
             migrate: None,
             data: DataPaths::default(),
             env: BTreeMap::new(),

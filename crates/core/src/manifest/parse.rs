@@ -35,28 +35,16 @@ pub fn read(source: &str) -> Result<ReleaseManifest, ManifestErrors> {
         let name = key.get_ref().as_str();
         let Node::Table(t) = value.get_ref() else {
             let message = if TABLES.contains(&name) {
-                format!(
-                    "`{name}` is {}; write it as a [{name}] table",
-                    value.get_ref().kind()
-                )
+                format!("`{name}` is {}; write it as a [{name}] table", value.get_ref().kind())
             } else {
-                format!(
-                    "unknown key `{name}`; a release manifest has only the tables {}",
-                    tables()
-                )
+                format!("unknown key `{name}`; a release manifest has only the tables {}", tables())
             };
             errors.push(ManifestError { line, message });
             saw_web |= name == "web";
             continue;
         };
-        let mut table = Table {
-            entries: t,
-            used: vec![false; t.len()],
-            context: format!("[{name}]"),
-            line,
-            lines: &lines,
-            errors: &mut errors,
-        };
+        let mut table =
+            Table { entries: t, used: vec![false; t.len()], context: format!("[{name}]"), line, lines: &lines, errors: &mut errors };
         match name {
             "web" => {
                 saw_web = true;
@@ -68,10 +56,7 @@ pub fn read(source: &str) -> Result<ReleaseManifest, ManifestErrors> {
             "env" => env = table.env(),
             other => errors.push(ManifestError {
                 line,
-                message: format!(
-                    "unknown table [{other}]; a release manifest has only the tables {}",
-                    tables()
-                ),
+                message: format!("unknown table [{other}]; a release manifest has only the tables {}", tables()),
             }),
         }
     }
@@ -79,30 +64,18 @@ pub fn read(source: &str) -> Result<ReleaseManifest, ManifestErrors> {
         let message = "there is no [web] table; add [web] with command = \"...\", the command that starts the site".into();
         errors.push(ManifestError { line: 1, message });
     }
-    let health = health.unwrap_or(Some(HealthCheck {
-        probe: HealthProbe::Tcp,
-        timeout_secs: DEFAULT_HEALTH_TIMEOUT_SECS,
-    }));
+    let health = health.unwrap_or(Some(HealthCheck { probe: HealthProbe::Tcp, timeout_secs: DEFAULT_HEALTH_TIMEOUT_SECS }));
     if let (Some(web), Some(env)) = (&web, &env) {
         if web.port_variable != DEFAULT_PORT_VARIABLE && env.contains_key(&web.port_variable) {
             let line = env_line(&entries, &lines, &web.port_variable);
-            let message = format!(
-                "[env] sets {}, which carries the port ([web] port_variable); remove it from [env]",
-                web.port_variable
-            );
+            let message = format!("[env] sets {}, which carries the port ([web] port_variable); remove it from [env]", web.port_variable);
             errors.push(ManifestError { line, message });
         }
     }
     errors.sort_by_key(|e| e.line);
     match (web, health, migrate, data, env) {
         (Some(web), Some(health), Some(migrate), Some(data), Some(env)) if errors.is_empty() => {
-            Ok(ReleaseManifest {
-                web,
-                health,
-                migrate,
-                data,
-                env,
-            })
+            Ok(ReleaseManifest { web, health, migrate, data, env })
         }
         _ => Err(ManifestErrors(errors)),
     }
@@ -115,22 +88,16 @@ fn tables() -> String {
 fn env_line(entries: &Entries, lines: &Lines, name: &str) -> usize {
     let env = entries.iter().find(|(k, _)| k.get_ref() == "env");
     let key = env.and_then(|(_, v)| match v.get_ref() {
-        Node::Table(t) => t
-            .iter()
-            .find(|(k, _)| k.get_ref() == name)
-            .map(|(k, _)| k.span().start),
+        Node::Table(t) => t.iter().find(|(k, _)| k.get_ref() == name).map(|(k, _)| k.span().start),
         _ => None,
     });
-    key.or(env.map(|(k, _)| k.span().start))
-        .map_or(1, |offset| lines.line(offset))
+    key.or(env.map(|(k, _)| k.span().start)).map_or(1, |offset| lines.line(offset))
 }
 
 /// Whether `name` may name an environment variable: `[A-Z_][A-Z0-9_]*`.
 pub fn is_variable_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_uppercase() || c == '_')
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
@@ -144,10 +111,7 @@ fn reference_problem(value: &str) -> Option<String> {
         };
         let name = &after[..end];
         if !PROVIDED_VARIABLES.contains(&name) {
-            return Some(format!(
-                "refers to ${{{name}}}, which the agent does not set; use one of {}",
-                PROVIDED_VARIABLES.join(", ")
-            ));
+            return Some(format!("refers to ${{{name}}}, which the agent does not set; use one of {}", PROVIDED_VARIABLES.join(", ")));
         }
         rest = &after[end + 1..];
     }
@@ -197,12 +161,7 @@ impl<'e> Table<'e, '_> {
     }
 
     /// `Err(())`: a problem was reported. `Ok(None)`: the key is absent (reported if `required`).
-    fn string(
-        &mut self,
-        key: &str,
-        example: &str,
-        required: bool,
-    ) -> Result<Option<(String, usize)>, ()> {
+    fn string(&mut self, key: &str, example: &str, required: bool) -> Result<Option<(String, usize)>, ()> {
         match self.take(key) {
             None if required => {
                 let line = self.line;
@@ -222,23 +181,14 @@ impl<'e> Table<'e, '_> {
     fn command(&mut self, key: &str, example: &str, required: bool) -> Result<Option<String>, ()> {
         match self.string(key, example, required)? {
             Some((c, line)) if c.trim().is_empty() => {
-                self.push(
-                    line,
-                    format!("{key} is empty; write the command to run, e.g. {example}"),
-                );
+                self.push(line, format!("{key} is empty; write the command to run, e.g. {example}"));
                 Err(())
             }
             found => Ok(found.map(|(c, _)| c)),
         }
     }
 
-    fn int(
-        &mut self,
-        key: &str,
-        example: &str,
-        (min, max): (i64, i64),
-        default: i64,
-    ) -> Option<i64> {
+    fn int(&mut self, key: &str, example: &str, (min, max): (i64, i64), default: i64) -> Option<i64> {
         let (line, n) = match self.take(key) {
             None => return Some(default),
             Some((line, Node::Int(n))) => (line, *n),
@@ -250,10 +200,7 @@ impl<'e> Table<'e, '_> {
         if (min..=max).contains(&n) {
             return Some(n);
         }
-        self.push(
-            line,
-            format!("{key} is {n}; use a whole number from {min} to {max}, e.g. {example}"),
-        );
+        self.push(line, format!("{key} is {n}; use a whole number from {min} to {max}, e.g. {example}"));
         None
     }
 
@@ -271,13 +218,7 @@ impl<'e> Table<'e, '_> {
             match item.get_ref() {
                 Node::Str(s) => out.push((s.clone(), self.lines.line(item.span().start))),
                 other => {
-                    self.push(
-                        line,
-                        format!(
-                            "{key} holds {}; write a list of strings, e.g. {example}",
-                            other.kind()
-                        ),
-                    );
+                    self.push(line, format!("{key} holds {}; write a list of strings, e.g. {example}", other.kind()));
                     return None;
                 }
             }
@@ -295,28 +236,20 @@ impl<'e> Table<'e, '_> {
             }
             clean = false;
             let line = self.lines.line(k.span().start);
-            self.push(
-                line,
-                format!(
-                    "unknown key `{}`; the keys here are {}",
-                    k.get_ref(),
-                    allowed.join(", ")
-                ),
-            );
+            self.push(line, format!("unknown key `{}`; the keys here are {}", k.get_ref(), allowed.join(", ")));
         }
         clean
     }
 
     fn web(&mut self) -> Option<WebProcess> {
-        let command = self.command(
-            "command",
-            "command = \"gunicorn --bind 127.0.0.1:$PORT app.wsgi\"",
-            true,
-        );
+        let command = self.command("command", "command = \"gunicorn --bind 127.0.0.1:$PORT app.wsgi\"", true);
         let port_variable = match self.string("port_variable", "port_variable = \"PORT\"", false) {
             Ok(None) => Ok(DEFAULT_PORT_VARIABLE.to_owned()),
             Ok(Some((v, line))) if !is_variable_name(&v) => {
-                self.push(line, format!("port_variable {v:?} is not a variable name; use capitals, digits and _, e.g. port_variable = \"APP_PORT\""));
+                self.push(
+                    line,
+                    format!("port_variable {v:?} is not a variable name; use capitals, digits and _, e.g. port_variable = \"APP_PORT\""),
+                );
                 Err(())
             }
             Ok(Some((v, line))) if v != "PORT" && PROVIDED_VARIABLES.contains(&v.as_str()) => {
@@ -329,29 +262,13 @@ impl<'e> Table<'e, '_> {
         let names = StopSignal::ALL.map(StopSignal::as_str).join(", ");
         let stop_signal = match self.string("stop_signal", "stop_signal = \"SIGTERM\"", false) {
             Ok(None) => Ok(StopSignal::Term),
-            Ok(Some((s, line))) => StopSignal::ALL
-                .into_iter()
-                .find(|x| x.as_str() == s)
-                .ok_or_else(|| {
-                    self.push(
-                        line,
-                        format!("unknown stop_signal {s:?}; use one of {names}"),
-                    );
-                }),
+            Ok(Some((s, line))) => StopSignal::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| {
+                self.push(line, format!("unknown stop_signal {s:?}; use one of {names}"));
+            }),
             Err(()) => Err(()),
         };
-        let timeout = self.int(
-            "stop_timeout_secs",
-            "stop_timeout_secs = 10",
-            (1, 3600),
-            DEFAULT_STOP_TIMEOUT_SECS.into(),
-        );
-        let clean = self.finish(&[
-            "command",
-            "port_variable",
-            "stop_signal",
-            "stop_timeout_secs",
-        ]);
+        let timeout = self.int("stop_timeout_secs", "stop_timeout_secs = 10", (1, 3600), DEFAULT_STOP_TIMEOUT_SECS.into());
+        let clean = self.finish(&["command", "port_variable", "stop_signal", "stop_timeout_secs"]);
         Some(WebProcess {
             command: command.ok()??,
             port_variable: port_variable.ok()?,
@@ -370,17 +287,8 @@ impl<'e> Table<'e, '_> {
             }
             found => Ok(found),
         });
-        let status_line = self
-            .entries
-            .iter()
-            .find(|(k, _)| k.get_ref() == "expect_status")
-            .map(|(k, _)| self.lines.line(k.span().start));
-        let status = self.int(
-            "expect_status",
-            "expect_status = 200",
-            (100, 599),
-            DEFAULT_EXPECT_STATUS.into(),
-        );
+        let status_line = self.entries.iter().find(|(k, _)| k.get_ref() == "expect_status").map(|(k, _)| self.lines.line(k.span().start));
+        let status = self.int("expect_status", "expect_status = 200", (100, 599), DEFAULT_EXPECT_STATUS.into());
         let command = self.command("command", "command = \"curl -fsS localhost:$PORT/\"", false);
         let tcp = match self.take("tcp") {
             None => Ok(None),
@@ -394,29 +302,15 @@ impl<'e> Table<'e, '_> {
                 Err(())
             }
         };
-        let timeout = self.int(
-            "timeout_secs",
-            "timeout_secs = 30",
-            (1, 3600),
-            DEFAULT_HEALTH_TIMEOUT_SECS.into(),
-        );
-        let clean = self.finish(&[
-            "http_path",
-            "expect_status",
-            "command",
-            "tcp",
-            "timeout_secs",
-        ]);
+        let timeout = self.int("timeout_secs", "timeout_secs = 30", (1, 3600), DEFAULT_HEALTH_TIMEOUT_SECS.into());
+        let clean = self.finish(&["http_path", "expect_status", "command", "tcp", "timeout_secs"]);
         let (path, command, tcp) = (path.ok()?, command.ok()?, tcp.ok()?);
         if let (None, Some(line)) = (&path, status_line) {
             self.push(line, "expect_status goes with http_path; add http_path = \"/health\" or remove expect_status".into());
             return None;
         }
         let probe = match (path, command, tcp) {
-            (Some((path, _)), None, None) => HealthProbe::Http {
-                path,
-                expect_status: status? as u16,
-            },
+            (Some((path, _)), None, None) => HealthProbe::Http { path, expect_status: status? as u16 },
             (None, Some(command), None) => HealthProbe::Command { command },
             (None, None, Some(_)) => HealthProbe::Tcp,
             (None, None, None) => {
@@ -428,37 +322,15 @@ impl<'e> Table<'e, '_> {
                 return None;
             }
         };
-        Some(HealthCheck {
-            probe,
-            timeout_secs: timeout? as u32,
-        })
-        .filter(|_| clean)
+        Some(HealthCheck { probe, timeout_secs: timeout? as u32 }).filter(|_| clean)
     }
 
     fn migrate(&mut self) -> Option<Migration> {
-        let command = self.command(
-            "command",
-            "command = \"python3 manage.py migrate --noinput\"",
-            true,
-        );
-        let down = self.command(
-            "down",
-            "down = \"python3 manage.py migrate app 0001\"",
-            false,
-        );
-        let timeout = self.int(
-            "timeout_secs",
-            "timeout_secs = 600",
-            (1, 86_400),
-            DEFAULT_MIGRATE_TIMEOUT_SECS.into(),
-        );
+        let command = self.command("command", "command = \"python3 manage.py migrate --noinput\"", true);
+        let down = self.command("down", "down = \"python3 manage.py migrate app 0001\"", false);
+        let timeout = self.int("timeout_secs", "timeout_secs = 600", (1, 86_400), DEFAULT_MIGRATE_TIMEOUT_SECS.into());
         let clean = self.finish(&["command", "down", "timeout_secs"]);
-        Some(Migration {
-            command: command.ok()??,
-            down: down.ok()?,
-            timeout_secs: timeout? as u32,
-        })
-        .filter(|_| clean)
+        Some(Migration { command: command.ok()??, down: down.ok()?, timeout_secs: timeout? as u32 }).filter(|_| clean)
     }
 
     fn data(&mut self) -> Option<DataPaths> {
@@ -470,17 +342,12 @@ impl<'e> Table<'e, '_> {
                     table.push(*line, format!("{key} entry {path:?} {problem}"));
                 }
             }
-            Some(found.into_iter().map(|(p, _)| p).collect::<Vec<_>>())
-                .filter(|_| table.errors.len() == before)
+            Some(found.into_iter().map(|(p, _)| p).collect::<Vec<_>>()).filter(|_| table.errors.len() == before)
         };
         let sqlite = paths(self, "sqlite", "sqlite = [\"notes.sqlite3\"]");
         let other = paths(self, "paths", "paths = [\"uploads\"]");
         let clean = self.finish(&["sqlite", "paths"]);
-        Some(DataPaths {
-            sqlite: sqlite?,
-            paths: other?,
-        })
-        .filter(|_| clean)
+        Some(DataPaths { sqlite: sqlite?, paths: other? }).filter(|_| clean)
     }
 
     fn env(&mut self) -> Option<BTreeMap<String, String>> {

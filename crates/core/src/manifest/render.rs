@@ -10,14 +10,7 @@ fn quoted(s: &str) -> String {
 }
 
 fn list(items: &[String]) -> String {
-    format!(
-        "[{}]",
-        items
-            .iter()
-            .map(|s| quoted(s))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+    format!("[{}]", items.iter().map(|s| quoted(s)).collect::<Vec<_>>().join(", "))
 }
 
 pub fn toml(m: &ReleaseManifest) -> String {
@@ -29,15 +22,8 @@ pub fn toml(m: &ReleaseManifest) -> String {
     let _ = writeln!(out, "stop_timeout_secs = {}", web.stop_timeout_secs);
     let _ = writeln!(out, "\n[health]");
     let _ = match &m.health.probe {
-        HealthProbe::Http {
-            path,
-            expect_status,
-        } => {
-            writeln!(
-                out,
-                "http_path = {}\nexpect_status = {expect_status}",
-                quoted(path)
-            )
+        HealthProbe::Http { path, expect_status } => {
+            writeln!(out, "http_path = {}\nexpect_status = {expect_status}", quoted(path))
         }
         HealthProbe::Command { command } => writeln!(out, "command = {}", quoted(command)),
         HealthProbe::Tcp => writeln!(out, "tcp = true"),
@@ -70,45 +56,25 @@ pub fn toml(m: &ReleaseManifest) -> String {
 
 pub fn summary(m: &ReleaseManifest) -> Vec<String> {
     let mut lines = vec![format!("starts: {}", m.web.command)];
-    lines.push(format!(
-        "stops: {}, then SIGKILL after {} s",
-        m.web.stop_signal, m.web.stop_timeout_secs
-    ));
+    lines.push(format!("stops: {}, then SIGKILL after {} s", m.web.stop_signal, m.web.stop_timeout_secs));
     let within = m.health.timeout_secs;
     lines.push(match &m.health.probe {
-        HealthProbe::Http {
-            path,
-            expect_status,
-        } => format!("health: HTTP GET {path} expects {expect_status} within {within} s"),
+        HealthProbe::Http { path, expect_status } => format!("health: HTTP GET {path} expects {expect_status} within {within} s"),
         HealthProbe::Command { command } => {
             format!("health: `{command}` exits 0 within {within} s")
         }
         HealthProbe::Tcp => format!("health: the port accepts a TCP connection within {within} s"),
     });
     if let Some(migrate) = &m.migrate {
-        let down = migrate
-            .down
-            .as_ref()
-            .map_or(String::from(" (no down migration)"), |d| {
-                format!(" (down: {d})")
-            });
+        let down = migrate.down.as_ref().map_or(String::from(" (no down migration)"), |d| format!(" (down: {d})"));
         lines.push(format!("migration: {}{down}", migrate.command));
     }
-    let kept: Vec<String> = m
-        .data
-        .sqlite
-        .iter()
-        .map(|db| format!("SQLite {db}"))
-        .chain(m.data.paths.iter().cloned())
-        .collect();
+    let kept: Vec<String> = m.data.sqlite.iter().map(|db| format!("SQLite {db}")).chain(m.data.paths.iter().cloned()).collect();
     if !kept.is_empty() {
         lines.push(format!("keeps: {}", kept.join(", ")));
     }
     if !m.env.is_empty() {
-        lines.push(format!(
-            "sets: {}",
-            m.env.keys().cloned().collect::<Vec<_>>().join(", ")
-        ));
+        lines.push(format!("sets: {}", m.env.keys().cloned().collect::<Vec<_>>().join(", ")));
     }
     lines
 }

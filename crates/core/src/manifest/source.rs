@@ -69,8 +69,7 @@ mod tests {
 
     #[test]
     fn switchyard_toml_wins_over_a_procfile_and_each_source_round_trips_its_name() {
-        let (source, manifest) =
-            ReleaseManifest::from_release_files(Some("[web]\ncommand = \"a\"\n"), Some("web: b\n")).unwrap();
+        let (source, manifest) = ReleaseManifest::from_release_files(Some("[web]\ncommand = \"a\"\n"), Some("web: b\n")).unwrap();
         assert_eq!((source, manifest.unwrap().web.command), (ManifestSource::SwitchyardToml, "a".to_owned()));
         let (source, manifest) = ReleaseManifest::from_release_files(None, Some("web: b\n")).unwrap();
         assert_eq!((source, manifest.unwrap().web.command), (ManifestSource::Procfile, "b".to_owned()));

@@ -17,8 +17,7 @@ pub enum WorkflowKind {
 }
 
 impl WorkflowKind {
-    pub const ALL: [WorkflowKind; 5] =
-        [Self::NoMigration, Self::Migration, Self::MinorPatch, Self::BlueGreen, Self::Rollout];
+    pub const ALL: [WorkflowKind; 5] = [Self::NoMigration, Self::Migration, Self::MinorPatch, Self::BlueGreen, Self::Rollout];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -41,9 +40,10 @@ impl FromStr for WorkflowKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            format!("unknown workflow {s:?}; use no-migration, migration, minor-patch, blue-green or rollout")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown workflow {s:?}; use no-migration, migration, minor-patch, blue-green or rollout"))
     }
 }
 

@@ -52,8 +52,7 @@ fn a_rollout_migrates_before_any_account_reaches_the_new_version() {
     // The template routes 5 % at step 4; a migration after it reaches accounts unmigrated.
     let source = with_migration(WorkflowKind::Rollout, 5, true).to_toml();
     let got = errors(&source);
-    let late =
-        "line 28: step 5 (run-command) migrates after step 4 routed accounts to the new version; move it before step 4";
+    let late = "line 28: step 5 (run-command) migrates after step 4 routed accounts to the new version; move it before step 4";
     assert!(got.contains(&late.to_owned()), "{got:?}");
     assert_eq!(with_migration(WorkflowKind::Rollout, 3, true).validate(), Ok(()), "after the deploy, before stage 1");
 }

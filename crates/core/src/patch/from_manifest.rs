@@ -27,7 +27,9 @@ fn fill_step(step: &mut Step, manifest: &ReleaseManifest) {
             // An expand step takes no snapshot (see the plan): its rollback keeps the schema.
             step.note = Some(match (&migrate.down, *compatible_with_previous) {
                 (Some(_), _) => "the candidate's migration, undone by its declared down command".to_owned(),
-                (None, true) => "the candidate's expand migration; a rollback keeps the expanded schema, which the previous release serves".to_owned(),
+                (None, true) => {
+                    "the candidate's expand migration; a rollback keeps the expanded schema, which the previous release serves".to_owned()
+                }
                 (None, false) => "the candidate's migration; it declares no down command, so a rollback restores the snapshot".to_owned(),
             });
         }

@@ -104,6 +104,6 @@ impl PatchDocument {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod expand_tests;
+#[cfg(test)]
+mod tests;

@@ -116,8 +116,7 @@ mod tests {
         let root: Node = toml::from_str(source).unwrap();
         let lines = Lines::new(source);
         let Node::Table(entries) = root else { panic!("root is a table") };
-        let found: Vec<(String, usize)> =
-            entries.iter().map(|(k, _)| (k.get_ref().clone(), lines.line(k.span().start))).collect();
+        let found: Vec<(String, usize)> = entries.iter().map(|(k, _)| (k.get_ref().clone(), lines.line(k.span().start))).collect();
         assert_eq!(found, [("a".to_owned(), 1), ("t".to_owned(), 3), ("s".to_owned(), 5)]);
         let Node::Table(t) = entries[1].1.get_ref() else { panic!("t is a table") };
         assert_eq!(lines.line(t[0].0.span().start), 4);

@@ -46,10 +46,7 @@ pub fn read(source: &str) -> Result<(Option<PatchDocument>, SourceMap, Vec<Patch
     let mut map = SourceMap { end: lines.last(), ..SourceMap::default() };
     let Node::Table(entries) = root else {
         // toml always yields a table at the root; say so rather than panic in the editor.
-        return Err(PatchErrors(vec![PatchError {
-            line: 1,
-            message: "a patch document is a TOML table; start it with [patch]".into(),
-        }]));
+        return Err(PatchErrors(vec![PatchError { line: 1, message: "a patch document is a TOML table; start it with [patch]".into() }]));
     };
 
     let mut patch = None;
@@ -59,21 +56,21 @@ pub fn read(source: &str) -> Result<(Option<PatchDocument>, SourceMap, Vec<Patch
         match (key.get_ref().as_str(), value.get_ref()) {
             ("patch", Node::Table(t)) => patch = Some((line, t)),
             ("step", Node::Array(items)) => steps = Some(items),
-            ("patch", _) | ("step", _) => reader.error(
-                line,
-                format!("`{}` has the wrong shape; write [patch] once and [[step]] for each step", key.get_ref()),
-            ),
-            (other, _) => reader.error(
-                line,
-                format!("unknown top-level key `{other}`; a document has only [patch] and [[step]] tables"),
-            ),
+            ("patch", _) | ("step", _) => {
+                reader.error(line, format!("`{}` has the wrong shape; write [patch] once and [[step]] for each step", key.get_ref()))
+            }
+            (other, _) => reader.error(line, format!("unknown top-level key `{other}`; a document has only [patch] and [[step]] tables")),
         }
     }
 
     let metadata = match patch {
         Some((line, t)) => reader.metadata(line, t, &mut map),
         None => {
-            reader.error(1, "the document has no [patch] table; start it with [patch] and site, version, target_version, candidate_sha256, workflow".into());
+            reader.error(
+                1,
+                "the document has no [patch] table; start it with [patch] and site, version, target_version, candidate_sha256, workflow"
+                    .into(),
+            );
             None
         }
     };
@@ -93,10 +90,7 @@ pub fn read(source: &str) -> Result<(Option<PatchDocument>, SourceMap, Vec<Patch
             other => {
                 all_read = false;
                 map.steps.push(StepLines { action: line, keys: vec![] });
-                reader.error(
-                    line,
-                    format!("step {} is {}; write each step as a [[step]] table", index + 1, other.kind()),
-                );
+                reader.error(line, format!("step {} is {}; write each step as a [[step]] table", index + 1, other.kind()));
             }
         }
     }
@@ -138,18 +132,15 @@ impl Reader<'_> {
         let target = f.string("target_version", "target_version = \"2.4.0\"", self.lines).and_then(|(v, line)| {
             let v = v.trim().to_owned();
             if v.is_empty() || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                f.push(
-                    line,
-                    "target_version must be a version without spaces; write target_version = \"2.4.0\"".into(),
-                );
+                f.push(line, "target_version must be a version without spaces; write target_version = \"2.4.0\"".into());
                 None
             } else {
                 Some(v)
             }
         });
-        let sha = f.string("candidate_sha256", "candidate_sha256 = \"<64 hex digits>\"", self.lines).and_then(
-            |(sha, line)| sha256_problem(&sha).map(|problem| f.push(line, problem)).map_or(Some(sha), |_| None),
-        );
+        let sha = f
+            .string("candidate_sha256", "candidate_sha256 = \"<64 hex digits>\"", self.lines)
+            .and_then(|(sha, line)| sha256_problem(&sha).map(|problem| f.push(line, problem)).map_or(Some(sha), |_| None));
         let workflow = f
             .string("workflow", "workflow = \"no-migration\"", self.lines)
             .and_then(|(w, line)| w.parse::<WorkflowKind>().map_err(|e| f.push(line, e)).ok());
@@ -160,10 +151,7 @@ impl Reader<'_> {
 
     fn step(&mut self, number: usize, line: usize, entries: &Entries) -> (Option<Step>, StepLines) {
         let keys = entries.iter().map(|(k, _)| (k.get_ref().clone(), self.lines.line(k.span().start))).collect();
-        let action_line = entries
-            .iter()
-            .find(|(k, _)| k.get_ref() == "action")
-            .map_or(line, |(k, _)| self.lines.line(k.span().start));
+        let action_line = entries.iter().find(|(k, _)| k.get_ref() == "action").map_or(line, |(k, _)| self.lines.line(k.span().start));
         let step_lines = StepLines { action: action_line, keys };
         let mut f = self.fields(entries, format!("step {number}"), action_line);
         let action = f.action(self.lines);
@@ -178,7 +166,13 @@ impl Reader<'_> {
                     rf.push(key_line, format!("step {number}'s rollback is an approval gate; a rollback must not wait for a person, so use an action that undoes the step"));
                 }
                 if let Some(Action::WaitAndWatch { .. } | Action::RolloutStage { .. }) = action {
-                    rf.push(key_line, format!("step {number}'s rollback is a {}; a rollback must undo the step, e.g. action = \"run-command\"", action.as_ref().map_or("", |a| a.name())));
+                    rf.push(
+                        key_line,
+                        format!(
+                            "step {number}'s rollback is a {}; a rollback must undo the step, e.g. action = \"run-command\"",
+                            action.as_ref().map_or("", |a| a.name())
+                        ),
+                    );
                 }
                 rf.reject_unknown_for_action(self.lines, true);
                 self.errors.append(&mut rf.errors);
@@ -187,10 +181,7 @@ impl Reader<'_> {
             Some((key_line, other)) => {
                 f.push(
                     key_line,
-                    format!(
-                        "step {number}'s rollback is {}; write it as [step.rollback] with action = \"...\"",
-                        other.kind()
-                    ),
+                    format!("step {number}'s rollback is {}; write it as [step.rollback] with action = \"...\"", other.kind()),
                 );
                 None
             }
@@ -216,9 +207,7 @@ pub fn sha256_problem(sha: &str) -> Option<String> {
     } else {
         format!("got {} characters", sha.chars().count())
     };
-    Some(format!(
-        "candidate_sha256 must be the candidate's sha256 as 64 lowercase hex digits ({hint}); copy it from the upload"
-    ))
+    Some(format!("candidate_sha256 must be the candidate's sha256 as 64 lowercase hex digits ({hint}); copy it from the upload"))
 }
 
 /// The keys of one table, taken one by one so that leftovers can be reported as unknown.
@@ -308,14 +297,7 @@ impl<'e> Fields<'e> {
     }
 
     /// A whole number in `min..=max`; `default` makes the key optional.
-    fn int_at(
-        &mut self,
-        key: &str,
-        example: &str,
-        range: (i64, i64),
-        lines: &Lines,
-        default: Option<i64>,
-    ) -> Option<i64> {
+    fn int_at(&mut self, key: &str, example: &str, range: (i64, i64), lines: &Lines, default: Option<i64>) -> Option<i64> {
         let int = |n: &Node| match n {
             Node::Int(i) => Some(*i),
             _ => None,
@@ -360,8 +342,7 @@ impl<'e> Fields<'e> {
         if (0.0..=100.0).contains(&value) {
             return Some(value);
         }
-        let message =
-            format!("{}: {key} is {value}; it is in percentage points, from 0 to 100, e.g. {example}", self.context);
+        let message = format!("{}: {key} is {value}; it is in percentage points, from 0 to 100, e.g. {example}", self.context);
         self.push(line, message);
         None
     }
@@ -382,10 +363,8 @@ impl<'e> Fields<'e> {
             "run-command" => {
                 let command = self.string("command", "command = \"...\"", lines).and_then(|(c, line)| {
                     if c.trim().is_empty() {
-                        let message = format!(
-                            "{}: command is empty; write the command to run, e.g. command = \"bin/migrate\"",
-                            self.context
-                        );
+                        let message =
+                            format!("{}: command is empty; write the command to run, e.g. command = \"bin/migrate\"", self.context);
                         self.push(line, message);
                         None
                     } else {
@@ -427,10 +406,7 @@ impl<'e> Fields<'e> {
                     if p.starts_with('/') && !p.chars().any(char::is_whitespace) {
                         Some(p)
                     } else {
-                        let message = format!(
-                            "{}: path {p:?} must start with / and have no spaces, e.g. path = \"/health\"",
-                            self.context
-                        );
+                        let message = format!("{}: path {p:?} must start with / and have no spaces, e.g. path = \"/health\"", self.context);
                         self.push(line, message);
                         None
                     }
@@ -460,9 +436,7 @@ impl<'e> Fields<'e> {
                 let rate = self.percent_points("max_5xx_increase", "max_5xx_increase = 1.0", lines);
                 Some(Action::WaitAndWatch { duration_secs: duration? as u32, max_5xx_increase: rate? })
             }
-            "rollout-stage" => {
-                Some(Action::RolloutStage { percent: self.int("percent", "percent = 25", 1, 100, lines)? as u8 })
-            }
+            "rollout-stage" => Some(Action::RolloutStage { percent: self.int("percent", "percent = 25", 1, 100, lines)? as u8 }),
             _ => None,
         };
         action.filter(|_| self.errors.len() == before)

@@ -36,15 +36,14 @@ fn action_keys(out: &mut String, action: &Action) {
     let _ = match action {
         Action::DeployCandidate | Action::MoveToTemporaryAddress | Action::SwapAddresses => Ok(()),
         Action::RunCommand { command, timeout_secs, migration, compatible_with_previous } => {
-            writeln!(out, "command = {}\ntimeout_secs = {timeout_secs}\nmigration = {migration}", quoted(command))
-                .and_then(|()| {
-                    // Written only when set, so documents without expand steps render as before.
-                    if *compatible_with_previous {
-                        writeln!(out, "compatible_with_previous = true")
-                    } else {
-                        Ok(())
-                    }
-                })
+            writeln!(out, "command = {}\ntimeout_secs = {timeout_secs}\nmigration = {migration}", quoted(command)).and_then(|()| {
+                // Written only when set, so documents without expand steps render as before.
+                if *compatible_with_previous {
+                    writeln!(out, "compatible_with_previous = true")
+                } else {
+                    Ok(())
+                }
+            })
         }
         Action::SyncData { scope } => writeln!(out, "scope = {}", quoted(scope.as_str())),
         Action::SiteDownPage { on } => writeln!(out, "on = {on}"),
@@ -52,21 +51,16 @@ fn action_keys(out: &mut String, action: &Action) {
             writeln!(out, "path = {}\nexpect_status = {expect_status}\nretries = {retries}", quoted(path))
         }
         Action::ApprovalGate { role } => writeln!(out, "role = {}", quoted(role.as_str())),
-        Action::WaitAndWatch { duration_secs, max_5xx_increase } => writeln!(
-            out,
-            "duration_secs = {duration_secs}\nmax_5xx_increase = {}",
-            toml::Value::Float(*max_5xx_increase)
-        ),
+        Action::WaitAndWatch { duration_secs, max_5xx_increase } => {
+            writeln!(out, "duration_secs = {duration_secs}\nmax_5xx_increase = {}", toml::Value::Float(*max_5xx_increase))
+        }
         Action::RolloutStage { percent } => writeln!(out, "percent = {percent}"),
     };
 }
 
 pub fn summary(doc: &PatchDocument) -> String {
     let sha = doc.candidate_sha256.get(..12).unwrap_or(&doc.candidate_sha256);
-    let mut out = format!(
-        "{} → {} · {} · document v{} · candidate {sha}…\n",
-        doc.site, doc.target_version, doc.workflow, doc.version
-    );
+    let mut out = format!("{} → {} · {} · document v{} · candidate {sha}…\n", doc.site, doc.target_version, doc.workflow, doc.version);
     for (index, step) in doc.steps.iter().enumerate() {
         let _ = write!(out, "{:>2}. {}", index + 1, describe(&step.action));
         if let Some(rollback) = &step.rollback {

@@ -95,15 +95,15 @@ impl Rules<'_> {
         for (index, step) in self.doc.steps.iter().enumerate() {
             match (&step.action, on_since) {
                 (Action::SiteDownPage { on: true }, Some(since)) => {
-                    let message = format!(
-                        "{} turns the site-down page on, but step {} already did; remove one of them",
-                        self.name(index),
-                        since + 1
-                    );
+                    let message =
+                        format!("{} turns the site-down page on, but step {} already did; remove one of them", self.name(index), since + 1);
                     self.at(index, message);
                 }
                 (Action::SiteDownPage { on: false }, None) => {
-                    let message = format!("{} turns the site-down page off, but it is not on; remove it or turn it on earlier with on = true", self.name(index));
+                    let message = format!(
+                        "{} turns the site-down page off, but it is not on; remove it or turn it on earlier with on = true",
+                        self.name(index)
+                    );
                     self.at(index, message);
                 }
                 (Action::SiteDownPage { on }, _) => on_since = on.then_some(index),
@@ -111,7 +111,10 @@ impl Rules<'_> {
             }
         }
         if let Some(since) = on_since {
-            let message = format!("{} turns the site-down page on and no later step turns it off; add a site-down-page step with on = false", self.name(since));
+            let message = format!(
+                "{} turns the site-down page on and no later step turns it off; add a site-down-page step with on = false",
+                self.name(since)
+            );
             self.at(since, message);
         }
     }
@@ -141,7 +144,9 @@ impl Rules<'_> {
 
     fn migration(&mut self) {
         let Some(first) = self.find(Action::is_migration) else {
-            self.whole("a migration release needs a run-command step with migration = true; add one, or use workflow = \"no-migration\"".into());
+            self.whole(
+                "a migration release needs a run-command step with migration = true; add one, or use workflow = \"no-migration\"".into(),
+            );
             return;
         };
         let last = self.rfind(Action::is_migration).unwrap_or(first);
@@ -155,12 +160,19 @@ impl Rules<'_> {
         }
         let down_off = self.rfind(|a| matches!(a, Action::SiteDownPage { on: false }));
         if down_off.is_none_or(|off| off < last) {
-            let message = format!("{} migrates but the site-down page is not turned off after it; add a site-down-page step with on = false after step {}", self.name(last), last + 1);
+            let message = format!(
+                "{} migrates but the site-down page is not turned off after it; add a site-down-page step with on = false after step {}",
+                self.name(last),
+                last + 1
+            );
             self.at(last, message);
         }
         let moved = self.find(|a| matches!(a, Action::MoveToTemporaryAddress));
         if moved.is_none_or(|m| m > first) {
-            let message = format!("{} migrates before production moved to its temporary address; add action = \"move-to-temporary-address\" before it", self.name(first));
+            let message = format!(
+                "{} migrates before production moved to its temporary address; add action = \"move-to-temporary-address\" before it",
+                self.name(first)
+            );
             self.at(first, message);
         }
         // Production is stopped while it changes, so every change belongs inside the window the
@@ -176,8 +188,8 @@ impl Rules<'_> {
                 self.at(index, message);
             }
         }
-        let confirmation = (last..self.doc.steps.len())
-            .find(|&i| matches!(self.doc.steps[i].action, Action::ApprovalGate { role: Role::Customer }));
+        let confirmation =
+            (last..self.doc.steps.len()).find(|&i| matches!(self.doc.steps[i].action, Action::ApprovalGate { role: Role::Customer }));
         if let Some(confirmed) = confirmation {
             for index in (confirmed + 1..self.doc.steps.len()).filter(|&i| changes_code(&self.doc.steps[i].action)) {
                 let message = format!(
@@ -195,8 +207,7 @@ impl Rules<'_> {
                 self.at(last, message);
             }
             Some(swap) => {
-                let confirmed = (last..swap)
-                    .any(|i| matches!(self.doc.steps[i].action, Action::ApprovalGate { role: Role::Customer }));
+                let confirmed = (last..swap).any(|i| matches!(self.doc.steps[i].action, Action::ApprovalGate { role: Role::Customer }));
                 if !confirmed {
                     let message = format!("{} puts production back live before the customer confirmed it at the temporary address; add an approval-gate with role = \"customer\" before it", self.name(swap));
                     self.at(swap, message);
@@ -223,11 +234,7 @@ impl Rules<'_> {
         for pair in stages.windows(2) {
             let ((before, p0), (index, p1)) = (pair[0], pair[1]);
             if p1 <= p0 {
-                let message = format!(
-                    "{} routes {p1} % after step {} routed {p0} %; stages must increase",
-                    self.name(index),
-                    before + 1
-                );
+                let message = format!("{} routes {p1} % after step {} routed {p0} %; stages must increase", self.name(index), before + 1);
                 self.at_key(index, "percent", message);
             }
         }
@@ -235,10 +242,7 @@ impl Rules<'_> {
             let next = stages.get(n + 1).map_or(self.doc.steps.len(), |s| s.0);
             let watched = (index + 1..next).any(|i| matches!(self.doc.steps[i].action, Action::WaitAndWatch { .. }));
             if !watched {
-                let message = format!(
-                    "{} routes {percent} % without watching it; add a wait-and-watch step after it",
-                    self.name(index)
-                );
+                let message = format!("{} routes {percent} % without watching it; add a wait-and-watch step after it", self.name(index));
                 self.at(index, message);
             }
         }
@@ -263,14 +267,15 @@ impl Rules<'_> {
     fn swaps_live(&mut self) {
         let Some(swap) = self.find(|a| matches!(a, Action::SwapAddresses)) else {
             let kind = self.doc.workflow;
-            self.whole(format!(
-                "a {kind} release needs a swap-addresses step to put the new environment live; add one"
-            ));
+            self.whole(format!("a {kind} release needs a swap-addresses step to put the new environment live; add one"));
             return;
         };
         if self.doc.workflow == BlueGreen {
             if self.find(|a| matches!(a, Action::DeployCandidate)).is_none_or(|d| d > swap) {
-                let message = format!("{} swaps before the candidate is deployed beside production; add action = \"deploy-candidate\" before it", self.name(swap));
+                let message = format!(
+                    "{} swaps before the candidate is deployed beside production; add action = \"deploy-candidate\" before it",
+                    self.name(swap)
+                );
                 self.at(swap, message);
             }
             if let Some(late) = self.rfind(Action::is_migration).filter(|&m| m > swap) {
@@ -323,17 +328,17 @@ impl Rules<'_> {
     /// The last change must be followed by a health check, so a broken release is caught by
     /// the machine instead of by the site's users. (Rollout stages are watched instead.)
     fn health_checked(&mut self) {
-        let last_change =
-            self.rfind(|a| matches!(a, Action::DeployCandidate | Action::RunCommand { .. } | Action::SwapAddresses));
+        let last_change = self.rfind(|a| matches!(a, Action::DeployCandidate | Action::RunCommand { .. } | Action::SwapAddresses));
         let last_check = self.rfind(|a| matches!(a, Action::HealthCheck { .. }));
         match (last_change, last_check) {
             (Some(change), check) if check.is_none_or(|c| c < change) => {
-                let message = format!("{} is not followed by a health check; add action = \"health-check\" with path = \"/health\" after it", self.name(change));
+                let message = format!(
+                    "{} is not followed by a health check; add action = \"health-check\" with path = \"/health\" after it",
+                    self.name(change)
+                );
                 self.at(change, message);
             }
-            (None, None) => self.whole(
-                "the document has no health check; add action = \"health-check\" with path = \"/health\"".into(),
-            ),
+            (None, None) => self.whole("the document has no health check; add action = \"health-check\" with path = \"/health\"".into()),
             _ => {}
         }
     }

@@ -52,8 +52,7 @@ fn steps(kind: WorkflowKind) -> Vec<Step> {
             Step::new(Action::DeployCandidate),
             migrate(),
             health(),
-            Step::new(Action::ApprovalGate { role: Role::Customer })
-                .note("customer checks production at its temporary address"),
+            Step::new(Action::ApprovalGate { role: Role::Customer }).note("customer checks production at its temporary address"),
             Step::new(Action::SwapAddresses).note("production back on its public address"),
             Step::new(Action::SiteDownPage { on: false }),
             health(),

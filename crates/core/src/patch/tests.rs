@@ -101,10 +101,7 @@ max_5xx_increase = 2
             &Action::WaitAndWatch { duration_secs: 60, max_5xx_increase: 2.0 },
         ]
     );
-    assert_eq!(
-        doc.steps[3].rollback,
-        Some(Action::command("bin/migrate --down", 120))
-    );
+    assert_eq!(doc.steps[3].rollback, Some(Action::command("bin/migrate --down", 120)));
     assert_eq!(doc.steps[5].note.as_deref(), Some("live"));
     // Rendering fills in the defaults, and the canonical form reads back the same.
     assert_eq!(PatchDocument::parse(&doc.to_toml()), Ok(doc));
@@ -299,14 +296,9 @@ fn an_unknown_action_is_reported_once_not_with_every_key_it_would_have_had() {
         ["line 28: step 5: unknown action \"shell\"; use one of deploy-candidate, run-command, sync-data, site-down-page, move-to-temporary-address, swap-addresses, health-check, approval-gate, wait-and-watch, rollout-stage"]
     );
     let stray = errors("[patch]\nsite = \"a\"\n[[step]]\nactoin = \"swap-addresses\"\ncommand = \"x\"\n[other]\n");
+    assert!(stray.contains(&"line 4: step 1: unknown key `actoin`; the keys here are action, note, rollback".to_owned()), "{stray:#?}");
     assert!(
-        stray.contains(&"line 4: step 1: unknown key `actoin`; the keys here are action, note, rollback".to_owned()),
-        "{stray:#?}"
-    );
-    assert!(
-        stray.contains(
-            &"line 6: unknown top-level key `other`; a document has only [patch] and [[step]] tables".to_owned()
-        ),
+        stray.contains(&"line 6: unknown top-level key `other`; a document has only [patch] and [[step]] tables".to_owned()),
         "{stray:#?}"
     );
     assert!(!stray.iter().any(|e| e.contains("`command`")), "command is a key of run-command: {stray:#?}");
@@ -331,11 +323,7 @@ fn dropping_any_step_of_any_template_is_caught_with_advice_or_still_valid() {
                     caught += 1;
                     for error in found {
                         assert!((1..=line_count).contains(&error.line), "{kind} without step {}: {error}", drop + 1);
-                        assert!(
-                            advice.iter().any(|a| error.message.contains(a)),
-                            "{kind} without step {}: no advice in {error}",
-                            drop + 1
-                        );
+                        assert!(advice.iter().any(|a| error.message.contains(a)), "{kind} without step {}: no advice in {error}", drop + 1);
                     }
                 }
             }

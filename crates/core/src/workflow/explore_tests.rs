@@ -209,11 +209,7 @@ fn check(name: &str, expect: Expect) -> usize {
                 // A rollback may keep an expand migration's schema, which the old version
                 // serves (`refused_schema` above checks it can): the same version must serve.
                 let served = |w: &World| w.serving().map(|(code, schema)| (code, (!w.expand).then_some(schema)));
-                assert_eq!(
-                    served(world),
-                    served(&expect.before),
-                    "{name}: rolled back ({reason}) but serving differs: {world:?}"
-                );
+                assert_eq!(served(world), served(&expect.before), "{name}: rolled back ({reason}) but serving differs: {world:?}");
                 assert_eq!(world.production.active, Version::Old, "{name}: {reason}");
                 assert_eq!(
                     (world.public, &world.accounts),
@@ -251,11 +247,7 @@ fn rollout_completed(world: &World) -> Result<(), String> {
 fn rollout_completed_on(world: &World, schema: Version) -> Result<(), String> {
     let new = Some((Version::New, schema));
     if world.at_public_address() != new || world.at_every_account() != new {
-        return Err(format!(
-            "the public address serves {:?} and the accounts {:?}",
-            world.at_public_address(),
-            world.at_every_account()
-        ));
+        return Err(format!("the public address serves {:?} and the accounts {:?}", world.at_public_address(), world.at_every_account()));
     }
     serves(world, (Version::New, schema))
 }
@@ -405,8 +397,7 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
 #[test]
 fn a_rollout_without_pinned_accounts_starts_with_its_first_stage_and_still_routes_back() {
     let release =
-        Release::production(&document(WorkflowKind::Rollout), &ReleaseConfig { pinned_accounts: vec![], ..config() })
-            .expect("rehearsed");
+        Release::production(&document(WorkflowKind::Rollout), &ReleaseConfig { pinned_accounts: vec![], ..config() }).expect("rehearsed");
     let splits: Vec<&Command> = release
         .stages
         .iter()
@@ -415,8 +406,7 @@ fn a_rollout_without_pinned_accounts_starts_with_its_first_stage_and_still_route
             _ => None,
         })
         .collect();
-    let percents: Vec<u8> =
-        splits.iter().map(|c| if let Command::SetAccountSplit { percent, .. } = c { *percent } else { 0 }).collect();
+    let percents: Vec<u8> = splits.iter().map(|c| if let Command::SetAccountSplit { percent, .. } = c { *percent } else { 0 }).collect();
     assert_eq!(percents, [5, 25, 100]);
     check(
         "rollout without pinned accounts",
@@ -451,9 +441,7 @@ fn no_production_run_does_anything_before_support_approves() {
 fn success(release: &Release, state: &State) -> Event {
     match state {
         State::Running { stage, .. } => match &release.stages[*stage] {
-            Stage::Do { command: Command::HealthCheck { .. }, .. } => {
-                Event::HealthChecked { healthy: true, detail: "200".into() }
-            }
+            Stage::Do { command: Command::HealthCheck { .. }, .. } => Event::HealthChecked { healthy: true, detail: "200".into() },
             Stage::Do { .. } => Event::CommandSucceeded { output: "ok".into() },
             Stage::Approval => Event::Approved { by: support(), comment: "go".into() },
             Stage::Confirmation => Event::CustomerConfirmed { by: customer(), comment: "fine".into() },
@@ -505,11 +493,8 @@ fn an_expand_migration_before_the_deploy_runs_on_the_stopped_candidate_before_it
         let rehearsal = Release::rehearsal(&doc, &Submitter::new(1, "sue"));
         let production = Release::production(&doc, &config()).expect("rehearsed");
         for (run, release) in [("rehearsal", &rehearsal), ("production", &production)] {
-            let commands: Vec<&Command> = release
-                .stages
-                .iter()
-                .filter_map(|s| if let Stage::Do { command, .. } = s { Some(command) } else { None })
-                .collect();
+            let commands: Vec<&Command> =
+                release.stages.iter().filter_map(|s| if let Stage::Do { command, .. } = s { Some(command) } else { None }).collect();
             let at = |wanted: fn(&Command) -> bool| commands.iter().position(|c| wanted(c));
             let stop = at(|c| *c == Command::StopService { env: Env::Candidate });
             let activate = at(|c| matches!(c, Command::ActivateRelease { env: Env::Candidate, .. }));

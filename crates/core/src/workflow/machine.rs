@@ -66,9 +66,7 @@ pub fn enter(stages: &[Stage], next: usize, undo: Vec<Command>) -> (State, Vec<C
         None => (State::Completed { undo }, vec![]),
         Some(Stage::Do { command, .. }) => (State::Running { stage: next, undo }, vec![command.clone()]),
         Some(Stage::Approval | Stage::Confirmation) => (State::Running { stage: next, undo }, vec![]),
-        Some(Stage::Watch { duration_secs, .. }) => {
-            (State::Running { stage: next, undo }, vec![Command::Wait { seconds: *duration_secs }])
-        }
+        Some(Stage::Watch { duration_secs, .. }) => (State::Running { stage: next, undo }, vec![Command::Wait { seconds: *duration_secs }]),
     }
 }
 
@@ -106,34 +104,23 @@ pub fn step(stages: &[Stage], submitted_by: &Submitter, state: &State, event: &E
             }
             Event::CommandFailed { output } | Event::HealthChecked { healthy: false, detail: output } => {
                 if *attempt < ROLLBACK_ATTEMPTS {
-                    let retry = State::RollingBack {
-                        reason: reason.clone(),
-                        remaining: remaining.clone(),
-                        attempt: attempt + 1,
-                    };
+                    let retry = State::RollingBack { reason: reason.clone(), remaining: remaining.clone(), attempt: attempt + 1 };
                     Ok((retry, vec![remaining[0].clone()]))
                 } else {
-                    let stalled = State::RollbackStalled {
-                        reason: reason.clone(),
-                        remaining: remaining.clone(),
-                        output: output.clone(),
-                    };
+                    let stalled = State::RollbackStalled { reason: reason.clone(), remaining: remaining.clone(), output: output.clone() };
                     Ok((stalled, vec![]))
                 }
             }
             _ => Err(unexpected()),
         },
         State::RollbackStalled { reason, remaining, .. } => match event {
-            Event::RollbackRequested { .. } => Ok((
-                State::RollingBack { reason: reason.clone(), remaining: remaining.clone(), attempt: 1 },
-                vec![remaining[0].clone()],
-            )),
+            Event::RollbackRequested { .. } => {
+                Ok((State::RollingBack { reason: reason.clone(), remaining: remaining.clone(), attempt: 1 }, vec![remaining[0].clone()]))
+            }
             _ => Err(unexpected()),
         },
         State::Completed { undo } => match event {
-            Event::RollbackRequested { by, reason } => {
-                Ok(roll_back(format!("rollback requested by {}: {reason}", by.user), undo))
-            }
+            Event::RollbackRequested { by, reason } => Ok(roll_back(format!("rollback requested by {}: {reason}", by.user), undo)),
             _ => Err(unexpected()),
         },
         State::RolledBack { .. } => Err(unexpected()),
@@ -167,9 +154,7 @@ fn running(stages: &[Stage], submitted_by: &Submitter, index: usize, undo: &[Com
         (Stage::Approval, Event::Rejected { by, comment }) if by.role == Role::Support => {
             fail(format!("rejected by {}: {comment}", by.user))
         }
-        (Stage::Approval, Event::Rejected { by, .. }) => {
-            Err(Refusal::CannotReject { user: by.user.clone(), role: by.role })
-        }
+        (Stage::Approval, Event::Rejected { by, .. }) => Err(Refusal::CannotReject { user: by.user.clone(), role: by.role }),
         (Stage::Confirmation, Event::CustomerConfirmed { by, .. }) => match policy::may_confirm(by) {
             Ok(()) => advance(&[]),
             Err(refusal) => Err(refusal),

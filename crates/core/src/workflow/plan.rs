@@ -48,10 +48,9 @@ fn run_step(env: Env, number: usize, action: &Action) -> Option<Command> {
 
 fn health(env: Env, action: &Action) -> Option<Stage> {
     match action {
-        Action::HealthCheck { path, expect_status, retries } => Some(act(
-            Command::HealthCheck { env, path: path.clone(), expect_status: *expect_status, retries: *retries },
-            vec![],
-        )),
+        Action::HealthCheck { path, expect_status, retries } => {
+            Some(act(Command::HealthCheck { env, path: path.clone(), expect_status: *expect_status, retries: *retries }, vec![]))
+        }
         _ => None,
     }
 }
@@ -76,9 +75,7 @@ pub fn rehearsal(doc: &PatchDocument) -> Vec<Stage> {
         match &step.action {
             Action::DeployCandidate if early.is_some() => body.push((false, act(Command::StartService { env }, vec![]))),
             Action::DeployCandidate => body.extend(deploy(env, &doc.candidate_sha256, vec![]).map(|s| (true, s))),
-            action @ Action::RunCommand { .. } => {
-                body.extend(run_step(env, index + 1, action).map(|c| (true, act(c, vec![]))))
-            }
+            action @ Action::RunCommand { .. } => body.extend(run_step(env, index + 1, action).map(|c| (true, act(c, vec![])))),
             action @ Action::HealthCheck { .. } => body.extend(health(env, action).map(|s| (false, s))),
             // Addresses, pages, gates and watches are production concerns; the clone is fresh,
             // so it has nothing to sync.
@@ -95,16 +92,10 @@ pub fn rehearsal(doc: &PatchDocument) -> Vec<Stage> {
             body.insert(first, (false, act(Command::StopService { env }, vec![])));
         }
     }
-    let mut stages = vec![act(
-        Command::CloneEnvironment { from: Env::Production, to: env },
-        vec![Command::DiscardEnvironment { env }],
-    )];
+    let mut stages = vec![act(Command::CloneEnvironment { from: Env::Production, to: env }, vec![Command::DiscardEnvironment { env }])];
     stages.extend(body.into_iter().map(|(_, stage)| stage));
     stages.push(Stage::Confirmation);
-    stages.push(act(
-        Command::RecordRehearsal { candidate_sha256: doc.candidate_sha256.clone(), document_version: doc.version },
-        vec![],
-    ));
+    stages.push(act(Command::RecordRehearsal { candidate_sha256: doc.candidate_sha256.clone(), document_version: doc.version }, vec![]));
     stages
 }
 
@@ -144,10 +135,8 @@ pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage>
     };
     let mut stages = Vec::new();
     let mut cloned = !matches!(kind, WorkflowKind::BlueGreen | WorkflowKind::Rollout);
-    let first_change =
-        doc.steps.iter().position(|s| matches!(s.action, Action::DeployCandidate | Action::RunCommand { .. }));
-    let last_change =
-        doc.steps.iter().rposition(|s| matches!(s.action, Action::DeployCandidate | Action::RunCommand { .. }));
+    let first_change = doc.steps.iter().position(|s| matches!(s.action, Action::DeployCandidate | Action::RunCommand { .. }));
+    let last_change = doc.steps.iter().rposition(|s| matches!(s.action, Action::DeployCandidate | Action::RunCommand { .. }));
     let mut snapshotted = false;
     let mut held = false;
     let mut routed = false;
@@ -300,14 +289,9 @@ pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage>
                 let pinned = pinned_accounts.to_vec();
                 if !routed && !pinned.is_empty() {
                     // Pinned test accounts go first and are watched like a stage of their own.
-                    stages.push(act(
-                        Command::SetAccountSplit { percent: 0, pinned: pinned.clone() },
-                        vec![Command::RouteBack],
-                    ));
+                    stages.push(act(Command::SetAccountSplit { percent: 0, pinned: pinned.clone() }, vec![Command::RouteBack]));
                     let watch = doc.steps[index..].iter().find_map(|s| match s.action {
-                        Action::WaitAndWatch { duration_secs, max_5xx_increase } => {
-                            Some(Stage::Watch { duration_secs, max_5xx_increase })
-                        }
+                        Action::WaitAndWatch { duration_secs, max_5xx_increase } => Some(Stage::Watch { duration_secs, max_5xx_increase }),
                         _ => None,
                     });
                     stages.extend(watch);

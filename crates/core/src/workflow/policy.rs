@@ -133,14 +133,8 @@ mod tests {
                 Actor::new(1, "sue", Role::Support),
                 Err("sue submitted this release and cannot approve it; another support user must approve"),
             ),
-            (
-                Actor::new(3, "carl", Role::Customer),
-                Err("carl is a customer and cannot approve releases; a support user approves"),
-            ),
-            (
-                Actor::new(4, "mia", Role::Manager),
-                Err("mia is a manager and cannot approve releases; a support user approves"),
-            ),
+            (Actor::new(3, "carl", Role::Customer), Err("carl is a customer and cannot approve releases; a support user approves")),
+            (Actor::new(4, "mia", Role::Manager), Err("mia is a manager and cannot approve releases; a support user approves")),
         ];
         for (actor, expected) in cases {
             let got = may_approve(&actor, &Submitter::new(1, "sue")).map_err(|e| e.to_string());
@@ -167,11 +161,7 @@ mod tests {
     fn production_needs_a_passed_rehearsal_of_the_same_candidate_and_document_version() {
         let sha = "a".repeat(64);
         let other = "b".repeat(64);
-        let record = |sha: &str, version, passed| RehearsalRecord {
-            candidate_sha256: sha.into(),
-            document_version: version,
-            passed,
-        };
+        let record = |sha: &str, version, passed| RehearsalRecord { candidate_sha256: sha.into(), document_version: version, passed };
         assert_eq!(check_rehearsed(&[record(&sha, 2, true)], &sha, 2), Ok(()));
         assert_eq!(check_rehearsed(&[record(&sha, 2, false), record(&sha, 2, true)], &sha, 2), Ok(()));
         let refused = |records: &[RehearsalRecord]| check_rehearsed(records, &sha, 2).unwrap_err().to_string();
@@ -180,7 +170,8 @@ mod tests {
             "production run refused: candidate aaaaaaaaaaaa with patch document version 2 has not passed a rehearsal on a clone of production (no rehearsals recorded); rehearse this exact candidate and document first"
         );
         assert!(refused(&[record(&sha, 2, false)]).contains("(its rehearsals failed)"));
-        assert!(refused(&[record(&sha, 1, true), record(&other, 2, true)])
-            .contains("(rehearsed were: aaaaaaaa v1 passed, bbbbbbbb v2 passed)"));
+        assert!(
+            refused(&[record(&sha, 1, true), record(&other, 2, true)]).contains("(rehearsed were: aaaaaaaa v1 passed, bbbbbbbb v2 passed)")
+        );
     }
 }

@@ -135,10 +135,7 @@ fn scenarios() -> Vec<(&'static str, String)> {
                 ]),
             ),
         ),
-        (
-            "minor patch",
-            transcript(&production(&document(MinorPatch)), &script(&[vec![approved()], oks(7), vec![healthy()]])),
-        ),
+        ("minor patch", transcript(&production(&document(MinorPatch)), &script(&[vec![approved()], oks(7), vec![healthy()]]))),
         (
             "blue-green with an expand migration after the deploy, rolled back after completion keeping the expanded schema",
             transcript(

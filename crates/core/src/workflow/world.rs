@@ -68,12 +68,8 @@ impl World {
     /// Production serving v1 with no clone; `with_clone` adds the rehearsed clone running v2.
     pub fn before(with_clone: bool, shared_database: bool) -> World {
         let old = Environment { active: Version::Old, previous: None, running: true, schema: Version::Old };
-        let candidate = with_clone.then_some(Environment {
-            active: Version::New,
-            previous: Some(Version::Old),
-            running: true,
-            schema: Version::Old,
-        });
+        let candidate =
+            with_clone.then_some(Environment { active: Version::New, previous: Some(Version::Old), running: true, schema: Version::Old });
         World {
             production: old,
             candidate,

@@ -34,8 +34,7 @@ struct Options {
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let (mut store, mut agent_url, mut fingerprint, mut candidates, mut hold_timeout) =
-        (None, None, None, None, None);
+    let (mut store, mut agent_url, mut fingerprint, mut candidates, mut hold_timeout) = (None, None, None, None, None);
     let mut command = Vec::new();
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
@@ -47,9 +46,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--candidates" => candidates = Some(PathBuf::from(value()?)),
             "--hold-timeout-secs" => {
                 let secs = value()?;
-                let secs: u64 = secs.parse().map_err(|_| {
-                    format!("--hold-timeout-secs takes whole seconds, not {secs:?}")
-                })?;
+                let secs: u64 = secs.parse().map_err(|_| format!("--hold-timeout-secs takes whole seconds, not {secs:?}"))?;
                 hold_timeout = Some(Duration::from_secs(secs));
             }
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
@@ -68,9 +65,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
 }
 
 fn actor(text: &str) -> Result<Actor, String> {
-    let (user, role) = text
-        .split_once(':')
-        .ok_or_else(|| format!("{text:?} is not USER:ROLE, e.g. sam:support"))?;
+    let (user, role) = text.split_once(':').ok_or_else(|| format!("{text:?} is not USER:ROLE, e.g. sam:support"))?;
     let role = Role::ALL
         .into_iter()
         .find(|r| r.as_str() == role)
@@ -80,28 +75,18 @@ fn actor(text: &str) -> Result<Actor, String> {
 }
 
 fn id(text: &str) -> Result<i64, String> {
-    text.parse()
-        .map_err(|_| format!("{text:?} is not a release id"))
+    text.parse().map_err(|_| format!("{text:?} is not a release id"))
 }
 
 fn line(status: &ReleaseStatus) -> String {
-    format!(
-        "release {}: {} ({})",
-        status.id,
-        status.outcome.as_deref().unwrap_or("running"),
-        status.waiting_for
-    )
+    format!("release {}: {} ({})", status.id, status.outcome.as_deref().unwrap_or("running"), status.waiting_for)
 }
 
 async fn run(options: Options) -> Result<String, String> {
-    let token = std::env::var("SWITCHYARD_AGENT_TOKEN").map_err(|_| {
-        "SWITCHYARD_AGENT_TOKEN is not set: export the agent's bearer token".to_owned()
-    })?;
-    let agent = AgentClient::new(&options.agent_url, &token, &options.fingerprint)
-        .map_err(|e| e.to_string())?;
-    let store = Store::open(&options.store)
-        .await
-        .map_err(|e| format!("cannot open the store {}: {e}", options.store.display()))?;
+    let token = std::env::var("SWITCHYARD_AGENT_TOKEN")
+        .map_err(|_| "SWITCHYARD_AGENT_TOKEN is not set: export the agent's bearer token".to_owned())?;
+    let agent = AgentClient::new(&options.agent_url, &token, &options.fingerprint).map_err(|e| e.to_string())?;
+    let store = Store::open(&options.store).await.map_err(|e| format!("cannot open the store {}: {e}", options.store.display()))?;
     let mut config = ExecConfig::new(options.candidates);
     if let Some(hold) = options.hold_timeout {
         config.hold_timeout = hold;

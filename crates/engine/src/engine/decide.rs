@@ -12,54 +12,26 @@ use crate::error::{EngineError, Result};
 impl Engine {
     /// Support approves the release; refused for the submitter and for other roles.
     pub async fn approve(&self, id: i64, by: &Actor, comment: &str) -> Result<ReleaseStatus> {
-        self.decide(
-            id,
-            Event::Approved {
-                by: by.clone(),
-                comment: comment.to_owned(),
-            },
-        )
-        .await
+        self.decide(id, Event::Approved { by: by.clone(), comment: comment.to_owned() }).await
     }
 
     /// The customer marks the rehearsed candidate ready, or confirms production at its
     /// temporary address.
     pub async fn confirm(&self, id: i64, by: &Actor, comment: &str) -> Result<ReleaseStatus> {
-        self.decide(
-            id,
-            Event::CustomerConfirmed {
-                by: by.clone(),
-                comment: comment.to_owned(),
-            },
-        )
-        .await
+        self.decide(id, Event::CustomerConfirmed { by: by.clone(), comment: comment.to_owned() }).await
     }
 
     /// Support rejects at an approval, or the customer reports a problem at a confirmation;
     /// either rolls the release back.
     pub async fn reject(&self, id: i64, by: &Actor, comment: &str) -> Result<ReleaseStatus> {
-        self.decide(
-            id,
-            Event::Rejected {
-                by: by.clone(),
-                comment: comment.to_owned(),
-            },
-        )
-        .await
+        self.decide(id, Event::Rejected { by: by.clone(), comment: comment.to_owned() }).await
     }
 
     /// Returns to the last working configuration in one call: a running release rolls back
     /// what it completed (a watch window in progress ends at once), a completed one is
     /// reversed, a stalled rollback is retried.
     pub async fn rollback(&self, id: i64, by: &Actor, reason: &str) -> Result<ReleaseStatus> {
-        self.decide(
-            id,
-            Event::RollbackRequested {
-                by: by.clone(),
-                reason: reason.to_owned(),
-            },
-        )
-        .await
+        self.decide(id, Event::RollbackRequested { by: by.clone(), reason: reason.to_owned() }).await
     }
 
     /// Journals a person's decision (who, when, the comment) and drives on from it. Commands
@@ -95,12 +67,7 @@ impl Engine {
     /// journaled state cannot change, so a decision it refuses is refused at once and the
     /// window runs on; one it accepts ends the window (and any window started before the
     /// decision has the lock) so it need not wait the window out.
-    async fn lock_for_decision<'a>(
-        &self,
-        driver: &'a Driver,
-        id: i64,
-        event: &Event,
-    ) -> Result<MutexGuard<'a, ()>> {
+    async fn lock_for_decision<'a>(&self, driver: &'a Driver, id: i64, event: &Event) -> Result<MutexGuard<'a, ()>> {
         let loaded = self.load(id).await?;
         let last = self.store.last_transition(id).await?;
         let state: State = parse(&last.state, "state")?;
@@ -130,8 +97,7 @@ impl Engine {
         let (next, commands) = loaded.release.step(&state, event)?;
         let commands = number(&loaded.record.uid, last.seq + 1, commands);
         let transition = (json(event)?, json(&next)?, json(&commands)?);
-        self.append(id, last.seq, vec![transition], outcome(&next))
-            .await?;
+        self.append(id, last.seq, vec![transition], outcome(&next)).await?;
         tracing::info!("release {id}: {} journaled", event.name());
         Ok(())
     }
@@ -139,8 +105,5 @@ impl Engine {
 
 /// Whether the pending commands are a watch window and nothing else.
 fn only_waits(pending: &[Journaled]) -> bool {
-    !pending.is_empty()
-        && pending
-            .iter()
-            .all(|j| matches!(j.command, Command::Wait { .. }))
+    !pending.is_empty() && pending.iter().all(|j| matches!(j.command, Command::Wait { .. }))
 }

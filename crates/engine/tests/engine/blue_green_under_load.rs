@@ -11,8 +11,8 @@ use std::time::Duration;
 use switchyard_core::patch::{Action, PatchDocument, Step, WorkflowKind};
 
 use crate::support::{
-    assert_completed, assert_nothing_failed_or_lost, assert_rolled_back, by_sue, carl, document,
-    http, journal, sam, Host, Load, PUBLIC, SHOP,
+    assert_completed, assert_nothing_failed_or_lost, assert_rolled_back, by_sue, carl, document, http, journal, sam, Host, Load, PUBLIC,
+    SHOP,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -24,10 +24,7 @@ async fn blue_green_release_under_load_then_rollback_keeps_every_write() {
     host.add_record("before the release").await;
     let load = Load::start(host.public, 4);
 
-    let rehearsal = engine
-        .start_rehearsal(&doc, &by_sue(), &SHOP)
-        .await
-        .unwrap();
+    let rehearsal = engine.start_rehearsal(&doc, &by_sue(), &SHOP).await.unwrap();
     crate::support::http()
         .post(format!("http://{}/records", host.public))
         .header("host", format!("candidate.{PUBLIC}"))
@@ -35,16 +32,10 @@ async fn blue_green_release_under_load_then_rollback_keeps_every_write() {
         .send()
         .await
         .unwrap();
-    let rehearsed = engine
-        .confirm(rehearsal.id, &carl(), "ready")
-        .await
-        .unwrap();
+    let rehearsed = engine.confirm(rehearsal.id, &carl(), "ready").await.unwrap();
     assert_completed(&engine, &rehearsed).await;
 
-    let run = engine
-        .start_production(&doc, &by_sue(), &[], &SHOP)
-        .await
-        .unwrap();
+    let run = engine.start_production(&doc, &by_sue(), &[], &SHOP).await.unwrap();
     let done = engine.approve(run.id, &sam(), "go").await.unwrap();
     assert_completed(&engine, &done).await;
     assert_eq!(host.version().await, "2.0.0");
@@ -56,27 +47,17 @@ async fn blue_green_release_under_load_then_rollback_keeps_every_write() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let on_v2 = load.acknowledged.lock().unwrap().len();
 
-    let rolled = engine
-        .rollback(run.id, &sam(), "the customer asked")
-        .await
-        .unwrap();
+    let rolled = engine.rollback(run.id, &sam(), "the customer asked").await.unwrap();
     assert_rolled_back(&engine, &rolled).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (acknowledged, failures) = load.finish().await;
 
-    assert!(
-        acknowledged.len() > on_v2 && on_v2 > 20,
-        "the load ran throughout ({on_v2}, then {})",
-        acknowledged.len()
-    );
+    assert!(acknowledged.len() > on_v2 && on_v2 > 20, "the load ran throughout ({on_v2}, then {})", acknowledged.len());
     assert_eq!(host.version().await, "1.0.0");
     let served = host.records().await;
     assert_nothing_failed_or_lost("", &failures, &acknowledged, &served);
     assert!(served.contains("before the release"));
-    assert!(
-        !served.contains("rehearsal test data"),
-        "the rehearsal wrote to its own copy of the data"
-    );
+    assert!(!served.contains("rehearsal test data"), "the rehearsal wrote to its own copy of the data");
     let record = engine.store().release(run.id).await.unwrap();
     assert_eq!(record.failed_requests, Some(0));
 }
@@ -85,11 +66,7 @@ async fn blue_green_release_under_load_then_rollback_keeps_every_write() {
 /// the database before and after its migration (`min_schema = 1`), v1 keeps serving it after.
 fn migrating_document(sha: &str) -> PatchDocument {
     let mut doc = document(WorkflowKind::BlueGreen, "2.0.0", sha);
-    let deploy = doc
-        .steps
-        .iter()
-        .position(|s| s.action == Action::DeployCandidate)
-        .expect("the template deploys");
+    let deploy = doc.steps.iter().position(|s| s.action == Action::DeployCandidate).expect("the template deploys");
     let migrate = Step::new(Action::migration("bin/site migrate", 60, true));
     doc.steps.insert(deploy + 1, migrate);
     doc.validate().expect("the migrating document validates");
@@ -105,19 +82,10 @@ async fn blue_green_with_an_expand_migration_rolls_back_keeping_schema_and_write
     host.add_record("before the release").await;
     let load = Load::start(host.public, 3);
 
-    let rehearsal = engine
-        .start_rehearsal(&doc, &by_sue(), &SHOP)
-        .await
-        .unwrap();
-    let rehearsed = engine
-        .confirm(rehearsal.id, &carl(), "ready")
-        .await
-        .unwrap();
+    let rehearsal = engine.start_rehearsal(&doc, &by_sue(), &SHOP).await.unwrap();
+    let rehearsed = engine.confirm(rehearsal.id, &carl(), "ready").await.unwrap();
     assert_completed(&engine, &rehearsed).await;
-    let run = engine
-        .start_production(&doc, &by_sue(), &[], &SHOP)
-        .await
-        .unwrap();
+    let run = engine.start_production(&doc, &by_sue(), &[], &SHOP).await.unwrap();
     let done = engine.approve(run.id, &sam(), "go").await.unwrap();
     let trail = journal(&engine, run.id).await;
     assert_eq!(done.outcome.as_deref(), Some("completed"), "{trail}");
@@ -126,31 +94,14 @@ async fn blue_green_with_an_expand_migration_rolls_back_keeping_schema_and_write
         "an expand step on the shared database takes no snapshot:\n{trail}"
     );
 
-    let live: serde_json::Value = http()
-        .get(format!("http://{}/version", host.public))
-        .header("host", PUBLIC)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        (&live["version"], &live["schema"]),
-        (&"2.0.0".into(), &2.into())
-    );
-    assert_eq!(
-        host.version_at(&format!("candidate.{PUBLIC}")).await,
-        "1.0.0",
-        "v1 kept serving the migrated database"
-    );
+    let live: serde_json::Value =
+        http().get(format!("http://{}/version", host.public)).header("host", PUBLIC).send().await.unwrap().json().await.unwrap();
+    assert_eq!((&live["version"], &live["schema"]), (&"2.0.0".into(), &2.into()));
+    assert_eq!(host.version_at(&format!("candidate.{PUBLIC}")).await, "1.0.0", "v1 kept serving the migrated database");
     host.add_record("written on v2 after the release").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let rolled = engine
-        .rollback(run.id, &sam(), "the customer asked")
-        .await
-        .unwrap();
+    let rolled = engine.rollback(run.id, &sam(), "the customer asked").await.unwrap();
     assert_rolled_back(&engine, &rolled).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (acknowledged, failures) = load.finish().await;
@@ -161,8 +112,5 @@ async fn blue_green_with_an_expand_migration_rolls_back_keeping_schema_and_write
     assert_nothing_failed_or_lost("", &failures, &acknowledged, &served);
     assert!(acknowledged.len() > 20, "the load ran through the release");
     assert!(served.contains("before the release"));
-    assert!(
-        served.contains("written on v2 after the release"),
-        "the rollback keeps v2's writes"
-    );
+    assert!(served.contains("written on v2 after the release"), "the rollback keeps v2's writes");
 }

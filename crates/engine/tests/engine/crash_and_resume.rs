@@ -9,18 +9,11 @@ use std::time::{Duration, Instant};
 
 use switchyard_core::patch::WorkflowKind;
 
-use crate::support::{
-    assert_nothing_failed_or_lost, by_sue, carl, document, journal, sam, Host, Load, SHOP,
-};
+use crate::support::{assert_nothing_failed_or_lost, by_sue, carl, document, journal, sam, Host, Load, SHOP};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_engine_killed_at_each_cut_over_step_resumes_to_completion() {
-    let points = [
-        (r#""op":"hold","on":true"#, 0),
-        ("sync-data", 20),
-        ("swap-addresses", 0),
-        (r#""op":"hold","on":false"#, 5),
-    ];
+    let points = [(r#""op":"hold","on":true"#, 0), ("sync-data", 20), ("swap-addresses", 0), (r#""op":"hold","on":false"#, 5)];
     for (index, (marker, delay_ms)) in points.into_iter().enumerate() {
         crash_and_resume(marker, Duration::from_millis(delay_ms), index % 2 == 0).await;
     }
@@ -36,10 +29,7 @@ async fn crash_and_resume(marker: &str, delay: Duration, resume_all: bool) -> St
     let first = host.engine().await;
     let rehearsal = first.start_rehearsal(&doc, &by_sue(), &SHOP).await.unwrap();
     first.confirm(rehearsal.id, &carl(), "ready").await.unwrap();
-    let run = first
-        .start_production(&doc, &by_sue(), &[], &SHOP)
-        .await
-        .unwrap();
+    let run = first.start_production(&doc, &by_sue(), &[], &SHOP).await.unwrap();
     let load = Load::start(host.public, 3);
 
     let store = first.store().clone();
@@ -54,11 +44,7 @@ async fn crash_and_resume(marker: &str, delay: Duration, resume_all: bool) -> St
         if last.commands.contains(marker) {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{marker} never journaled:\n{}",
-            journal(&first, run.id).await
-        );
+        assert!(Instant::now() < deadline, "{marker} never journaled:\n{}", journal(&first, run.id).await);
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     tokio::time::sleep(delay).await;
@@ -76,11 +62,7 @@ async fn crash_and_resume(marker: &str, delay: Duration, resume_all: bool) -> St
         second.resume(run.id).await.unwrap()
     };
     let trail = journal(&second, run.id).await;
-    assert_eq!(
-        resumed.outcome.as_deref(),
-        Some("completed"),
-        "crashed at {marker}:\n{trail}"
-    );
+    assert_eq!(resumed.outcome.as_deref(), Some("completed"), "crashed at {marker}:\n{trail}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (acknowledged, failures) = load.finish().await;
 
@@ -89,19 +71,10 @@ async fn crash_and_resume(marker: &str, delay: Duration, resume_all: bool) -> St
     let rows = second.store().transitions(run.id).await.unwrap();
     assert_eq!(rows[crashed_at.seq as usize].commands, crashed_at.commands);
     for command in ["sync-data", "swap-addresses"] {
-        assert_eq!(
-            rows.iter().filter(|t| t.commands.contains(command)).count(),
-            1,
-            "{command} once:\n{trail}"
-        );
+        assert_eq!(rows.iter().filter(|t| t.commands.contains(command)).count(), 1, "{command} once:\n{trail}");
     }
     assert_eq!(host.version().await, "2.0.0");
     let served = host.records().await;
-    assert_nothing_failed_or_lost(
-        &format!("crashed at {marker}: "),
-        &failures,
-        &acknowledged,
-        &served,
-    );
+    assert_nothing_failed_or_lost(&format!("crashed at {marker}: "), &failures, &acknowledged, &served);
     host.log()
 }

@@ -69,18 +69,9 @@ async fn run_killing_after(binary: Arc<PathBuf>, kill_after: Option<i64>) -> Run
     let (_, v2) = host.candidate("2.0.0", 2);
     let doc = migration_document(&v2);
     host.add_record("before the release").await;
-    let rehearsal = engine
-        .start_rehearsal(&doc, &by_sue(), &SHOP)
-        .await
-        .unwrap();
-    engine
-        .confirm(rehearsal.id, &carl(), "ready")
-        .await
-        .unwrap();
-    let id = engine
-        .submit_production(&doc, &by_sue(), &[], &SHOP)
-        .await
-        .unwrap();
+    let rehearsal = engine.start_rehearsal(&doc, &by_sue(), &SHOP).await.unwrap();
+    engine.confirm(rehearsal.id, &carl(), "ready").await.unwrap();
+    let id = engine.submit_production(&doc, &by_sue(), &[], &SHOP).await.unwrap();
     let reader = PublicReader::start(host.public);
     let release = id.to_string();
 
@@ -123,12 +114,7 @@ async fn run_killing_after(binary: Arc<PathBuf>, kill_after: Option<i64>) -> Run
     let status = engine.status(id).await.unwrap();
     let trail = journal(&engine, id).await;
     let context = format!("killed after transition {kill_after:?} (at {killed_at:?})");
-    let outcome = status.outcome.clone().unwrap_or_else(|| {
-        panic!(
-            "{context}: the release is stuck ({}):\n{trail}",
-            status.waiting_for
-        )
-    });
+    let outcome = status.outcome.clone().unwrap_or_else(|| panic!("{context}: the release is stuck ({}):\n{trail}", status.waiting_for));
     let (ok, site_down) = reader.finish().await;
 
     let record = engine.store().release(id).await.unwrap();
@@ -140,51 +126,31 @@ async fn run_killing_after(binary: Arc<PathBuf>, kill_after: Option<i64>) -> Run
     );
     let version = host.version().await;
     let records = host.records().await;
-    assert!(
-        records.contains("before the release"),
-        "{context}: {records:?}"
-    );
+    assert!(records.contains("before the release"), "{context}: {records:?}");
     match &status.state {
         State::Completed { .. } => assert_eq!(version, "2.0.0", "{context}"),
         State::RolledBack { .. } => assert_eq!(version, "1.0.0", "{context}"),
         other => panic!("{context}: {other:?}"),
     }
-    Run {
-        killed_at,
-        outcome,
-        transitions: engine.store().last_transition(id).await.unwrap().seq,
-    }
+    Run { killed_at, outcome, transitions: engine.store().last_transition(id).await.unwrap().seq }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_engine_process_killed_at_every_step_boundary_of_a_migration_resumes_or_rolls_back() {
-    let binary = Arc::new(private_copy(std::path::Path::new(env!(
-        "CARGO_BIN_EXE_switchyard-engine-run"
-    ))));
+    let binary = Arc::new(private_copy(std::path::Path::new(env!("CARGO_BIN_EXE_switchyard-engine-run"))));
     let control = run_killing_after(Arc::clone(&binary), None).await;
     assert_eq!(control.outcome, "completed");
-    assert!(
-        control.transitions > 10,
-        "{} transitions",
-        control.transitions
-    );
+    assert!(control.transitions > 10, "{} transitions", control.transitions);
 
     // Every boundary from the approval's transition to the one before the last, three hosts
     // at a time (each is its own agent, site and store).
     let boundaries: Vec<i64> = (1..control.transitions).collect();
     let mut killed = Vec::new();
     for chunk in boundaries.chunks(3) {
-        let runs: Vec<_> = chunk
-            .iter()
-            .map(|&k| tokio::spawn(run_killing_after(Arc::clone(&binary), Some(k))))
-            .collect();
+        let runs: Vec<_> = chunk.iter().map(|&k| tokio::spawn(run_killing_after(Arc::clone(&binary), Some(k)))).collect();
         for (k, run) in chunk.iter().zip(runs) {
-            let run = run
-                .await
-                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-            let at = run
-                .killed_at
-                .unwrap_or_else(|| panic!("the engine was never killed after transition {k}"));
+            let run = run.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            let at = run.killed_at.unwrap_or_else(|| panic!("the engine was never killed after transition {k}"));
             assert!(at >= *k, "killed at {at}, before {k}");
             killed.push((*k, at, run.outcome));
         }

@@ -10,8 +10,8 @@ use std::time::Duration;
 use switchyard_core::patch::{Action, PatchDocument, WorkflowKind};
 
 use crate::support::{
-    assert_completed, assert_outage_recorded, assert_rolled_back, by_sue, carl, document, http,
-    journal, sam, Host, PublicReader, PUBLIC, SHOP,
+    assert_completed, assert_outage_recorded, assert_rolled_back, by_sue, carl, document, http, journal, sam, Host, PublicReader, PUBLIC,
+    SHOP,
 };
 
 const TEMPORARY: &str = "temporary.shop.test";
@@ -21,11 +21,7 @@ const CANDIDATE: &str = "candidate.shop.test";
 /// migration: the snapshot taken before the migration is what a rollback restores.
 pub fn migration_document(sha: &str) -> PatchDocument {
     let mut doc = document(WorkflowKind::Migration, "2.0.0", sha);
-    let step = doc
-        .steps
-        .iter_mut()
-        .find(|s| s.action.is_migration())
-        .expect("the template migrates");
+    let step = doc.steps.iter_mut().find(|s| s.action.is_migration()).expect("the template migrates");
     step.action = Action::migration("bin/site migrate", 60, false);
     step.rollback = None;
     doc.validate().expect("the migration document validates");
@@ -34,12 +30,7 @@ pub fn migration_document(sha: &str) -> PatchDocument {
 
 /// (status, body as JSON when it is JSON) of `GET path` at `address` through the router.
 async fn get(host: &Host, address: &str, path: &str) -> (u16, serde_json::Value) {
-    let reply = http()
-        .get(format!("http://{}{path}", host.public))
-        .header("host", address)
-        .send()
-        .await
-        .unwrap();
+    let reply = http().get(format!("http://{}{path}", host.public)).header("host", address).send().await.unwrap();
     let status = reply.status().as_u16();
     let text = reply.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or_default())
@@ -60,17 +51,7 @@ async fn post_record(host: &Host, address: &str, body: &str) {
 async fn records_at(host: &Host, address: &str) -> Vec<(String, Option<String>)> {
     let (status, records) = get(host, address, "/records").await;
     assert_eq!(status, 200, "{address} /records: {records}");
-    records
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["body"].as_str().unwrap().to_owned(),
-                r["author"].as_str().map(str::to_owned),
-            )
-        })
-        .collect()
+    records.as_array().unwrap().iter().map(|r| (r["body"].as_str().unwrap().to_owned(), r["author"].as_str().map(str::to_owned))).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -82,55 +63,26 @@ async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapsh
     host.add_record("before the release").await;
 
     // Rehearsal: the clone stops, gets v2, migrates and only then starts on v2.
-    let rehearsal = engine
-        .start_rehearsal(&doc, &by_sue(), &SHOP)
-        .await
-        .unwrap();
-    assert_eq!(
-        rehearsal.waiting_for,
-        "waiting for the customer's confirmation",
-        "{}",
-        journal(&engine, rehearsal.id).await
-    );
+    let rehearsal = engine.start_rehearsal(&doc, &by_sue(), &SHOP).await.unwrap();
+    assert_eq!(rehearsal.waiting_for, "waiting for the customer's confirmation", "{}", journal(&engine, rehearsal.id).await);
     let (_, candidate) = get(&host, CANDIDATE, "/version").await;
-    assert_eq!(
-        (&candidate["version"], &candidate["schema"]),
-        (&"2.0.0".into(), &2.into())
-    );
+    assert_eq!((&candidate["version"], &candidate["schema"]), (&"2.0.0".into(), &2.into()));
     assert_eq!(
         records_at(&host, CANDIDATE).await,
-        [(
-            "before the release".to_owned(),
-            Some("anonymous".to_owned())
-        )],
+        [("before the release".to_owned(), Some("anonymous".to_owned()))],
         "the clone's data was migrated to schema 2"
     );
-    assert_eq!(
-        host.version().await,
-        "1.0.0",
-        "a rehearsal never touches production"
-    );
-    let rehearsed = engine
-        .confirm(rehearsal.id, &carl(), "ready")
-        .await
-        .unwrap();
+    assert_eq!(host.version().await, "1.0.0", "a rehearsal never touches production");
+    let rehearsed = engine.confirm(rehearsal.id, &carl(), "ready").await.unwrap();
     assert_eq!(rehearsed.outcome.as_deref(), Some("completed"));
 
     // Production: a reader on the public address counts what it gets throughout.
-    let run = engine
-        .start_production(&doc, &by_sue(), &[], &SHOP)
-        .await
-        .unwrap();
+    let run = engine.start_production(&doc, &by_sue(), &[], &SHOP).await.unwrap();
     let reader = PublicReader::start(host.public);
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let at_check = engine.approve(run.id, &sam(), "go").await.unwrap();
-    assert_eq!(
-        at_check.waiting_for,
-        "waiting for the customer's confirmation",
-        "{}",
-        journal(&engine, run.id).await
-    );
+    assert_eq!(at_check.waiting_for, "waiting for the customer's confirmation", "{}", journal(&engine, run.id).await);
     // The public address shows the site-down page while the customer checks production,
     // migrated and on v2, at the temporary address.
     let (status, _) = get(&host, PUBLIC, "/version").await;
@@ -144,33 +96,21 @@ async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapsh
     );
     assert_eq!(
         records_at(&host, TEMPORARY).await,
-        [(
-            "before the release".to_owned(),
-            Some("anonymous".to_owned())
-        )],
+        [("before the release".to_owned(), Some("anonymous".to_owned()))],
         "production's own data, migrated"
     );
     post_record(&host, TEMPORARY, "written while checking").await;
 
-    let done = engine
-        .confirm(run.id, &carl(), "v2 looks right")
-        .await
-        .unwrap();
+    let done = engine.confirm(run.id, &carl(), "v2 looks right").await.unwrap();
     assert_completed(&engine, &done).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (ok, site_down) = reader.finish().await;
 
-    assert_eq!(
-        host.version().await,
-        "2.0.0",
-        "v2 is live on the public address"
-    );
+    assert_eq!(host.version().await, "2.0.0", "v2 is live on the public address");
     let live = records_at(&host, PUBLIC).await;
     assert!(
-        live.contains(&(
-            "before the release".to_owned(),
-            Some("anonymous".to_owned())
-        )) && live.contains(&("written while checking".to_owned(), Some("carl".to_owned()))),
+        live.contains(&("before the release".to_owned(), Some("anonymous".to_owned())))
+            && live.contains(&("written while checking".to_owned(), Some("carl".to_owned()))),
         "{live:?}"
     );
     let (status, _) = get(&host, TEMPORARY, "/version").await;
@@ -181,21 +121,11 @@ async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapsh
     assert_outage_recorded(&record, (ok, site_down), 1);
 
     // Rollback: v1 comes back on the snapshot taken before the migration.
-    let rolled = engine
-        .rollback(run.id, &sam(), "the customer asked")
-        .await
-        .unwrap();
+    let rolled = engine.rollback(run.id, &sam(), "the customer asked").await.unwrap();
     assert_rolled_back(&engine, &rolled).await;
     let (_, version) = get(&host, PUBLIC, "/version").await;
-    assert_eq!(
-        (&version["version"], &version["schema"]),
-        (&"1.0.0".into(), &1.into())
-    );
-    assert_eq!(
-        records_at(&host, PUBLIC).await,
-        [("before the release".to_owned(), None)],
-        "v1 serves its pre-migration data"
-    );
+    assert_eq!((&version["version"], &version["schema"]), (&"1.0.0".into(), &1.into()));
+    assert_eq!(records_at(&host, PUBLIC).await, [("before the release".to_owned(), None)], "v1 serves its pre-migration data");
     let (status, _) = get(&host, TEMPORARY, "/version").await;
     assert_eq!(status, 404, "the temporary address is gone again");
 }

@@ -4,9 +4,7 @@
 
 use switchyard_core::patch::WorkflowKind;
 
-use crate::support::{
-    assert_completed, assert_outage_recorded, by_sue, carl, document, sam, Host, PublicReader, SHOP,
-};
+use crate::support::{assert_completed, assert_outage_recorded, by_sue, carl, document, sam, Host, PublicReader, SHOP};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn minor_patch_stops_applies_and_restarts_with_downtime_recorded() {
@@ -16,18 +14,9 @@ async fn minor_patch_stops_applies_and_restarts_with_downtime_recorded() {
     let doc = document(WorkflowKind::MinorPatch, "2.0.0", &v2);
     host.add_record("kept through the patch").await;
 
-    let rehearsal = engine
-        .start_rehearsal(&doc, &by_sue(), &SHOP)
-        .await
-        .unwrap();
-    engine
-        .confirm(rehearsal.id, &carl(), "ready")
-        .await
-        .unwrap();
-    let run = engine
-        .start_production(&doc, &by_sue(), &[], &SHOP)
-        .await
-        .unwrap();
+    let rehearsal = engine.start_rehearsal(&doc, &by_sue(), &SHOP).await.unwrap();
+    engine.confirm(rehearsal.id, &carl(), "ready").await.unwrap();
+    let run = engine.start_production(&doc, &by_sue(), &[], &SHOP).await.unwrap();
 
     // One reader through the public address counts what it gets while the patch runs.
     let reader = PublicReader::start(host.public);
@@ -41,8 +30,5 @@ async fn minor_patch_stops_applies_and_restarts_with_downtime_recorded() {
     assert_outage_recorded(&record, (ok, site_down), 0);
     // Patched in place: the production environment is the same one, now on v2.
     let blue = host.client.env("shop-blue").await.unwrap();
-    assert_eq!(
-        blue.current.as_deref(),
-        Some(format!("r-{}", &v2[..16]).as_str())
-    );
+    assert_eq!(blue.current.as_deref(), Some(format!("r-{}", &v2[..16]).as_str()));
 }

@@ -10,9 +10,7 @@ use switchyard_core::workflow::{Event, State};
 use switchyard_engine::{Engine, EngineError};
 use tokio::time::timeout;
 
-use crate::rollout_by_account::{
-    accounts, assert_everyone_served_by, assert_only_v2_failed, records, rehearsed_rollout_watching,
-};
+use crate::rollout_by_account::{accounts, assert_everyone_served_by, assert_only_v2_failed, records, rehearsed_rollout_watching};
 use crate::support::{assert_nothing_failed_or_lost, journal, sam, Host, Load, PUBLIC};
 
 /// Every watch window of these rollouts.
@@ -42,10 +40,7 @@ async fn watching(engine: &Engine, id: i64) -> i64 {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!(
-        "the release never started watching:\n{}",
-        journal(engine, id).await
-    )
+    panic!("the release never started watching:\n{}", journal(engine, id).await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -66,45 +61,19 @@ async fn a_rollback_requested_a_few_seconds_into_a_long_watch_window_rolls_back_
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     // A decision the watch refuses is answered at once and leaves the window running.
-    let refused = timeout(PROMPTLY, engine.approve(id, &sam(), "again"))
-        .await
-        .expect("a refused decision waited for the window");
-    assert!(
-        matches!(refused, Err(EngineError::Refused(_))),
-        "{refused:?}"
-    );
-    assert!(
-        !driving.is_finished(),
-        "a refused decision ended the window"
-    );
+    let refused = timeout(PROMPTLY, engine.approve(id, &sam(), "again")).await.expect("a refused decision waited for the window");
+    assert!(matches!(refused, Err(EngineError::Refused(_))), "{refused:?}");
+    assert!(!driving.is_finished(), "a refused decision ended the window");
 
     // The service's way: the decision is recorded at once, a resume drives the rollback.
-    let rollback = Event::RollbackRequested {
-        by: sam(),
-        reason: "the customer asked".into(),
-    };
-    let recorded = timeout(PROMPTLY, engine.record_decision(id, rollback))
-        .await
-        .expect("the rollback request waited for the window")
-        .unwrap();
+    let rollback = Event::RollbackRequested { by: sam(), reason: "the customer asked".into() };
+    let recorded =
+        timeout(PROMPTLY, engine.record_decision(id, rollback)).await.expect("the rollback request waited for the window").unwrap();
     let trail = journal(&engine, id).await;
-    assert!(
-        matches!(recorded.state, State::RollingBack { .. }),
-        "{trail}"
-    );
-    let interrupted = timeout(PROMPTLY, driving)
-        .await
-        .expect("the watch window went on after the decision")
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        interrupted.outcome, None,
-        "the driver stopped where it was: {trail}"
-    );
-    let rolled = timeout(PROMPTLY, engine.resume(id))
-        .await
-        .expect("the rollback took a window")
-        .unwrap();
+    assert!(matches!(recorded.state, State::RollingBack { .. }), "{trail}");
+    let interrupted = timeout(PROMPTLY, driving).await.expect("the watch window went on after the decision").unwrap().unwrap();
+    assert_eq!(interrupted.outcome, None, "the driver stopped where it was: {trail}");
+    let rolled = timeout(PROMPTLY, engine.resume(id)).await.expect("the rollback took a window").unwrap();
     let trail = journal(&engine, id).await;
     assert!(matches!(rolled.state, State::RolledBack { .. }), "{trail}");
 
@@ -112,16 +81,8 @@ async fn a_rollback_requested_a_few_seconds_into_a_long_watch_window_rolls_back_
     let names = events(&engine, id).await;
     let after_wait = &names[usize::try_from(asked).unwrap()..];
     assert_eq!(after_wait[0], "rollback-requested", "{trail}");
-    assert!(
-        !names
-            .iter()
-            .any(|n| n == "counters-observed" || n == "timer-elapsed"),
-        "no window was reported:\n{trail}"
-    );
-    assert!(
-        after_wait[1..].iter().all(|n| n == "command-succeeded"),
-        "{trail}"
-    );
+    assert!(!names.iter().any(|n| n == "counters-observed" || n == "timer-elapsed"), "no window was reported:\n{trail}");
+    assert!(after_wait[1..].iter().all(|n| n == "command-succeeded"), "{trail}");
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (acknowledged, failures) = load.finish().await;
@@ -145,28 +106,14 @@ async fn a_failing_new_version_is_halted_during_its_watch_window_not_at_its_end(
     addresses.extend(std::iter::repeat_n(format!("beta.{PUBLIC}"), 9));
     let load = Load::start_on(host.public, &addresses, 4);
 
-    let halted = timeout(PROMPTLY, engine.approve(id, &sam(), "go"))
-        .await
-        .expect("the failing version was watched for the whole window")
-        .unwrap();
+    let halted =
+        timeout(PROMPTLY, engine.approve(id, &sam(), "go")).await.expect("the failing version was watched for the whole window").unwrap();
     let trail = journal(&engine, id).await;
-    let State::RolledBack { reason } = &halted.state else {
-        panic!("not rolled back:\n{trail}")
-    };
-    assert!(
-        reason.starts_with("halted: the new version's 5xx rate"),
-        "{reason}"
-    );
+    let State::RolledBack { reason } = &halted.state else { panic!("not rolled back:\n{trail}") };
+    assert!(reason.starts_with("halted: the new version's 5xx rate"), "{reason}");
     let names = events(&engine, id).await;
-    assert_eq!(
-        names.iter().filter(|n| *n == "counters-observed").count(),
-        1,
-        "{trail}"
-    );
-    assert!(
-        !names.iter().any(|n| n == "timer-elapsed"),
-        "the window ran out:\n{trail}"
-    );
+    assert_eq!(names.iter().filter(|n| *n == "counters-observed").count(), 1, "{trail}");
+    assert!(!names.iter().any(|n| n == "timer-elapsed"), "the window ran out:\n{trail}");
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (acknowledged, failures) = load.finish().await;

@@ -22,19 +22,13 @@ use switchyard_router::api::PointAddress;
 use switchyard_router::{RouteTable, Target};
 use switchyard_store::Store;
 
-pub use crate::traffic::{
-    assert_nothing_failed_or_lost, assert_outage_recorded, Load, PublicReader,
-};
+pub use crate::traffic::{assert_nothing_failed_or_lost, assert_outage_recorded, Load, PublicReader};
 
 pub const SITE: &str = "shop";
 pub const PUBLIC: &str = "shop.test";
 
 /// The site as the engine sees it, with no inventory behind it.
-pub const SHOP: ReleaseSite<'static> = ReleaseSite {
-    id: None,
-    key: SITE,
-    public_address: PUBLIC,
-};
+pub const SHOP: ReleaseSite<'static> = ReleaseSite { id: None, key: SITE, public_address: PUBLIC };
 
 pub fn sue() -> Actor {
     Actor::new(1, "sue", Role::Support)
@@ -65,20 +59,9 @@ impl Host {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("candidates")).unwrap();
         let (child, registration) = spawn_agent(dir.path());
-        let client = AgentClient::new(
-            &registration.url,
-            &registration.token,
-            &registration.fingerprint,
-        )
-        .expect("client");
+        let client = AgentClient::new(&registration.url, &registration.token, &registration.fingerprint).expect("client");
         let public = registration.public_addresses[0];
-        let host = Host {
-            dir,
-            client,
-            registration,
-            public,
-            child: Some(child),
-        };
+        let host = Host { dir, client, registration, public, child: Some(child) };
         host.put_v1_in_production().await;
         host
     }
@@ -90,48 +73,16 @@ impl Host {
         let env = format!("{SITE}-blue");
         let mut config = site_config(blue);
         config.production = true;
-        self.client
-            .create_env(&CreateEnv {
-                op_id: "setup-create".into(),
-                name: env.clone(),
-                config,
-            })
-            .await
-            .unwrap();
-        self.client
-            .upload_candidate(&self.candidates().join(format!("{sha}.tar.gz")), &sha)
-            .await
-            .unwrap();
+        self.client.create_env(&CreateEnv { op_id: "setup-create".into(), name: env.clone(), config }).await.unwrap();
+        self.client.upload_candidate(&self.candidates().join(format!("{sha}.tar.gz")), &sha).await.unwrap();
         let release_id = format!("r-{}", &sha[..16]);
-        let unpack = UnpackRelease {
-            op_id: "setup-unpack".into(),
-            release_id: release_id.clone(),
-            sha256: sha.clone(),
-        };
+        let unpack = UnpackRelease { op_id: "setup-unpack".into(), release_id: release_id.clone(), sha256: sha.clone() };
         self.client.unpack_release(&env, &unpack).await.unwrap();
-        self.client
-            .activate(
-                &env,
-                &Activate {
-                    op_id: "setup-activate".into(),
-                    release_id,
-                },
-            )
-            .await
-            .unwrap();
+        self.client.activate(&env, &Activate { op_id: "setup-activate".into(), release_id }).await.unwrap();
         self.client.start(&env, "setup-start").await.unwrap();
         let local = |port| SocketAddr::from(([127, 0, 0, 1], port));
-        let table = RouteTable {
-            sites: [(
-                SITE.to_owned(),
-                initial_site_routes(SITE, PUBLIC, local(blue), local(green)),
-            )]
-            .into(),
-        };
-        self.client
-            .replace_routes("setup-routes", table)
-            .await
-            .unwrap();
+        let table = RouteTable { sites: [(SITE.to_owned(), initial_site_routes(SITE, PUBLIC, local(blue), local(green)))].into() };
+        self.client.replace_routes("setup-routes", table).await.unwrap();
         assert_eq!(self.version().await, "1.0.0");
     }
 
@@ -157,22 +108,14 @@ impl Host {
     /// Serves the customer accounts at `*.shop.test` from production, as a site released by
     /// rollouts is set up.
     pub async fn route_accounts(&self) {
-        let change = PointAddress {
-            site: SITE.into(),
-            address: format!("*.{PUBLIC}"),
-            target: Target::environment(format!("{SITE}-blue")),
-        };
+        let change =
+            PointAddress { site: SITE.into(), address: format!("*.{PUBLIC}"), target: Target::environment(format!("{SITE}-blue")) };
         self.client.point("setup-accounts", change).await.unwrap();
     }
 
     /// The version `address` serves.
     pub async fn version_at(&self, address: &str) -> String {
-        let reply = http()
-            .get(format!("http://{}/version", self.public))
-            .header("host", address)
-            .send()
-            .await
-            .unwrap();
+        let reply = http().get(format!("http://{}/version", self.public)).header("host", address).send().await.unwrap();
         let v: serde_json::Value = reply.json().await.unwrap();
         v["version"].as_str().unwrap().to_owned()
     }
@@ -183,9 +126,7 @@ impl Host {
 
     /// An engine whose configuration `tune` changes, e.g. to check watch windows more often.
     pub async fn engine_with(&self, tune: impl FnOnce(&mut ExecConfig)) -> Engine {
-        let store = Store::open(&self.dir.path().join("switchyard.db"))
-            .await
-            .expect("store");
+        let store = Store::open(&self.dir.path().join("switchyard.db")).await.expect("store");
         // Releases name their submitter by user id; Sue (`by_sue`, id 1) must exist. A store
         // reopened by a resumed engine already has her.
         let sue = switchyard_core::UserDraft {
@@ -205,28 +146,16 @@ impl Host {
 
     /// The version the public address serves.
     pub async fn version(&self) -> String {
-        let reply = http()
-            .get(format!("http://{}/version", self.public))
-            .header("host", PUBLIC)
-            .send()
-            .await
-            .unwrap();
+        let reply = http().get(format!("http://{}/version", self.public)).header("host", PUBLIC).send().await.unwrap();
         let v: serde_json::Value = reply.json().await.unwrap();
         v["version"].as_str().unwrap().to_owned()
     }
 
     /// Every record body the public address serves.
     pub async fn records(&self) -> BTreeSet<String> {
-        let reply = http()
-            .get(format!("http://{}/records", self.public))
-            .header("host", PUBLIC)
-            .send()
-            .await
-            .unwrap();
+        let reply = http().get(format!("http://{}/records", self.public)).header("host", PUBLIC).send().await.unwrap();
         let v: Vec<serde_json::Value> = reply.json().await.unwrap();
-        v.iter()
-            .map(|r| r["body"].as_str().unwrap().to_owned())
-            .collect()
+        v.iter().map(|r| r["body"].as_str().unwrap().to_owned()).collect()
     }
 
     pub async fn add_record(&self, body: &str) {
@@ -273,24 +202,12 @@ pub fn document(kind: WorkflowKind, target_version: &str, sha: &str) -> PatchDoc
 
 /// Checks that a release ended completed, printing its journal when it did not.
 pub async fn assert_completed(engine: &Engine, status: &switchyard_engine::ReleaseStatus) {
-    assert_eq!(
-        status.outcome.as_deref(),
-        Some("completed"),
-        "{}",
-        journal(engine, status.id).await
-    );
+    assert_eq!(status.outcome.as_deref(), Some("completed"), "{}", journal(engine, status.id).await);
 }
 
 /// Checks that a release ended rolled back, printing its journal when it did not.
 pub async fn assert_rolled_back(engine: &Engine, status: &switchyard_engine::ReleaseStatus) {
-    assert!(
-        matches!(
-            status.state,
-            switchyard_core::workflow::State::RolledBack { .. }
-        ),
-        "{}",
-        journal(engine, status.id).await
-    );
+    assert!(matches!(status.state, switchyard_core::workflow::State::RolledBack { .. }), "{}", journal(engine, status.id).await);
 }
 
 /// Prints the release's journal, one transition a line, for failing tests.
@@ -298,33 +215,17 @@ pub async fn journal(engine: &Engine, id: i64) -> String {
     let journal = engine.store().transitions(id).await.unwrap_or_default();
     journal
         .iter()
-        .map(|t| {
-            format!(
-                "{} {} | {} | {}",
-                t.seq,
-                t.event.as_deref().unwrap_or("start"),
-                t.state,
-                t.commands
-            )
-        })
+        .map(|t| format!("{} {} | {} | {}", t.seq, t.event.as_deref().unwrap_or("start"), t.state, t.commands))
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap()
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// The sample site keeps its database on the data volume `shop`, outside its environments:
@@ -340,8 +241,7 @@ pub fn site_config(port: u16) -> EnvConfig {
 
 fn spawn_agent(dir: &Path) -> (Child, Registration) {
     let extra = ["--public-listen", "127.0.0.1:0"];
-    let spawned = switchyard_agent::spawn::spawn_agent(&binary("switchyard-agent"), dir, &extra)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let spawned = switchyard_agent::spawn::spawn_agent(&binary("switchyard-agent"), dir, &extra).unwrap_or_else(|e| panic!("{e}"));
     (spawned.child, spawned.registration)
 }
 
@@ -351,32 +251,14 @@ fn binary(name: &'static str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let profile_dir = BUILT.get_or_init(|| {
         let test_exe = std::env::current_exe().expect("test exe");
-        let profile_dir = test_exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target profile dir")
-            .to_path_buf();
+        let profile_dir = test_exe.parent().and_then(Path::parent).expect("target profile dir").to_path_buf();
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
             .current_dir(&workspace)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "switchyard-agent",
-                "--bin",
-                "switchyard-agent",
-                "-p",
-                "sample-site",
-                "--bin",
-                "sample-site",
-            ])
+            .args(["build", "--quiet", "-p", "switchyard-agent", "--bin", "switchyard-agent", "-p", "sample-site", "--bin", "sample-site"])
             .status()
             .expect("run cargo build");
-        assert!(
-            status.success(),
-            "cargo build of the agent and the sample site failed"
-        );
+        assert!(status.success(), "cargo build of the agent and the sample site failed");
         profile_dir
     });
     private_copy(&profile_dir.join(name))
@@ -393,12 +275,7 @@ pub fn private_copy(built: &Path) -> PathBuf {
             std::thread::sleep(Duration::from_millis(100));
             continue;
         };
-        let copy = dir.join(format!(
-            "{name}-{}-{}-{}",
-            meta.size(),
-            meta.mtime(),
-            meta.mtime_nsec()
-        ));
+        let copy = dir.join(format!("{name}-{}-{}-{}", meta.size(), meta.mtime(), meta.mtime_nsec()));
         if copy.exists() {
             return copy;
         }
@@ -407,18 +284,13 @@ pub fn private_copy(built: &Path) -> PathBuf {
         static COPIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COPIES.fetch_add(1, Ordering::Relaxed);
         let tmp = dir.join(format!(".{name}-{}-{n}", std::process::id()));
-        if std::fs::copy(built, &tmp).is_ok()
-            && std::fs::metadata(&tmp).map(|m| m.size()).ok() == Some(meta.size())
-        {
+        if std::fs::copy(built, &tmp).is_ok() && std::fs::metadata(&tmp).map(|m| m.size()).ok() == Some(meta.size()) {
             std::fs::rename(&tmp, &copy).expect("put the binary copy in place");
             return copy;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!(
-        "cannot copy {} for the tests: it kept changing or vanishing",
-        built.display()
-    )
+    panic!("cannot copy {} for the tests: it kept changing or vanishing", built.display())
 }
 
 /// A release of the sample site: `bin/site` starts the shared sample-site binary with this
@@ -435,17 +307,12 @@ pub fn site_release_with(version: &str, schema: u32, extra: &str) -> (Vec<u8>, S
     );
     let site_toml = format!("version = \"{version}\"\nschema = {schema}\n{extra}");
     let mut builder = tar::Builder::new(Vec::new());
-    for (path, data, mode) in [
-        ("bin/site", script.as_bytes(), 0o755),
-        ("site.toml", site_toml.as_bytes(), 0o644),
-    ] {
+    for (path, data, mode) in [("bin/site", script.as_bytes(), 0o755), ("site.toml", site_toml.as_bytes(), 0o644)] {
         let mut header = tar::Header::new_gnu();
         header.set_size(data.len() as u64);
         header.set_mode(mode);
         header.set_entry_type(tar::EntryType::Regular);
-        builder
-            .append_data(&mut header, path, data)
-            .expect("append");
+        builder.append_data(&mut header, path, data).expect("append");
     }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&builder.into_inner().expect("tar")).unwrap();

@@ -30,20 +30,11 @@ impl Load {
         let stop = Arc::new(AtomicBool::new(false));
         let acknowledged = Arc::new(Mutex::new(Vec::new()));
         let failures = Arc::new(Mutex::new(Vec::new()));
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(25))
-            .build()
-            .unwrap();
+        let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(25)).build().unwrap();
         let workers = (0..workers)
             .map(|w| {
-                let (stop, acknowledged, failures, client, addresses) = (
-                    stop.clone(),
-                    acknowledged.clone(),
-                    failures.clone(),
-                    client.clone(),
-                    addresses.clone(),
-                );
+                let (stop, acknowledged, failures, client, addresses) =
+                    (stop.clone(), acknowledged.clone(), failures.clone(), client.clone(), addresses.clone());
                 tokio::spawn(async move {
                     // Bounded: 3000 round trips per worker at most, whatever happens.
                     for i in 0..3000 {
@@ -60,23 +51,12 @@ impl Load {
                             .await;
                         match write {
                             Ok(r) if r.status() == 201 => acknowledged.lock().unwrap().push(body),
-                            Ok(r) => failures
-                                .lock()
-                                .unwrap()
-                                .push(format!("POST {body} at {address}: {}", r.status())),
+                            Ok(r) => failures.lock().unwrap().push(format!("POST {body} at {address}: {}", r.status())),
                             Err(e) => failures.lock().unwrap().push(format!("POST {body} at {address}: {e}")),
                         }
-                        match client
-                            .get(format!("http://{public}/version"))
-                            .header("host", address)
-                            .send()
-                            .await
-                        {
+                        match client.get(format!("http://{public}/version")).header("host", address).send().await {
                             Ok(r) if r.status().is_success() => {}
-                            Ok(r) => failures
-                                .lock()
-                                .unwrap()
-                                .push(format!("GET /version at {address}: {}", r.status())),
+                            Ok(r) => failures.lock().unwrap().push(format!("GET /version at {address}: {}", r.status())),
                             Err(e) => failures.lock().unwrap().push(format!("GET /version at {address}: {e}")),
                         }
                         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -84,12 +64,7 @@ impl Load {
                 })
             })
             .collect();
-        Load {
-            stop,
-            workers,
-            acknowledged,
-            failures,
-        }
+        Load { stop, workers, acknowledged, failures }
     }
 
     /// Stops the workers and returns (acknowledged writes, failures).
@@ -107,19 +82,9 @@ impl Load {
 /// Fails the test when the load saw any failed request, or a write it was told succeeded is
 /// not served. `context` prefixes the messages (e.g. where the engine was killed).
 pub fn assert_nothing_failed_or_lost(context: &str, failures: &[String], acknowledged: &[String], served: &BTreeSet<String>) {
-    assert!(
-        failures.is_empty(),
-        "{context}{} failed requests: {:?}",
-        failures.len(),
-        &failures[..failures.len().min(10)]
-    );
+    assert!(failures.is_empty(), "{context}{} failed requests: {:?}", failures.len(), &failures[..failures.len().min(10)]);
     let lost: Vec<&String> = acknowledged.iter().filter(|b| !served.contains(*b)).collect();
-    assert!(
-        lost.is_empty(),
-        "{context}{} acknowledged writes lost, e.g. {:?}",
-        lost.len(),
-        &lost[..lost.len().min(10)]
-    );
+    assert!(lost.is_empty(), "{context}{} acknowledged writes lost, e.g. {:?}", lost.len(), &lost[..lost.len().min(10)]);
 }
 
 /// Checks a release's recorded outage against what a [`PublicReader`] saw: the router counted
@@ -152,12 +117,7 @@ impl PublicReader {
                 if *stop_rx.borrow_and_update() {
                     break;
                 }
-                let reply = http()
-                    .get(format!("http://{public}/version"))
-                    .header("host", PUBLIC)
-                    .send()
-                    .await
-                    .unwrap();
+                let reply = http().get(format!("http://{public}/version")).header("host", PUBLIC).send().await.unwrap();
                 match reply.status().as_u16() {
                     200 => ok += 1,
                     503 => site_down += 1,

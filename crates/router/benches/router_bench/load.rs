@@ -75,13 +75,7 @@ pub async fn run(addr: SocketAddr, host: &'static str, load: Load) -> Outcome {
     total
 }
 
-async fn connection(
-    addr: SocketAddr,
-    host: &'static str,
-    deadline: Instant,
-    interval: Option<Duration>,
-    offset: Duration,
-) -> Outcome {
+async fn connection(addr: SocketAddr, host: &'static str, deadline: Instant, interval: Option<Duration>, offset: Duration) -> Outcome {
     let mut outcome = Outcome::default();
     let mut sender: Option<SendRequest<Empty<Bytes>>> = None;
     let mut next_send = Instant::now() + offset;
@@ -128,8 +122,7 @@ async fn connection(
 pub async fn connect(addr: SocketAddr) -> Result<SendRequest<Empty<Bytes>>, String> {
     let stream = TcpStream::connect(addr).await.map_err(|e| format!("connect {addr}: {e}"))?;
     let _ = stream.set_nodelay(true);
-    let (sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("handshake: {e}"))?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("handshake: {e}"))?;
     tokio::spawn(async move {
         let _ = connection.await;
     });

@@ -81,10 +81,7 @@ impl Drop for Nginx {
 
 fn find_nginx() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin")])
-        .map(|dir| dir.join("nginx"))
-        .find(|candidate| candidate.is_file())
+    std::env::split_paths(&path).chain([PathBuf::from("/usr/sbin")]).map(|dir| dir.join("nginx")).find(|candidate| candidate.is_file())
 }
 
 /// Tuned as an operator would for a fair fight: upstream keep-alive, no access log.

@@ -64,10 +64,7 @@ async fn a_dead_backend_gets_the_page_with_502_not_a_reset() {
 
 #[tokio::test]
 async fn a_backend_too_slow_to_answer_gets_the_page_with_504() {
-    let config = switchyard_router::RouterConfig {
-        upstream_response_timeout: std::time::Duration::from_millis(100),
-        ..Default::default()
-    };
+    let config = switchyard_router::RouterConfig { upstream_response_timeout: std::time::Duration::from_millis(100), ..Default::default() };
     let stage = Stage::start_with(config).await;
     let answer = get_once(stage.addr(), PUBLIC, "/slow").await;
     assert_eq!(answer.status, 504);

@@ -41,10 +41,8 @@ impl Backend {
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(async move {
                     let service = service_fn(move |request| answer(version, request));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .with_upgrades()
-                        .await;
+                    let _ =
+                        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades().await;
                 });
             }
         });

@@ -26,10 +26,7 @@ async fn echo(stream: &mut TcpStream, message: &[u8]) -> String {
 async fn an_upgraded_connection_stays_on_its_backend_across_a_swap() {
     let stage = Stage::start().await;
     let mut stream = TcpStream::connect(stage.addr()).await.unwrap();
-    stream
-        .write_all(b"GET /echo-upgrade HTTP/1.1\r\nHost: shop.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
-        .await
-        .unwrap();
+    stream.write_all(b"GET /echo-upgrade HTTP/1.1\r\nHost: shop.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n").await.unwrap();
     let head = read_head(&mut stream).await.to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 101"), "{head}");
     assert!(head.contains("upgrade: echo") && head.contains("connection: upgrade"), "{head}");

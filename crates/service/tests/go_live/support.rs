@@ -9,9 +9,7 @@ use std::process::{Child, Command};
 use std::sync::OnceLock;
 use std::time::Duration;
 use switchyard_agent::{AgentClient, Registration};
-use switchyard_api::{
-    AddressDraft, CustomerDraft, EnvironmentDraft, EnvironmentKind, HostDraft, SiteDraft,
-};
+use switchyard_api::{AddressDraft, CustomerDraft, EnvironmentDraft, EnvironmentKind, HostDraft, SiteDraft};
 use switchyard_service::{Caller, Service};
 use switchyard_store::Store;
 
@@ -30,52 +28,21 @@ pub struct Fixture {
 impl Fixture {
     pub async fn start() -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(&dir.path().join("switchyard.db"))
-            .await
-            .expect("store");
+        let store = Store::open(&dir.path().join("switchyard.db")).await.expect("store");
         let service = Service::new(store);
         let (agent, registration) = spawn_agent(dir.path());
         std::fs::write(dir.path().join("agent.token"), &registration.token).unwrap();
         let me = Caller::system();
-        let customer = service
-            .create_customer(
-                &me,
-                CustomerDraft {
-                    name: "Acme".into(),
-                    contact_email: "ops@acme.example".into(),
-                },
-            )
-            .await
-            .unwrap();
-        let site = SiteDraft {
-            name: "Notes".into(),
-            customer_id: customer.id,
-            description: String::new(),
-        };
+        let customer =
+            service.create_customer(&me, CustomerDraft { name: "Acme".into(), contact_email: "ops@acme.example".into() }).await.unwrap();
+        let site = SiteDraft { name: "Notes".into(), customer_id: customer.id, description: String::new() };
         let site = service.create_site(&me, site).await.unwrap();
-        let host = service
-            .create_host(&me, host_draft(dir.path(), &registration))
-            .await
-            .unwrap();
-        let env = EnvironmentDraft {
-            name: "production".into(),
-            kind: EnvironmentKind::Production,
-            host_id: host.id,
-        };
+        let host = service.create_host(&me, host_draft(dir.path(), &registration)).await.unwrap();
+        let env = EnvironmentDraft { name: "production".into(), kind: EnvironmentKind::Production, host_id: host.id };
         let env = service.create_environment(&me, site.id, env).await.unwrap();
-        let address = AddressDraft {
-            value: PUBLIC.into(),
-            environment_id: Some(env.id),
-        };
+        let address = AddressDraft { value: PUBLIC.into(), environment_id: Some(env.id) };
         service.create_address(&me, site.id, address).await.unwrap();
-        Fixture {
-            dir,
-            service,
-            site_id: site.id,
-            host_id: host.id,
-            agent: Some(agent),
-            registration,
-        }
+        Fixture { dir, service, site_id: site.id, host_id: host.id, agent: Some(agent), registration }
     }
 
     pub fn client(&self) -> AgentClient {
@@ -96,10 +63,7 @@ impl Fixture {
 
     /// The agent environments on the host.
     pub async fn environments(&self) -> Vec<String> {
-        self.client()
-            .list_envs()
-            .await
-            .expect("list the agent's environments")
+        self.client().list_envs().await.expect("list the agent's environments")
     }
 
     /// SIGKILLs the agent; the sites it started end with it.
@@ -117,31 +81,16 @@ impl Fixture {
         self.agent = Some(agent);
         self.registration = registration;
         let draft = host_draft(self.dir.path(), &self.registration);
-        self.service
-            .update_host(&Caller::system(), self.host_id, draft)
-            .await
-            .unwrap();
+        self.service.update_host(&Caller::system(), self.host_id, draft).await.unwrap();
     }
 
     /// The version the public address serves through the agent's router.
     pub async fn served_version(&self) -> String {
         let public: SocketAddr = self.registration.public_addresses[0];
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
-        let reply = http
-            .get(format!("http://{public}/version"))
-            .header("host", PUBLIC)
-            .send()
-            .await
-            .expect("the router answers");
+        let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
+        let reply = http.get(format!("http://{public}/version")).header("host", PUBLIC).send().await.expect("the router answers");
         let body: serde_json::Value = reply.json().await.expect("the site answers JSON");
-        body["version"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no version in {body}"))
-            .to_owned()
+        body["version"].as_str().unwrap_or_else(|| panic!("no version in {body}")).to_owned()
     }
 
     pub fn log(&self) -> String {
@@ -168,12 +117,8 @@ fn host_draft(dir: &Path, registration: &Registration) -> HostDraft {
 }
 
 fn spawn_agent(dir: &Path) -> (Child, Registration) {
-    let spawned = switchyard_agent::spawn::spawn_agent(
-        &binary("switchyard-agent"),
-        dir,
-        &["--public-listen", "127.0.0.1:0"],
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let spawned = switchyard_agent::spawn::spawn_agent(&binary("switchyard-agent"), dir, &["--public-listen", "127.0.0.1:0"])
+        .unwrap_or_else(|e| panic!("{e}"));
     (spawned.child, spawned.registration)
 }
 
@@ -185,9 +130,7 @@ pub fn tarball(files: &[(&str, &str, u32)]) -> Vec<u8> {
         header.set_size(data.len() as u64);
         header.set_mode(*mode);
         header.set_entry_type(tar::EntryType::Regular);
-        builder
-            .append_data(&mut header, path, data.as_bytes())
-            .unwrap();
+        builder.append_data(&mut header, path, data.as_bytes()).unwrap();
     }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&builder.into_inner().unwrap()).unwrap();
@@ -202,10 +145,7 @@ pub fn sample_site(version: &str, before: &str) -> Vec<u8> {
         binary("sample-site").display()
     );
     let site_toml = format!("version = \"{version}\"\nschema = 1\n");
-    tarball(&[
-        ("bin/site", &script, 0o755),
-        ("site.toml", &site_toml, 0o644),
-    ])
+    tarball(&[("bin/site", &script, 0o755), ("site.toml", &site_toml, 0o644)])
 }
 
 /// The agent and sample-site executables, built once per test process.
@@ -213,32 +153,14 @@ fn binary(name: &str) -> PathBuf {
     static PROFILE_DIR: OnceLock<PathBuf> = OnceLock::new();
     let dir = PROFILE_DIR.get_or_init(|| {
         let test_exe = std::env::current_exe().expect("test exe");
-        let profile_dir = test_exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target profile dir")
-            .to_path_buf();
+        let profile_dir = test_exe.parent().and_then(Path::parent).expect("target profile dir").to_path_buf();
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
             .current_dir(&workspace)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "switchyard-agent",
-                "--bin",
-                "switchyard-agent",
-                "-p",
-                "sample-site",
-                "--bin",
-                "sample-site",
-            ])
+            .args(["build", "--quiet", "-p", "switchyard-agent", "--bin", "switchyard-agent", "-p", "sample-site", "--bin", "sample-site"])
             .status()
             .expect("run cargo build");
-        assert!(
-            status.success(),
-            "cargo build of the agent and the sample site failed"
-        );
+        assert!(status.success(), "cargo build of the agent and the sample site failed");
         profile_dir
     });
     dir.join(name)

@@ -24,7 +24,10 @@ struct ActionContext {
 }
 
 #[component]
-pub fn ReleaseActions(detail: RwSignal<Option<ApiResult<ReleaseDetail>>>, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+pub fn ReleaseActions(
+    detail: RwSignal<Option<ApiResult<ReleaseDetail>>>,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let me = current_user();
     let context = Memo::new(move |_| {
         detail.with(|d| {
@@ -130,7 +133,12 @@ pub fn ReleaseActions(detail: RwSignal<Option<ApiResult<ReleaseDetail>>>, reload
 
 /// A modal that asks why, and for the site's name typed out, before anything is rolled back.
 #[component]
-fn RollbackDialog(site: String, form: FormState, open: RwSignal<bool>, on_confirm: impl Fn(String) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn RollbackDialog(
+    site: String,
+    form: FormState,
+    open: RwSignal<bool>,
+    on_confirm: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let typed = RwSignal::new(String::new());
     let expected = site.clone();

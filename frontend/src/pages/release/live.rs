@@ -53,7 +53,8 @@ fn stage_mark(status: &str) -> &'static str {
 
 #[component]
 pub fn Measurements(detail: Detail) -> impl IntoView {
-    let summary = slice(detail, |d| (d.summary.downtime_ms, d.summary.failed_requests, d.summary.outcome.clone(), d.summary.finished_at.clone()));
+    let summary =
+        slice(detail, |d| (d.summary.downtime_ms, d.summary.failed_requests, d.summary.outcome.clone(), d.summary.finished_at.clone()));
     view! {
         <section class="card" id="measurements">
             <h2>"What it cost"</h2>

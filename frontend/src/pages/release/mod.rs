@@ -7,12 +7,12 @@ mod diff;
 mod live;
 
 use crate::api;
+use crate::api::ApiResult;
 use crate::format;
 use crate::pages::site_releases::StatusBadge;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use std::time::Duration;
-use crate::api::ApiResult;
 use switchyard_api::{ReleaseDetail, ReleaseSummary};
 
 /// A release that will not change again without someone asking: no more polling.
