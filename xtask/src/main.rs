@@ -15,7 +15,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   run [ARGS…]   set up, build the web UI and start `switchyard serve ARGS…` (web UI, embedded SQLite)
-  test          set up, build everything and run the whole test suite (what CI runs)
+  test          set up, check formatting and lints, build everything and run the whole test
+                suite (what CI runs)
   desktop       set up, build the web UI and start the desktop app
   bench         run the benchmarks (router vs nginx, agent clone/upload vs cp, release history on
                 100k vs 1k releases); they print tables. ROUTER_BENCH_SECONDS, AGENT_BENCH_MB and
@@ -92,13 +93,16 @@ fn build_frontend(root: &Path) -> Result<()> {
 }
 
 fn test(root: &Path) -> Result<()> {
+    // Formatting and lints are part of the suite: a change that breaks either does not land.
+    run(cargo(root).args(["fmt", "--all", "--check"]))?;
+    let deny_warnings = ["--", "-D", "warnings"];
+    run(cargo(root).args(["clippy", "--locked", "--workspace", "--exclude", "switchyard-frontend", "--all-targets"]).args(deny_warnings))?;
+    run(cargo(root).args(["clippy", "--locked", "-p", "switchyard-frontend", "--target", "wasm32-unknown-unknown"]).args(deny_warnings))?;
     // Build every binary first: the end-to-end tests start the real `switchyard` and desktop app.
     run(cargo(root).args(["build", "--locked", "--workspace", "--exclude", "switchyard-frontend", "--bins"]))?;
     let nextest = Command::new(cargo_path()).args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success());
     if nextest {
-        run(cargo(root).args([
-            "nextest", "run", "--locked", "--workspace", "--exclude", "switchyard-frontend", "--no-fail-fast",
-        ]))
+        run(cargo(root).args(["nextest", "run", "--locked", "--workspace", "--exclude", "switchyard-frontend", "--no-fail-fast"]))
     } else {
         run(cargo(root).args(["test", "--locked", "--workspace", "--exclude", "switchyard-frontend", "--no-fail-fast"]))
     }
