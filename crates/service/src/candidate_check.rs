@@ -6,7 +6,7 @@
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-use switchyard_core::manifest::{ReleaseManifest, MANIFEST_FILE, PROCFILE};
+use switchyard_core::manifest::{ManifestSource, ReleaseManifest, MANIFEST_FILE, PROCFILE};
 
 /// The legacy start program, run as `bin/site serve`.
 pub const LEGACY_START: &str = "bin/site";
@@ -25,6 +25,8 @@ pub struct CandidateContents {
     pub has_bin_site: bool,
     /// How many entries the archive holds.
     pub entries: u64,
+    /// The manifest the agent will run it by (`switchyard.toml` before a `Procfile`), parsed.
+    pub declared: Option<(ManifestSource, ReleaseManifest)>,
 }
 
 impl CandidateContents {
@@ -103,13 +105,11 @@ pub fn inspect_candidate(path: &Path) -> Result<CandidateContents, CandidateRefu
     if !contents.can_start() {
         return Err(CandidateRefusal::NoStartCommand { file: file_name });
     }
-    // The agent reads switchyard.toml first, and the Procfile only without one.
-    let parsed = match (&contents.manifest, &contents.procfile) {
-        (Some(text), _) => ReleaseManifest::parse(text).map_err(|e| e.in_file(MANIFEST_FILE)),
-        (None, Some(text)) => ReleaseManifest::from_procfile(text).map_err(|e| e.in_file(PROCFILE)),
-        (None, None) => Ok(ReleaseManifest::for_command(LEGACY_START)),
-    };
-    parsed.map_err(|problems| CandidateRefusal::BadManifest { file: file_name, problems })?;
+    if let Some((source, parsed)) = ReleaseManifest::from_release_files(contents.manifest.as_deref(), contents.procfile.as_deref()) {
+        let manifest =
+            parsed.map_err(|problems| CandidateRefusal::BadManifest { file: file_name, problems: problems.in_file(source.file_name()) })?;
+        contents.declared = Some((source, manifest));
+    }
     Ok(contents)
 }
 

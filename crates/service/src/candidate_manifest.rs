@@ -28,18 +28,8 @@ pub async fn read_declared_manifest(path: &Path, filename: &str) -> Result<Optio
             return Err(Invalid::single("body", refusal.to_string().replace(&received, filename)).into());
         }
     };
-    let Some((source, parsed)) = ReleaseManifest::from_release_files(contents.manifest.as_deref(), contents.procfile.as_deref()) else {
-        return Ok(None);
-    };
-    let manifest = parsed.map_err(|problems| {
-        let message = format!(
-            "{filename} holds a {} that does not parse; fix it and upload again (docs/candidates.md lists every field):\n{}",
-            source.file_name(),
-            problems.in_file(source.file_name())
-        );
-        ServiceError::Invalid(Invalid::single("body", message))
-    })?;
-    Ok(Some((source, manifest)))
+    // inspect_candidate parsed it already, refusing one that does not parse with its lines.
+    Ok(contents.declared)
 }
 
 /// The API's view of a stored manifest.
