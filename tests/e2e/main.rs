@@ -16,4 +16,5 @@ mod patch_documents_are_versioned;
 mod people;
 mod people_log_in_by_role;
 mod release_journeys;
+mod serving_survives_the_server;
 mod stock_applications;

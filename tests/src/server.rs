@@ -31,23 +31,7 @@ impl Server {
     /// Like [`Server::start_with`], with extra environment variables for the server and so
     /// for its local agent and the sites it runs (`PATH` with an application's tools, say).
     pub fn start_with_env(data_dir: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> Self {
-        std::fs::create_dir_all(data_dir).expect("create data dir");
-        let mut command = Command::new(workspace_binary("switchyard"));
-        command.envs(env.iter().copied());
-        // A free port for the local agent too: tests run side by side.
-        command.args(["serve", "--port", "0", "--agent-listen", "127.0.0.1:0", "--data"]).arg(data_dir).args(extra_args);
-        let mut process = Running::spawn("switchyard serve", command, data_dir);
-        let output = process.wait_for_output("its URL", Duration::from_secs(30), |out| out.contains("serving at http://"));
-        // The agent's router prints its public address first; the server's URL is on its own line.
-        let url = output
-            .lines()
-            .find(|line| line.contains("serving at http://"))
-            .into_iter()
-            .flat_map(str::split_whitespace)
-            .find(|word| word.starts_with("http://"))
-            .expect("the URL is printed")
-            .trim_end_matches('/')
-            .to_owned();
+        let (url, process) = spawn(data_dir, extra_args, env);
         Self { url, data_dir: data_dir.to_owned(), process: Some(process), admin: tokio::sync::OnceCell::new() }
     }
 
@@ -104,12 +88,76 @@ impl Server {
         self.process.as_ref().map(Running::output).unwrap_or_default()
     }
 
-    /// Stops the server the way an operator would (SIGTERM) and checks it shut down cleanly.
-    pub fn stop(mut self) {
+    /// Stops the server the way an operator would (SIGTERM) and checks it shut down cleanly;
+    /// the local agent it started (a process of its own) keeps serving the sites.
+    pub fn stop_server_only(&mut self) {
         let process = self.process.take().expect("running");
         let output_before = process.output();
         let status = process.terminate();
         assert!(status.success(), "switchyard serve exited with {status} on SIGTERM; output:\n{output_before}");
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would; its local agent lives on.
+    pub fn kill_server(&mut self) {
+        let process = self.process.take().expect("running");
+        let _ = Command::new("kill").args(["-KILL", &process.pid().to_string()]).status();
+        drop(process);
+    }
+
+    /// Starts the server again over the same data directory (it re-attaches to its agent).
+    pub fn restart(&mut self, extra_args: &[&str]) {
+        assert!(self.process.is_none(), "stop or kill the server before restarting it");
+        let (url, process) = spawn(&self.data_dir, extra_args, &[]);
+        self.url = url;
+        self.process = Some(process);
+        self.admin = tokio::sync::OnceCell::new();
+    }
+
+    /// Stops the server (SIGTERM, checked) and then its local agent with the sites it serves.
+    pub fn stop(mut self) {
+        self.stop_server_only();
+        stop_local_agent(&self.data_dir);
+    }
+}
+
+impl Drop for Server {
+    /// A test that ends early leaves no local agent behind: it is not in the server's process
+    /// group, so ending the server does not end it.
+    fn drop(&mut self) {
+        self.process.take();
+        stop_local_agent(&self.data_dir);
+    }
+}
+
+/// Starts `switchyard serve` over `data_dir` and waits for its URL.
+fn spawn(data_dir: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> (String, Running) {
+    std::fs::create_dir_all(data_dir).expect("create data dir");
+    let mut command = Command::new(workspace_binary("switchyard"));
+    command.envs(env.iter().copied());
+    // A free port for the local agent too: tests run side by side.
+    command.args(["serve", "--port", "0", "--agent-listen", "127.0.0.1:0", "--data"]).arg(data_dir).args(extra_args);
+    let mut process = Running::spawn("switchyard serve", command, data_dir);
+    let output = process.wait_for_output("its URL", Duration::from_secs(30), |out| out.contains("serving at http://"));
+    // The agent's router prints its public address first; the server's URL is on its own line.
+    let url = output
+        .lines()
+        .find(|line| line.contains("serving at http://"))
+        .into_iter()
+        .flat_map(str::split_whitespace)
+        .find(|word| word.starts_with("http://"))
+        .expect("the URL is printed")
+        .trim_end_matches('/')
+        .to_owned();
+    (url, process)
+}
+
+/// `switchyard local-agent stop` over a data directory (nothing when none runs).
+fn stop_local_agent(data_dir: &Path) {
+    let stopped = Command::new(workspace_binary("switchyard")).args(["local-agent", "stop", "--data"]).arg(data_dir).output();
+    if let Ok(output) = stopped {
+        if !output.status.success() && !std::thread::panicking() {
+            panic!("switchyard local-agent stop failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
     }
 }
 

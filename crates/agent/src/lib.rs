@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod openapi;
 pub mod ops;
 pub mod releases;
+pub mod root_lock;
 pub mod routing;
 pub mod server;
 pub mod spawn;
@@ -96,6 +97,10 @@ pub async fn run_until(
 ) -> Result<(), AgentError> {
     launch::ensure_standard_fds();
     let layout = Layout::new(args.root.clone());
+    std::fs::create_dir_all(layout.root()).map_err(error::io_context(format!("cannot create {}", layout.root().display())))?;
+    // Taken before `prepare` clears half-done work, which must never be another live agent's;
+    // held until this function returns, and let go by the kernel should the process die.
+    let _root_lock = root_lock::acquire(layout.root())?;
     layout.prepare()?;
     let identity = identity::load_or_create(&layout, &args.tls_names)?;
     let listener = std::net::TcpListener::bind(args.listen).map_err(|e| AgentError::Io {

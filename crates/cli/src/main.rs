@@ -3,6 +3,7 @@
 mod candidate;
 mod data_dir;
 mod follow;
+mod local_agent;
 mod login;
 mod patch;
 mod release;
@@ -28,6 +29,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run the host agent: the HTTPS daemon through which Switchyard manages this host's sites.
     Agent(switchyard_agent::AgentArgs),
+    /// The host agent `switchyard serve` starts beside itself: whether it runs; stop it.
+    LocalAgent(local_agent::LocalAgentArgs),
     /// Work with patch documents: validate one or print a workflow's template (offline), or save
     /// one to a site on the server.
     #[command(subcommand)]
@@ -54,6 +57,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::Agent(args) => Ok(runtime.block_on(switchyard_agent::run(args))?),
+        Command::LocalAgent(args) => exit_with(runtime.block_on(local_agent::run(args))),
         Command::Patch(command) => exit_with(runtime.block_on(patch::run(command))),
         Command::Login(args) => exit_with(runtime.block_on(login::login(args))),
         Command::Logout(args) => exit_with(runtime.block_on(login::logout(args))),

@@ -1,9 +1,10 @@
-//! `switchyard serve`: the web UI and API on 127.0.0.1 over the embedded SQLite store.
+//! `switchyard serve`: the web UI and API on 127.0.0.1 over the embedded SQLite store, with a
+//! local host agent in a process of its own (`local_agent.rs`).
 
 use anyhow::{Context, Result};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use switchyard_service::{LocalAgent, Service};
+use switchyard_service::Service;
 use switchyard_store::Store;
 
 #[derive(clap::Args)]
@@ -32,6 +33,10 @@ pub struct ServeArgs {
     /// Where the local agent's router serves the sites' public traffic (repeatable).
     #[arg(long = "public-listen")]
     public_listen: Vec<SocketAddr>,
+    /// Also stop the local agent, and the sites it serves, when Switchyard stops. Without it
+    /// the agent outlives the server, so a restart fails no public request.
+    #[arg(long)]
+    stop_agent: bool,
 }
 
 pub async fn run(args: ServeArgs) -> Result<()> {
@@ -50,10 +55,20 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let local_agent = if args.no_agent {
         None
     } else {
-        let agent = LocalAgent::start(&data_dir, args.agent_listen, args.public_listen, &service)
+        let agent = crate::local_agent::attach_or_start(&data_dir, args.agent_listen, &args.public_listen)
             .await
             .context("pass --agent-listen HOST:PORT for another address, or --no-agent")?;
         let registration = &agent.registration;
+        if agent.started {
+            println!("Started the local host agent (process {}); it keeps serving the sites when Switchyard stops.", agent.pid);
+        } else {
+            println!("Re-attached to the local host agent already running (process {}), with the addresses it has.", agent.pid);
+        }
+        let token_file = switchyard_agent::layout::Layout::new(crate::local_agent::agent_root(&data_dir)).identity_dir().join("token");
+        service
+            .register_local_agent(&registration.url, &registration.fingerprint, &token_file)
+            .await
+            .context("cannot register the local agent as host \"local\"")?;
         println!("Local host agent at {} (certificate sha256 {})", registration.url, registration.fingerprint);
         for address in &registration.public_addresses {
             println!("Its router serves public traffic at http://{address}/");
@@ -84,7 +99,16 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .await
         .context("the web server stopped with an error")?;
     if let Some(agent) = local_agent {
-        agent.stop().await;
+        if args.stop_agent {
+            crate::local_agent::stop(&crate::local_agent::agent_root(&data_dir))?;
+            println!("Stopped the local host agent (process {}) and the sites it served.", agent.pid);
+        } else {
+            println!(
+                "The local host agent (process {}) keeps serving the sites; `switchyard local-agent stop --data {}` stops it.",
+                agent.pid,
+                data_dir.display()
+            );
+        }
     }
     store.close().await;
     println!("Switchyard stopped.");

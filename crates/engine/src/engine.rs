@@ -15,7 +15,7 @@ use switchyard_store::{NewRelease, NewTransition, ReleaseRecord, SiteReleases, S
 use crate::downtime::{downtime_ms, AddressBaseline};
 use crate::error::{EngineError, Result};
 use crate::execute::{perform, ExecConfig, Host};
-use crate::observe::{watch, Interrupt, Watched};
+use crate::observe::{open_window, watch, Interrupt, Watched};
 use crate::placement::{Placement, ReleaseSite};
 
 /// A command as journaled: the operation id it is sent under, and the command.
@@ -295,7 +295,8 @@ impl Engine {
                             let reading = Event::CountersObserved { old, new };
                             matches!(loaded.release.step(&state, &reading), Ok((next, _)) if next != state)
                         };
-                        match watch(&target, *seconds, &driver.interrupt, halts).await? {
+                        let start = open_window(&self.store, &target, id, last.seq).await?;
+                        match watch(&target, *seconds, start, &driver.interrupt, halts).await? {
                             Watched::Window(events) => events,
                             Watched::Interrupted => {
                                 tracing::info!("release {id}: a decision ended the watch window");

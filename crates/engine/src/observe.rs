@@ -1,6 +1,7 @@
 //! Reading the host without changing it: health checks against an environment's backend and
 //! the router's per-environment counters over a watch window, which a person's decision
-//! interrupts and a failing new version ends early.
+//! interrupts and a failing new version ends early, and which resumes where it was after a
+//! restart.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -8,10 +9,11 @@ use std::time::Duration;
 use switchyard_agent::AgentError;
 use switchyard_core::workflow::{Counters, Env, Event};
 use switchyard_router::CountersSnapshot;
+use switchyard_store::Store;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::execute::{call, Host};
 
 /// The backend the router sends an environment's traffic to.
@@ -102,6 +104,35 @@ pub(crate) enum Watched {
     Interrupted,
 }
 
+/// Where a watch window stands: the counters read when it began and how long ago that was.
+pub(crate) struct WindowStart {
+    baseline: CountersSnapshot,
+    elapsed: Duration,
+}
+
+/// Starts the window of release `release_id`'s transition `seq`, or finds the one started
+/// before a restart: its start and first counters are kept in the store, so a resumed window
+/// waits only for what is left and counts everything served since it began.
+pub(crate) async fn open_window(store: &Store, t: &Host<'_>, release_id: i64, seq: i64) -> Result<WindowStart> {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let window = match store.watch_window(release_id, seq).await? {
+        Some(window) => window,
+        None => {
+            let baseline = read_counters(t).await?;
+            let json = serde_json::to_string(&baseline).map_err(|e| EngineError::Internal(format!("cannot record the counters: {e}")))?;
+            store.open_watch_window(release_id, seq, now_ms, &json).await?
+        }
+    };
+    let baseline = serde_json::from_str(&window.baseline)
+        .map_err(|e| EngineError::Internal(format!("the watch window of release {release_id} does not read: {e}")))?;
+    let elapsed = Duration::from_millis(u64::try_from(now_ms.saturating_sub(window.started_at_ms)).unwrap_or(0));
+    Ok(WindowStart { baseline, elapsed })
+}
+
+async fn read_counters(t: &Host<'_>) -> Result<CountersSnapshot> {
+    call(t, "read the counters", || t.agent.counters()).await.map(|r| r.unwrap_or_default())
+}
+
 /// A watch window: per-version requests and 5xx over the window, then the timer. Every
 /// `watch_check_interval` the counters so far are read, and the window ends early when `halts`
 /// (the workflow's own rule) says they already fail it, once the new version has served
@@ -109,12 +140,13 @@ pub(crate) enum Watched {
 pub(crate) async fn watch(
     t: &Host<'_>,
     seconds: u32,
+    start: WindowStart,
     interrupt: &Interrupt,
     halts: impl Fn(Counters, Counters) -> bool,
 ) -> Result<Watched> {
-    let read = || async { call(t, "read the counters", || t.agent.counters()).await.map(|r| r.unwrap_or_default()) };
-    let before = read().await?;
-    let end = Instant::now() + Duration::from_secs(u64::from(seconds));
+    let read = || read_counters(t);
+    let before = start.baseline;
+    let end = Instant::now() + Duration::from_secs(u64::from(seconds)).saturating_sub(start.elapsed);
     loop {
         let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -142,7 +174,11 @@ pub(crate) async fn watch(
 fn observed(t: &Host<'_>, before: &CountersSnapshot, after: &CountersSnapshot) -> (Counters, Counters) {
     let delta = |env: &str| {
         let (a, b) = (env_counters(after, &t.placement.site, env), env_counters(before, &t.placement.site, env));
-        Counters { requests: a.requests.saturating_sub(b.requests), errors_5xx: a.errors_5xx.saturating_sub(b.errors_5xx) }
+        // Counters below the baseline were reset by an agent restart: all they hold is new.
+        if a.requests < b.requests || a.errors_5xx < b.errors_5xx {
+            return a;
+        }
+        Counters { requests: a.requests - b.requests, errors_5xx: a.errors_5xx - b.errors_5xx }
     };
     (delta(&t.placement.production_env), delta(&t.placement.candidate_env))
 }

@@ -21,6 +21,7 @@ mod patch_documents;
 mod sessions;
 mod sites;
 mod users;
+mod watch_windows;
 
 pub use audit::NewAuditEntry;
 pub use candidate_manifests::StoredManifest;
@@ -31,6 +32,7 @@ pub use history_csv::HISTORY_CSV_COLUMNS;
 pub use journal::{NewRelease, NewTransition, RehearsalRow, ReleaseRecord, SiteReleases, TransitionRecord};
 pub use patch_documents::NewPatchDocument;
 pub use switchyard_core::history_filter::{HistoryQuery, HistoryScope};
+pub use watch_windows::WatchWindow;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
