@@ -30,6 +30,14 @@ const TEST_PACKAGES: &[&str] = &[
     "php-sqlite3",
     // The Python test application's virtualenv.
     "python3-venv",
+    // Customers' database servers, started by the tests from temporary directories, and the
+    // client tools the agent copies and checks their databases with.
+    "postgresql",
+    "postgresql-client",
+    "mariadb-server",
+    "mariadb-client",
+    "php-pgsql",
+    "php-mysql",
 ];
 /// What the benchmarks compare against: nginx as the proxy baseline, wrk as a second load tool.
 const BENCH_PACKAGES: &[&str] = &["nginx", "wrk", "rsync"];

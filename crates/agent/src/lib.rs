@@ -11,6 +11,7 @@ pub mod artifacts;
 pub mod client;
 pub mod clone;
 pub mod copytree;
+pub mod databases;
 pub mod envs;
 pub mod error;
 pub mod health;
@@ -28,6 +29,7 @@ pub mod spawn;
 pub mod steps;
 pub mod supervisor;
 pub mod sync;
+pub mod test_servers;
 pub mod unpack;
 pub mod volumes;
 

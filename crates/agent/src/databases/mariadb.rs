@@ -1,0 +1,96 @@
+//! MariaDB (and MySQL) through its own client tools: `mariadb` for statements and
+//! `mariadb-dump --single-transaction | mariadb` for a consistent copy while writers go on
+//! (InnoDB gives the dump one snapshot). A database cannot be renamed, so a restore loads the
+//! snapshot back into the emptied database and removes the snapshot last: a restore broken
+//! off is repeated from the snapshot that is still there.
+
+use super::run::{pipe, Tool};
+use super::{DatabaseStats, ServerConfig, TableStats};
+use crate::error::{AgentError, Result};
+
+fn connect(tool: &str, c: &ServerConfig) -> Tool {
+    Tool::new(tool)
+        .args(["--no-defaults", "-h", &c.host, "-P", &c.port.to_string(), "-u", &c.admin_user, "--protocol=tcp"])
+        .secret("MYSQL_PWD", &c.admin_password)
+}
+
+async fn sql(c: &ServerConfig, sql: &str, doing: &str) -> Result<String> {
+    connect("mariadb", c).args(["--batch", "--skip-column-names", "-e", sql]).output(doing).await
+}
+
+pub(super) async fn exists(c: &ServerConfig, database: &str) -> Result<bool> {
+    let found =
+        sql(c, &format!("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{database}'"), "look for the database").await?;
+    Ok(found.trim() == "1")
+}
+
+/// Creates `target` empty, granted to `owner`, and loads a dump of `source` into it.
+async fn load_copy(c: &ServerConfig, source: &str, target: &str, owner: &str, doing: &str) -> Result<()> {
+    let create =
+        format!("DROP DATABASE IF EXISTS `{target}`; CREATE DATABASE `{target}`; GRANT ALL PRIVILEGES ON `{target}`.* TO '{owner}'@'%'");
+    sql(c, &create, doing).await?;
+    let dump = connect("mariadb-dump", c).args(["--single-transaction", "--routines", "--triggers", "--events", "--hex-blob", source]);
+    let load = connect("mariadb", c).args([target]);
+    pipe(dump, load, doing).await
+}
+
+pub(super) async fn copy(c: &ServerConfig, source: &str, target: &str, owner: &str) -> Result<()> {
+    let doing = format!("copy database {source} into {target}");
+    if let Err(e) = load_copy(c, source, target, owner, &doing).await {
+        let _ = drop_database(c, target).await;
+        return Err(e);
+    }
+    Ok(())
+}
+
+pub(super) async fn restore(c: &ServerConfig, snapshot: &str, database: &str, owner: &str) -> Result<()> {
+    let doing = format!("restore database {database} from {snapshot}");
+    load_copy(c, snapshot, database, owner, &doing).await?;
+    drop_database(c, snapshot).await
+}
+
+pub(super) async fn drop_database(c: &ServerConfig, database: &str) -> Result<()> {
+    sql(c, &format!("DROP DATABASE IF EXISTS `{database}`"), &format!("remove database {database}")).await?;
+    Ok(())
+}
+
+pub(super) async fn ensure_login(c: &ServerConfig, user: &str, password: &str) -> Result<()> {
+    let statement =
+        format!("CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY '{password}'; ALTER USER '{user}'@'%' IDENTIFIED BY '{password}'");
+    sql(c, &statement, &format!("create login {user}")).await?;
+    Ok(())
+}
+
+pub(super) async fn drop_login(c: &ServerConfig, user: &str) -> Result<()> {
+    sql(c, &format!("DROP USER IF EXISTS '{user}'@'%'"), &format!("remove login {user}")).await?;
+    Ok(())
+}
+
+pub(super) async fn stats(c: &ServerConfig, database: &str) -> Result<DatabaseStats> {
+    let doing = format!("read the tables of {database}");
+    let size = sql(
+        c,
+        &format!("SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.TABLES WHERE table_schema = '{database}'"),
+        &doing,
+    )
+    .await?;
+    let size_bytes = size.trim().parse().map_err(|_| AgentError::Internal(format!("cannot {doing}: size {size:?}")))?;
+    let listed = sql(
+        c,
+        &format!(
+            "SELECT table_name FROM information_schema.TABLES WHERE table_schema = '{database}' AND table_type = 'BASE TABLE' ORDER BY 1"
+        ),
+        &doing,
+    )
+    .await?;
+    let mut tables = Vec::new();
+    for table in listed.lines().filter(|l| !l.is_empty()) {
+        let quoted = format!("`{database}`.`{}`", table.replace('`', "``"));
+        let rows = sql(c, &format!("SELECT COUNT(*) FROM {quoted}"), &doing).await?;
+        let rows = rows.trim().parse().map_err(|_| AgentError::Internal(format!("cannot {doing}: row count {rows:?}")))?;
+        let checksum = sql(c, &format!("CHECKSUM TABLE {quoted} EXTENDED"), &doing).await?;
+        let checksum = checksum.trim().rsplit('\t').next().unwrap_or_default().to_owned();
+        tables.push(TableStats { table: table.to_owned(), rows, checksum });
+    }
+    Ok(DatabaseStats { size_bytes, tables })
+}
