@@ -13,21 +13,21 @@ use switchyard_e2e::desktop::DesktopApp;
 /// after completing. Each belongs to the demo site by its id, under its key.
 const PAST_RELEASES: &str = "
     INSERT INTO releases (uid, site, run, workflow, document_toml, document_version, candidate_sha256,
-        submitted_by, placement, config, state, outcome, downtime_ms, failed_requests, created_at,
+        submitted_by, placement, config, state, outcome, ended_as, downtime_ms, failed_requests, created_at,
         finished_at, completed_at, site_id)
     SELECT 'history-' || n, 'acme-shop', 'production', workflow, '', 1, 'ab', 'sam', '{}', '{}', '\"done\"',
-        outcome, downtime_ms, 0,
+        outcome, ended_as, downtime_ms, 0,
         strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ago),
         strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ago, '+' || minutes || ' minutes'),
         CASE WHEN completed THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ago, '+' || minutes || ' minutes') END,
         (SELECT id FROM sites WHERE key = 'acme-shop')
     FROM (
-        SELECT 1 AS n, 'blue-green' AS workflow, 'completed' AS outcome, 0 AS downtime_ms, '-15 days' AS ago, 6 AS minutes, 1 AS completed
-        UNION ALL SELECT 2, 'migration', 'completed', 42000, '-15 days', 12, 1
-        UNION ALL SELECT 3, 'migration', 'rolled-back', 90000, '-8 days', 20, 0
-        UNION ALL SELECT 4, 'rollout', 'completed', 0, '-8 days', 9, 1
-        UNION ALL SELECT 5, 'no-migration', 'rolled-back', 5000, '-1 days', 4, 1
-        UNION ALL SELECT 6, 'minor-patch', 'completed', 0, '-1 days', 3, 1
+        SELECT 1 AS n, 'blue-green' AS workflow, 'completed' AS outcome, 'completed' AS ended_as, 0 AS downtime_ms, '-15 days' AS ago, 6 AS minutes, 1 AS completed
+        UNION ALL SELECT 2, 'migration', 'completed', 'completed', 42000, '-15 days', 12, 1
+        UNION ALL SELECT 3, 'migration', 'rolled-back', 'failed', 90000, '-8 days', 20, 0
+        UNION ALL SELECT 4, 'rollout', 'completed', 'completed', 0, '-8 days', 9, 1
+        UNION ALL SELECT 5, 'no-migration', 'rolled-back', 'rolled-back', 5000, '-1 days', 4, 1
+        UNION ALL SELECT 6, 'minor-patch', 'completed', 'completed', 0, '-1 days', 3, 1
     );
 ";
 

@@ -161,11 +161,42 @@ async fn a_manager_filters_the_history_and_reads_what_a_release_cost() {
     wait_for_release(&admin, production, "completed", STEP, |d| status(d) == "completed").await;
     admin.post(&format!("/releases/{production}/rollback"), json!({"comment": "practice"})).await;
     let rolled_back: Value = wait_for_release(&admin, production, "rolled back", STEP, |d| status(d) == "rolled-back").await;
+    // Support turns down a second production run: rejected, not failed and not rolled back.
+    let second = sam.post("/releases", json!({"site_id": site_id, "document_version": version, "run": "production"})).await;
+    let second = second["id"].as_i64().unwrap();
+    wait_for_release(&admin, second, "waiting for approval", STEP, |d| allows(d, "approve")).await;
+    admin.post(&format!("/releases/{second}/reject"), json!({"comment": "not during the sale"})).await;
+    let rejected = wait_for_release(&admin, second, "rejected", STEP, |d| d["summary"]["outcome"] == "rejected").await;
+    assert_eq!(status(&rejected), "rolled-back", "{rejected}");
 
     let browser = Browser::start().await;
     log_in(&browser, &server, "maria", PASSWORD).await;
     browser.find("#history-page").await;
-    assert_eq!(browser.find("#figure-total .figure-value").await.text().await.unwrap(), "2");
+    assert_eq!(browser.find("#figure-total .figure-value").await.text().await.unwrap(), "3");
+    // Every figure is the number of rows the table lists for that outcome.
+    let mut figures: Vec<(&str, String)> = Vec::new();
+    for outcome in ["completed", "failed", "rejected", "rolled-back"] {
+        figures.push((outcome, browser.find(&format!("#figure-{outcome} .figure-value")).await.text().await.unwrap()));
+    }
+    assert_eq!(figures, [("completed", "1".into()), ("failed", "0".into()), ("rejected", "1".into()), ("rolled-back", "1".into())]);
+    assert!(browser.find("#figures-runs").await.text().await.unwrap().starts_with("2 production runs and 1 rehearsal"));
+    for (outcome, count) in &figures {
+        browser.find("#history-filters select[name=outcome]").await.select_by_value(outcome).await.unwrap();
+        let wanted: usize = count.parse().unwrap();
+        let start = std::time::Instant::now();
+        loop {
+            let url = browser.client.current_url().await.unwrap();
+            let rows = browser.client.find_all(Locator::Css("#history-table .release-row")).await.unwrap();
+            let total = browser.find("#figure-total .figure-value").await.text().await.unwrap();
+            if url.query().unwrap_or_default().contains(&format!("outcome={outcome}")) && rows.len() == wanted && total == *count {
+                break;
+            }
+            assert!(start.elapsed() < STEP, "filtered to {outcome}: {} rows, total {total}, the figure said {count}", rows.len());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    browser.find("#history-filters select[name=outcome]").await.select_by_value("").await.unwrap();
+    wait_for_element(&browser, &format!("#history-table .release-row[data-release-id='{second}'][data-outcome='rejected']"), STEP).await;
     browser.find("#chart-releases rect.bar").await;
     browser.find("#chart-duration circle.dot").await;
     browser.find("#chart-downtime svg").await;
@@ -178,7 +209,7 @@ async fn a_manager_filters_the_history_and_reads_what_a_release_cost() {
     browser.client.refresh().await.unwrap();
     browser.find(&format!("#history-table .release-row[data-release-id='{production}']")).await;
     let rows = browser.client.find_all(Locator::Css("#history-table .release-row")).await.unwrap();
-    assert_eq!(rows.len(), 1, "only the production run matches");
+    assert_eq!(rows.len(), 2, "only the production runs match");
     let export = browser.find("#export-csv").await.attr("href").await.unwrap().unwrap_or_default();
     assert!(export.contains("/api/v1/releases/export.csv?") && export.contains("run=production"), "{export}");
     browser.client.back().await.unwrap();

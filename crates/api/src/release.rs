@@ -68,7 +68,7 @@ pub struct ReleaseSummary {
     pub status: String,
     /// In words: `waiting for support's approval`, `completed; only a rollback ...`.
     pub waiting_for: String,
-    /// `completed` or `rolled-back` once final.
+    /// How it ended once final: `completed`, `failed`, `rejected` or `rolled-back`.
     pub outcome: Option<String>,
     pub downtime_ms: Option<i64>,
     pub failed_requests: Option<i64>,
@@ -151,7 +151,7 @@ pub struct HistoryFilter {
     pub customer_id: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<String>,
-    /// `completed`, `rolled-back` or `running`.
+    /// `completed`, `failed`, `rejected`, `rolled-back` or `running`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
     /// `rehearsal` or `production`.
@@ -183,6 +183,7 @@ pub struct WeekStats {
     pub releases: i64,
     pub completed: i64,
     pub failed: i64,
+    pub rejected: i64,
     pub rolled_back: i64,
     /// Mean duration of the week's finished releases, seconds.
     pub mean_duration_s: f64,
@@ -191,20 +192,32 @@ pub struct WeekStats {
     pub failed_requests: i64,
 }
 
+/// Runs counted by how they ended (core's `workflow::Outcome`, the one definition the table's
+/// outcome filter, the charts and the CSV use too).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeCounts {
+    pub total: i64,
+    pub completed: i64,
+    /// A step, a health check or a watch window failed it.
+    pub failed: i64,
+    /// Support rejected it at the approval, or the customer at the confirmation.
+    pub rejected: i64,
+    /// Someone asked for the rollback (before or after it completed).
+    pub rolled_back: i64,
+    pub running: i64,
+}
+
 /// `GET /releases/stats`: the charts' data for the same filters as `GET /releases`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryStats {
-    pub total: i64,
-    /// Completed and still in place.
-    pub completed: i64,
-    /// Ended rolled back before completing: a step failed, a check failed or someone rejected it.
-    pub failed: i64,
-    /// Completed, then rolled back.
-    pub rolled_back: i64,
-    pub running: i64,
-    /// `failed` out of finished releases, 0..=1.
+    /// Every matching run, rehearsals and production runs together: each count equals the
+    /// table's total for the same filters plus that outcome.
+    pub all: OutcomeCounts,
+    pub production: OutcomeCounts,
+    pub rehearsals: OutcomeCounts,
+    /// Failed out of finished production runs, 0..=1 (rehearsals are where failing is cheap).
     pub failure_rate: f64,
-    /// `rolled_back` out of releases that completed, 0..=1.
+    /// Rolled back out of production runs that completed or were rolled back on request, 0..=1.
     pub rollback_rate: f64,
     pub weeks: Vec<WeekStats>,
 }

@@ -13,7 +13,7 @@ pub struct ListArgs {
     /// Only this site's releases, by id or name.
     #[arg(long)]
     site: Option<String>,
-    /// completed, rolled-back or running.
+    /// completed, failed, rejected, rolled-back or running.
     #[arg(long)]
     outcome: Option<String>,
     /// rehearsal or production.

@@ -4,7 +4,7 @@
 
 use crate::patch::WorkflowKind;
 use crate::validate::{Checks, FieldError, Invalid};
-use crate::workflow::Run;
+use crate::workflow::{Outcome, Run};
 use std::fmt;
 
 /// Page size when the filter names none.
@@ -22,21 +22,27 @@ pub enum HistoryScope {
     Customer(i64),
 }
 
-/// The outcomes a history filter can ask for.
+/// The outcomes a history filter can ask for: how a run ended ([`Outcome`], the one
+/// definition cards, table, charts and export share), or not yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutcomeFilter {
-    Completed,
-    /// Ended rolled back, whether it failed before completing or was rolled back after.
-    RolledBack,
+    Ended(Outcome),
     /// No outcome yet (including a completed release whose rollback is under way).
     Running,
 }
 
 impl OutcomeFilter {
+    pub const ALL: [OutcomeFilter; 5] = [
+        OutcomeFilter::Ended(Outcome::Completed),
+        OutcomeFilter::Ended(Outcome::Failed),
+        OutcomeFilter::Ended(Outcome::Rejected),
+        OutcomeFilter::Ended(Outcome::RolledBack),
+        OutcomeFilter::Running,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Completed => "completed",
-            Self::RolledBack => "rolled-back",
+            Self::Ended(outcome) => outcome.as_str(),
             Self::Running => "running",
         }
     }
@@ -205,10 +211,9 @@ fn given(value: Option<&str>) -> Option<&str> {
 }
 
 fn parse_outcome(text: &str) -> Result<OutcomeFilter, FieldError> {
-    [OutcomeFilter::Completed, OutcomeFilter::RolledBack, OutcomeFilter::Running]
-        .into_iter()
-        .find(|o| o.as_str() == text)
-        .ok_or_else(|| FieldError::new("outcome", format!("unknown outcome {text:?}; use completed, rolled-back or running")))
+    OutcomeFilter::ALL.into_iter().find(|o| o.as_str() == text).ok_or_else(|| {
+        FieldError::new("outcome", format!("unknown outcome {text:?}; use completed, failed, rejected, rolled-back or running"))
+    })
 }
 
 fn parse_run(text: &str) -> Result<Run, FieldError> {
@@ -267,7 +272,10 @@ mod tests {
         let invalid = HistoryQuery::parse(&input).unwrap_err();
         assert_eq!(invalid.message_for("from"), Some("from must be a date YYYY-MM-DD, got \"yesterday\""));
         assert_eq!(invalid.message_for("to"), Some("to must be a date YYYY-MM-DD, got \"2026-02-30\""));
-        assert_eq!(invalid.message_for("outcome"), Some("unknown outcome \"done\"; use completed, rolled-back or running"));
+        assert_eq!(
+            invalid.message_for("outcome"),
+            Some("unknown outcome \"done\"; use completed, failed, rejected, rolled-back or running")
+        );
         assert_eq!(invalid.message_for("run"), Some("unknown run \"dry\"; use rehearsal or production"));
         assert!(invalid.message_for("workflow").unwrap().contains("use no-migration, migration"), "{invalid}");
         assert_eq!(invalid.message_for("offset"), Some("offset must be 0 or more, got -5"));
@@ -294,7 +302,7 @@ mod tests {
         };
         let query = HistoryQuery::parse(&full).unwrap();
         assert_eq!(query.workflow, Some(WorkflowKind::BlueGreen));
-        assert_eq!(query.outcome, Some(OutcomeFilter::RolledBack));
+        assert_eq!(query.outcome, Some(OutcomeFilter::Ended(Outcome::RolledBack)));
         assert_eq!(query.run, Some(Run::Production));
         assert_eq!(query.from, query.to);
     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use switchyard_agent::AgentClient;
 use switchyard_core::patch::{PatchDocument, WorkflowKind};
-use switchyard_core::workflow::{Command, Event, RehearsalRecord, Release, ReleaseConfig, Run, State, Submitter};
+use switchyard_core::workflow::{Command, Event, Outcome, RehearsalRecord, Release, ReleaseConfig, Run, State, Submitter};
 use switchyard_store::{NewRelease, NewTransition, ReleaseRecord, SiteReleases, Store, TransitionRecord};
 
 use crate::downtime::{downtime_ms, AddressBaseline};
@@ -40,7 +40,8 @@ pub struct ReleaseStatus {
     pub state: State,
     /// What it waits for, in words (`waiting for support's approval`).
     pub waiting_for: String,
-    /// `completed` or `rolled-back` once final.
+    /// How it ended once final: `completed`, `failed`, `rejected` or `rolled-back` (core's
+    /// [`Outcome`], as history counts it).
     pub outcome: Option<String>,
 }
 
@@ -76,14 +77,6 @@ fn json<T: Serialize>(value: &T) -> Result<String> {
 
 fn parse<T: for<'de> Deserialize<'de>>(text: &str, what: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| EngineError::Internal(format!("the journaled {what} does not read ({e}): {text}")))
-}
-
-fn outcome(state: &State) -> Option<&'static str> {
-    match state {
-        State::Completed { .. } => Some("completed"),
-        State::RolledBack { .. } => Some("rolled-back"),
-        _ => None,
-    }
 }
 
 impl Engine {
@@ -334,7 +327,7 @@ impl Engine {
                     break;
                 }
             }
-            self.append(id, last.seq, rows, outcome(&state)).await?;
+            self.append(id, last.seq, rows, state.outcome()).await?;
             moved = true;
         }
     }
@@ -342,7 +335,7 @@ impl Engine {
     /// Appends journal rows `(event, state, commands)` in a task of its own: a caller that is
     /// cancelled mid-write (a dropped request, a shutdown) must not leave the write
     /// transaction, and with it the database's write lock, half done in the pool.
-    async fn append(&self, id: i64, after_seq: i64, rows: Vec<(String, String, String)>, outcome: Option<&'static str>) -> Result<i64> {
+    async fn append(&self, id: i64, after_seq: i64, rows: Vec<(String, String, String)>, outcome: Option<Outcome>) -> Result<i64> {
         let store = self.store.clone();
         let write = tokio::spawn(async move {
             let new: Vec<NewTransition> = rows.iter().map(|(e, s, c)| NewTransition { event: e, state: s, commands: c }).collect();
@@ -382,7 +375,7 @@ fn status_of(loaded: &Loaded, state: State) -> ReleaseStatus {
     ReleaseStatus {
         id: loaded.record.id,
         waiting_for: loaded.release.waiting_for(&state),
-        outcome: outcome(&state).map(str::to_owned),
+        outcome: state.outcome().map(|o| o.as_str().to_owned()),
         state,
     }
 }

@@ -35,7 +35,7 @@ impl Service {
         // The stored outcome names the final state; its words are core's.
         let final_state = match row.outcome.as_deref() {
             Some("completed") => Some(State::Completed { undo: Vec::new() }),
-            Some("rolled-back") => Some(State::RolledBack { reason: String::new() }),
+            Some("rolled-back") => Some(State::RolledBack { reason: String::new(), cause: Default::default() }),
             _ => None,
         };
         match (row.outcome.as_deref(), final_state.as_ref().and_then(State::final_words)) {

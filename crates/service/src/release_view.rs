@@ -173,7 +173,7 @@ mod tests {
     #[test]
     fn a_rolled_back_release_shows_what_it_undid() {
         let reached = State::Running { stage: 1, undo: vec![] };
-        let state = State::RolledBack { reason: "health check failed".into() };
+        let state = State::RolledBack { reason: "health check failed".into(), cause: Default::default() };
         let statuses: Vec<String> = stages(&release(), &state, &[reached, state.clone()]).into_iter().map(|v| v.status).collect();
         assert_eq!(statuses, ["undone", "undone", "pending"]);
         assert_eq!(status_word(&release(), &state), "rolled-back");

@@ -108,7 +108,7 @@ impl Loaded {
             submitted_by: self.submitter.clone(),
             status: status_word(&self.release, &self.state).into(),
             waiting_for: self.release.waiting_for(&self.state),
-            outcome: r.outcome.clone(),
+            outcome: self.state.outcome().map(|o| o.as_str().to_owned()),
             downtime_ms: r.downtime_ms,
             failed_requests: r.failed_requests,
             created_at: r.created_at.clone(),

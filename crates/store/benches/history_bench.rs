@@ -95,12 +95,12 @@ fn main() {
         "stats, all releases",
         ours,
         base,
-        format!("{} weeks, {} failed, {} rolled back", stats.weeks.len(), stats.failed, stats.rolled_back),
+        format!("{} weeks, {} failed, {} rolled back", stats.weeks.len(), stats.all.failed, stats.all.rolled_back),
     );
     let one_customer = HistoryFilter { customer_id: Some(1), ..Default::default() };
     let (ours, stats) = measure(&runtime, 10, || async { big.release_stats(HistoryScope::Everything, &one_customer).await.unwrap() });
     let (base, _) = measure(&runtime, 10, || async { small.release_stats(HistoryScope::Everything, &one_customer).await.unwrap() });
-    row("stats, one customer", ours, base, format!("{} releases, {} weeks", stats.total, stats.weeks.len()));
+    row("stats, one customer", ours, base, format!("{} releases, {} weeks", stats.all.total, stats.weeks.len()));
 
     let export = |store: &'_ Store| {
         let store = store.clone();
@@ -195,13 +195,13 @@ async fn build(path: &std::path::Path, releases: usize) -> (Store, Duration) {
         let rows = BATCH.min(releases - id);
         let placeholders: Vec<String> = (0..rows)
             .map(|r| {
-                let p: Vec<String> = (1..=18).map(|c| format!("${}", r * 18 + c)).collect();
+                let p: Vec<String> = (1..=19).map(|c| format!("${}", r * 19 + c)).collect();
                 format!("({})", p.join(", "))
             })
             .collect();
         let sql = format!(
             "INSERT INTO releases (uid, site, run, workflow, document_toml, document_version, candidate_sha256, submitted_by, \
-             placement, config, state, outcome, downtime_ms, failed_requests, created_at, finished_at, completed_at, site_id) VALUES {}",
+             placement, config, state, outcome, ended_as, downtime_ms, failed_requests, created_at, finished_at, completed_at, site_id) VALUES {}",
             placeholders.join(", ")
         );
         let mut insert = sqlx::query(&sql);
@@ -212,12 +212,14 @@ async fn build(path: &std::path::Path, releases: usize) -> (Store, Duration) {
             let workflow = WORKFLOWS[[0, 0, 0, 1, 1, 2, 2, 3, 4][dice.below(9) as usize]];
             let roll = dice.below(100);
             let recent = end - created < chrono::Duration::days(3);
-            // Mostly completed; some fail, some are rolled back after completing, the last few days still run.
-            let (outcome, ever_completed) = match roll {
-                _ if recent && roll < 50 => (None, false),
-                0..=7 => (Some("rolled-back"), false),
-                8..=12 => (Some("rolled-back"), true),
-                _ => (Some("completed"), true),
+            // The last few days still run.
+            // Mostly completed; some fail or are rejected, some are rolled back after completing.
+            let (outcome, ended_as, ever_completed) = match roll {
+                _ if recent && roll < 50 => (None, None, false),
+                0..=5 => (Some("rolled-back"), Some("failed"), false),
+                6..=7 => (Some("rolled-back"), Some("rejected"), false),
+                8..=12 => (Some("rolled-back"), Some("rolled-back"), true),
+                _ => (Some("completed"), Some("completed"), true),
             };
             let minutes = 2 + dice.below(120) as i64;
             let done = outcome.map(|_| created + chrono::Duration::minutes(minutes));
@@ -235,6 +237,7 @@ async fn build(path: &std::path::Path, releases: usize) -> (Store, Duration) {
                 .bind("{}")
                 .bind(&state)
                 .bind(outcome)
+                .bind(ended_as)
                 .bind(downtime)
                 .bind(downtime.map(|_| dice.below(20) as i64))
                 .bind(stamp(created))

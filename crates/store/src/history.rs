@@ -10,7 +10,7 @@
 use crate::{Store, StoreError};
 use sqlx::sqlite::SqliteArguments;
 use sqlx::Arguments;
-use switchyard_api::{HistoryFilter, HistoryStats, ReleaseSummary, WeekStats};
+use switchyard_api::{HistoryFilter, HistoryStats, OutcomeCounts, ReleaseSummary, WeekStats};
 use switchyard_core::history_filter::{run_name, Day, HistoryFilterInput, HistoryQuery, HistoryScope, OutcomeFilter};
 use switchyard_core::Invalid;
 
@@ -37,6 +37,8 @@ pub struct HistoryRow {
     pub state: String,
     /// `completed` or `rolled-back` once final.
     pub outcome: Option<String>,
+    /// How it ended as history counts it (core's `Outcome`); `None` while running.
+    pub ended_as: Option<String>,
     pub downtime_ms: Option<i64>,
     pub failed_requests: Option<i64>,
     pub created_at: String,
@@ -79,7 +81,7 @@ impl HistoryRow {
             submitted_by: self.submitted_by.clone(),
             status,
             waiting_for,
-            outcome: self.outcome.clone(),
+            outcome: self.ended_as.clone(),
             downtime_ms: self.downtime_ms,
             failed_requests: self.failed_requests,
             created_at: self.created_at.clone(),
@@ -88,20 +90,16 @@ impl HistoryRow {
         }
     }
 
-    /// `completed`, `failed`, `rolled-back` or `running`: the categories of [`HistoryStats`].
-    pub fn history_outcome(&self) -> &'static str {
-        history_outcome(self.outcome.as_deref(), self.completed_at.is_some())
+    /// `completed`, `failed`, `rejected`, `rolled-back` or `running`: the categories of
+    /// [`HistoryStats`].
+    pub fn history_outcome(&self) -> &str {
+        history_outcome(self.ended_as.as_deref())
     }
 }
 
-/// Tells a failure (rolled back before completing) from a rollback after completion.
-pub fn history_outcome(outcome: Option<&str>, ever_completed: bool) -> &'static str {
-    match (outcome, ever_completed) {
-        (Some("completed"), _) => "completed",
-        (Some(_), false) => "failed",
-        (Some(_), true) => "rolled-back",
-        (None, _) => "running",
-    }
+/// A run's category in history: how it ended, or `running`.
+pub fn history_outcome(ended_as: Option<&str>) -> &str {
+    ended_as.unwrap_or("running")
 }
 
 /// Checks a wire filter against core's rules, so the service can refuse it before any query.
@@ -168,9 +166,10 @@ impl Conditions {
             conditions.bind("r.run = ", Bind::Text(run_name(run).to_owned()));
         }
         match query.outcome {
-            Some(OutcomeFilter::Completed) => conditions.clauses.push("r.outcome = 'completed'".into()),
-            Some(OutcomeFilter::RolledBack) => conditions.clauses.push("r.outcome = 'rolled-back'".into()),
-            Some(OutcomeFilter::Running) => conditions.clauses.push("r.outcome IS NULL".into()),
+            Some(OutcomeFilter::Ended(outcome)) => {
+                conditions.bind("r.ended_as = ", Bind::Text(outcome.as_str().to_owned()));
+            }
+            Some(OutcomeFilter::Running) => conditions.clauses.push("r.ended_as IS NULL".into()),
             None => {}
         }
         // Timestamps are RFC 3339 UTC text, so a bare day sorts before every time on that day.
@@ -228,9 +227,9 @@ impl Conditions {
     }
 }
 
-/// Per week: releases, completed, failed, rolled back, running, mean duration of the finished
-/// ones, downtime milliseconds and failed requests.
-type WeekRow = (Option<String>, i64, i64, i64, i64, i64, Option<f64>, i64, i64);
+/// Per week and run: the week, the run, releases, completed, failed, rejected, rolled back,
+/// running, mean duration of the finished ones, downtime milliseconds and failed requests.
+type WeekRow = (Option<String>, String, i64, i64, i64, i64, i64, i64, Option<f64>, i64, i64);
 
 impl Store {
     /// One page of the releases `scope` may see that match `filter`, newest first, with the
@@ -248,7 +247,7 @@ impl Store {
         let sql = format!(
             "SELECT r.id, r.uid, {NAMES}, s.id AS site_id, COALESCE(c.name, '{DELETED_SITE}') AS customer, \
              s.customer_id, r.run, r.workflow, r.document_version, r.candidate_sha256, r.state, \
-             r.outcome, r.downtime_ms, r.failed_requests, r.created_at, r.finished_at, r.completed_at, \
+             r.outcome, r.ended_as, r.downtime_ms, r.failed_requests, r.created_at, r.finished_at, r.completed_at, \
              CAST(r.duration_s AS REAL) AS duration_s \
              {FROM} WHERE r.id IN (SELECT r.id {count_from}{} ORDER BY r.created_at DESC, r.id DESC LIMIT ${limit} OFFSET ${offset}) \
              ORDER BY r.created_at DESC, r.id DESC",
@@ -268,13 +267,14 @@ impl Store {
         let conditions = Conditions::new(scope, &query);
         let from = if conditions.needs_sites() { FROM } else { "FROM releases r" };
         let sql = format!(
-            "SELECT r.created_week, COUNT(*), \
-             SUM(CASE WHEN r.outcome = 'completed' THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN r.outcome = 'rolled-back' AND r.completed_at IS NULL THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN r.outcome = 'rolled-back' AND r.completed_at IS NOT NULL THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN r.outcome IS NULL THEN 1 ELSE 0 END), \
+            "SELECT r.created_week, r.run, COUNT(*), \
+             SUM(CASE WHEN r.ended_as = 'completed' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN r.ended_as = 'failed' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN r.ended_as = 'rejected' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN r.ended_as = 'rolled-back' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN r.ended_as IS NULL THEN 1 ELSE 0 END), \
              AVG(r.duration_s), COALESCE(SUM(r.downtime_ms), 0), COALESCE(SUM(r.failed_requests), 0) \
-             {from}{} GROUP BY r.created_week ORDER BY r.created_week",
+             {from}{} GROUP BY r.created_week, r.run ORDER BY r.created_week",
             conditions.sql()
         );
         let rows: Vec<WeekRow> = sqlx::query_as_with(&sql, conditions.arguments(&[])?).fetch_all(&self.pool).await?;
@@ -284,45 +284,62 @@ impl Store {
 
 fn stats_from_weeks(rows: &[WeekRow]) -> HistoryStats {
     let mut stats = HistoryStats {
-        total: 0,
-        completed: 0,
-        failed: 0,
-        rolled_back: 0,
-        running: 0,
+        all: OutcomeCounts::default(),
+        production: OutcomeCounts::default(),
+        rehearsals: OutcomeCounts::default(),
         failure_rate: 0.0,
         rollback_rate: 0.0,
         weeks: Vec::new(),
     };
-    for &(ref week, releases, completed, failed, rolled_back, running, mean_duration_s, downtime_ms, failed_requests) in rows {
-        stats.total += releases;
-        stats.completed += completed;
-        stats.failed += failed;
-        stats.rolled_back += rolled_back;
-        stats.running += running;
+    // Mean durations of one week's runs of both kinds, weighted by their finished runs.
+    let mut duration_weight = 0.0;
+    for &(ref week, ref run, releases, completed, failed, rejected, rolled_back, running, mean_duration_s, downtime_ms, failed_requests) in
+        rows
+    {
+        let counts = OutcomeCounts { total: releases, completed, failed, rejected, rolled_back, running };
+        add(&mut stats.all, &counts);
+        add(if run == "rehearsal" { &mut stats.rehearsals } else { &mut stats.production }, &counts);
         // A week the database cannot date (a malformed timestamp) still counts in the totals.
         let Some(monday) = week.as_deref().and_then(Day::parse) else { continue };
-        if let Some(last) = stats.weeks.last().and_then(|w: &WeekStats| Day::parse(&w.week)) {
-            let mut gap = last.plus_days(7);
-            while gap < monday {
-                stats.weeks.push(empty_week(gap));
-                gap = gap.plus_days(7);
+        let same_week = stats.weeks.last().is_some_and(|w| w.week == monday.to_string());
+        if !same_week {
+            if let Some(last) = stats.weeks.last().and_then(|w: &WeekStats| Day::parse(&w.week)) {
+                let mut gap = last.plus_days(7);
+                while gap < monday {
+                    stats.weeks.push(empty_week(gap));
+                    gap = gap.plus_days(7);
+                }
             }
+            stats.weeks.push(empty_week(monday));
+            duration_weight = 0.0;
         }
-        stats.weeks.push(WeekStats {
-            week: monday.to_string(),
-            releases,
-            completed,
-            failed,
-            rolled_back,
-            mean_duration_s: mean_duration_s.unwrap_or(0.0),
-            downtime_s: downtime_ms as f64 / 1000.0,
-            failed_requests,
-        });
+        let entry = stats.weeks.last_mut().expect("pushed above");
+        let finished = (releases - running) as f64;
+        if let Some(mean) = mean_duration_s.filter(|_| finished > 0.0) {
+            entry.mean_duration_s = (entry.mean_duration_s * duration_weight + mean * finished) / (duration_weight + finished);
+            duration_weight += finished;
+        }
+        entry.releases += releases;
+        entry.completed += completed;
+        entry.failed += failed;
+        entry.rejected += rejected;
+        entry.rolled_back += rolled_back;
+        entry.downtime_s += downtime_ms as f64 / 1000.0;
+        entry.failed_requests += failed_requests;
     }
-    let finished = stats.completed + stats.failed + stats.rolled_back;
-    stats.failure_rate = ratio(stats.failed, finished);
-    stats.rollback_rate = ratio(stats.rolled_back, stats.completed + stats.rolled_back);
+    let p = &stats.production;
+    stats.failure_rate = ratio(p.failed, p.completed + p.failed + p.rejected + p.rolled_back);
+    stats.rollback_rate = ratio(p.rolled_back, p.completed + p.rolled_back);
     stats
+}
+
+fn add(sum: &mut OutcomeCounts, counts: &OutcomeCounts) {
+    sum.total += counts.total;
+    sum.completed += counts.completed;
+    sum.failed += counts.failed;
+    sum.rejected += counts.rejected;
+    sum.rolled_back += counts.rolled_back;
+    sum.running += counts.running;
 }
 
 fn empty_week(monday: Day) -> WeekStats {
@@ -331,6 +348,7 @@ fn empty_week(monday: Day) -> WeekStats {
         releases: 0,
         completed: 0,
         failed: 0,
+        rejected: 0,
         rolled_back: 0,
         mean_duration_s: 0.0,
         downtime_s: 0.0,
@@ -351,24 +369,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn weeks_without_releases_are_filled_and_rates_use_their_own_denominators() {
-        let rows: Vec<WeekRow> =
-            vec![(Some("2026-12-21".into()), 4, 2, 1, 1, 0, Some(30.0), 1500, 3), (Some("2027-01-04".into()), 1, 0, 0, 0, 1, None, 0, 0)];
+    fn weeks_without_releases_are_filled_and_rates_count_production_runs_only() {
+        let rows: Vec<WeekRow> = vec![
+            (Some("2026-12-21".into()), "production".into(), 5, 2, 1, 1, 1, 0, Some(30.0), 1500, 3),
+            (Some("2026-12-21".into()), "rehearsal".into(), 2, 1, 1, 0, 0, 0, Some(60.0), 0, 0),
+            (Some("2027-01-04".into()), "production".into(), 1, 0, 0, 0, 0, 1, None, 0, 0),
+        ];
         let stats = stats_from_weeks(&rows);
         let weeks: Vec<(&str, i64)> = stats.weeks.iter().map(|w| (w.week.as_str(), w.releases)).collect();
-        assert_eq!(weeks, [("2026-12-21", 4), ("2026-12-28", 0), ("2027-01-04", 1)]);
-        assert_eq!((stats.total, stats.completed, stats.failed, stats.rolled_back, stats.running), (5, 2, 1, 1, 1));
-        assert_eq!(stats.failure_rate, 0.25);
+        assert_eq!(weeks, [("2026-12-21", 7), ("2026-12-28", 0), ("2027-01-04", 1)]);
+        let all = &stats.all;
+        assert_eq!((all.total, all.completed, all.failed, all.rejected, all.rolled_back, all.running), (8, 3, 2, 1, 1, 1));
+        assert_eq!((stats.production.total, stats.rehearsals.total, stats.rehearsals.failed), (6, 2, 1));
+        // The rehearsal's failure is not a production failure.
+        assert_eq!(stats.failure_rate, 1.0 / 5.0);
         assert_eq!(stats.rollback_rate, 1.0 / 3.0);
+        assert_eq!(stats.weeks[0].mean_duration_s, (30.0 * 5.0 + 60.0 * 2.0) / 7.0);
         assert_eq!((stats.weeks[0].downtime_s, stats.weeks[2].mean_duration_s), (1.5, 0.0));
         assert_eq!(stats_from_weeks(&[]).failure_rate, 0.0);
-    }
-
-    #[test]
-    fn outcomes_tell_a_failure_from_a_rollback_after_completion() {
-        assert_eq!(history_outcome(Some("completed"), true), "completed");
-        assert_eq!(history_outcome(Some("rolled-back"), false), "failed");
-        assert_eq!(history_outcome(Some("rolled-back"), true), "rolled-back");
-        assert_eq!(history_outcome(None, true), "running");
     }
 }

@@ -44,8 +44,7 @@ struct ExportRow {
     document_version: i64,
     candidate_sha256: String,
     submitted_by: String,
-    outcome: Option<String>,
-    completed_at: Option<String>,
+    ended_as: Option<String>,
     created_at: String,
     finished_at: Option<String>,
     duration_s: Option<f64>,
@@ -56,7 +55,7 @@ struct ExportRow {
 impl Store {
     /// Writes every release `scope` may see that matches `filter` (page size and offset are
     /// ignored) to `out` as CSV with a header line; returns how many releases it wrote.
-    /// `outcome` is `completed`, `failed`, `rolled-back` or `running`, as in the stats.
+    /// `outcome` is `completed`, `failed`, `rejected`, `rolled-back` or `running`, as in the stats.
     pub async fn release_history_csv(&self, scope: HistoryScope, filter: &HistoryFilter, out: &mut impl Write) -> Result<u64, StoreError> {
         let query = history_query(filter)?;
         let base = Conditions::new(scope, &query);
@@ -76,7 +75,7 @@ impl Store {
             extra.push(Bind::Int(CHUNK));
             let sql = format!(
                 "SELECT r.id, {NAMES}, COALESCE(c.name, '{DELETED_SITE}') AS customer, r.run, r.workflow, \
-                 r.document_version, r.candidate_sha256, r.outcome, r.completed_at, r.created_at, \
+                 r.document_version, r.candidate_sha256, r.ended_as, r.created_at, \
                  r.finished_at, CAST(r.duration_s AS REAL) AS duration_s, r.downtime_ms, r.failed_requests \
                  {FROM}{} ORDER BY r.created_at DESC, r.id DESC LIMIT ${limit}",
                 conditions.sql()
@@ -107,7 +106,7 @@ fn cells(row: &ExportRow) -> [String; 14] {
         row.document_version.to_string(),
         text(&row.candidate_sha256),
         text(&row.submitted_by),
-        history_outcome(row.outcome.as_deref(), row.completed_at.is_some()).to_owned(),
+        history_outcome(row.ended_as.as_deref()).to_owned(),
         text(&row.created_at),
         row.finished_at.as_deref().map(text).unwrap_or_default(),
         row.duration_s.map(|s| format!("{s:.3}")).unwrap_or_default(),

@@ -8,6 +8,7 @@
 use crate::{now, Store, StoreError};
 use sqlx::sqlite::SqliteArguments;
 use sqlx::Arguments;
+use switchyard_core::workflow::Outcome;
 
 /// A release to create, with its start state and first commands (transition 0).
 #[derive(Debug, Clone)]
@@ -202,7 +203,7 @@ impl Store {
         release_id: i64,
         after_seq: i64,
         transitions: &[NewTransition<'_>],
-        outcome: Option<&str>,
+        outcome: Option<Outcome>,
     ) -> Result<i64, StoreError> {
         let mut tx = self.write_transaction().await?;
         let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM release_transitions WHERE release_id = $1")
@@ -234,14 +235,17 @@ impl Store {
         if let Some(state) = transitions.last().map(|t| t.state) {
             // A rollback after completion reopens the release until it is rolled back;
             // completed_at keeps the first completion, which tells a rollback from a failure.
+            // `outcome` names the final state, `ended_as` what history counts it as.
+            let final_state = outcome.map(|o| if o == Outcome::Completed { "completed" } else { "rolled-back" });
             sqlx::query(
                 "UPDATE releases SET state = $1, outcome = $2, finished_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END, \
-                 completed_at = COALESCE(completed_at, CASE WHEN $2 = 'completed' THEN $3 END) WHERE id = $4",
+                 completed_at = COALESCE(completed_at, CASE WHEN $2 = 'completed' THEN $3 END), ended_as = $5 WHERE id = $4",
             )
             .bind(state)
-            .bind(outcome)
+            .bind(final_state)
             .bind(&at)
             .bind(release_id)
+            .bind(outcome.map(Outcome::as_str))
             .execute(&mut *tx)
             .await?;
         }
@@ -327,7 +331,7 @@ mod tests {
         assert_eq!(store.last_transition(release.id).await.unwrap().commands, "[c2]");
         assert_eq!(store.unfinished_releases().await.unwrap().len(), 1);
 
-        store.append_transitions(release.id, 2, &[step("e3", "done", "[]")], Some("completed")).await.unwrap();
+        store.append_transitions(release.id, 2, &[step("e3", "done", "[]")], Some(Outcome::Completed)).await.unwrap();
         let done = store.release(release.id).await.unwrap();
         assert_eq!((done.state.as_str(), done.outcome.as_deref()), ("done", Some("completed")));
         assert!(done.finished_at.is_some());
@@ -344,7 +348,7 @@ mod tests {
         store.create_release(&new_release("u4", "production")).await.unwrap();
         store.mark_rehearsal_passed(passed.id).await.unwrap();
         store
-            .append_transitions(failed.id, 0, &[NewTransition { event: "e", state: "rb", commands: "[]" }], Some("rolled-back"))
+            .append_transitions(failed.id, 0, &[NewTransition { event: "e", state: "rb", commands: "[]" }], Some(Outcome::Failed))
             .await
             .unwrap();
         let rows = store.rehearsals(SiteReleases::Unlisted("shop")).await.unwrap();

@@ -4,6 +4,7 @@
 
 use sqlx::SqlitePool;
 use switchyard_api::{CustomerDraft, HistoryFilter, SiteDraft};
+use switchyard_core::workflow::Outcome;
 use switchyard_store::{HistoryScope, NewRelease, NewTransition, Store, StoreError, HISTORY_CSV_COLUMNS};
 
 /// How a release ends in a scenario.
@@ -11,9 +12,11 @@ use switchyard_store::{HistoryScope, NewRelease, NewTransition, Store, StoreErro
 enum End {
     Running,
     Completed,
-    /// Rolled back before it completed.
+    /// Rolled back before it completed, because a step failed.
     Failed,
-    /// Completed, then rolled back.
+    /// Rolled back before it completed, because someone rejected it.
+    Rejected,
+    /// Completed, then rolled back on request.
     RolledBack,
 }
 
@@ -81,11 +84,12 @@ impl World {
         };
         let id = self.store.create_release(&new).await.unwrap().id;
         let step = |state| [NewTransition { event: "e", state, commands: "[]" }];
-        let outcomes: &[Option<&str>] = match end {
+        let outcomes: &[Option<Outcome>] = match end {
             End::Running => &[],
-            End::Completed => &[Some("completed")],
-            End::Failed => &[Some("rolled-back")],
-            End::RolledBack => &[Some("completed"), None, Some("rolled-back")],
+            End::Completed => &[Some(Outcome::Completed)],
+            End::Failed => &[Some(Outcome::Failed)],
+            End::Rejected => &[Some(Outcome::Rejected)],
+            End::RolledBack => &[Some(Outcome::Completed), None, Some(Outcome::RolledBack)],
         };
         for (seq, outcome) in outcomes.iter().enumerate() {
             self.store.append_transitions(id, seq as i64, &step("\"next\""), *outcome).await.unwrap();
@@ -140,7 +144,8 @@ async fn each_filter_narrows_to_its_releases_newest_first() {
         [blog_rehearsal, portal_running, shop_rehearsal]
     );
     assert_eq!(w.ids(all, HistoryFilter { outcome: Some("running".into()), ..filter() }).await, [portal_running]);
-    assert_eq!(w.ids(all, HistoryFilter { outcome: Some("rolled-back".into()), ..filter() }).await, [blog_rolled_back, shop_failed]);
+    assert_eq!(w.ids(all, HistoryFilter { outcome: Some("rolled-back".into()), ..filter() }).await, [blog_rolled_back]);
+    assert_eq!(w.ids(all, HistoryFilter { outcome: Some("failed".into()), ..filter() }).await, [shop_failed]);
     assert_eq!(
         w.ids(all, HistoryFilter { outcome: Some("completed".into()), ..filter() }).await,
         [blog_rehearsal, shop_rehearsal, portal_done]
@@ -173,7 +178,7 @@ async fn a_customer_never_sees_another_customers_release_whatever_they_filter() 
     assert!(w.ids(acme_only, HistoryFilter { site_id: Some(w.portal), ..filter() }).await.is_empty());
     assert!(w.ids(acme_only, HistoryFilter { workflow: Some("rollout".into()), ..filter() }).await.is_empty());
     let stats = w.store.release_stats(acme_only, &HistoryFilter { customer_id: Some(w.globex), ..filter() }).await.unwrap();
-    assert_eq!((stats.total, stats.weeks.len()), (0, 0));
+    assert_eq!((stats.all.total, stats.weeks.len()), (0, 0));
     let mut csv = Vec::new();
     let written = w.store.release_history_csv(acme_only, &HistoryFilter { site_id: Some(w.portal), ..filter() }, &mut csv).await.unwrap();
     assert_eq!((written, String::from_utf8(csv).unwrap().lines().count()), (0, 1));
@@ -247,33 +252,75 @@ async fn weeks_start_on_monday_and_group_across_a_year_boundary() {
 }
 
 #[tokio::test]
-async fn stats_tell_failures_from_rollbacks_and_add_up_downtime() {
+async fn stats_tell_failures_rejections_and_rollbacks_apart_and_add_up_downtime() {
     let mut w = world().await;
     let completed = w.release("shop", "production", "migration", "2026-06-01T10:00:00.000Z", 10, End::Completed).await;
     w.release("shop", "production", "migration", "2026-06-02T10:00:00.000Z", 20, End::Completed).await;
     let failed = w.release("shop", "production", "migration", "2026-06-03T10:00:00.000Z", 30, End::Failed).await;
     let rolled_back = w.release("blog", "production", "blue-green", "2026-06-04T10:00:00.000Z", 60, End::RolledBack).await;
+    let rejected = w.release("blog", "production", "blue-green", "2026-06-04T11:00:00.000Z", 5, End::Rejected).await;
     w.release("blog", "production", "blue-green", "2026-06-05T10:00:00.000Z", 0, End::Running).await;
+    // A failed rehearsal is where failing is cheap: it does not count as a production failure.
+    w.release("blog", "rehearsal", "blue-green", "2026-06-05T11:00:00.000Z", 5, End::Failed).await;
     w.store.record_downtime(completed, 1_500, 2).await.unwrap();
     w.store.record_downtime(failed, 250, 7).await.unwrap();
 
     let stats = w.store.release_stats(HistoryScope::Everything, &HistoryFilter::default()).await.unwrap();
-    assert_eq!((stats.total, stats.completed, stats.failed, stats.rolled_back, stats.running), (5, 2, 1, 1, 1));
-    assert_eq!(stats.failure_rate, 0.25, "one failure out of four finished");
-    assert_eq!(stats.rollback_rate, 1.0 / 3.0, "one rollback out of three that completed");
+    let all = &stats.all;
+    assert_eq!((all.total, all.completed, all.failed, all.rejected, all.rolled_back, all.running), (7, 2, 2, 1, 1, 1));
+    assert_eq!((stats.production.total, stats.production.failed, stats.rehearsals.total, stats.rehearsals.failed), (6, 1, 1, 1));
+    assert_eq!(stats.failure_rate, 0.2, "one failure out of five finished production runs");
+    assert_eq!(stats.rollback_rate, 1.0 / 3.0, "one rollback out of three production runs that completed");
     let week = &stats.weeks[0];
-    assert_eq!((week.week.as_str(), week.releases, week.rolled_back), ("2026-06-01", 5, 1));
-    assert_eq!((week.mean_duration_s, week.downtime_s, week.failed_requests), (30.0 * 60.0, 1.75, 9));
+    assert_eq!((week.week.as_str(), week.releases, week.rolled_back, week.rejected), ("2026-06-01", 7, 1, 1));
+    assert_eq!(week.downtime_s, 1.75);
+    assert_eq!(week.failed_requests, 9);
 
     let page = w.store.release_history(HistoryScope::Everything, &HistoryFilter::default()).await.unwrap();
-    let outcome = |id| page.rows.iter().find(|r| r.id == id).map(|r| (r.outcome.as_deref(), r.completed_at.is_some(), r.history_outcome()));
-    assert_eq!(outcome(failed), Some((Some("rolled-back"), false, "failed")));
-    assert_eq!(outcome(rolled_back), Some((Some("rolled-back"), true, "rolled-back")));
-    assert_eq!(outcome(completed), Some((Some("completed"), true, "completed")));
+    let outcome = |id| page.rows.iter().find(|r| r.id == id).map(|r| r.history_outcome().to_owned());
+    assert_eq!(outcome(failed).as_deref(), Some("failed"));
+    assert_eq!(outcome(rejected).as_deref(), Some("rejected"));
+    assert_eq!(outcome(rolled_back).as_deref(), Some("rolled-back"));
+    assert_eq!(outcome(completed).as_deref(), Some("completed"));
 
     let only_migrations = HistoryFilter { workflow: Some("migration".into()), limit: Some(1), offset: Some(2), ..Default::default() };
     let stats = w.store.release_stats(HistoryScope::Everything, &only_migrations).await.unwrap();
-    assert_eq!((stats.total, stats.rolled_back, stats.weeks[0].failed_requests), (3, 0, 9), "page size and offset do not apply");
+    assert_eq!((stats.all.total, stats.all.rolled_back, stats.weeks[0].failed_requests), (3, 0, 9), "page size and offset do not apply");
+}
+
+#[tokio::test]
+async fn the_figures_equal_the_tables_count_for_every_outcome_and_run() {
+    let mut w = world().await;
+    mixed(&mut w).await;
+    for (at, end) in [("2026-03-02T00:00:00.000Z", End::Rejected), ("2026-03-03T00:00:00.000Z", End::Failed)] {
+        w.release("portal", "production", "no-migration", at, 3, end).await;
+    }
+    for run in [None, Some("rehearsal"), Some("production")] {
+        let base = HistoryFilter { run: run.map(str::to_owned), ..Default::default() };
+        let stats = w.store.release_stats(HistoryScope::Everything, &base).await.unwrap();
+        let a = &stats.all;
+        for (outcome, figure) in [
+            ("completed", a.completed),
+            ("failed", a.failed),
+            ("rejected", a.rejected),
+            ("rolled-back", a.rolled_back),
+            ("running", a.running),
+        ] {
+            let filter = HistoryFilter { outcome: Some(outcome.into()), ..base.clone() };
+            let listed = w.store.release_history(HistoryScope::Everything, &filter).await.unwrap().total;
+            assert_eq!(figure, listed, "{run:?} {outcome}: the figure says {figure}, the table lists {listed}");
+            let mut csv = Vec::new();
+            w.store.release_history_csv(HistoryScope::Everything, &filter, &mut csv).await.unwrap();
+            let text = String::from_utf8(csv).unwrap();
+            let exported: Vec<&str> = text.lines().skip(1).collect();
+            assert_eq!(exported.len() as i64, figure, "{run:?} {outcome}: the export");
+            assert!(exported.iter().all(|line| line.contains(&format!(",{outcome},"))), "{run:?} {outcome}: {exported:?}");
+            let total = w.store.release_history(HistoryScope::Everything, &base).await.unwrap().total;
+            assert_eq!(a.total, total);
+        }
+        let by_run = stats.production.total + stats.rehearsals.total;
+        assert_eq!(by_run, a.total, "{run:?}: production runs and rehearsals add up");
+    }
 }
 
 #[tokio::test]
@@ -332,7 +379,7 @@ async fn a_malformed_filter_is_refused_saying_what_to_send() {
     let error = w.store.release_history(HistoryScope::Everything, &bad).await.unwrap_err();
     let StoreError::InvalidFilter(invalid) = &error else { panic!("expected an invalid filter, got {error}") };
     assert_eq!(invalid.message_for("from"), Some("from must be a date YYYY-MM-DD, got \"yesterday\""));
-    assert_eq!(invalid.message_for("outcome"), Some("unknown outcome \"done\"; use completed, rolled-back or running"));
+    assert_eq!(invalid.message_for("outcome"), Some("unknown outcome \"done\"; use completed, failed, rejected, rolled-back or running"));
     assert_eq!(invalid.message_for("offset"), Some("offset must be 0 or more, got -1"));
     let unknown_workflow = HistoryFilter { workflow: Some("big-bang".into()), ..Default::default() };
     assert!(matches!(w.store.release_stats(HistoryScope::Everything, &unknown_workflow).await, Err(StoreError::InvalidFilter(_))));

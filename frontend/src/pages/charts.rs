@@ -1,5 +1,5 @@
 //! The history page's figures and charts, drawn as inline SVG by this module: releases per
-//! week (stacked completed, failed, rolled back), mean duration per week (a line) and
+//! week (stacked completed, failed, rejected, rolled back), mean duration per week (a line) and
 //! downtime per week (bars). No chart library: a few rectangles, a polyline and labels.
 
 use crate::format;
@@ -18,13 +18,24 @@ pub fn HistoryCharts(stats: HistoryStats) -> impl IntoView {
     let weeks = stats.weeks.clone();
     view! {
         <section class="figures" id="history-figures">
-            <Figure id="figure-total" label="Releases" value=stats.total.to_string() />
-            <Figure id="figure-completed" label="Completed" value=stats.completed.to_string() />
-            <Figure id="figure-failed" label="Failed" value=stats.failed.to_string() />
-            <Figure id="figure-rolled-back" label="Rolled back" value=stats.rolled_back.to_string() />
-            <Figure id="figure-failure-rate" label="Failure rate" value=format::percent(stats.failure_rate) />
-            <Figure id="figure-rollback-rate" label="Rollback rate" value=format::percent(stats.rollback_rate) />
+            <Figure id="figure-total" label="Releases" value=stats.all.total.to_string() />
+            <Figure id="figure-completed" label="Completed" value=stats.all.completed.to_string() />
+            <Figure id="figure-failed" label="Failed" value=stats.all.failed.to_string() />
+            <Figure id="figure-rejected" label="Rejected" value=stats.all.rejected.to_string() />
+            <Figure id="figure-rolled-back" label="Rolled back" value=stats.all.rolled_back.to_string() />
+            <Figure id="figure-running" label="Running" value=stats.all.running.to_string() />
+            <Figure id="figure-failure-rate" label="Production failure rate" value=format::percent(stats.failure_rate) />
+            <Figure id="figure-rollback-rate" label="Production rollback rate" value=format::percent(stats.rollback_rate) />
         </section>
+        <p class="figures-note" id="figures-runs">
+            {format!(
+                "{} production {} and {} {}: the rates count production runs only; a rehearsal is where failing is cheap.",
+                stats.production.total,
+                if stats.production.total == 1 { "run" } else { "runs" },
+                stats.rehearsals.total,
+                if stats.rehearsals.total == 1 { "rehearsal" } else { "rehearsals" },
+            )}
+        </p>
         {if weeks.is_empty() {
             view! { <p class="empty" id="charts-empty">"No finished releases in this range, so nothing to chart yet."</p> }.into_any()
         } else {
@@ -38,6 +49,7 @@ pub fn HistoryCharts(stats: HistoryStats) -> impl IntoView {
                         <p class="legend">
                             <span class="swatch completed"></span>"completed "
                             <span class="swatch failed"></span>"failed "
+                            <span class="swatch rejected"></span>"rejected "
                             <span class="swatch rolled-back"></span>"rolled back"
                         </p>
                     </ChartCard>
@@ -115,7 +127,7 @@ fn frame(weeks: &[String], max_label: String) -> impl IntoView {
 
 #[component]
 fn ReleasesPerWeek(weeks: Vec<WeekStats>) -> impl IntoView {
-    let max = weeks.iter().map(|w| (w.completed + w.failed + w.rolled_back).max(w.releases)).max().unwrap_or(0) as f64;
+    let max = weeks.iter().map(|w| (w.completed + w.failed + w.rejected + w.rolled_back).max(w.releases)).max().unwrap_or(0) as f64;
     let names: Vec<String> = weeks.iter().map(|w| w.week.clone()).collect();
     let count = weeks.len();
     let bars = weeks
@@ -126,7 +138,7 @@ fn ReleasesPerWeek(weeks: Vec<WeekStats>) -> impl IntoView {
             let width = (step * 0.7).clamp(1.0, 40.0);
             let x = x + (step - width) / 2.0;
             let mut top = baseline();
-            let segments = [("completed", w.completed), ("failed", w.failed), ("rolled-back", w.rolled_back)]
+            let segments = [("completed", w.completed), ("failed", w.failed), ("rejected", w.rejected), ("rolled-back", w.rolled_back)]
                 .into_iter()
                 .filter(|(_, n)| *n > 0)
                 .map(|(kind, n)| {

@@ -105,7 +105,7 @@ pub fn HistoryPageView() -> impl IntoView {
                 <label class="field"><span class="field-label">"Outcome"</span>
                     <select name="outcome" on:change=choose("outcome")>
                         <option value="">"Any outcome"</option>
-                        {options(plain(&["completed", "rolled-back", "running"]), "outcome")}
+                        {options(plain(&["completed", "failed", "rejected", "rolled-back", "running"]), "outcome")}
                     </select>
                 </label>
                 <label class="field"><span class="field-label">"Run"</span>

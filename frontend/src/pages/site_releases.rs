@@ -118,14 +118,15 @@ pub fn ReleaseTable(releases: Vec<ReleaseSummary>, #[prop(optional)] show_site: 
             <tbody>
                 {releases.into_iter().map(|r| {
                     view! {
-                        <tr class="release-row" data-release-id=r.id data-status=r.status.clone()>
+                        <tr class="release-row" data-release-id=r.id data-status=r.status.clone() data-outcome=r.outcome.clone().unwrap_or_default()>
                             <td><a class="release-link" href=format!("/releases/{}", r.id)>{format!("#{} · v{}", r.id, r.document_version)}</a></td>
                             {show_site.then(|| view! { <td>{r.site.clone()}</td><td>{r.customer.clone()}</td> })}
                             <td><span class=format!("badge run-{}", r.run)>{r.run.clone()}</span></td>
                             <td>{r.workflow.clone()}</td>
-                            // A finished release's badge says it all; one under way says what it waits for.
+                            // A finished release's badge says how it ended (failed, rejected, rolled
+                            // back: the history figures' words); one under way what it waits for.
                             <td>
-                                <StatusBadge status=r.status.clone() />
+                                <StatusBadge status=r.outcome.clone().unwrap_or_else(|| r.status.clone()) />
                                 {r.outcome.is_none().then(|| view! { " " <span class="muted small">{r.waiting_for.clone()}</span> })}
                             </td>
                             <td class="when">{format::when(&r.created_at)}</td>

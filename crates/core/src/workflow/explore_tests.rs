@@ -204,8 +204,18 @@ fn check(name: &str, expect: Expect) -> usize {
             assert!(!world.production_touched, "{name}: production changed in {state:?}: {world:?}");
         }
         match state {
-            State::RolledBack { reason } => {
+            State::RolledBack { reason, cause } => {
                 rolled_back += 1;
+                // History counts the run by its cause: it must be the one the reason tells.
+                let told = if reason.starts_with("rollback requested by") {
+                    RollbackCause::Requested
+                } else if reason.starts_with("rejected by") || reason.contains("found a problem") {
+                    RollbackCause::Rejected
+                } else {
+                    RollbackCause::Failed
+                };
+                assert_eq!(*cause, told, "{name}: rolled back ({reason}) counted as {cause:?}");
+                assert_eq!(state.outcome(), Some(Outcome::of_rollback(told)));
                 // A rollback may keep an expand migration's schema, which the old version
                 // serves (`refused_schema` above checks it can): the same version must serve.
                 let served = |w: &World| w.serving().map(|(code, schema)| (code, (!w.expand).then_some(schema)));

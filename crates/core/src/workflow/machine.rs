@@ -20,16 +20,92 @@ pub enum State {
     /// commands reversed, so that running the list backwards runs them in their order).
     Running { stage: usize, undo: Vec<Command> },
     /// Reversing: `remaining[0]` is in flight.
-    RollingBack { reason: String, remaining: Vec<Command>, attempt: u8 },
+    RollingBack {
+        reason: String,
+        #[serde(default)]
+        cause: RollbackCause,
+        remaining: Vec<Command>,
+        attempt: u8,
+    },
     /// A rollback command kept failing; a rollback request from an operator retries it.
-    RollbackStalled { reason: String, remaining: Vec<Command>, output: String },
+    RollbackStalled {
+        reason: String,
+        #[serde(default)]
+        cause: RollbackCause,
+        remaining: Vec<Command>,
+        output: String,
+    },
     /// Every stage done. The previous configuration is kept, so it can still be rolled back.
     Completed { undo: Vec<Command> },
     /// Back on the last working configuration.
-    RolledBack { reason: String },
+    RolledBack {
+        reason: String,
+        #[serde(default)]
+        cause: RollbackCause,
+    },
+}
+
+/// Why a run is being (or was) rolled back: what history counts it as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RollbackCause {
+    /// A step, a health check or a watch window failed it (a run journaled before causes
+    /// were recorded reads as this).
+    #[default]
+    Failed,
+    /// Support rejected it at the approval, or the customer at the confirmation.
+    Rejected,
+    /// Someone asked for the rollback.
+    Requested,
+}
+
+/// How a run ended, as history, its figures and its export name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Completed,
+    Failed,
+    Rejected,
+    /// Rolled back because someone asked, before or after it completed.
+    RolledBack,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 4] = [Outcome::Completed, Outcome::Failed, Outcome::Rejected, Outcome::RolledBack];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Failed => "failed",
+            Outcome::Rejected => "rejected",
+            Outcome::RolledBack => "rolled-back",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    /// The outcome of a run rolled back for `cause`.
+    pub fn of_rollback(cause: RollbackCause) -> Outcome {
+        match cause {
+            RollbackCause::Failed => Outcome::Failed,
+            RollbackCause::Rejected => Outcome::Rejected,
+            RollbackCause::Requested => Outcome::RolledBack,
+        }
+    }
 }
 
 impl State {
+    /// How the run ended; `None` while it is under way (a rollback in progress included).
+    pub fn outcome(&self) -> Option<Outcome> {
+        match self {
+            State::Completed { .. } => Some(Outcome::Completed),
+            State::RolledBack { cause, .. } => Some(Outcome::of_rollback(*cause)),
+            _ => None,
+        }
+    }
+
     pub fn is_final(&self) -> bool {
         matches!(self, State::Completed { .. } | State::RolledBack { .. })
     }
@@ -71,13 +147,13 @@ pub fn enter(stages: &[Stage], next: usize, undo: Vec<Command>) -> (State, Vec<C
 }
 
 /// Starts reversing `undo` (oldest first), newest first.
-fn roll_back(reason: String, undo: &[Command]) -> (State, Vec<Command>) {
+fn roll_back(reason: String, cause: RollbackCause, undo: &[Command]) -> (State, Vec<Command>) {
     let remaining: Vec<Command> = undo.iter().rev().cloned().collect();
     match remaining.first() {
-        None => (State::RolledBack { reason }, vec![]),
+        None => (State::RolledBack { reason, cause }, vec![]),
         Some(first) => {
             let first = first.clone();
-            (State::RollingBack { reason, remaining, attempt: 1 }, vec![first])
+            (State::RollingBack { reason, cause, remaining, attempt: 1 }, vec![first])
         }
     }
 }
@@ -87,40 +163,49 @@ pub fn step(stages: &[Stage], submitted_by: &Submitter, state: &State, event: &E
     match state {
         State::Running { stage, undo } => {
             if let Event::RollbackRequested { by, reason } = event {
-                return Ok(roll_back(format!("rollback requested by {}: {reason}", by.user), undo));
+                return Ok(roll_back(format!("rollback requested by {}: {reason}", by.user), RollbackCause::Requested, undo));
             }
             running(stages, submitted_by, *stage, undo, event).unwrap_or_else(|| Err(unexpected()))
         }
-        State::RollingBack { reason, remaining, attempt } => match event {
+        State::RollingBack { reason, cause, remaining, attempt } => match event {
             Event::CommandSucceeded { .. } | Event::HealthChecked { healthy: true, .. } => {
                 let rest = remaining[1..].to_vec();
                 match rest.first() {
-                    None => Ok((State::RolledBack { reason: reason.clone() }, vec![])),
+                    None => Ok((State::RolledBack { reason: reason.clone(), cause: *cause }, vec![])),
                     Some(next) => {
                         let next = next.clone();
-                        Ok((State::RollingBack { reason: reason.clone(), remaining: rest, attempt: 1 }, vec![next]))
+                        Ok((State::RollingBack { reason: reason.clone(), cause: *cause, remaining: rest, attempt: 1 }, vec![next]))
                     }
                 }
             }
             Event::CommandFailed { output } | Event::HealthChecked { healthy: false, detail: output } => {
                 if *attempt < ROLLBACK_ATTEMPTS {
-                    let retry = State::RollingBack { reason: reason.clone(), remaining: remaining.clone(), attempt: attempt + 1 };
+                    let retry =
+                        State::RollingBack { reason: reason.clone(), cause: *cause, remaining: remaining.clone(), attempt: attempt + 1 };
                     Ok((retry, vec![remaining[0].clone()]))
                 } else {
-                    let stalled = State::RollbackStalled { reason: reason.clone(), remaining: remaining.clone(), output: output.clone() };
+                    let stalled = State::RollbackStalled {
+                        reason: reason.clone(),
+                        cause: *cause,
+                        remaining: remaining.clone(),
+                        output: output.clone(),
+                    };
                     Ok((stalled, vec![]))
                 }
             }
             _ => Err(unexpected()),
         },
-        State::RollbackStalled { reason, remaining, .. } => match event {
+        State::RollbackStalled { reason, cause, remaining, .. } => match event {
             Event::RollbackRequested { .. } => {
-                Ok((State::RollingBack { reason: reason.clone(), remaining: remaining.clone(), attempt: 1 }, vec![remaining[0].clone()]))
+                let retry = State::RollingBack { reason: reason.clone(), cause: *cause, remaining: remaining.clone(), attempt: 1 };
+                Ok((retry, vec![remaining[0].clone()]))
             }
             _ => Err(unexpected()),
         },
         State::Completed { undo } => match event {
-            Event::RollbackRequested { by, reason } => Ok(roll_back(format!("rollback requested by {}: {reason}", by.user), undo)),
+            Event::RollbackRequested { by, reason } => {
+                Ok(roll_back(format!("rollback requested by {}: {reason}", by.user), RollbackCause::Requested, undo))
+            }
             _ => Err(unexpected()),
         },
         State::RolledBack { .. } => Err(unexpected()),
@@ -135,7 +220,8 @@ fn running(stages: &[Stage], submitted_by: &Submitter, index: usize, undo: &[Com
         undo.extend(extra.iter().rev().cloned());
         Ok(enter(stages, index + 1, undo))
     };
-    let fail = |reason: String| Ok(roll_back(reason, undo));
+    let fail = |reason: String| Ok(roll_back(reason, RollbackCause::Failed, undo));
+    let reject = |reason: String| Ok(roll_back(reason, RollbackCause::Rejected, undo));
     Some(match (&stages[index], event) {
         (Stage::Do { command: Command::HealthCheck { .. }, undo: extra }, Event::HealthChecked { healthy, detail }) => {
             if *healthy {
@@ -152,7 +238,7 @@ fn running(stages: &[Stage], submitted_by: &Submitter, index: usize, undo: &[Com
             Err(refusal) => Err(refusal),
         },
         (Stage::Approval, Event::Rejected { by, comment }) if by.role == Role::Support => {
-            fail(format!("rejected by {}: {comment}", by.user))
+            reject(format!("rejected by {}: {comment}", by.user))
         }
         (Stage::Approval, Event::Rejected { by, .. }) => Err(Refusal::CannotReject { user: by.user.clone(), role: by.role }),
         (Stage::Confirmation, Event::CustomerConfirmed { by, .. }) => match policy::may_confirm(by) {
@@ -160,7 +246,7 @@ fn running(stages: &[Stage], submitted_by: &Submitter, index: usize, undo: &[Com
             Err(refusal) => Err(refusal),
         },
         (Stage::Confirmation, Event::Rejected { by, comment }) => match policy::may_confirm(by) {
-            Ok(()) => fail(format!("the customer {} found a problem: {comment}", by.user)),
+            Ok(()) => reject(format!("the customer {} found a problem: {comment}", by.user)),
             Err(refusal) => Err(refusal),
         },
         (Stage::Watch { max_5xx_increase, .. }, Event::CountersObserved { old, new }) => {

@@ -34,7 +34,7 @@ mod transcript_tests;
 mod world;
 
 pub use command::{Command, Counters, Env, Event};
-pub use machine::{State, Transition, ROLLBACK_ATTEMPTS};
+pub use machine::{Outcome, RollbackCause, State, Transition, ROLLBACK_ATTEMPTS};
 pub use plan::Stage;
 pub use policy::{Actor, Refusal, RehearsalRecord, Submitter};
 

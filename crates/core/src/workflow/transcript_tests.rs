@@ -52,7 +52,7 @@ fn describe(event: &Event) -> String {
 fn state_line(state: &State) -> String {
     match state {
         State::Completed { .. } => "= completed".into(),
-        State::RolledBack { reason } => format!("= rolled back: {reason}"),
+        State::RolledBack { reason, .. } => format!("= rolled back: {reason}"),
         State::RollbackStalled { output, .. } => format!("= rollback stalled: {output}"),
         _ => String::new(),
     }
@@ -252,7 +252,10 @@ fn a_rolled_back_release_accepts_nothing_and_says_so() {
     let release = production(&document(WorkflowKind::NoMigration));
     let (state, _) = release.start();
     let (state, commands) = release.step(&state, &Event::Rejected { by: support(), comment: "no".into() }).unwrap();
-    assert_eq!((state.clone(), commands), (State::RolledBack { reason: "rejected by sam: no".into() }, vec![]));
+    assert_eq!(
+        (state.clone(), commands),
+        (State::RolledBack { reason: "rejected by sam: no".into(), cause: RollbackCause::Rejected }, vec![])
+    );
     assert_eq!(release.waiting_for(&state), "rolled back and finished");
     let refusal = release.step(&state, &ok()).unwrap_err();
     assert_eq!(refusal.to_string(), "unexpected command success: the release is rolled back and finished");

@@ -6,7 +6,7 @@
 use switchyard_core::workflow::{Actor, Command, Event, State};
 use tokio::sync::MutexGuard;
 
-use super::{json, number, outcome, parse, status_of, Driver, Engine, Journaled, ReleaseStatus};
+use super::{json, number, parse, status_of, Driver, Engine, Journaled, ReleaseStatus};
 use crate::error::{EngineError, Result};
 
 impl Engine {
@@ -97,7 +97,7 @@ impl Engine {
         let (next, commands) = loaded.release.step(&state, event)?;
         let commands = number(&loaded.record.uid, last.seq + 1, commands);
         let transition = (json(event)?, json(&next)?, json(&commands)?);
-        self.append(id, last.seq, vec![transition], outcome(&next)).await?;
+        self.append(id, last.seq, vec![transition], next.outcome()).await?;
         tracing::info!("release {id}: {} journaled", event.name());
         Ok(())
     }

@@ -109,7 +109,7 @@ async fn a_failing_new_version_is_halted_during_its_watch_window_not_at_its_end(
     let halted =
         timeout(PROMPTLY, engine.approve(id, &sam(), "go")).await.expect("the failing version was watched for the whole window").unwrap();
     let trail = journal(&engine, id).await;
-    let State::RolledBack { reason } = &halted.state else { panic!("not rolled back:\n{trail}") };
+    let State::RolledBack { reason, .. } = &halted.state else { panic!("not rolled back:\n{trail}") };
     assert!(reason.starts_with("halted: the new version's 5xx rate"), "{reason}");
     let names = events(&engine, id).await;
     assert_eq!(names.iter().filter(|n| *n == "counters-observed").count(), 1, "{trail}");

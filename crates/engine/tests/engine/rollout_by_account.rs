@@ -150,7 +150,7 @@ async fn a_rollout_whose_new_version_fails_is_halted_and_routed_back() {
 
     let halted = engine.approve(id, &sam(), "go").await.unwrap();
     let trail = journal(&engine, id).await;
-    let State::RolledBack { reason } = &halted.state else { panic!("not rolled back:\n{trail}") };
+    let State::RolledBack { reason, .. } = &halted.state else { panic!("not rolled back:\n{trail}") };
     assert!(reason.starts_with("halted: the new version's 5xx rate"), "{reason}");
     assert!(!trail.contains("\"percent\":5,"), "halted before 5 % of accounts moved:\n{trail}");
     tokio::time::sleep(Duration::from_millis(300)).await;
