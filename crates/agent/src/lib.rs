@@ -10,6 +10,7 @@ pub mod api;
 pub mod artifacts;
 pub mod client;
 pub mod clone;
+pub mod confine;
 pub mod copytree;
 pub mod envs;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod ops;
 pub mod releases;
 pub mod routing;
 pub mod server;
+pub mod site_users;
 pub mod spawn;
 pub mod steps;
 pub mod supervisor;
@@ -98,6 +100,13 @@ pub async fn run_until(
     let layout = Layout::new(args.root.clone());
     layout.prepare()?;
     let identity = identity::load_or_create(&layout, &args.tls_names)?;
+    let isolation = confine::report(&layout);
+    if isolation.site_users {
+        tracing::info!("sites run as their own unix users; limits by {:?}", isolation.limits);
+    }
+    for warning in &isolation.warnings {
+        tracing::warn!("{warning}");
+    }
     let listener = std::net::TcpListener::bind(args.listen).map_err(|e| AgentError::Io {
         context: format!("cannot listen on {}: is another agent running there? pick another --listen", args.listen),
         source: e,

@@ -104,7 +104,7 @@ impl Supervisor {
         if self.is_running(env) {
             return self.status(env).await;
         }
-        let config = load_config(&self.layout, env)?;
+        let config = crate::envs::load_runnable(&self.layout, env)?;
         if std::net::TcpListener::bind(("127.0.0.1", config.port)).is_err() {
             return Err(AgentError::Conflict(format!(
                 "port {} of environment {env} is already in use by another process: stop it or give the environment another port",
@@ -276,7 +276,7 @@ async fn monitor(
                     _ = tokio::time::sleep(delay) => {}
                     _ = stop.changed() => break,
                 }
-                let config = match load_config(&layout, &env) {
+                let config = match crate::envs::load_runnable(&layout, &env) {
                     Ok(config) => config,
                     Err(e) => { tracing::error!("cannot restart the site of environment {env}: {e}"); set(ProcessState::Failed, None); return; }
                 };
