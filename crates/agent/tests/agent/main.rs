@@ -11,4 +11,5 @@ mod idempotency_and_restart;
 mod public_routing;
 mod release_lifecycle;
 mod release_manifest;
+mod site_isolation;
 mod site_supervision;
