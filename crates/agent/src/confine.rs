@@ -19,6 +19,8 @@ const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 /// speak. Everything else (tokens, the operator's shell, RUST_LOG) stays with the agent.
 const PASSED_THROUGH: &[&str] = &["PATH", "LANG", "LC_ALL", "TZ"];
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+/// Added to a refused start: the usual cause is a directory a site's user cannot pass.
+pub const REACH_HINT: &str = "; the site's own user may not reach its release or program: every directory above the agent's root and the program's must be searchable by others (chmod o+x; the agent's host status names them)";
 
 /// The host's isolation facts, found once.
 struct Host {

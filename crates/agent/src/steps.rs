@@ -69,7 +69,8 @@ impl Steps {
                 let (mut command, _) = command_in_current(&self.layout, env, &config, &req.command, &req.env)?;
                 command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
                 let child = command.spawn().map_err(|e| {
-                    AgentError::CommandFailed(format!("cannot start step {:?} in environment {env}: {e}", req.command.join(" ")))
+                    let hint = if e.kind() == std::io::ErrorKind::PermissionDenied { crate::confine::REACH_HINT } else { "" };
+                    AgentError::CommandFailed(format!("cannot start step {:?} in environment {env}: {e}{hint}", req.command.join(" ")))
                 })?;
                 std::fs::File::create(&log_path).map_err(io_context(format!("cannot create {}", log_path.display())))?;
                 write_json(&request_path, &digest)?;

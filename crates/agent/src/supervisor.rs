@@ -218,9 +218,10 @@ fn spawn_site(layout: &Layout, env: &str, config: &EnvConfig) -> Result<(tokio::
         .map_err(io_context(format!("cannot open {}", log_path.display())))?;
     let log_err = log.try_clone().map_err(io_context("cannot share the site log"))?;
     command.stdout(log).stderr(log_err);
-    let child = command
-        .spawn()
-        .map_err(|e| AgentError::CommandFailed(format!("cannot start the site of environment {env}: {e}; the command is {what}")))?;
+    let child = command.spawn().map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied { crate::confine::REACH_HINT } else { "" };
+        AgentError::CommandFailed(format!("cannot start the site of environment {env}: {e}; the command is {what}{hint}"))
+    })?;
     tracing::info!("started the site of environment {env} (pid {:?}) from {}", child.id(), release.display());
     let plan = SitePlan::new(config, launch.manifest.as_ref(), release.clone());
     Ok((child, release, plan))
