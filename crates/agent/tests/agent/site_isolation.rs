@@ -229,3 +229,61 @@ async fn a_clone_belongs_to_the_same_site_user_and_its_data_stays_the_sites() {
     let refused = c.create_env(&CreateEnv { op_id: "create-thief".into(), name: "thief".into(), config: thief }).await.unwrap_err();
     assert!(refused.to_string().contains("belongs to environment"), "{refused}");
 }
+
+#[tokio::test]
+async fn a_release_never_keeps_setuid_bits_and_its_site_can_read_but_not_change_it() {
+    need_root();
+    let agent = TestAgent::start();
+    let c = &agent.client;
+    let info = create(&agent, "modes", EnvConfig::new(vec!["false".into()], free_port())).await;
+    let user = info.config.run_as.unwrap();
+    let (bytes, sha) = tar_gz(&[("bin/tool", b"#!/bin/sh\necho tool\n", 0o6755), ("secret.conf", b"key=1\n", 0o600)]);
+    c.upload_bytes(bytes, &sha).await.unwrap();
+    c.unpack_release("modes", &UnpackRelease { op_id: "unpack-modes".into(), release_id: "r1".into(), sha256: sha }).await.unwrap();
+    c.activate("modes", &Activate { op_id: "activate-modes".into(), release_id: "r1".into() }).await.unwrap();
+    let release = agent.root().join("envs/modes/releases/r1");
+    let tool = std::fs::metadata(release.join("bin/tool")).unwrap();
+    assert_eq!(tool.permissions().mode() & 0o7000, 0, "setuid and setgid bits are dropped");
+    assert_eq!((tool.uid(), tool.gid()), (0, user.gid));
+    let read = "cat secret.conf && bin/tool && (echo changed > secret.conf || echo refused)";
+    let ran = c.run_step("modes", &step("read-own-release", &["sh", "-c", read]), |_| {}).await.unwrap();
+    assert_eq!(ran.stdout, "key=1\ntool\nrefused\n", "{ran:?}");
+}
+
+/// An agent started as `nobody` (through `setpriv`), as an operator without root would run it.
+#[tokio::test]
+async fn an_agent_that_is_not_root_says_so_and_runs_sites_as_its_own_user() {
+    need_root();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::os::unix::fs::chown(&root, Some(65534), Some(65534)).unwrap();
+    let wrapper = dir.path().join("agent-as-nobody");
+    let script = format!(
+        "#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups -- '{}' \"$@\"\n",
+        crate::support::agent_binary().display()
+    );
+    std::fs::write(&wrapper, script).unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut spawned = switchyard_agent::spawn::spawn_agent(&wrapper, dir.path(), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let r = &spawned.registration;
+    let c = switchyard_agent::AgentClient::new(&r.url, &r.token, &r.fingerprint).unwrap();
+
+    let isolation = c.agent_info().await.unwrap().isolation.unwrap();
+    assert!(!isolation.agent_is_root && !isolation.site_users, "{isolation:?}");
+    assert!(isolation.warnings.iter().any(|w| w.contains("does not run as root")), "{isolation:?}");
+    let log = std::fs::read_to_string(dir.path().join("agent.log")).unwrap();
+    assert!(log.contains("does not run as root"), "the agent says so at start:\n{log}");
+
+    let req = CreateEnv { op_id: "create-solo".into(), name: "solo".into(), config: EnvConfig::new(vec!["false".into()], free_port()) };
+    let info = c.create_env(&req).await.unwrap();
+    assert_eq!(info.config.run_as, None, "no site user without root");
+    let (bytes, sha) = tar_gz(&[("README", b"solo", 0o644)]);
+    c.upload_bytes(bytes, &sha).await.unwrap();
+    c.unpack_release("solo", &UnpackRelease { op_id: "unpack-solo".into(), release_id: "r1".into(), sha256: sha }).await.unwrap();
+    c.activate("solo", &Activate { op_id: "activate-solo".into(), release_id: "r1".into() }).await.unwrap();
+    let ran = c.run_step("solo", &step("whoami", &["id", "-u"]), |_| {}).await.unwrap();
+    let _ = spawned.child.kill();
+    let _ = spawned.child.wait();
+    assert_eq!(ran.stdout.trim(), "65534", "the site runs as the agent's own user: {ran:?}");
+}
