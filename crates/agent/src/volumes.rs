@@ -88,7 +88,8 @@ async fn build_copy(src: &Path, staging: &Path) -> Result<Vec<String>> {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(io_context(format!("cannot create {}", parent.display())))?;
         }
-        backup_sqlite(&src.join(&db), &target).await?;
+        // Found by a walk of a live volume: checked again just before the agent opens it.
+        backup_sqlite(&crate::sync::inside(src, &db.to_string_lossy())?, &target).await?;
         copied.push(db.to_string_lossy().into_owned());
     }
     Ok(copied)
