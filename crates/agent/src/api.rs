@@ -92,7 +92,8 @@ pub struct SiteUser {
 /// environment where the agent can make one, by rlimits of each process otherwise.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteLimits {
-    /// Memory the site may use (cgroup `memory.max`; address space per process as an rlimit).
+    /// Memory the site may use (cgroup `memory.max`; as an rlimit, the address space of each
+    /// process, applied only when declared).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<u64>,
     /// Processes and threads (cgroup `pids.max`; `RLIMIT_NPROC` of the site's user).
@@ -190,7 +191,8 @@ pub struct Isolation {
 pub enum LimitsMechanism {
     /// A cgroup v2 per environment with `memory.max` and `pids.max`, plus `RLIMIT_NOFILE`.
     CgroupV2,
-    /// `RLIMIT_AS`, `RLIMIT_NPROC` (only with site users) and `RLIMIT_NOFILE` per process.
+    /// `RLIMIT_AS` (only a declared memory limit), `RLIMIT_NPROC` (only with site users) and
+    /// `RLIMIT_NOFILE` per process.
     Rlimits,
 }
 

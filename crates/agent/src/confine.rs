@@ -65,7 +65,9 @@ pub fn report(layout: &Layout) -> Isolation {
         ));
     }
     if let Err(why) = &host.cgroups {
-        warnings.push(format!("{why}, so site limits are rlimits of each process (memory per process, not per site)"));
+        warnings.push(format!(
+            "{why}, so site limits are rlimits of each process: memory only where a site declares memory_bytes, and then per process, not per site"
+        ));
     }
     if host.agent_is_root {
         for dir in site_users::unreachable_ancestors(layout.root()) {
@@ -144,7 +146,11 @@ pub fn confinement(layout: &Layout, env: &str, config: &EnvConfig) -> Result<(Co
             Some(CString::new(dir.join("cgroup.procs").into_os_string().into_encoded_bytes()).expect("paths have no NUL"))
         }
         Err(_) => {
-            rlimits.push((Resource::AddressSpace, limits.memory_bytes()));
+            // Address space is not memory: V8 and the JVM reserve far more than they use, so
+            // only a memory limit the site declares becomes one, never the default.
+            if let Some(memory) = limits.memory_bytes {
+                rlimits.push((Resource::AddressSpace, memory));
+            }
             // RLIMIT_NPROC counts every process of the user: only a site's own user makes it a
             // per-site limit; for the agent's user it would count the agent's threads too.
             if user.is_some() {
