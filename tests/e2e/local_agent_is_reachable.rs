@@ -28,6 +28,10 @@ async fn the_local_agent_answers_and_a_wrong_certificate_or_token_is_explained()
     let live = status(&server, id).await;
     assert_eq!(live["reachable"], true, "{live}");
     assert!(live["agent_version"].as_str().is_some_and(|v| !v.is_empty()), "{live}");
+    // The e2e tests run as root, as CI does: the agent gives each site its own user and says
+    // what enforces the sites' limits.
+    assert_eq!(live["isolation"]["site_users"], true, "run the e2e tests as root: {live}");
+    assert!(matches!(live["isolation"]["limits"].as_str(), Some("cgroup v2" | "rlimits")), "{live}");
 
     // Another host claiming the same agent with a different certificate is refused by the pin.
     let impostor = server

@@ -132,6 +132,12 @@ impl Drop for Server {
 /// Starts `switchyard serve` over `data_dir` and waits for its URL.
 fn spawn(data_dir: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> (String, Running) {
     std::fs::create_dir_all(data_dir).expect("create data dir");
+    // The local agent's sites run as their own users, who must pass through every directory
+    // above its root; the test's temporary directory starts out 0700.
+    if let Some(parent) = data_dir.parent() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711)).expect("open up the test directory");
+    }
     let mut command = Command::new(workspace_binary("switchyard"));
     command.envs(env.iter().copied());
     // A free port for the local agent too: tests run side by side.

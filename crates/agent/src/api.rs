@@ -66,6 +66,61 @@ pub struct EnvConfig {
     /// any manifest the site runs by `command` and `health_path` as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_manifest: Option<String>,
+    /// The stable key of the site this environment belongs to: environments of one site run as
+    /// one unix user, so they can share a data volume. Taken from the environment's name when
+    /// absent at creation; a clone keeps its source's. Never a display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// The unix user the site's processes and steps run as, chosen by the agent at creation
+    /// (a request's value is ignored) and kept here so the uid never changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<SiteUser>,
+    /// How much of the host the site may use; absent limits take the agent's defaults.
+    #[serde(default, skip_serializing_if = "SiteLimits::is_unset")]
+    pub limits: SiteLimits,
+}
+
+/// A site's own unix user, created by an agent that runs as root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteUser {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Resource limits of a site (`[limits]` in env.toml). Enforced by a cgroup v2 per
+/// environment where the agent can make one, by rlimits of each process otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteLimits {
+    /// Memory the site may use (cgroup `memory.max`; as an rlimit, the address space of each
+    /// process, applied only when declared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    /// Processes and threads (cgroup `pids.max`; `RLIMIT_NPROC` of the site's user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_processes: Option<u64>,
+    /// Open files per process (`RLIMIT_NOFILE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_files: Option<u64>,
+}
+
+impl SiteLimits {
+    pub const DEFAULT_MEMORY_BYTES: u64 = 4 << 30;
+    pub const DEFAULT_MAX_PROCESSES: u64 = 512;
+    pub const DEFAULT_OPEN_FILES: u64 = 4096;
+
+    pub fn is_unset(&self) -> bool {
+        *self == SiteLimits::default()
+    }
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory_bytes.unwrap_or(Self::DEFAULT_MEMORY_BYTES)
+    }
+    pub fn max_processes(&self) -> u64 {
+        self.max_processes.unwrap_or(Self::DEFAULT_MAX_PROCESSES)
+    }
+    pub fn open_files(&self) -> u64 {
+        self.open_files.unwrap_or(Self::DEFAULT_OPEN_FILES)
+    }
 }
 
 fn default_health_path() -> String {
@@ -101,6 +156,9 @@ impl EnvConfig {
             health_interval_ms: default_health_interval(),
             volume: None,
             default_manifest: None,
+            site: None,
+            run_as: None,
+            limits: SiteLimits::default(),
         }
     }
 }
@@ -109,6 +167,33 @@ impl EnvConfig {
 pub struct AgentInfo {
     pub version: String,
     pub environments: Vec<String>,
+    /// How sites are kept apart on this host (absent from agents older than isolation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<Isolation>,
+}
+
+/// How the agent keeps sites from each other and from itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Isolation {
+    /// Whether the agent runs as root, and so can give each site its own unix user.
+    pub agent_is_root: bool,
+    /// Whether each site runs as its own unix user (false: as the agent's user).
+    pub site_users: bool,
+    /// What enforces `[limits]`.
+    pub limits: LimitsMechanism,
+    /// What an operator should fix, in words; none when sites are fully isolated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitsMechanism {
+    /// A cgroup v2 per environment with `memory.max` and `pids.max`, plus `RLIMIT_NOFILE`.
+    CgroupV2,
+    /// `RLIMIT_AS` (only a declared memory limit), `RLIMIT_NPROC` (only with site users) and
+    /// `RLIMIT_NOFILE` per process.
+    Rlimits,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,12 +28,13 @@ pub fn pick_port(layout: &Layout) -> Result<u16> {
 /// `share_volume` is set; otherwise the clone gets a private copy of it.
 pub async fn clone_env(layout: &Layout, source: &str, target: &str, port: u16, share_volume: bool) -> Result<EnvInfo> {
     check_env_name(target)?;
-    let mut config = load_config(layout, source)?;
+    // A source from before site users gets its user first, so the clone shares it.
+    let mut config = crate::envs::load_runnable(layout, source)?;
     if layout.env(target).dir.exists() {
         return Err(AgentError::Conflict(format!("environment {target} already exists: destroy it or clone into another name")));
     }
     let private = match &config.volume {
-        Some(volume) if !share_volume => Some(crate::volumes::private_copy(layout, volume, target).await?),
+        Some(volume) if !share_volume => Some(crate::volumes::private_copy(layout, volume, target, config.run_as.as_ref()).await?),
         _ => None,
     };
     if let Some(private) = &private {
@@ -77,10 +78,13 @@ async fn build_clone(layout: &Layout, source: &str, staging: &Path, config: &mut
         if let Some(parent) = dst.parent() {
             std::fs::create_dir_all(parent).map_err(io_context(format!("cannot create {}", parent.display())))?;
         }
-        backup_sqlite(&src.join("shared").join(db), &dst).await?;
+        backup_sqlite(&crate::sync::inside(&src.join("shared"), db)?, &dst).await?;
     }
     config.port = port;
     // A clone is a test environment until an address swap makes it production.
     config.production = false;
+    // Copied as root: its files go back to the site's user (the same as the source's) before
+    // anything of the site can see the clone.
+    crate::site_users::settle_env(layout, staging, source, config)?;
     save_config(staging, config)
 }

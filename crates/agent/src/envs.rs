@@ -47,6 +47,14 @@ pub fn validate_config(config: &EnvConfig) -> Result<()> {
     if let Some(volume) = &config.volume {
         crate::layout::check_volume_name(volume)?;
     }
+    if let Some(site) = &config.site {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if site.is_empty() || site.len() > 100 || !site.chars().all(allowed) {
+            return Err(AgentError::Invalid(format!(
+                "site key {site:?} is not allowed: give the site's stable key, 1 to 100 letters, digits, '-', '_' or '.'"
+            )));
+        }
+    }
     crate::manifest::default_manifest(config)?;
     for db in &config.sqlite {
         let path = Path::new(db);
@@ -69,6 +77,19 @@ pub fn load_config(layout: &Layout, name: &str) -> Result<EnvConfig> {
         Err(e) => return Err(AgentError::Io { context: format!("cannot read {}", path.display()), source: e }),
     };
     toml::from_str(&text).map_err(|e| AgentError::Invalid(format!("{} is not valid ({e}): fix the file by hand", path.display())))
+}
+
+/// The environment's config for starting one of its processes. An environment made before
+/// site users (or by an agent that was not root then) gets its user now, and its files handed
+/// over, so an upgraded agent never runs an old site as root.
+pub fn load_runnable(layout: &Layout, name: &str) -> Result<EnvConfig> {
+    let mut config = load_config(layout, name)?;
+    if crate::site_users::assign(name, &mut config)? && config.run_as.is_some() {
+        crate::site_users::settle_env(layout, &layout.env(name).dir, name, &config)?;
+        save_config(&layout.env(name).dir, &config)?;
+        tracing::info!("environment {name} now runs as its own user {}", config.run_as.as_ref().map(|u| u.name.as_str()).unwrap_or(""));
+    }
+    Ok(config)
 }
 
 pub fn save_config(dir: &Path, config: &EnvConfig) -> Result<()> {
@@ -109,6 +130,9 @@ pub fn list(layout: &Layout) -> Result<Vec<String>> {
 pub fn create(layout: &Layout, name: &str, requested: &EnvConfig) -> Result<EnvInfo> {
     check_env_name(name)?;
     let mut config = requested.clone();
+    // The agent chooses who the site runs as; a request cannot name a user (root, say).
+    config.run_as = None;
+    config.site.get_or_insert_with(|| name.to_owned());
     let dir = layout.env(name).dir;
     if dir.exists() {
         let existing = load_config(layout, name)?;
@@ -116,6 +140,7 @@ pub fn create(layout: &Layout, name: &str, requested: &EnvConfig) -> Result<EnvI
         if requested.port == 0 {
             config.port = existing.port;
         }
+        config.run_as.clone_from(&existing.run_as);
         if existing == config {
             return info(layout, name);
         }
@@ -127,6 +152,18 @@ pub fn create(layout: &Layout, name: &str, requested: &EnvConfig) -> Result<EnvI
         config.port = crate::clone::pick_port(layout)?;
     }
     validate_config(&config)?;
+    if let Some(volume) = &config.volume {
+        // A volume is one site's data: another site's environment may not name it.
+        for user in crate::volumes::users(layout, volume)? {
+            let other = load_config(layout, &user)?;
+            if crate::site_users::site_key(&user, &other) != crate::site_users::site_key(name, &config) {
+                return Err(AgentError::Conflict(format!(
+                    "data volume {volume} belongs to environment {user} of another site: give this environment its own volume"
+                )));
+            }
+        }
+    }
+    crate::site_users::assign(name, &mut config)?;
     let config = &config;
     let staging = layout.staging_dir(name);
     let build = || -> Result<()> {
@@ -139,6 +176,7 @@ pub fn create(layout: &Layout, name: &str, requested: &EnvConfig) -> Result<EnvI
             let dir = layout.volume(volume);
             std::fs::create_dir_all(&dir).map_err(io_context(format!("cannot create the data volume {}", dir.display())))?;
         }
+        crate::site_users::settle_env(layout, &staging, name, config)?;
         std::fs::rename(&staging, &dir).map_err(io_context(format!("cannot move environment {name} into place")))?;
         sync_dir(&layout.envs_dir()).map_err(io_context("cannot sync the environments directory"))
     };
@@ -162,6 +200,7 @@ pub fn destroy(layout: &Layout, name: &str, force: bool) -> Result<()> {
     let trash = layout.envs_dir().join(format!(".trash-{name}-{}", crate::layout::random_suffix()));
     std::fs::rename(&dir, &trash).map_err(io_context(format!("cannot remove environment {name}")))?;
     std::fs::remove_dir_all(&trash).map_err(io_context(format!("cannot delete {}", trash.display())))?;
+    crate::confine::forget(layout, name);
     tracing::info!("destroyed environment {name}");
     if let Some(volume) = &config.volume {
         crate::volumes::remove_if_unused(layout, volume)?;

@@ -110,7 +110,9 @@ impl SitePlan {
             }
             Check::Tcp => tokio::net::TcpStream::connect(("127.0.0.1", config.port)).await.is_ok(),
             Check::Command { command, release, manifest } => {
-                let mut check = shell_command(layout, env, config, release, manifest, command);
+                let Ok(mut check) = shell_command(layout, env, config, release, manifest, command) else {
+                    return false;
+                };
                 check.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).kill_on_drop(true);
                 let Ok(mut child) = check.spawn() else {
                     return false;

@@ -1,6 +1,7 @@
 //! Building the command for a site or a step: it runs in the environment's current release
-//! with the environment's variables, in its own process group so it can be signalled as a
-//! whole, and dies with the agent instead of outliving it unsupervised.
+//! with the environment's variables and nothing of the agent's, as the site's own user within
+//! its limits (`confine`), in its own process group so it can be signalled as a whole, and
+//! dies with the agent instead of outliving it unsupervised.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,7 +36,7 @@ pub fn site_command(layout: &Layout, env: &str, config: &EnvConfig) -> Result<Si
     let release = current_release(layout, env)?;
     let manifest = manifest::for_release(&release, config)?;
     let command = match &manifest {
-        Some(m) => shell_command(layout, env, config, &release, m, &m.web.command),
+        Some(m) => shell_command(layout, env, config, &release, m, &m.web.command)?,
         None => program_command(layout, env, config, &release, None, &config.command, &BTreeMap::new())?,
     };
     Ok(SiteLaunch { command, release, manifest })
@@ -57,11 +58,18 @@ pub fn command_in_current(
 
 /// `line` run by `/bin/sh -c "exec <line>"` in `release` with the manifest's variables: how
 /// a manifest's web command and health command run.
-pub fn shell_command(layout: &Layout, env: &str, config: &EnvConfig, release: &Path, manifest: &ReleaseManifest, line: &str) -> Command {
+pub fn shell_command(
+    layout: &Layout,
+    env: &str,
+    config: &EnvConfig,
+    release: &Path,
+    manifest: &ReleaseManifest,
+    line: &str,
+) -> Result<Command> {
     let mut command = Command::new("/bin/sh");
     command.arg("-c").arg(format!("exec {line}"));
-    prepare(&mut command, layout, env, config, release, Some(manifest), &BTreeMap::new());
-    command
+    prepare(&mut command, layout, env, config, release, Some(manifest), &BTreeMap::new())?;
+    Ok(command)
 }
 
 fn program_command(
@@ -80,7 +88,7 @@ fn program_command(
     let program = if program.contains('/') && !program.starts_with('/') { release.join(program) } else { PathBuf::from(program) };
     let mut command = Command::new(program);
     command.args(&argv[1..]);
-    prepare(&mut command, layout, env, config, release, manifest, extra_env);
+    prepare(&mut command, layout, env, config, release, manifest, extra_env)?;
     Ok(command)
 }
 
@@ -119,29 +127,28 @@ fn prepare(
     release: &Path,
     manifest: Option<&ReleaseManifest>,
     extra_env: &BTreeMap<String, String>,
-) {
+) -> Result<()> {
     let provided = provided(layout, env, config, release, manifest);
     let from_manifest = manifest.map(|m| manifest::variables(m, &provided)).unwrap_or_default();
-    // The manifest's [env] first, so the operator's env.toml and the step's own variables
-    // can override it on this host.
+    let (confinement, base) = crate::confine::confinement(layout, env, config)?;
+    // Nothing of the agent's environment but `base`: the agent may hold secrets there. The
+    // manifest's [env] first, so the operator's env.toml and the step's own variables can
+    // override it on this host.
     command
         .current_dir(release)
+        .env_clear()
+        .envs(&base)
         .envs(&provided)
         .envs(&from_manifest)
         .envs(&config.env)
         .envs(extra_env)
         .stdin(std::process::Stdio::null())
         .process_group(0);
-    // SAFETY: prctl is async-signal-safe and touches only the child being set up.
+    // SAFETY: `enter` makes only async-signal-safe calls and touches only the child.
     unsafe {
-        command.pre_exec(|| {
-            // Children of a dead agent would run unsupervised and hold their ports.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        command.pre_exec(move || confinement.enter());
     }
+    Ok(())
 }
 
 /// Sends `signal` to the process group led by `pid`.

@@ -11,7 +11,12 @@
 //! <root>/envs/.staging-*               half-built environments, renamed into place when done
 //! <root>/volumes/<volume>/             live data shared by the environments naming it
 //! <root>/snapshots/<volume>/<name>/    consistent copies of a volume, for restoring
+//! <root>/router/table.json             the route table
+//! <root>/homes/<site user>/            each site's HOME
 //! ```
+//!
+//! Who owns what, and with which mode, is `site_users`' business; `prepare` sets the modes of
+//! the agent's own directories on every start, so an upgraded agent tightens an old root.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -63,6 +68,9 @@ impl Layout {
     pub fn volume(&self, name: &str) -> PathBuf {
         self.volumes_dir().join(name)
     }
+    pub fn homes_dir(&self) -> PathBuf {
+        self.root.join("homes")
+    }
     pub fn snapshots_dir(&self, volume: &str) -> PathBuf {
         self.root.join("snapshots").join(volume)
     }
@@ -75,16 +83,27 @@ impl Layout {
     /// staged environments, partial uploads and partial unpacks never become visible, so
     /// deleting them is always safe.
     pub fn prepare(&self) -> Result<()> {
-        for dir in [
-            self.identity_dir(),
-            self.ops_dir(),
-            self.artifacts_dir(),
-            self.upload_tmp_dir(),
-            self.steps_dir(),
-            self.envs_dir(),
-            self.volumes_dir(),
+        use std::os::unix::fs::PermissionsExt;
+        // Sites pass through the root, envs/, volumes/ and homes/ to their own directories
+        // (search only: they cannot list them); the rest is the agent's alone.
+        let private = 0o700;
+        let passage = 0o711;
+        for (dir, mode) in [
+            (self.root.clone(), passage),
+            (self.identity_dir(), private),
+            (self.ops_dir(), private),
+            (self.artifacts_dir(), private),
+            (self.upload_tmp_dir(), private),
+            (self.steps_dir(), private),
+            (self.root.join("router"), private),
+            (self.root.join("snapshots"), private),
+            (self.envs_dir(), passage),
+            (self.volumes_dir(), passage),
+            (self.homes_dir(), passage),
         ] {
             std::fs::create_dir_all(&dir).map_err(io_context(format!("cannot create {}", dir.display())))?;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode))
+                .map_err(io_context(format!("cannot set the mode of {}", dir.display())))?;
         }
         remove_children(&self.upload_tmp_dir(), |_| true)?;
         remove_children(&self.envs_dir(), |name| name.starts_with(".staging-") || name.starts_with(".trash-"))?;
@@ -200,12 +219,14 @@ pub fn check_sha256(sha256: &str) -> Result<()> {
 }
 
 /// Writes a file so readers see the old or the new content, never a mix: temp file, fsync,
-/// rename over the target.
+/// rename over the target. The file is the agent's alone (0600): records, configs, the
+/// route table.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().unwrap_or_default().to_string_lossy(), random_suffix()));
     let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         file.write_all(contents)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;

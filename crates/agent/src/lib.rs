@@ -10,6 +10,7 @@ pub mod api;
 pub mod artifacts;
 pub mod client;
 pub mod clone;
+pub mod confine;
 pub mod copytree;
 pub mod databases;
 pub mod envs;
@@ -25,6 +26,7 @@ pub mod releases;
 pub mod root_lock;
 pub mod routing;
 pub mod server;
+pub mod site_users;
 pub mod spawn;
 pub mod steps;
 pub mod supervisor;
@@ -105,6 +107,13 @@ pub async fn run_until(
     let _root_lock = root_lock::acquire(layout.root())?;
     layout.prepare()?;
     let identity = identity::load_or_create(&layout, &args.tls_names)?;
+    let isolation = confine::report(&layout);
+    if isolation.site_users {
+        tracing::info!("sites run as their own unix users; limits by {:?}", isolation.limits);
+    }
+    for warning in &isolation.warnings {
+        tracing::warn!("{warning}");
+    }
     let listener = std::net::TcpListener::bind(args.listen).map_err(|e| AgentError::Io {
         context: format!("cannot listen on {}: is another agent running there? pick another --listen", args.listen),
         source: e,

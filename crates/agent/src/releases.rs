@@ -14,7 +14,7 @@ use crate::unpack::{unpack, UnpackLimits};
 pub fn unpack_release(layout: &Layout, env: &str, id: &str, sha256: &str, limits: UnpackLimits) -> Result<ReleaseInfo> {
     check_release_id(id)?;
     check_sha256(sha256)?;
-    load_config(layout, env)?;
+    let config = crate::envs::load_runnable(layout, env)?;
     let mut state = load_state(layout, env)?;
     if let Some(existing) = state.releases.iter().find(|r| r.id == id) {
         if existing.sha256 == sha256 {
@@ -39,6 +39,8 @@ pub fn unpack_release(layout: &Layout, env: &str, id: &str, sha256: &str, limits
         AgentError::TooLarge(why) => AgentError::TooLarge(format!("cannot unpack release {id} for environment {env}: {why}")),
         other => other,
     })?;
+    // Readable and runnable by the site, never changed by it.
+    crate::site_users::seal_release(&target, config.run_as.as_ref())?;
     let info = ReleaseInfo {
         id: id.to_owned(),
         sha256: sha256.to_owned(),

@@ -104,7 +104,11 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + '
 }
 
 async fn agent_info(State(state): Shared) -> Result<Json<AgentInfo>> {
-    Ok(Json(AgentInfo { version: env!("CARGO_PKG_VERSION").to_owned(), environments: envs::list(&state.layout)? }))
+    Ok(Json(AgentInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        environments: envs::list(&state.layout)?,
+        isolation: Some(crate::confine::report(&state.layout)),
+    }))
 }
 
 async fn openapi() -> Json<serde_json::Value> {

@@ -18,8 +18,12 @@ pub struct SpawnedAgent {
 
 /// Starts `program` with its root at `<dir>/root`, its log in `<dir>/agent.log`, listening on
 /// a free port of 127.0.0.1, plus `extra_args`; waits up to 30 s for it to report it listens.
+/// `dir` is made searchable by others (0711), as every directory above an agent's root must
+/// be for site users to reach their releases (a temporary directory starts out 0700).
 /// The error carries the agent's log.
 pub fn spawn_agent(program: &Path, dir: &Path, extra_args: &[&str]) -> Result<SpawnedAgent, String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).map_err(|e| format!("cannot open up {}: {e}", dir.display()))?;
     let log_path = dir.join("agent.log");
     let log = std::fs::OpenOptions::new()
         .create(true)

@@ -14,7 +14,6 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::api::{OutputStream, RunStep, StepEvent};
-use crate::envs::load_config;
 use crate::error::{io_context, AgentError, Result};
 use crate::launch::{command_in_current, signal_group};
 use crate::layout::{check_op_id, read_json, write_json, Layout};
@@ -66,11 +65,12 @@ impl Steps {
                         req.timeout_secs
                     )));
                 }
-                let config = load_config(&self.layout, env)?;
+                let config = crate::envs::load_runnable(&self.layout, env)?;
                 let (mut command, _) = command_in_current(&self.layout, env, &config, &req.command, &req.env)?;
                 command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
                 let child = command.spawn().map_err(|e| {
-                    AgentError::CommandFailed(format!("cannot start step {:?} in environment {env}: {e}", req.command.join(" ")))
+                    let hint = if e.kind() == std::io::ErrorKind::PermissionDenied { crate::confine::REACH_HINT } else { "" };
+                    AgentError::CommandFailed(format!("cannot start step {:?} in environment {env}: {e}{hint}", req.command.join(" ")))
                 })?;
                 std::fs::File::create(&log_path).map_err(io_context(format!("cannot create {}", log_path.display())))?;
                 write_json(&request_path, &digest)?;

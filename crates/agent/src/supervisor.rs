@@ -104,7 +104,7 @@ impl Supervisor {
         if self.is_running(env) {
             return self.status(env).await;
         }
-        let config = load_config(&self.layout, env)?;
+        let config = crate::envs::load_runnable(&self.layout, env)?;
         if std::net::TcpListener::bind(("127.0.0.1", config.port)).is_err() {
             return Err(AgentError::Conflict(format!(
                 "port {} of environment {env} is already in use by another process: stop it or give the environment another port",
@@ -218,9 +218,10 @@ fn spawn_site(layout: &Layout, env: &str, config: &EnvConfig) -> Result<(tokio::
         .map_err(io_context(format!("cannot open {}", log_path.display())))?;
     let log_err = log.try_clone().map_err(io_context("cannot share the site log"))?;
     command.stdout(log).stderr(log_err);
-    let child = command
-        .spawn()
-        .map_err(|e| AgentError::CommandFailed(format!("cannot start the site of environment {env}: {e}; the command is {what}")))?;
+    let child = command.spawn().map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied { crate::confine::REACH_HINT } else { "" };
+        AgentError::CommandFailed(format!("cannot start the site of environment {env}: {e}; the command is {what}{hint}"))
+    })?;
     tracing::info!("started the site of environment {env} (pid {:?}) from {}", child.id(), release.display());
     let plan = SitePlan::new(config, launch.manifest.as_ref(), release.clone());
     Ok((child, release, plan))
@@ -276,7 +277,7 @@ async fn monitor(
                     _ = tokio::time::sleep(delay) => {}
                     _ = stop.changed() => break,
                 }
-                let config = match load_config(&layout, &env) {
+                let config = match crate::envs::load_runnable(&layout, &env) {
                     Ok(config) => config,
                     Err(e) => { tracing::error!("cannot restart the site of environment {env}: {e}"); set(ProcessState::Failed, None); return; }
                 };

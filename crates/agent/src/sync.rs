@@ -17,6 +17,31 @@ pub fn database_files(db: &str) -> [String; 4] {
     [db.to_owned(), format!("{db}-wal"), format!("{db}-shm"), format!("{db}-journal")]
 }
 
+/// `base/rel`, refused unless it is a plain file (or nothing yet) inside `base`. The agent
+/// reads and writes databases as root, so a site that made its database path, or a directory
+/// on the way, a link to the agent's token or the server's database would otherwise get that
+/// copied to where it can read it.
+pub fn inside(base: &Path, rel: &str) -> Result<PathBuf> {
+    let path = base.join(rel);
+    let refused = || {
+        AgentError::Invalid(format!(
+            "the database {rel} under {} is a link or leads out of the site's directory: make it a plain file in the site's data",
+            base.display()
+        ))
+    };
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(refused());
+    }
+    let base =
+        std::fs::canonicalize(base).map_err(|e| AgentError::Io { context: format!("cannot resolve {}", base.display()), source: e })?;
+    if let Some(Ok(parent)) = path.parent().map(std::fs::canonicalize) {
+        if !parent.starts_with(&base) {
+            return Err(refused());
+        }
+    }
+    Ok(path)
+}
+
 /// Copies a consistent snapshot of the SQLite database `src` to `dst`, replacing `dst`
 /// atomically (backup into a temporary file, then rename). A missing `src` copies nothing.
 pub async fn backup_sqlite(src: &Path, dst: &Path) -> Result<bool> {
@@ -85,7 +110,13 @@ pub async fn sync_env(layout: &Layout, from: &str, to: &str) -> Result<SyncRepor
     let current = crate::launch::current_release(layout, from).ok();
     let sqlite = crate::manifest::shared_databases(current.as_deref(), &from_config)?;
     let (src, dst) = (layout.env(from).shared(), layout.env(to).shared());
+    let to_config = load_config(layout, to)?;
     let mut rsync = Command::new("rsync");
+    // As the site's user: rsync then can do nothing in the site's directories the site could
+    // not, whatever links the site left there.
+    if let Some(user) = &to_config.run_as {
+        rsync.uid(user.uid).gid(user.gid);
+    }
     // Nanosecond mtimes: the default whole-second quick check misses a same-size file
     // rewritten within the second of the last sync, which here would be lost data.
     rsync.arg("-a").arg("--delete").arg("--modify-window=-1");
@@ -109,20 +140,20 @@ pub async fn sync_env(layout: &Layout, from: &str, to: &str) -> Result<SyncRepor
     }
     let mut databases = Vec::new();
     for db in &sqlite {
-        let (db_src, db_dst): (PathBuf, PathBuf) = (src.join(db), dst.join(db));
+        let (db_src, db_dst): (PathBuf, PathBuf) = (inside(&src, db)?, inside(&dst, db)?);
         if let Some(parent) = db_dst.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| AgentError::Io { context: format!("cannot create {}", parent.display()), source: e })?;
         }
         if backup_sqlite(&db_src, &db_dst).await? {
+            crate::site_users::own_tree(&db_dst, to_config.run_as.as_ref().map(|u| (u.uid, u.gid)))?;
             databases.push(db.clone());
         }
     }
     // Environments on one volume already see the same data; separate ones are copied.
-    let to_config = load_config(layout, to)?;
     if let (Some(src), Some(dst)) = (&from_config.volume, &to_config.volume) {
         if src != dst {
-            let copied = crate::volumes::copy_replacing(&layout.volume(src), &layout.volume(dst)).await?;
+            let copied = crate::volumes::copy_replacing(&layout.volume(src), &layout.volume(dst), to_config.run_as.as_ref()).await?;
             databases.extend(copied.into_iter().map(|db| format!("{dst}/{db}")));
         }
     }

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::api::SnapshotReport;
+use crate::api::{SiteUser, SnapshotReport};
 use crate::copytree::copy_tree;
 use crate::envs::{list, load_config};
 use crate::error::{io_context, AgentError, Result};
@@ -43,14 +43,17 @@ fn databases(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Makes `dst` a consistent copy of the directory `src`, replacing what `dst` held. Returns
-/// the databases copied.
-pub async fn copy_replacing(src: &Path, dst: &Path) -> Result<Vec<String>> {
+/// Makes `dst` a consistent copy of the directory `src`, replacing what `dst` held, handed to
+/// `owner` (a site's user) before it appears. Returns the databases copied.
+pub async fn copy_replacing(src: &Path, dst: &Path, owner: Option<&SiteUser>) -> Result<Vec<String>> {
     let parent = dst.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io_context(format!("cannot create {}", parent.display())))?;
     let name = dst.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let staging = parent.join(format!(".staging-{name}-{}", random_suffix()));
-    let result = build_copy(src, &staging).await;
+    let result = build_copy(src, &staging).await.and_then(|databases| {
+        crate::site_users::settle_volume(&staging, owner)?;
+        Ok(databases)
+    });
     let databases = match result {
         Ok(databases) => databases,
         Err(e) => {
@@ -85,10 +88,21 @@ async fn build_copy(src: &Path, staging: &Path) -> Result<Vec<String>> {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(io_context(format!("cannot create {}", parent.display())))?;
         }
-        backup_sqlite(&src.join(&db), &target).await?;
+        // Found by a walk of a live volume: checked again just before the agent opens it.
+        backup_sqlite(&crate::sync::inside(src, &db.to_string_lossy())?, &target).await?;
         copied.push(db.to_string_lossy().into_owned());
     }
     Ok(copied)
+}
+
+/// The site user of the environments on `volume` (one site's, see `envs::create`).
+pub fn owner(layout: &Layout, volume: &str) -> Result<Option<SiteUser>> {
+    for env in users(layout, volume)? {
+        if let Some(user) = load_config(layout, &env)?.run_as {
+            return Ok(Some(user));
+        }
+    }
+    Ok(None)
 }
 
 /// The environments whose site uses `volume`.
@@ -105,11 +119,12 @@ fn existing(layout: &Layout, volume: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Copies `volume` into a fresh private volume for the clone `target`, named after it.
-pub async fn private_copy(layout: &Layout, volume: &str, target: &str) -> Result<String> {
+/// Copies `volume` into a fresh private volume for the clone `target`, named after it and
+/// owned by the same site user.
+pub async fn private_copy(layout: &Layout, volume: &str, target: &str, owner: Option<&SiteUser>) -> Result<String> {
     let src = existing(layout, volume)?;
     let name = format!("{target}-{}", &random_suffix()[..8]);
-    copy_replacing(&src, &layout.volume(&name)).await?;
+    copy_replacing(&src, &layout.volume(&name), owner).await?;
     Ok(name)
 }
 
@@ -117,7 +132,8 @@ pub async fn private_copy(layout: &Layout, volume: &str, target: &str) -> Result
 pub async fn snapshot(layout: &Layout, volume: &str, snapshot: &str) -> Result<SnapshotReport> {
     check_volume_name(snapshot)?;
     let src = existing(layout, volume)?;
-    let databases = copy_replacing(&src, &layout.snapshots_dir(volume).join(snapshot)).await?;
+    // Snapshots are the agent's: no site reaches them.
+    let databases = copy_replacing(&src, &layout.snapshots_dir(volume).join(snapshot), None).await?;
     tracing::info!("took snapshot {snapshot} of data volume {volume}");
     Ok(SnapshotReport { volume: volume.to_owned(), snapshot: snapshot.to_owned(), databases })
 }
@@ -131,7 +147,8 @@ pub async fn restore(layout: &Layout, volume: &str, snapshot: &str) -> Result<Sn
     if !src.is_dir() {
         return Err(AgentError::NotFound(format!("data volume {volume} has no snapshot {snapshot}: take it before restoring it")));
     }
-    let databases = copy_replacing(&src, &dst).await?;
+    let owner = owner(layout, volume)?;
+    let databases = copy_replacing(&src, &dst, owner.as_ref()).await?;
     tracing::info!("restored data volume {volume} from snapshot {snapshot}");
     Ok(SnapshotReport { volume: volume.to_owned(), snapshot: snapshot.to_owned(), databases })
 }
@@ -166,7 +183,7 @@ mod tests {
         std::fs::create_dir_all(&dst).unwrap();
         std::fs::write(dst.join("stale.txt"), "old").unwrap();
 
-        let copied = copy_replacing(&src, &dst).await.unwrap();
+        let copied = copy_replacing(&src, &dst, None).await.unwrap();
         drop(db);
         assert_eq!(copied, ["site.db"]);
         assert_eq!(std::fs::read_to_string(dst.join("uploads/a.txt")).unwrap(), "a");

@@ -46,6 +46,22 @@ pub struct HostStatus {
     pub environments: Vec<String>,
     /// What went wrong and what to do, when not reachable.
     pub problem: Option<String>,
+    /// How the host keeps its sites apart, when its agent says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<HostIsolation>,
+}
+
+/// What a host's agent reports about isolating the sites it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostIsolation {
+    /// Each site runs as its own unix user (false: as the agent's user, which can read the
+    /// agent's token).
+    pub site_users: bool,
+    /// What enforces the sites' limits: `cgroup v2` or `rlimits`.
+    pub limits: String,
+    /// What the operator should fix, each saying how.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,8 @@ mod release;
 
 pub use auth::{AuditEntry, AuditPage, Login, Me, PasswordChange, SessionInfo, Setup};
 pub use entity::{
-    Account, Address, Customer, Environment, Host, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site, SiteDetail, User,
+    Account, Address, Customer, Environment, Host, HostIsolation, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site,
+    SiteDetail, User,
 };
 pub use error::ApiError;
 pub use release::{

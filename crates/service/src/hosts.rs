@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 use switchyard_agent::api::ErrorKind;
 use switchyard_agent::{AgentClient, AgentError};
-use switchyard_api::{Host, HostDraft, HostStatus};
+use switchyard_api::{Host, HostDraft, HostIsolation, HostStatus};
 use switchyard_core::access::Action;
 use switchyard_core::Invalid;
 
@@ -29,10 +29,16 @@ impl Service {
                 agent_version: Some(info.version),
                 environments: info.environments,
                 problem: None,
+                isolation: info.isolation.map(host_isolation),
             },
-            Err(problem) => {
-                HostStatus { host_id: id, reachable: false, agent_version: None, environments: Vec::new(), problem: Some(problem) }
-            }
+            Err(problem) => HostStatus {
+                host_id: id,
+                reachable: false,
+                agent_version: None,
+                environments: Vec::new(),
+                problem: Some(problem),
+                isolation: None,
+            },
         };
         Ok(status)
     }
@@ -51,6 +57,14 @@ impl Service {
             None => self.create_host(&crate::Caller::system(), draft).await,
         }
     }
+}
+
+fn host_isolation(isolation: switchyard_agent::api::Isolation) -> HostIsolation {
+    let limits = match isolation.limits {
+        switchyard_agent::api::LimitsMechanism::CgroupV2 => "cgroup v2",
+        switchyard_agent::api::LimitsMechanism::Rlimits => "rlimits",
+    };
+    HostIsolation { site_users: isolation.site_users, limits: limits.into(), warnings: isolation.warnings }
 }
 
 async fn probe(host: &Host) -> Result<switchyard_agent::api::AgentInfo, String> {

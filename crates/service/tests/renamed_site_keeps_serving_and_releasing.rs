@@ -99,6 +99,8 @@ fn allows(detail: &ReleaseDetail, decision: &str) -> bool {
 async fn a_renamed_site_keeps_serving_its_history_and_its_release_and_a_renamed_submitter_still_cannot_approve() {
     let binary = sample_site();
     let dir = tempfile::tempdir().unwrap();
+    // The local agent's sites run as their own users and must pass through to its root.
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o711)).unwrap();
     let service = Service::new(Store::open(&dir.path().join("switchyard.db")).await.unwrap());
     service.seed_demo_if_empty().await.unwrap();
     let agent =

@@ -50,6 +50,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        restrict(path).map_err(|source| StoreError::Open { path: path.to_owned(), source: sqlx::Error::Io(source) })?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -100,6 +101,21 @@ impl Store {
         let overview = self.overview().await?;
         Ok(overview == Overview::default())
     }
+}
+
+/// Makes the database file Switchyard's alone (0600) before SQLite opens it: SQLite gives the
+/// `-wal` and `-shm` files it creates the database file's mode, and an existing database from
+/// before this rule (0644) is closed too, with any journal files beside it.
+fn restrict(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
 }
 
 /// Where Switchyard keeps its data unless told otherwise: `$XDG_DATA_HOME/switchyard`

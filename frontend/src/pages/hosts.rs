@@ -104,7 +104,16 @@ fn AgentStatus(host_id: i64) -> impl IntoView {
                 status.agent_version.unwrap_or_default(),
                 if environments == 1 { "" } else { "s" }
             );
-            view! { <span class="status up" data-host-status="up">{text}</span> }.into_any()
+            let isolation = status.isolation.map(|isolation| {
+                let who = if isolation.site_users { "each site as its own user" } else { "sites as the agent's user" };
+                let line = format!("{who} · limits by {}", isolation.limits);
+                let warnings = isolation.warnings.into_iter().map(|w| view! { <li class="status down">{w}</li> }).collect::<Vec<_>>();
+                view! {
+                    <span class="muted" data-host-isolation=if isolation.site_users { "site-users" } else { "agent-user" }>{line}</span>
+                    <ul class="isolation-warnings">{warnings}</ul>
+                }
+            });
+            view! { <span class="status up" data-host-status="up">{text}</span> {isolation} }.into_any()
         }
         Some(Ok(status)) => view! {
             <span class="status down" data-host-status="down">{format!("unreachable: {}", status.problem.unwrap_or_default())}</span>

@@ -12,4 +12,5 @@ mod public_routing;
 mod release_lifecycle;
 mod release_manifest;
 mod site_databases;
+mod site_isolation;
 mod site_supervision;
