@@ -30,6 +30,25 @@ pub struct SessionInfo {
 pub struct Login {
     pub username: String,
     pub password: String,
+    /// The 6-digit code from the authenticator app, for an account with a second factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// `POST /session/totp`: a second factor being enrolled. The secret is shown this once; it
+/// takes effect when a code from it is confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    /// `otpauth://totp/...`, for an authenticator app (as a QR code or pasted).
+    pub otpauth_uri: String,
+    /// The same secret in base32, for typing in by hand.
+    pub secret: String,
+}
+
+/// `POST /session/totp/confirm`: a code from the enrolled secret, which switches it on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpCode {
+    pub code: String,
 }
 
 /// `POST /setup`: creates the first administrator (role support, admin) and logs them in.
@@ -46,6 +65,9 @@ pub struct Setup {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordChange {
     pub password: String,
+    /// The caller's current password: required when changing one's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_password: Option<String>,
 }
 
 /// One line of the audit log: every change anyone made, who, when and from where.

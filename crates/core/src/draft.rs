@@ -49,7 +49,14 @@ impl SiteDraft {
 pub struct HostDraft {
     pub name: String,
     pub agent_url: String,
+    /// No longer accepted (it named a file or variable on the server); kept so an old client
+    /// that sends one gets a message instead of its reference being ignored.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub token_ref: String,
+    /// The agent's token, entered once: stored encrypted, never returned. `None` on an update
+    /// keeps the stored one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     /// The agent certificate's sha256, pinned by the client; empty until registered.
     #[serde(default)]
     pub cert_fingerprint: String,
@@ -61,11 +68,16 @@ impl HostDraft {
         let name = checks.check(validate::slug("name", "host name", &self.name));
         let agent_url = checks.check(validate::agent_url("agent_url", &self.agent_url));
         let token_ref = checks.check(validate::token_ref("token_ref", &self.token_ref));
+        let token = match &self.token {
+            Some(token) => checks.check(validate::agent_token("token", token)).map(Some),
+            None => Some(None),
+        };
         let cert_fingerprint = checks.check(validate::fingerprint("cert_fingerprint", &self.cert_fingerprint));
         checks.finish(|| Self {
             name: name.unwrap(),
             agent_url: agent_url.unwrap(),
             token_ref: token_ref.unwrap(),
+            token: token.unwrap(),
             cert_fingerprint: cert_fingerprint.unwrap(),
         })
     }

@@ -11,6 +11,7 @@ use switchyard_core::{validate, Invalid};
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let me = current_user();
+    let current = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let repeat = RwSignal::new(String::new());
     let form = FormState::new();
@@ -19,7 +20,7 @@ pub fn AccountPage() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         saved.set(false);
-        let change = PasswordChange { password: password.get_untracked() };
+        let change = PasswordChange { password: password.get_untracked(), current_password: Some(current.get_untracked()) };
         let checked = match validate::password("password", &change.password) {
             Err(problem) => Err(Invalid(vec![problem])),
             Ok(()) if change.password != repeat.get_untracked() => {
@@ -28,6 +29,7 @@ pub fn AccountPage() -> impl IntoView {
             Ok(()) => Ok(()),
         };
         form.submit(checked, async move { api::set_password(id, &change).await }, move |()| {
+            current.set(String::new());
             password.set(String::new());
             repeat.set(String::new());
             saved.set(true);
@@ -44,6 +46,7 @@ pub fn AccountPage() -> impl IntoView {
             <form class="card form" id="password-form" on:submit=submit novalidate=true>
                 <h2>"Change your password"</h2>
                 <FormBanner form=form />
+                <PasswordField label="Current password" name="current_password" value=current form=form />
                 <PasswordField label="New password" name="password" value=password form=form autocomplete="new-password"
                     hint="At least 10 characters; a few words make a good one." />
                 <PasswordField label="New password again" name="repeat" value=repeat form=form autocomplete="new-password" />
