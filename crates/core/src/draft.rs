@@ -44,8 +44,8 @@ impl SiteDraft {
     }
 }
 
-/// A machine running the Switchyard agent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A machine running the Switchyard agent. `Debug` leaves the token out.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostDraft {
     pub name: String,
     pub agent_url: String,
@@ -60,6 +60,17 @@ pub struct HostDraft {
     /// The agent certificate's sha256, pinned by the client; empty until registered.
     #[serde(default)]
     pub cert_fingerprint: String,
+}
+
+impl std::fmt::Debug for HostDraft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostDraft")
+            .field("name", &self.name)
+            .field("agent_url", &self.agent_url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("cert_fingerprint", &self.cert_fingerprint)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HostDraft {
@@ -210,6 +221,21 @@ fn positive_id(field: &str, what: &str, id: i64) -> Result<(), FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_draft_keeps_its_token_out_of_debug_output_and_refuses_references() {
+        let token = "agent-token-0123456789abcdef";
+        let draft = HostDraft {
+            name: "web-1".into(),
+            agent_url: "https://web1.example.com:7443".into(),
+            token: Some(format!(" {token} ")),
+            ..HostDraft::default()
+        };
+        assert!(!format!("{draft:?}").contains(token));
+        assert_eq!(draft.clone().validated().unwrap().token.as_deref(), Some(token));
+        let by_reference = HostDraft { token: None, token_ref: "file:/etc/shadow".into(), ..draft };
+        assert_eq!(by_reference.validated().unwrap_err().0[0].field, "token_ref");
+    }
 
     #[test]
     fn a_site_draft_reports_every_broken_rule() {
