@@ -177,6 +177,15 @@ async fn changing_ones_own_password_needs_the_current_one() {
     let other = users.as_array().unwrap().iter().find(|u| u["id"] != me["id"]).unwrap();
     let set = json!({"password": "given by the administrator"});
     assert_eq!(served.send(&admin, Method::PUT, &format!("/users/{}/password", other["id"]), Some(set)).await.0, 204);
+
+    // A session left open is not a way to guess the password either: guesses are throttled.
+    let own = format!("/users/{}/password", me["id"]);
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let guess = json!({"password": "a brand new password", "current_password": format!("guess {i}")});
+        statuses.push(served.send(&admin, Method::PUT, &own, Some(guess)).await.0);
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
 }
 
 #[tokio::test]

@@ -181,6 +181,7 @@ impl Service {
         switchyard_core::validate::password("password", &change.password).map_err(|e| Invalid(vec![e]))?;
         let user = self.store.user(user_id).await?;
         if own {
+            self.password_try_allowed(&user.username, &caller.remote)?;
             let current = change.current_password.clone().unwrap_or_default();
             let stored = self.store.user_for_login(&user.username).await?.and_then(|(_, hash)| hash);
             let matches = match stored {
@@ -188,6 +189,7 @@ impl Service {
                 _ => false,
             };
             if !matches {
+                self.password_try_failed(&user.username, &caller.remote).await;
                 return Err(Invalid::single(
                     "current_password",
                     "the current password is wrong; to change your own password, give the one you log in with now",

@@ -142,6 +142,19 @@ impl Service {
         self.open_session(&user, remote).await
     }
 
+    /// Refused while the account or address must wait or is locked out: checking a current
+    /// password (to change it) is a guess like a login.
+    pub(crate) fn password_try_allowed(&self, username: &str, remote: &str) -> Result<()> {
+        match self.logins.verdict(&username.to_lowercase(), remote, now_ms()) {
+            Some(refusal) => Err(too_many(refusal)),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) async fn password_try_failed(&self, username: &str, remote: &str) {
+        self.failed_login(Some(&username.to_lowercase()), username, "wrong current password", remote, now_ms()).await;
+    }
+
     /// Counts a failed try against the account and the address and writes it (and any lockout
     /// it starts) to the audit log with the name bounded.
     async fn failed_login(&self, account: Option<&str>, username: &str, why: &str, remote: &str, now: i64) {
