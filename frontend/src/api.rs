@@ -8,7 +8,7 @@ use switchyard_api::{
     Account, AccountDraft, Address, AddressDraft, ApiError, AuditPage, Candidate, Customer, CustomerDraft, Decision, DocumentDiff,
     Environment, EnvironmentDraft, HistoryFilter, HistoryPage, HistoryStats, Host, HostDraft, HostStatus, Login, Me, NewReleaseRequest,
     Overview, PasswordChange, PatchDocumentDraft, PatchDocumentRecord, ReleaseDetail, ReleaseSummary, SessionInfo, Setup, Site, SiteDetail,
-    SiteDraft, User, UserDraft, API_PREFIX,
+    SiteDraft, TotpCode, TotpEnrolment, User, UserDraft, API_PREFIX,
 };
 use wasm_bindgen::prelude::*;
 
@@ -213,6 +213,15 @@ pub async fn setup(setup: &Setup) -> ApiResult<Me> {
 
 pub async fn set_password(user_id: i64, change: &PasswordChange) -> ApiResult<()> {
     put(&format!("/users/{user_id}/password"), change).await
+}
+
+/// Starts enrolling a second factor: the secret, shown this once.
+pub async fn enrol_second_factor() -> ApiResult<TotpEnrolment> {
+    post("/session/totp", &serde_json::json!({})).await
+}
+
+pub async fn confirm_second_factor(code: &TotpCode) -> ApiResult<()> {
+    post("/session/totp/confirm", code).await
 }
 
 pub async fn candidates(site_id: i64) -> ApiResult<Vec<Candidate>> {

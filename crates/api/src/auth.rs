@@ -1,4 +1,5 @@
 //! Who is signed in: the first-run set-up, login and the session the UI reads on start.
+//! Requests that carry a password, code or secret leave it out of `Debug`.
 
 use serde::{Deserialize, Serialize};
 use switchyard_core::Role;
@@ -26,15 +27,34 @@ pub struct SessionInfo {
 }
 
 /// `POST /session`: log in. The answer sets an HTTP-only session cookie.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Login {
     pub username: String,
     pub password: String,
+    /// The 6-digit code from the authenticator app, for an account with a second factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// `POST /session/totp`: a second factor being enrolled. The secret is shown this once; it
+/// takes effect when a code from it is confirmed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    /// `otpauth://totp/...`, for an authenticator app (as a QR code or pasted).
+    pub otpauth_uri: String,
+    /// The same secret in base32, for typing in by hand.
+    pub secret: String,
+}
+
+/// `POST /session/totp/confirm`: a code from the enrolled secret, which switches it on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpCode {
+    pub code: String,
 }
 
 /// `POST /setup`: creates the first administrator (role support, admin) and logs them in.
 /// Refused once any user exists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Setup {
     pub username: String,
     #[serde(default)]
@@ -43,9 +63,12 @@ pub struct Setup {
 }
 
 /// `PUT /users/{id}/password`: an administrator sets anyone's password; a user sets their own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordChange {
     pub password: String,
+    /// The caller's current password: required when changing one's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_password: Option<String>,
 }
 
 /// One line of the audit log: every change anyone made, who, when and from where.
@@ -70,4 +93,32 @@ pub struct AuditEntry {
 pub struct AuditPage {
     pub total: i64,
     pub entries: Vec<AuditEntry>,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login").field("username", &self.username).field("password", &"<redacted>").field("code", &"<redacted>").finish()
+    }
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordChange").field("password", &"<redacted>").field("current_password", &"<redacted>").finish()
+    }
+}
+
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpEnrolment").field("otpauth_uri", &"<redacted>").field("secret", &"<redacted>").finish()
+    }
+}
+
+impl std::fmt::Debug for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setup")
+            .field("username", &self.username)
+            .field("display_name", &self.display_name)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }

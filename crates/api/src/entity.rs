@@ -31,7 +31,8 @@ pub struct Host {
     pub id: i64,
     pub name: String,
     pub agent_url: String,
-    pub token_ref: String,
+    /// Whether an agent token is stored for this host (encrypted; the token is never returned).
+    pub token_stored: bool,
     pub cert_fingerprint: String,
     pub created_at: String,
 }

@@ -9,7 +9,7 @@ mod entity;
 mod error;
 mod release;
 
-pub use auth::{AuditEntry, AuditPage, Login, Me, PasswordChange, SessionInfo, Setup};
+pub use auth::{AuditEntry, AuditPage, Login, Me, PasswordChange, SessionInfo, Setup, TotpCode, TotpEnrolment};
 pub use entity::{
     Account, Address, Customer, Environment, Host, HostIsolation, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site,
     SiteDetail, User,

@@ -15,6 +15,9 @@ pub struct LoginArgs {
     /// Your Switchyard user name.
     #[arg(long)]
     username: String,
+    /// The 6-digit code from your authenticator app, if your account has a second factor.
+    #[arg(long, env = "SWITCHYARD_TOTP_CODE")]
+    code: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -32,7 +35,7 @@ pub async fn login(args: LoginArgs) -> Result<i32> {
         _ => read_password(&format!("Password for {} at {url}: ", args.username))?,
     };
     let remote = Remote::anonymous(url.clone())?;
-    let body = Login { username: args.username.clone(), password };
+    let body = Login { username: args.username.clone(), password, code: args.code.clone() };
     let reply = remote
         .send_raw(remote.request(Method::POST, "/session").json(&body))
         .await

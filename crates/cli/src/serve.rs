@@ -37,6 +37,18 @@ pub struct ServeArgs {
     /// the agent outlives the server, so a restart fails no public request.
     #[arg(long)]
     stop_agent: bool,
+    /// Mark the session cookie Secure: set this when users reach Switchyard over HTTPS (a TLS
+    /// proxy in front), since `serve` itself speaks plain HTTP.
+    #[arg(long)]
+    secure_cookies: bool,
+    /// A proxy (address or CIDR range, repeatable) whose X-Forwarded-For names the client;
+    /// from any other peer the header is ignored.
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<ipnet::IpNet>,
+    /// An origin (https://switchyard.example.com, repeatable) Switchyard's pages are served
+    /// from besides the request's Host, e.g. behind a proxy that rewrites Host.
+    #[arg(long = "public-origin")]
+    public_origins: Vec<String>,
 }
 
 pub async fn run(args: ServeArgs) -> Result<()> {
@@ -94,7 +106,12 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("cannot listen on {}:{}; is another Switchyard running? try --port", args.bind, args.port))?;
     let address = listener.local_addr()?;
     println!("Switchyard is serving at http://{address}/ (data in {})", data_dir.display());
-    axum::serve(listener, switchyard_server::app(service, &ui_dir).into_make_service_with_connect_info::<SocketAddr>())
+    let http = switchyard_server::HttpConfig {
+        secure_cookies: args.secure_cookies,
+        trusted_proxies: args.trusted_proxies,
+        public_origins: args.public_origins,
+    };
+    axum::serve(listener, switchyard_server::app_with(service, &ui_dir, http).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the web server stopped with an error")?;

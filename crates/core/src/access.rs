@@ -25,6 +25,9 @@ pub enum Action {
     /// Create, edit or delete customers, sites, environments, addresses, accounts and hosts.
     ChangeInventory,
     ManageUsers,
+    /// Register, edit or delete a host: its agent URL, pinned certificate and token decide
+    /// where Switchyard sends an agent token, so it is its own right.
+    ManageHosts,
     /// Write a patch document, upload a candidate, start a rehearsal, confirm at a gate.
     PrepareRelease {
         owner: i64,
@@ -60,14 +63,15 @@ impl Principal {
             (Role::Customer, Action::RunRelease) => {
                 deny("customers mark candidates tested and confirm releases; support staff approve and run them")
             }
-            (Role::Customer, Action::ManageUsers | Action::ChangeInventory | Action::ReadOperations | Action::ReadAudit) => {
-                deny("this is for the hosting operator's staff; ask support if you need it")
-            }
+            (
+                Role::Customer,
+                Action::ManageUsers | Action::ManageHosts | Action::ChangeInventory | Action::ReadOperations | Action::ReadAudit,
+            ) => deny("this is for the hosting operator's staff; ask support if you need it"),
             (_, Action::ManageUsers) if self.admin => Ok(()),
             (_, Action::ManageUsers) => deny("only administrators manage users; ask one to do this"),
             (Role::Support, _) => Ok(()),
             (Role::Manager, Action::ReadSite { .. } | Action::ReadOperations | Action::ReadAudit) => Ok(()),
-            (Role::Manager, Action::ChangeInventory | Action::PrepareRelease { .. } | Action::RunRelease) => {
+            (Role::Manager, Action::ChangeInventory | Action::ManageHosts | Action::PrepareRelease { .. } | Action::RunRelease) => {
                 deny("managers review; support staff make changes and run releases")
             }
         }
@@ -106,7 +110,7 @@ mod tests {
     fn customers_never_run_releases_nor_see_operations() {
         let refused = customer(1).may(Action::RunRelease).unwrap_err();
         assert!(refused.0.contains("support staff approve"), "{refused}");
-        for action in [Action::ChangeInventory, Action::ReadOperations, Action::ReadAudit, Action::ManageUsers] {
+        for action in [Action::ChangeInventory, Action::ManageHosts, Action::ReadOperations, Action::ReadAudit, Action::ManageUsers] {
             assert!(customer(1).may(action).is_err(), "{action:?}");
         }
         assert_eq!(customer(7).only_customer(), Some(7));
@@ -121,7 +125,9 @@ mod tests {
 
     #[test]
     fn support_runs_everything_but_users_unless_admin() {
-        for action in [Action::ChangeInventory, Action::RunRelease, Action::ReadAudit, Action::PrepareRelease { owner: 3 }] {
+        for action in
+            [Action::ChangeInventory, Action::ManageHosts, Action::RunRelease, Action::ReadAudit, Action::PrepareRelease { owner: 3 }]
+        {
             assert_eq!(SUPPORT.may(action), Ok(()), "{action:?}");
         }
         assert!(SUPPORT.may(Action::ManageUsers).is_err());
@@ -134,7 +140,9 @@ mod tests {
         for action in [Action::ReadSite { owner: 9 }, Action::ReadOperations, Action::ReadAudit] {
             assert_eq!(MANAGER.may(action), Ok(()), "{action:?}");
         }
-        for action in [Action::ChangeInventory, Action::RunRelease, Action::PrepareRelease { owner: 9 }, Action::ManageUsers] {
+        for action in
+            [Action::ChangeInventory, Action::ManageHosts, Action::RunRelease, Action::PrepareRelease { owner: 9 }, Action::ManageUsers]
+        {
             assert!(MANAGER.may(action).is_err(), "{action:?}");
         }
         assert_eq!(Principal { admin: true, ..MANAGER }.may(Action::ManageUsers), Ok(()));

@@ -44,15 +44,33 @@ impl SiteDraft {
     }
 }
 
-/// A machine running the Switchyard agent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A machine running the Switchyard agent. `Debug` leaves the token out.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostDraft {
     pub name: String,
     pub agent_url: String,
+    /// No longer accepted (it named a file or variable on the server); kept so an old client
+    /// that sends one gets a message instead of its reference being ignored.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub token_ref: String,
+    /// The agent's token, entered once: stored encrypted, never returned. `None` on an update
+    /// keeps the stored one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     /// The agent certificate's sha256, pinned by the client; empty until registered.
     #[serde(default)]
     pub cert_fingerprint: String,
+}
+
+impl std::fmt::Debug for HostDraft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostDraft")
+            .field("name", &self.name)
+            .field("agent_url", &self.agent_url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("cert_fingerprint", &self.cert_fingerprint)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HostDraft {
@@ -61,11 +79,16 @@ impl HostDraft {
         let name = checks.check(validate::slug("name", "host name", &self.name));
         let agent_url = checks.check(validate::agent_url("agent_url", &self.agent_url));
         let token_ref = checks.check(validate::token_ref("token_ref", &self.token_ref));
+        let token = match &self.token {
+            Some(token) => checks.check(validate::agent_token("token", token)).map(Some),
+            None => Some(None),
+        };
         let cert_fingerprint = checks.check(validate::fingerprint("cert_fingerprint", &self.cert_fingerprint));
         checks.finish(|| Self {
             name: name.unwrap(),
             agent_url: agent_url.unwrap(),
             token_ref: token_ref.unwrap(),
+            token: token.unwrap(),
             cert_fingerprint: cert_fingerprint.unwrap(),
         })
     }
@@ -198,6 +221,21 @@ fn positive_id(field: &str, what: &str, id: i64) -> Result<(), FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_draft_keeps_its_token_out_of_debug_output_and_refuses_references() {
+        let token = "agent-token-0123456789abcdef";
+        let draft = HostDraft {
+            name: "web-1".into(),
+            agent_url: "https://web1.example.com:7443".into(),
+            token: Some(format!(" {token} ")),
+            ..HostDraft::default()
+        };
+        assert!(!format!("{draft:?}").contains(token));
+        assert_eq!(draft.clone().validated().unwrap().token.as_deref(), Some(token));
+        let by_reference = HostDraft { token: None, token_ref: "file:/etc/shadow".into(), ..draft };
+        assert_eq!(by_reference.validated().unwrap_err().0[0].field, "token_ref");
+    }
 
     #[test]
     fn a_site_draft_reports_every_broken_rule() {

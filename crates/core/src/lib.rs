@@ -5,6 +5,7 @@ pub mod access;
 pub mod diff;
 pub mod draft;
 pub mod history_filter;
+pub mod login_throttle;
 pub mod manifest;
 pub mod model;
 pub mod patch;

@@ -267,16 +267,35 @@ fn is_loopback(host: &str) -> bool {
 /// A reference to where a host's agent token is kept (never the token itself): `env:NAME`
 /// or `file:/path`.
 pub fn token_ref(field: &str, value: &str) -> Result<String, FieldError> {
-    let trimmed = value.trim();
-    let invalid = |problem: String| {
-        FieldError::new(field, format!("{problem}; write env:VARIABLE_NAME or file:/path/to/token (the token itself is never stored)"))
-    };
-    match trimmed.split_once(':') {
-        Some(("env", var)) if !var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => Ok(trimmed.to_owned()),
-        Some(("file", path)) if path.starts_with('/') && path.len() < MAX_URL_LEN => Ok(trimmed.to_owned()),
-        _ if trimmed.is_empty() => Err(invalid("token reference must not be empty".into())),
-        _ => Err(invalid(format!("token reference {trimmed:?} is not understood"))),
+    // A reference naming a file or variable let anyone who may edit hosts make the server read
+    // any of its files or variables and send it to an agent URL of their choosing.
+    if value.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        Err(FieldError::new(
+            field,
+            "token references (env:NAME, file:/path) are no longer accepted; send the agent's token itself in `token`: \
+             Switchyard stores it encrypted and never shows it again",
+        ))
     }
+}
+
+/// The longest agent token accepted, in bytes.
+pub const MAX_AGENT_TOKEN_LEN: usize = 512;
+
+/// An agent's bearer token as entered on a host: 16 to [`MAX_AGENT_TOKEN_LEN`] visible ASCII
+/// characters. The message never repeats the value.
+pub fn agent_token(field: &str, value: &str) -> Result<String, FieldError> {
+    let trimmed = value.trim();
+    if trimmed.len() < 16 || trimmed.len() > MAX_AGENT_TOKEN_LEN || !trimmed.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "an agent token is 16 to {MAX_AGENT_TOKEN_LEN} visible characters without spaces; copy it from the agent's identity/token file"
+            ),
+        ));
+    }
+    Ok(trimmed.to_owned())
 }
 
 /// The sha256 fingerprint of an agent's certificate, which clients pin: 64 hex digits, colons
@@ -395,11 +414,20 @@ mod tests {
     }
 
     #[test]
-    fn token_references_never_hold_the_token() {
-        assert!(token_ref("t", "env:WEB1_TOKEN").is_ok());
-        assert!(token_ref("t", "file:/etc/switchyard/web1.token").is_ok());
-        assert!(token_ref("t", "s3cr3t").unwrap_err().message.contains("never stored"));
-        assert!(token_ref("t", "file:relative").is_err());
+    fn token_references_can_no_longer_name_files_or_variables() {
+        assert_eq!(token_ref("t", " ").unwrap(), "");
+        for reference in ["env:WEB1_TOKEN", "file:/etc/shadow", "s3cr3t"] {
+            assert!(token_ref("t", reference).unwrap_err().message.contains("no longer accepted"), "{reference}");
+        }
+    }
+
+    #[test]
+    fn agent_tokens_are_visible_ascii_and_never_echoed() {
+        assert_eq!(agent_token("token", " 0123456789abcdef0123 ").unwrap(), "0123456789abcdef0123");
+        for bad in ["short", "with a space in the middle", &"x".repeat(MAX_AGENT_TOKEN_LEN + 1)] {
+            let message = agent_token("token", bad).unwrap_err().message;
+            assert!(!message.contains(bad), "{message}");
+        }
     }
 
     #[test]

@@ -33,6 +33,7 @@ impl From<ServiceError> for AppError {
             ServiceError::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
             ServiceError::Unauthenticated(message) => Self::new(StatusCode::UNAUTHORIZED, "not logged in", message),
             ServiceError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "not allowed", message),
+            ServiceError::TooManyAttempts(message) => Self::new(StatusCode::TOO_MANY_REQUESTS, "too many attempts", message),
             ServiceError::Unavailable(message) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "host unreachable", message),
             ServiceError::Internal(message) => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

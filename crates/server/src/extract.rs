@@ -27,7 +27,9 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
         JsonRejection::MissingJsonContentType(_) => "send the body as JSON with Content-Type: application/json".to_owned(),
         JsonRejection::JsonSyntaxError(_) => format!("the body is not valid JSON ({})", rejection.body_text()),
         JsonRejection::JsonDataError(_) => format!("the JSON does not have the expected fields ({})", rejection.body_text()),
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => "the body is too large; send less than 2 MB".to_owned(),
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => {
+            "the body is too large for this request (logins and passwords: 16 KiB, everything else: 2 MB); send less".to_owned()
+        }
         _ => rejection.body_text(),
     };
     AppError::new(status, "malformed request body", detail)

@@ -5,7 +5,7 @@ use crate::{Service, ServiceError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
-use switchyard_api::{AuditPage, Login, Me, PasswordChange, Role, SessionInfo, Setup, User, UserDraft};
+use switchyard_api::{AuditPage, Me, PasswordChange, Role, SessionInfo, Setup, User, UserDraft};
 use switchyard_core::access::{Action, Principal};
 use switchyard_core::Invalid;
 use switchyard_store::NewAuditEntry;
@@ -102,15 +102,13 @@ pub(crate) async fn hash_password(password: String) -> Result<String> {
     .map_err(|e| ServiceError::Internal(format!("the password hashing task failed: {e}")))?
 }
 
-async fn password_matches(password: String, hash: String) -> bool {
+pub(crate) async fn password_matches(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
     .unwrap_or(false)
 }
-
-const WRONG_LOGIN: &str = "wrong username or password; check both, or ask an administrator to set a new password";
 
 impl Service {
     /// What the UI needs on start: whether to offer set-up, and who is logged in.
@@ -132,18 +130,6 @@ impl Service {
             Some(user) => Ok(Caller { me: me(&user), remote: remote.to_owned() }),
             None => Err(ServiceError::Unauthenticated("your session has ended; log in again".into())),
         }
-    }
-
-    pub async fn login(&self, login: Login, remote: &str) -> Result<NewSession> {
-        let found = self.store.user_for_login(login.username.trim()).await?;
-        let user = match found {
-            Some((user, Some(hash))) if password_matches(login.password.clone(), hash.clone()).await => user,
-            _ => {
-                self.record((None, login.username.trim()), "login.failed", "session", "wrong username or password", remote).await;
-                return Err(ServiceError::Unauthenticated(WRONG_LOGIN.into()));
-            }
-        };
-        self.open_session(&user, remote).await
     }
 
     pub async fn logout(&self, token: Option<&str>, remote: &str) -> Result<()> {
@@ -174,7 +160,7 @@ impl Service {
         self.open_session(&user, remote).await
     }
 
-    async fn open_session(&self, user: &User, remote: &str) -> Result<NewSession> {
+    pub(crate) async fn open_session(&self, user: &User, remote: &str) -> Result<NewSession> {
         let token = hex::encode(rand::random::<[u8; 32]>());
         let expires = chrono::Utc::now() + chrono::Duration::days(SESSION_DAYS);
         let expires = expires.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -183,16 +169,40 @@ impl Service {
         Ok(NewSession { token, me: me(user) })
     }
 
-    /// Administrators set anyone's password; anyone sets their own. Ends the user's sessions.
+    /// Administrators set anyone's password; anyone sets their own, giving the current one (so
+    /// a session left open is not enough to take the account over). Ends the user's sessions.
+    /// An administrator setting someone else's password also removes their second factor, so
+    /// a person who lost their authenticator can get back in.
     pub async fn change_password(&self, caller: &Caller, user_id: i64, change: PasswordChange) -> Result<()> {
-        if caller.me.id != user_id {
+        let own = caller.me.id == user_id;
+        if !own {
             caller.may(Action::ManageUsers)?;
         }
         switchyard_core::validate::password("password", &change.password).map_err(|e| Invalid(vec![e]))?;
         let user = self.store.user(user_id).await?;
+        if own {
+            self.password_try_allowed(&user.username, &caller.remote)?;
+            let current = change.current_password.clone().unwrap_or_default();
+            let stored = self.store.user_for_login(&user.username).await?.and_then(|(_, hash)| hash);
+            let matches = match stored {
+                Some(hash) if current.len() <= crate::login::MAX_PASSWORD_BYTES => password_matches(current, hash).await,
+                _ => false,
+            };
+            if !matches {
+                self.password_try_failed(&user.username, &caller.remote).await;
+                return Err(Invalid::single(
+                    "current_password",
+                    "the current password is wrong; to change your own password, give the one you log in with now",
+                )
+                .into());
+            }
+        }
         let hash = hash_password(change.password).await?;
         self.store.set_password(user_id, &hash).await?;
         self.store.delete_sessions_of(user_id).await?;
+        if !own {
+            self.store.remove_second_factor(user_id).await?;
+        }
         self.audit(caller, "user.password", &format!("user {user_id}"), &format!("set the password of {}", user.username)).await;
         Ok(())
     }
@@ -211,7 +221,7 @@ impl Service {
     }
 
     /// `actor` is the user's id (none for Switchyard itself or a failed login) and name now.
-    async fn record(&self, actor: (Option<i64>, &str), action: &str, target: &str, detail: &str, remote: &str) {
+    pub(crate) async fn record(&self, actor: (Option<i64>, &str), action: &str, target: &str, detail: &str, remote: &str) {
         let (actor_id, actor) = actor;
         let entry = NewAuditEntry { actor, actor_id, action, target, detail, remote };
         if let Err(e) = self.store.append_audit(&entry).await {

@@ -25,7 +25,9 @@ impl Service {
                 HostDraft {
                     name: crate::LOCAL_HOST_NAME.into(),
                     agent_url: DEMO_AGENT_URL.into(),
-                    token_ref: "env:SWITCHYARD_LOCAL_AGENT_TOKEN".into(),
+                    // Filled in when the local agent registers: its URL, certificate and token.
+                    token_ref: String::new(),
+                    token: None,
                     cert_fingerprint: String::new(),
                 },
             )

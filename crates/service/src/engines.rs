@@ -5,6 +5,7 @@
 //! [`site_home`]).
 
 use crate::hosts::agent_client;
+use crate::secrets::Secrets;
 use crate::ServiceError;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,6 +22,8 @@ pub(crate) struct Engines {
     /// Held by a go-live or its abandon while it works, so two never race for one environment.
     pub go_live_lock: tokio::sync::Mutex<()>,
     by_host: Mutex<HashMap<i64, Arc<Engine>>>,
+    /// Opens the hosts' sealed agent tokens.
+    pub secrets: Arc<Secrets>,
 }
 
 impl std::fmt::Debug for Engines {
@@ -42,8 +45,8 @@ impl std::fmt::Debug for SiteEngine {
 }
 
 impl Engines {
-    pub fn new(candidates_dir: PathBuf) -> Self {
-        Self { candidates_dir, go_live_lock: tokio::sync::Mutex::new(()), by_host: Mutex::new(HashMap::new()) }
+    pub fn new(candidates_dir: PathBuf, secrets: Arc<Secrets>) -> Self {
+        Self { candidates_dir, go_live_lock: tokio::sync::Mutex::new(()), by_host: Mutex::new(HashMap::new()), secrets }
     }
 
     /// The engine for `site`'s production host, and the address its releases swap.
@@ -58,7 +61,7 @@ impl Engines {
             return Ok(Arc::clone(engine));
         }
         let host = store.host(host_id).await?;
-        let client = agent_client(&host).map_err(ServiceError::Conflict)?;
+        let client = agent_client(store, &self.secrets, &host).await.map_err(ServiceError::Conflict)?;
         let engine = Arc::new(Engine::new(store.clone(), client, ExecConfig::new(self.candidates_dir.clone())));
         Ok(Arc::clone(self.lock().entry(host_id).or_insert(engine)))
     }

@@ -18,6 +18,9 @@ pub enum ServiceError {
     /// The caller's role may not do this; the message says who may.
     #[error("{0}")]
     Forbidden(String),
+    /// Too many failed tries (logins): the message says when to try again.
+    #[error("{0}")]
+    TooManyAttempts(String),
     /// A host or agent the operation needs cannot be reached; trying later may work.
     #[error("{0}")]
     Unavailable(String),

@@ -80,7 +80,7 @@ impl Service {
             return Err(ServiceError::Conflict(format!("candidate {sha} was not uploaded for site {}; upload it first", site.name)));
         }
         check_candidate(tarball.clone()).await?;
-        let client = agent_client(&host).map_err(ServiceError::Conflict)?;
+        let client = agent_client(&self.store, &self.engines.secrets, &host).await.map_err(ServiceError::Conflict)?;
         let names = site_names(&site);
         // Two go-lives of one site at once would race for the same environment.
         let _one_at_a_time = self.engines.go_live_lock.lock().await;
@@ -240,7 +240,7 @@ impl Service {
         };
         let SiteHome { host_id, .. } = site_home(&self.store, &site).await?;
         let host = self.store.host(host_id).await?;
-        let client = agent_client(&host).map_err(ServiceError::Conflict)?;
+        let client = agent_client(&self.store, &self.engines.secrets, &host).await.map_err(ServiceError::Conflict)?;
         let names = site_names(&site);
         let op = |step: &str| format!("golive-{}-abandon-{step}", record.id);
 

@@ -1,7 +1,14 @@
 //! Talking to hosts: asking a registered agent whether it answers, and registering the local
 //! agent that `switchyard serve` starts beside itself.
+//!
+//! A host's token is entered once and kept sealed (see `secrets.rs`); it is only ever sent to
+//! the host's agent URL over HTTPS with the certificate pinned at registration. The old
+//! `token_ref` (`env:NAME`, `file:/path`) is no longer read for any host: it let anyone who may
+//! edit hosts send any of the server's files or variables to a URL of their choice. The local
+//! agent is registered again with its token at every start, so it moves over by itself.
 
 use crate::auth::Caller;
+use crate::secrets::{Purpose, Secrets};
 use crate::{Service, ServiceError};
 use std::path::Path;
 use std::time::Duration;
@@ -10,6 +17,7 @@ use switchyard_agent::{AgentClient, AgentError};
 use switchyard_api::{Host, HostDraft, HostIsolation, HostStatus};
 use switchyard_core::access::Action;
 use switchyard_core::Invalid;
+use switchyard_store::Store;
 
 /// The host the demo and `switchyard serve` use for the agent on this machine.
 pub const LOCAL_HOST_NAME: &str = "local";
@@ -22,7 +30,7 @@ impl Service {
     pub async fn host_status(&self, caller: &Caller, id: i64) -> Result<HostStatus, ServiceError> {
         caller.may(Action::ReadOperations)?;
         let host = self.store.host(id).await?;
-        let status = match probe(&host).await {
+        let status = match probe(&self.store, &self.secrets, &host).await {
             Ok(info) => HostStatus {
                 host_id: id,
                 reachable: true,
@@ -46,10 +54,15 @@ impl Service {
     /// Points the `local` host at the agent this process started (creating the host if the
     /// operator deleted it), so the demo's environments are reachable at once.
     pub async fn register_local_agent(&self, url: &str, fingerprint: &str, token_file: &Path) -> Result<Host, ServiceError> {
+        // The agent's own token file, which this process wrote: read here, by Switchyard,
+        // never through a reference someone could point elsewhere.
+        let token = std::fs::read_to_string(token_file)
+            .map_err(|e| ServiceError::Internal(format!("cannot read the local agent's token from {}: {e}", token_file.display())))?;
         let draft = HostDraft {
             name: LOCAL_HOST_NAME.into(),
             agent_url: url.into(),
-            token_ref: format!("file:{}", token_file.display()),
+            token_ref: String::new(),
+            token: Some(token.trim().to_owned()),
             cert_fingerprint: fingerprint.into(),
         };
         match self.store.host_by_name(LOCAL_HOST_NAME).await? {
@@ -67,8 +80,8 @@ fn host_isolation(isolation: switchyard_agent::api::Isolation) -> HostIsolation 
     HostIsolation { site_users: isolation.site_users, limits: limits.into(), warnings: isolation.warnings }
 }
 
-async fn probe(host: &Host) -> Result<switchyard_agent::api::AgentInfo, String> {
-    let client = agent_client(host)?;
+async fn probe(store: &Store, secrets: &Secrets, host: &Host) -> Result<switchyard_agent::api::AgentInfo, String> {
+    let client = agent_client(store, secrets, host).await?;
     match tokio::time::timeout(PROBE_TIMEOUT, client.agent_info()).await {
         Ok(Ok(info)) => Ok(info),
         Ok(Err(error)) => Err(error.to_string()),
@@ -76,32 +89,40 @@ async fn probe(host: &Host) -> Result<switchyard_agent::api::AgentInfo, String> 
     }
 }
 
-/// A client for the host's agent with its certificate pinned, or why there cannot be one.
-pub(crate) fn agent_client(host: &Host) -> Result<AgentClient, String> {
+/// A client for the host's agent with its certificate pinned and its stored token, or why
+/// there cannot be one. No message repeats the token or names anything outside Switchyard.
+pub(crate) async fn agent_client(store: &Store, secrets: &Secrets, host: &Host) -> Result<AgentClient, String> {
     if host.cert_fingerprint.is_empty() {
         return Err(format!(
             "no certificate fingerprint is registered for host {}; copy it from the agent's registration.json and edit the host",
             host.name
         ));
     }
-    let token = resolve_token(&host.token_ref)?;
+    if !host.agent_url.starts_with("https://") {
+        // Plain HTTP would send the token to whoever answers, pin or no pin.
+        return Err(format!(
+            "host {} has the agent URL {}; Switchyard sends agent tokens only over HTTPS with the pinned certificate: edit the host to use https://",
+            host.name, host.agent_url
+        ));
+    }
+    let stored = store.host_token(host.id).await.map_err(|e| format!("cannot read the token of host {}: {e}", host.name))?;
+    let token = match stored.sealed {
+        Some(sealed) => secrets.open(Purpose::HostToken, &sealed).map_err(|e| e.to_string())?.ok_or_else(|| {
+            format!(
+                "the stored token of host {} cannot be decrypted (was the server's secrets key replaced?); enter the agent's token on the host again",
+                host.name
+            )
+        })?,
+        None if !stored.legacy_ref.is_empty() => {
+            return Err(format!(
+                "host {} names its token by a reference, which Switchyard no longer reads; enter the agent's token on the host (it is stored encrypted)",
+                host.name
+            ))
+        }
+        None => return Err(format!("no agent token is stored for host {}; enter the agent's token on the host", host.name)),
+    };
     AgentClient::new(&host.agent_url, &token, &host.cert_fingerprint)
         .map_err(|e| format!("cannot set up a client for host {}: {e}", host.name))
-}
-
-/// Reads the token a host's `token_ref` points at: `env:NAME` or `file:/path`.
-fn resolve_token(token_ref: &str) -> Result<String, String> {
-    let token = match token_ref.split_once(':') {
-        Some(("env", name)) => std::env::var(name)
-            .map_err(|_| format!("the agent token is to come from ${name}, which is not set in Switchyard's environment"))?,
-        Some(("file", path)) => std::fs::read_to_string(path).map_err(|e| format!("cannot read the agent token from {path}: {e}"))?,
-        _ => return Err(format!("token reference {token_ref:?} is not env:NAME or file:/path; edit the host")),
-    };
-    let token = token.trim().to_owned();
-    if token.is_empty() {
-        return Err(format!("the agent token from {token_ref} is empty"));
-    }
-    Ok(token)
 }
 
 /// What an agent's failure means to a Switchyard user, by its kind, so a refusal of the
@@ -137,7 +158,7 @@ mod tests {
             id: 1,
             name: "web-1".into(),
             agent_url: "https://10.0.0.5:7443".into(),
-            token_ref: "env:T".into(),
+            token_stored: true,
             cert_fingerprint: String::new(),
             created_at: String::new(),
         }

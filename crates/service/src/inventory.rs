@@ -107,23 +107,43 @@ impl Service {
         Ok(self.store.host(id).await?)
     }
 
+    /// Registers a host. Its token is sealed before the store sees it and never returned.
     pub async fn create_host(&self, caller: &Caller, draft: HostDraft) -> Result<Host> {
-        caller.may(Action::ChangeInventory)?;
-        let host = self.store.create_host(&draft.validated()?).await?;
-        self.audit(caller, "host.create", &format!("host {}", host.id), &host.name).await;
+        caller.may(Action::ManageHosts)?;
+        let draft = draft.validated()?;
+        let sealed = self.sealed_host_token(&draft)?;
+        let host = self.store.create_host(&draft, sealed.as_deref()).await?;
+        self.audit(caller, "host.create", &format!("host {}", host.id), &host_detail(&host.name, sealed.is_some())).await;
         Ok(host)
     }
 
+    /// Edits a host. A new agent URL or certificate needs the token entered again, so a token
+    /// stored for one agent is never sent to another.
     pub async fn update_host(&self, caller: &Caller, id: i64, draft: HostDraft) -> Result<Host> {
-        caller.may(Action::ChangeInventory)?;
-        let host = self.store.update_host(id, &draft.validated()?).await?;
+        caller.may(Action::ManageHosts)?;
+        let draft = draft.validated()?;
+        let before = self.store.host(id).await?;
+        let moved = before.agent_url != draft.agent_url || before.cert_fingerprint != draft.cert_fingerprint;
+        if moved && before.token_stored && draft.token.is_none() {
+            return Err(switchyard_core::Invalid::single(
+                "token",
+                "the agent URL or certificate changed: enter the agent's token again, so a stored token only ever goes to the agent it was entered for",
+            )
+            .into());
+        }
+        let sealed = self.sealed_host_token(&draft)?;
+        let host = self.store.update_host(id, &draft, sealed.as_deref()).await?;
         self.engines.forget(id);
-        self.audit(caller, "host.update", &format!("host {id}"), &host.name).await;
+        self.audit(caller, "host.update", &format!("host {id}"), &host_detail(&host.name, sealed.is_some())).await;
         Ok(host)
+    }
+
+    fn sealed_host_token(&self, draft: &HostDraft) -> Result<Option<String>> {
+        draft.token.as_deref().map(|token| self.secrets.seal(crate::secrets::Purpose::HostToken, token)).transpose()
     }
 
     pub async fn delete_host(&self, caller: &Caller, id: i64) -> Result<()> {
-        caller.may(Action::ChangeInventory)?;
+        caller.may(Action::ManageHosts)?;
         self.store.delete_host(id).await?;
         self.engines.forget(id);
         self.audit(caller, "host.delete", &format!("host {id}"), "").await;
@@ -255,5 +275,14 @@ impl Service {
         self.store.delete_user(id).await?;
         self.audit(caller, "user.delete", &format!("user {id}"), "").await;
         Ok(())
+    }
+}
+
+/// The audit detail of a host change: its name, and whether a token was entered (never the token).
+fn host_detail(name: &str, token_entered: bool) -> String {
+    if token_entered {
+        format!("{name} (agent token entered)")
+    } else {
+        name.to_owned()
     }
 }

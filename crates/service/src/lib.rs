@@ -17,15 +17,20 @@ mod history;
 mod hosts;
 mod inventory;
 mod local_agent;
+mod login;
 mod patch_documents;
 mod release_view;
 mod releases;
+mod second_factor;
+mod secrets;
+mod totp;
 
 pub use auth::{Caller, NewSession, SESSION_COOKIE, SESSION_DAYS};
 pub use candidates::MAX_CANDIDATE_BYTES;
 pub use error::ServiceError;
 pub use hosts::LOCAL_HOST_NAME;
 pub use local_agent::LocalAgent;
+pub use login::{MAX_PASSWORD_BYTES, MAX_USERNAME_BYTES};
 pub use releases::DecisionKind;
 
 use engines::Engines;
@@ -37,13 +42,19 @@ use switchyard_store::Store;
 pub struct Service {
     store: Store,
     engines: Arc<Engines>,
+    /// The key that seals agent tokens and second-factor secrets, beside the database.
+    secrets: Arc<secrets::Secrets>,
+    logins: Arc<login::Throttles>,
 }
 
 impl Service {
-    /// Release candidates are kept in `candidates/` beside the database file.
+    /// Release candidates are kept in `candidates/` beside the database file, the secrets key
+    /// in `secrets.key` there.
     pub fn new(store: Store) -> Self {
-        let dir = store.path().parent().map(|p| p.join("candidates")).unwrap_or_else(|| "candidates".into());
-        Self { store, engines: Arc::new(Engines::new(dir)) }
+        let data_dir = store.path().parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        let secrets = Arc::new(secrets::Secrets::in_dir(&data_dir));
+        let engines = Arc::new(Engines::new(data_dir.join("candidates"), Arc::clone(&secrets)));
+        Self { store, engines, secrets, logins: Arc::default() }
     }
 
     pub fn store(&self) -> &Store {

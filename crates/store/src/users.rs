@@ -157,3 +157,65 @@ impl Store {
         affected(result, "user", id)
     }
 }
+
+/// A user's TOTP second factor as stored: the sealed secret, whether a code from it was
+/// confirmed (only then does logging in need one), and the last time step a code was used at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecondFactor {
+    pub sealed_secret: String,
+    pub enabled: bool,
+    pub last_step: Option<i64>,
+}
+
+impl Store {
+    pub async fn second_factor(&self, user_id: i64) -> Result<Option<SecondFactor>, StoreError> {
+        let row: Option<(Option<String>, bool, Option<i64>)> =
+            sqlx::query_as("SELECT totp_secret_sealed, totp_enabled, totp_last_step FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let (sealed, enabled, last_step) = row.ok_or(StoreError::NotFound { what: "user", id: user_id })?;
+        Ok(sealed.map(|sealed_secret| SecondFactor { sealed_secret, enabled, last_step }))
+    }
+
+    /// Starts an enrolment: a new secret, not yet needed to log in (a confirmed one is replaced
+    /// only by a confirmed new one, see [`Store::enable_second_factor`]).
+    pub async fn begin_second_factor(&self, user_id: i64, sealed_secret: &str) -> Result<(), StoreError> {
+        let result = sqlx::query("UPDATE users SET totp_secret_sealed = $1, totp_enabled = 0, totp_last_step = NULL WHERE id = $2")
+            .bind(sealed_secret)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        affected(result, "user", user_id)
+    }
+
+    pub async fn enable_second_factor(&self, user_id: i64, step: i64) -> Result<(), StoreError> {
+        let result = sqlx::query("UPDATE users SET totp_enabled = 1, totp_last_step = $1 WHERE id = $2 AND totp_secret_sealed IS NOT NULL")
+            .bind(step)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        affected(result, "user", user_id)
+    }
+
+    /// Records the time step of a code just used, and says whether it was newer than the last
+    /// one (in one statement, so two logins cannot both use the same code).
+    pub async fn use_second_factor_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)")
+            .bind(step)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Removes a user's second factor, e.g. when an administrator sets their password because
+    /// they lost their authenticator.
+    pub async fn remove_second_factor(&self, user_id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET totp_secret_sealed = NULL, totp_enabled = 0, totp_last_step = NULL WHERE id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

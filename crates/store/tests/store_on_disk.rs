@@ -14,12 +14,16 @@ async fn customer_site_host(store: &Store) -> (i64, i64, i64) {
     let customer = store.create_customer(&CustomerDraft { name: "Acme".into(), contact_email: String::new() }).await.unwrap();
     let site = store.create_site(&SiteDraft { name: "Shop".into(), customer_id: customer.id, description: String::new() }).await.unwrap();
     let host = store
-        .create_host(&HostDraft {
-            name: "web1".into(),
-            agent_url: "https://web1:7443".into(),
-            token_ref: "env:T".into(),
-            cert_fingerprint: String::new(),
-        })
+        .create_host(
+            &HostDraft {
+                name: "web1".into(),
+                agent_url: "https://web1:7443".into(),
+                token_ref: String::new(),
+                token: None,
+                cert_fingerprint: String::new(),
+            },
+            Some("sealed"),
+        )
         .await
         .unwrap();
     (customer.id, site.id, host.id)

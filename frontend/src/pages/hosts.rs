@@ -2,7 +2,7 @@
 
 use super::{load_into, render_loadable, Loadable};
 use crate::api;
-use crate::form::{AddOrSaveActions, FormBanner, FormState, RowActions, TextField};
+use crate::form::{AddOrSaveActions, FormBanner, FormState, PasswordField, RowActions, TextField};
 use leptos::prelude::*;
 use switchyard_api::{Host, HostDraft, HostStatus};
 
@@ -13,7 +13,7 @@ pub fn HostsPage() -> impl IntoView {
     reload();
     let name = RwSignal::new(String::new());
     let agent_url = RwSignal::new(String::new());
-    let token_ref = RwSignal::new(String::new());
+    let token = RwSignal::new(String::new());
     let cert_fingerprint = RwSignal::new(String::new());
     let form = FormState::new();
     let list_form = FormState::new();
@@ -22,7 +22,7 @@ pub fn HostsPage() -> impl IntoView {
         editing.set(None);
         name.set(String::new());
         agent_url.set(String::new());
-        token_ref.set(String::new());
+        token.set(String::new());
         cert_fingerprint.set(String::new());
         form.clear();
     };
@@ -31,7 +31,9 @@ pub fn HostsPage() -> impl IntoView {
         let draft = HostDraft {
             name: name.get_untracked(),
             agent_url: agent_url.get_untracked(),
-            token_ref: token_ref.get_untracked(),
+            token_ref: String::new(),
+            // Empty keeps the stored token (the server asks again when the URL or certificate changed).
+            token: Some(token.get_untracked()).filter(|t| !t.trim().is_empty()),
             cert_fingerprint: cert_fingerprint.get_untracked(),
         };
         let checked = draft.clone().validated().map(|_| ());
@@ -46,7 +48,7 @@ pub fn HostsPage() -> impl IntoView {
             <FormBanner form=list_form />
             {render_loadable(hosts, move |hosts: Vec<Host>| view! {
                 <table class="table" id="hosts">
-                    <thead><tr><th>"Name"</th><th>"Agent URL"</th><th>"Token from"</th><th>"Agent"</th><th></th></tr></thead>
+                    <thead><tr><th>"Name"</th><th>"Agent URL"</th><th>"Token"</th><th>"Agent"</th><th></th></tr></thead>
                     <tbody>
                         {hosts.into_iter().map(|host| {
                             let path = format!("/hosts/{}", host.id);
@@ -57,7 +59,7 @@ pub fn HostsPage() -> impl IntoView {
                                     editing.set(Some(host.id));
                                     name.set(host.name.clone());
                                     agent_url.set(host.agent_url.clone());
-                                    token_ref.set(host.token_ref.clone());
+                                    token.set(String::new());
                                     cert_fingerprint.set(host.cert_fingerprint.clone());
                                 }
                             };
@@ -65,7 +67,7 @@ pub fn HostsPage() -> impl IntoView {
                                 <tr>
                                     <td>{host.name}</td>
                                     <td><code>{host.agent_url}</code></td>
-                                    <td><code>{host.token_ref}</code></td>
+                                    <td>{if host.token_stored { "stored" } else { "none: enter it" }}</td>
                                     <td><AgentStatus host_id=host.id /></td>
                                     <RowActions on_edit=edit delete_path=path list_form=list_form reload=reload />
                                 </tr>
@@ -79,8 +81,8 @@ pub fn HostsPage() -> impl IntoView {
                 <FormBanner form=form />
                 <TextField label="Name" name="name" value=name form=form placeholder="web1" />
                 <TextField label="Agent URL" name="agent_url" value=agent_url form=form placeholder="https://web1.example.com:7443" />
-                <TextField label="Token reference" name="token_ref" value=token_ref form=form placeholder="env:WEB1_AGENT_TOKEN"
-                    hint="Where the agent's token is kept (env:NAME or file:/path); the token itself is never stored." />
+                <PasswordField label="Agent token" name="token" value=token form=form autocomplete="off"
+                    hint="From the agent's identity/token file. Stored encrypted and never shown again; leave empty to keep the stored one." />
                 <TextField label="Certificate fingerprint" name="cert_fingerprint" value=cert_fingerprint form=form
                     placeholder="64 hex digits" hint="The sha256 in the agent's registration.json; Switchyard pins it instead of trusting a CA." />
                 <AddOrSaveActions noun="host" editing=editing reset=reset />

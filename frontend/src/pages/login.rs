@@ -13,10 +13,15 @@ pub fn LoginPage(notice: Option<String>) -> impl IntoView {
     let session = use_session();
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
     let form = FormState::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let login = Login { username: username.get_untracked().trim().to_lowercase(), password: password.get_untracked() };
+        let login = Login {
+            username: username.get_untracked().trim().to_lowercase(),
+            password: password.get_untracked(),
+            code: Some(code.get_untracked().trim().to_owned()).filter(|c| !c.is_empty()),
+        };
         let mut missing = Vec::new();
         if login.username.is_empty() {
             missing.push(validate::FieldError::new("username", "enter your username"));
@@ -35,6 +40,8 @@ pub fn LoginPage(notice: Option<String>) -> impl IntoView {
                 <FormBanner form=form />
                 <TextField label="Username" name="username" value=username form=form />
                 <PasswordField label="Password" name="password" value=password form=form />
+                <TextField label="Authenticator code" name="code" value=code form=form placeholder="123456"
+                    hint="Only if your account has a second factor: the 6 digits your authenticator app shows." />
                 <div class="actions">
                     <button type="submit" class="button primary" disabled=move || form.busy.get()>"Log in"</button>
                 </div>
