@@ -8,6 +8,7 @@ pub mod history_filter;
 pub mod manifest;
 pub mod model;
 pub mod patch;
+pub mod record;
 pub mod validate;
 pub mod workflow;
 

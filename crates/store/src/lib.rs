@@ -18,6 +18,7 @@ mod history_csv;
 mod hosts;
 mod journal;
 mod patch_documents;
+mod record;
 mod sessions;
 mod sites;
 mod users;
@@ -31,6 +32,7 @@ pub use history_csv::HISTORY_CSV_COLUMNS;
 pub use journal::{NewRelease, NewTransition, RehearsalRow, ReleaseRecord, SiteReleases, TransitionRecord};
 pub use patch_documents::NewPatchDocument;
 pub use switchyard_core::history_filter::{HistoryQuery, HistoryScope};
+pub use switchyard_core::record::{ChainBreak, RecordCheck, ReleaseRecordExport};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -63,7 +65,9 @@ impl Store {
             .await
             .map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool, path: path.to_owned() })
+        let store = Self { pool, path: path.to_owned() };
+        store.backfill_record_chains().await?;
+        Ok(store)
     }
 
     pub fn path(&self) -> &Path {
