@@ -18,6 +18,7 @@ pub use release::{
     Candidate, CandidateManifest, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter, HistoryPage,
     HistoryStats, NewReleaseRequest, ReleaseDetail, ReleaseSummary, StageView, TimelineEntry, WeekStats, WentLive,
 };
+pub use switchyard_core::record::{ChainBreak, RecordCheck, ReleaseRecordExport};
 pub use switchyard_core::{
     AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, EnvironmentKind, FieldError, HostDraft, Role, SiteDraft, UserDraft,
 };

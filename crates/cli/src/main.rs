@@ -1,5 +1,6 @@
 //! `switchyard`: the command-line entry point. Thin: parse arguments, call the libraries.
 
+mod audit;
 mod candidate;
 mod data_dir;
 mod follow;
@@ -42,6 +43,8 @@ enum Command {
     Release(release::ReleaseArgs),
     /// Put a site live on its host for the first time, so releases can follow.
     Site(site::SiteArgs),
+    /// Check the tamper-evident record: the hash chains of the audit log and release journal.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -60,6 +63,7 @@ fn main() -> anyhow::Result<()> {
         Command::Candidate(args) => exit_with(runtime.block_on(candidate::run(args))),
         Command::Release(args) => exit_with(runtime.block_on(release::run(args))),
         Command::Site(args) => exit_with(runtime.block_on(site::run(args))),
+        Command::Audit(args) => exit_with(runtime.block_on(audit::run(args))),
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod error;
 mod extract;
+mod record_routes;
 mod release_routes;
 mod routes;
 mod session;
@@ -18,8 +19,10 @@ use tower_http::services::{ServeDir, ServeFile};
 
 /// The JSON API alone, nested under [`switchyard_api::API_PREFIX`].
 pub fn api_router(service: Service) -> Router {
-    Router::new()
-        .nest(switchyard_api::API_PREFIX, routes::routes().merge(session::routes()).merge(release_routes::routes()).with_state(service))
+    Router::new().nest(
+        switchyard_api::API_PREFIX,
+        routes::routes().merge(session::routes()).merge(release_routes::routes()).merge(record_routes::routes()).with_state(service),
+    )
 }
 
 /// The API plus the web UI from `ui_dir` (trunk's `dist/`). Any path that is neither an API

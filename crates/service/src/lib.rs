@@ -18,6 +18,7 @@ mod hosts;
 mod inventory;
 mod local_agent;
 mod patch_documents;
+mod record;
 mod release_view;
 mod releases;
 
