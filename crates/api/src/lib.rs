@@ -15,8 +15,9 @@ pub use entity::{
 };
 pub use error::ApiError;
 pub use release::{
-    Candidate, CandidateManifest, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter, HistoryPage,
-    HistoryStats, NewReleaseRequest, ReleaseDetail, ReleaseSummary, StageView, TimelineEntry, WeekStats, WentLive,
+    Candidate, CandidateManifest, CandidatePrune, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter,
+    HistoryPage, HistoryStats, NewReleaseRequest, PrunedCandidates, ReleaseDetail, ReleaseSummary, StageView, TimelineEntry, WeekStats,
+    WentLive,
 };
 pub use switchyard_core::record::{ChainBreak, RecordCheck, ReleaseRecordExport};
 pub use switchyard_core::{

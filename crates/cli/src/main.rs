@@ -4,6 +4,7 @@ mod audit;
 mod candidate;
 mod data_dir;
 mod follow;
+mod limits;
 mod login;
 mod patch;
 mod release;

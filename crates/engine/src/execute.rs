@@ -179,7 +179,7 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
             if info.releases.iter().any(|r| r.id == id && r.sha256 == *sha256) {
                 format!("release {id} already unpacked in {name}")
             } else {
-                let req = UnpackRelease { op_id: part("unpack"), release_id: id.clone(), sha256: sha256.clone() };
+                let req = UnpackRelease { op_id: part("unpack"), release_id: id.clone(), sha256: sha256.clone(), limits: None };
                 let release = answer!(call(t, "unpack the release", || agent.unpack_release(name, &req)).await?);
                 format!("unpacked release {} in {name} ({} files)", release.id, release.files)
             }

@@ -3,6 +3,7 @@
 //! Handlers are thin: extract, call one [`Service`] method, map the result. [`api_router`] has no
 //! socket of its own, so the desktop app dispatches the same routes in-process.
 
+mod candidate_routes;
 mod error;
 mod extract;
 mod record_routes;
@@ -21,7 +22,12 @@ use tower_http::services::{ServeDir, ServeFile};
 pub fn api_router(service: Service) -> Router {
     Router::new().nest(
         switchyard_api::API_PREFIX,
-        routes::routes().merge(session::routes()).merge(release_routes::routes()).merge(record_routes::routes()).with_state(service),
+        routes::routes()
+            .merge(session::routes())
+            .merge(release_routes::routes())
+            .merge(record_routes::routes())
+            .merge(candidate_routes::routes())
+            .with_state(service),
     )
 }
 

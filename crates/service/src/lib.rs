@@ -23,7 +23,7 @@ mod release_view;
 mod releases;
 
 pub use auth::{Caller, NewSession, SESSION_COOKIE, SESSION_DAYS};
-pub use candidates::MAX_CANDIDATE_BYTES;
+pub use candidates::{CandidateLimits, MAX_CANDIDATE_BYTES};
 pub use error::ServiceError;
 pub use hosts::LOCAL_HOST_NAME;
 pub use local_agent::LocalAgent;
@@ -38,13 +38,20 @@ use switchyard_store::Store;
 pub struct Service {
     store: Store,
     engines: Arc<Engines>,
+    candidate_limits: CandidateLimits,
 }
 
 impl Service {
     /// Release candidates are kept in `candidates/` beside the database file.
     pub fn new(store: Store) -> Self {
         let dir = store.path().parent().map(|p| p.join("candidates")).unwrap_or_else(|| "candidates".into());
-        Self { store, engines: Arc::new(Engines::new(dir)) }
+        Self { store, engines: Arc::new(Engines::new(dir)), candidate_limits: CandidateLimits::default() }
+    }
+
+    /// The same service with other candidate quotas and unpack limits (`switchyard serve` flags).
+    pub fn with_candidate_limits(mut self, limits: CandidateLimits) -> Self {
+        self.candidate_limits = limits;
+        self
     }
 
     pub fn store(&self) -> &Store {

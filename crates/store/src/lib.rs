@@ -25,6 +25,7 @@ mod users;
 
 pub use audit::NewAuditEntry;
 pub use candidate_manifests::StoredManifest;
+pub use candidates::CandidateUsage;
 pub use error::StoreError;
 pub use go_lives::{GoLiveRecord, GoLiveState, NewGoLive};
 pub use history::{history_outcome, history_query, HistoryPageRows, HistoryRow, DELETED_SITE};

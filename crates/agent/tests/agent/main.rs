@@ -12,3 +12,4 @@ mod public_routing;
 mod release_lifecycle;
 mod release_manifest;
 mod site_supervision;
+mod unpack_limits;
