@@ -7,8 +7,8 @@ use serde::Serialize;
 use switchyard_api::{
     Account, AccountDraft, Address, AddressDraft, ApiError, AuditPage, Candidate, Customer, CustomerDraft, Decision, DocumentDiff,
     Environment, EnvironmentDraft, HistoryFilter, HistoryPage, HistoryStats, Host, HostDraft, HostStatus, Login, Me, NewReleaseRequest,
-    Overview, PasswordChange, PatchDocumentDraft, PatchDocumentRecord, RecordCheck, ReleaseDetail, ReleaseSummary, SessionInfo, Setup, Site, SiteDetail,
-    SiteDraft, User, UserDraft, API_PREFIX,
+    Overview, PasswordChange, PatchDocumentDraft, PatchDocumentRecord, RecordCheck, ReleaseDetail, ReleaseSummary, SessionInfo, Setup,
+    Site, SiteDetail, SiteDraft, User, UserDraft, API_PREFIX,
 };
 use wasm_bindgen::prelude::*;
 
