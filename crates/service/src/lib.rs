@@ -44,14 +44,19 @@ pub struct Service {
 impl Service {
     /// Release candidates are kept in `candidates/` beside the database file.
     pub fn new(store: Store) -> Self {
-        let dir = store.path().parent().map(|p| p.join("candidates")).unwrap_or_else(|| "candidates".into());
-        Self { store, engines: Arc::new(Engines::new(dir)), candidate_limits: CandidateLimits::default() }
+        Self::with_limits(store, CandidateLimits::default())
     }
 
-    /// The same service with other candidate quotas and unpack limits (`switchyard serve` flags).
-    pub fn with_candidate_limits(mut self, limits: CandidateLimits) -> Self {
-        self.candidate_limits = limits;
-        self
+    /// The same service with other candidate quotas and unpack limits (`switchyard serve`
+    /// flags). Call it before the service is used: its engines start afresh with the limits.
+    pub fn with_candidate_limits(self, limits: CandidateLimits) -> Self {
+        Self::with_limits(self.store, limits)
+    }
+
+    fn with_limits(store: Store, candidate_limits: CandidateLimits) -> Self {
+        let dir = store.path().parent().map(|p| p.join("candidates")).unwrap_or_else(|| "candidates".into());
+        let engines = Engines::new(dir, Some(candidate_limits.unpack_caps()));
+        Self { store, engines: Arc::new(engines), candidate_limits }
     }
 
     pub fn store(&self) -> &Store {
