@@ -238,12 +238,7 @@ impl Service {
     }
 
     async fn delete_unused_candidate(&self, site_id: i64, sha256: &str) -> Result<()> {
-        if let Some(why) = self.store.candidate_in_use(site_id, sha256).await? {
-            return Err(ServiceError::Conflict(format!(
-                "cannot delete candidate {sha256} of site {site_id}: {why}; let the release finish (or roll it back), \
-                 or put another candidate live first"
-            )));
-        }
+        // The store refuses a candidate still in use, checked in its deleting transaction.
         let elsewhere = self.store.delete_candidate(site_id, sha256).await.map_err(|e| match e {
             switchyard_store::StoreError::NotFound { .. } => {
                 ServiceError::NotFound(format!("site {site_id} has no candidate {sha256}; list them with switchyard candidate list"))

@@ -1,6 +1,7 @@
 //! Uploaded release candidates of each site, named by the sha256 of their bytes.
 
 use crate::{ensure_exists, now, Store, StoreError};
+use sqlx::SqliteConnection;
 use switchyard_api::Candidate;
 
 #[derive(sqlx::FromRow)]
@@ -108,53 +109,21 @@ impl Store {
     /// release, an unfinished go-live, or the production the site serves (its newest completed
     /// production run, else its go-live). `None` when nothing does.
     pub async fn candidate_in_use(&self, site_id: i64, sha256: &str) -> Result<Option<String>, StoreError> {
-        let unfinished: Option<(i64, String)> = sqlx::query_as(
-            "SELECT id, run FROM releases WHERE site_id = $1 AND candidate_sha256 = $2 AND outcome IS NULL ORDER BY id LIMIT 1",
-        )
-        .bind(site_id)
-        .bind(sha256)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some((id, run)) = unfinished {
-            return Ok(Some(format!("release {id} (a {run} run, not finished) uses it")));
-        }
-        let going_live: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM go_lives WHERE site_id = $1 AND candidate_sha256 = $2 AND state IN ('running', 'failed') LIMIT 1",
-        )
-        .bind(site_id)
-        .bind(sha256)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(id) = going_live {
-            return Ok(Some(format!("go-live attempt {id} (not finished) uses it")));
-        }
-        let production: Option<(i64, String)> = sqlx::query_as(
-            "SELECT id, candidate_sha256 FROM releases WHERE site_id = $1 AND run = 'production' AND outcome = 'completed' \
-             ORDER BY id DESC LIMIT 1",
-        )
-        .bind(site_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        match production {
-            Some((id, live)) if live == sha256 => Ok(Some(format!("it is what production serves (release {id})"))),
-            Some(_) => Ok(None),
-            None => {
-                let live: Option<i64> = sqlx::query_scalar(
-                    "SELECT id FROM go_lives WHERE site_id = $1 AND candidate_sha256 = $2 AND state = 'live' ORDER BY id DESC LIMIT 1",
-                )
-                .bind(site_id)
-                .bind(sha256)
-                .fetch_optional(&self.pool)
-                .await?;
-                Ok(live.map(|id| format!("it is what production serves (put live by go-live {id})")))
-            }
-        }
+        in_use(&mut *self.pool.acquire().await?, site_id, sha256).await
     }
 
-    /// Forgets the site's candidate (its manifest row goes with it). Returns whether another
-    /// site still holds the same bytes, in which case the file must stay.
+    /// Forgets the site's candidate (its manifest row goes with it), refused while something
+    /// uses it ([`Store::candidate_in_use`], checked in the deleting transaction so no release
+    /// starts on it in between). Returns whether another site still holds the same bytes, in
+    /// which case the file must stay.
     pub async fn delete_candidate(&self, site_id: i64, sha256: &str) -> Result<bool, StoreError> {
         let mut tx = self.write_transaction().await?;
+        if let Some(why) = in_use(&mut tx, site_id, sha256).await? {
+            return Err(StoreError::Conflict(format!(
+                "cannot delete candidate {sha256} of site {site_id}: {why}; let the release finish (or roll it back), \
+                 or put another candidate live first"
+            )));
+        }
         let result =
             sqlx::query("DELETE FROM candidates WHERE site_id = $1 AND sha256 = $2").bind(site_id).bind(sha256).execute(&mut *tx).await?;
         if result.rows_affected() == 0 {
@@ -164,5 +133,48 @@ impl Store {
             sqlx::query_scalar("SELECT COUNT(*) FROM candidates WHERE sha256 = $1").bind(sha256).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(elsewhere > 0)
+    }
+}
+
+async fn in_use(conn: &mut SqliteConnection, site_id: i64, sha256: &str) -> Result<Option<String>, StoreError> {
+    let unfinished: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, run FROM releases WHERE site_id = $1 AND candidate_sha256 = $2 AND outcome IS NULL ORDER BY id LIMIT 1")
+            .bind(site_id)
+            .bind(sha256)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((id, run)) = unfinished {
+        return Ok(Some(format!("release {id} (a {run} run, not finished) uses it")));
+    }
+    let going_live: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM go_lives WHERE site_id = $1 AND candidate_sha256 = $2 AND state IN ('running', 'failed') LIMIT 1",
+    )
+    .bind(site_id)
+    .bind(sha256)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = going_live {
+        return Ok(Some(format!("go-live attempt {id} (not finished) uses it")));
+    }
+    let production: Option<(i64, String)> = sqlx::query_as(
+        "SELECT id, candidate_sha256 FROM releases WHERE site_id = $1 AND run = 'production' AND outcome = 'completed' \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(site_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match production {
+        Some((id, live)) if live == sha256 => Ok(Some(format!("it is what production serves (release {id})"))),
+        Some(_) => Ok(None),
+        None => {
+            let live: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM go_lives WHERE site_id = $1 AND candidate_sha256 = $2 AND state = 'live' ORDER BY id DESC LIMIT 1",
+            )
+            .bind(site_id)
+            .bind(sha256)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(live.map(|id| format!("it is what production serves (put live by go-live {id})")))
+        }
     }
 }
