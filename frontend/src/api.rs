@@ -7,8 +7,8 @@ use serde::Serialize;
 use switchyard_api::{
     Account, AccountDraft, Address, AddressDraft, ApiError, AuditPage, Candidate, Customer, CustomerDraft, Decision, DocumentDiff,
     Environment, EnvironmentDraft, HistoryFilter, HistoryPage, HistoryStats, Host, HostDraft, HostStatus, Login, Me, NewReleaseRequest,
-    Overview, PasswordChange, PatchDocumentDraft, PatchDocumentRecord, ReleaseDetail, ReleaseSummary, SessionInfo, Setup, Site, SiteDetail,
-    SiteDraft, TotpCode, TotpEnrolment, User, UserDraft, API_PREFIX,
+    Overview, PasswordChange, PatchDocumentDraft, PatchDocumentRecord, RecordCheck, ReleaseDetail, ReleaseSummary, SessionInfo, Setup,
+    Site, SiteDetail, SiteDraft, TotpCode, TotpEnrolment, User, UserDraft, API_PREFIX,
 };
 use wasm_bindgen::prelude::*;
 
@@ -256,6 +256,15 @@ pub async fn decide(id: i64, action: &str, decision: &Decision) -> ApiResult<Rel
 
 pub async fn approvals() -> ApiResult<Vec<ReleaseSummary>> {
     get("/approvals").await
+}
+
+/// The record's hash chains checked by the server; names the first broken row of each.
+pub async fn verify_record() -> ApiResult<RecordCheck> {
+    get("/audit/verify").await
+}
+
+pub async fn delete_candidate(site_id: i64, sha256: &str) -> ApiResult<()> {
+    delete(&format!("/sites/{site_id}/candidates/{sha256}")).await
 }
 
 pub async fn audit(limit: i64, offset: i64) -> ApiResult<AuditPage> {

@@ -244,6 +244,20 @@ pub struct UnpackRelease {
     pub op_id: String,
     pub release_id: String,
     pub sha256: String,
+    /// The site's own limits for this candidate; absent, the agent's apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<UnpackCaps>,
+}
+
+/// Limits on one unpack, sent by the server for the site. The agent applies the lower of these
+/// and its own (`--max-unpacked-bytes`, `--max-unpacked-entries`): a caller can tighten its
+/// limits, never loosen them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnpackCaps {
+    /// Bytes of regular files the release may unpack to.
+    pub max_bytes: u64,
+    /// Entries (files, directories, links) the archive may hold.
+    pub max_entries: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

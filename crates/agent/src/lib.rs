@@ -63,11 +63,12 @@ pub struct AgentArgs {
     /// Largest candidate upload accepted, in bytes.
     #[arg(long, default_value_t = 4 << 30)]
     pub max_upload_bytes: u64,
-    /// Largest total size a release may unpack to, in bytes (stops gzip bombs).
-    #[arg(long, default_value_t = 16 << 30)]
+    /// Largest total size a release may unpack to, in bytes (stops gzip bombs). A server may
+    /// ask for less for a site, never more.
+    #[arg(long, default_value_t = 2 << 30)]
     pub max_unpacked_bytes: u64,
-    /// Most entries a release archive may hold.
-    #[arg(long, default_value_t = 500_000)]
+    /// Most entries a release archive may hold (a server may ask for fewer, never more).
+    #[arg(long, default_value_t = 100_000)]
     pub max_unpacked_entries: u64,
     /// Extra DNS names or IPs for the self-signed certificate (made on first start only).
     #[arg(long = "tls-name")]

@@ -166,7 +166,7 @@ async fn unpack_release(State(state): Shared, Path(env): Path<String>, ApiJson(r
     check_env_name(&env)?;
     let _env = state.env_locks.lock(&env).await;
     let (layout, limits, name, id, sha) =
-        (state.layout.clone(), state.unpack_limits, env.clone(), req.release_id.clone(), req.sha256.clone());
+        (state.layout.clone(), state.unpack_limits.tightened_by(req.limits), env.clone(), req.release_id.clone(), req.sha256.clone());
     let work = blocking(move || releases::unpack_release(&layout, &name, &id, &sha, limits));
     Ok(Json(state.ops.once(&req.op_id, &format!("unpack:{env}"), &req, work).await?))
 }

@@ -24,6 +24,17 @@ pub struct UnpackLimits {
     pub max_entries: u64,
 }
 
+impl UnpackLimits {
+    /// The agent's own limits tightened by what the request asks for; never loosened, so the
+    /// agent holds its limits whatever a server sends.
+    pub fn tightened_by(self, asked: Option<crate::api::UnpackCaps>) -> Self {
+        match asked {
+            None => self,
+            Some(asked) => Self { max_bytes: self.max_bytes.min(asked.max_bytes), max_entries: self.max_entries.min(asked.max_entries) },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unpacked {
     pub files: u64,
@@ -68,7 +79,7 @@ fn extract(archive: &Path, root: &Path, limits: UnpackLimits) -> Result<Unpacked
         entries_seen += 1;
         if entries_seen > limits.max_entries {
             return Err(AgentError::TooLarge(format!(
-                "the archive has more than {} entries, the agent's limit: pack fewer files or raise --max-unpacked-entries",
+                "the archive has more than {} entries, the limit for this site: pack fewer files, or raise the site's limit (server) or the agent's --max-unpacked-entries",
                 limits.max_entries
             )));
         }
@@ -92,7 +103,7 @@ fn extract(archive: &Path, root: &Path, limits: UnpackLimits) -> Result<Unpacked
                 let size = entry.size();
                 if totals.bytes.saturating_add(size) > limits.max_bytes {
                     return Err(AgentError::TooLarge(format!(
-                        "entry {shown} takes the release past {} bytes unpacked, the agent's limit: shrink the release or raise --max-unpacked-bytes",
+                        "entry {shown} takes the release past {} bytes unpacked, the limit for this site: shrink the release, or raise the site's limit (server) or the agent's --max-unpacked-bytes",
                         limits.max_bytes
                     )));
                 }

@@ -16,9 +16,11 @@ pub use entity::{
 };
 pub use error::ApiError;
 pub use release::{
-    Candidate, CandidateManifest, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter, HistoryPage,
-    HistoryStats, NewReleaseRequest, OutcomeCounts, ReleaseDetail, ReleaseSummary, StageView, TimelineEntry, WeekStats, WentLive,
+    Candidate, CandidateManifest, CandidatePrune, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter,
+    HistoryPage, HistoryStats, NewReleaseRequest, OutcomeCounts, PrunedCandidates, ReleaseDetail, ReleaseSummary, StageView, TimelineEntry,
+    WeekStats, WentLive,
 };
+pub use switchyard_core::record::{ChainBreak, RecordCheck, ReleaseRecordExport};
 pub use switchyard_core::{
     AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, EnvironmentKind, FieldError, HostDraft, Role, SiteDraft, UserDraft,
 };

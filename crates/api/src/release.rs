@@ -19,6 +19,21 @@ pub struct Candidate {
     pub manifest: Option<CandidateManifest>,
 }
 
+/// `POST /sites/{id}/candidates/prune`: keep the newest `keep` candidates (and any in use),
+/// delete the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidatePrune {
+    pub keep: u32,
+}
+
+/// What a prune did: the candidates deleted, and those past `keep` kept because something
+/// uses them (each with why).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrunedCandidates {
+    pub deleted: Vec<String>,
+    pub kept_in_use: Vec<String>,
+}
+
 /// A candidate's `switchyard.toml` or `Procfile`, as the agent will read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CandidateManifest {

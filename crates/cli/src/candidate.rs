@@ -1,5 +1,5 @@
-//! `switchyard candidate upload|list`: stream a release tarball to a site's candidates with
-//! progress on stderr, and list what was uploaded.
+//! `switchyard candidate upload|list|delete|prune`: stream a release tarball to a site's
+//! candidates with progress on stderr, list what was uploaded, and remove old ones.
 
 use crate::remote::{Remote, RemoteArgs};
 use crate::table;
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use switchyard_api::Candidate;
+use switchyard_api::{Candidate, CandidatePrune, PrunedCandidates};
 
 #[derive(clap::Args)]
 pub struct CandidateArgs {
@@ -37,6 +37,23 @@ enum CandidateCommand {
         #[arg(long)]
         site: String,
     },
+    /// Delete one candidate (support staff); refused while a release or production uses it.
+    Delete {
+        /// The site, by id or name.
+        #[arg(long)]
+        site: String,
+        /// The candidate's sha256, as `candidate list` shows it.
+        sha256: String,
+    },
+    /// Delete a site's old candidates: keeps the newest N and any still in use.
+    Prune {
+        /// The site, by id or name.
+        #[arg(long)]
+        site: String,
+        /// How many of the newest candidates to keep.
+        #[arg(long)]
+        keep: u32,
+    },
 }
 
 pub async fn run(args: CandidateArgs) -> Result<i32> {
@@ -44,6 +61,28 @@ pub async fn run(args: CandidateArgs) -> Result<i32> {
     match args.command {
         CandidateCommand::Upload { site, file } => upload(&remote, &site, &file).await,
         CandidateCommand::List { site } => list(&remote, &site).await,
+        CandidateCommand::Delete { site, sha256 } => {
+            let site = remote.site(&site).await?;
+            let request = remote.request(Method::DELETE, &format!("/sites/{}/candidates/{sha256}", site.id));
+            remote.send_raw(request).await.with_context(|| format!("cannot delete candidate {sha256} of {}", site.name))?;
+            println!("Deleted candidate {sha256} of {}.", site.name);
+            Ok(0)
+        }
+        CandidateCommand::Prune { site, keep } => {
+            let site = remote.site(&site).await?;
+            let pruned: PrunedCandidates = remote
+                .post(&format!("/sites/{}/candidates/prune", site.id), &CandidatePrune { keep })
+                .await
+                .with_context(|| format!("cannot prune the candidates of {}", site.name))?;
+            for sha256 in &pruned.deleted {
+                println!("deleted {sha256}");
+            }
+            for kept in &pruned.kept_in_use {
+                println!("kept {kept}");
+            }
+            println!("{}: {} deleted, the newest {keep} kept, {} kept in use.", site.name, pruned.deleted.len(), pruned.kept_in_use.len());
+            Ok(0)
+        }
     }
 }
 

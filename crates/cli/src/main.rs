@@ -1,8 +1,10 @@
 //! `switchyard`: the command-line entry point. Thin: parse arguments, call the libraries.
 
+mod audit;
 mod candidate;
 mod data_dir;
 mod follow;
+mod limits;
 mod local_agent;
 mod login;
 mod patch;
@@ -45,6 +47,8 @@ enum Command {
     Release(release::ReleaseArgs),
     /// Put a site live on its host for the first time, so releases can follow.
     Site(site::SiteArgs),
+    /// Check the tamper-evident record: the hash chains of the audit log and release journal.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -64,6 +68,7 @@ fn main() -> anyhow::Result<()> {
         Command::Candidate(args) => exit_with(runtime.block_on(candidate::run(args))),
         Command::Release(args) => exit_with(runtime.block_on(release::run(args))),
         Command::Site(args) => exit_with(runtime.block_on(site::run(args))),
+        Command::Audit(args) => exit_with(runtime.block_on(audit::run(args))),
     }
 }
 

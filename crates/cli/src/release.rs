@@ -81,6 +81,12 @@ enum ReleaseCommand {
     },
     /// List releases, newest first.
     List(release_show::ListArgs),
+    /// Print a release's record with its hash chain as JSON, to keep and check offline with
+    /// `switchyard audit verify --file FILE`.
+    Export {
+        /// The release's id.
+        id: i64,
+    },
     /// Follow a release live until it waits for someone or ends.
     Watch {
         /// The release's id.
@@ -103,6 +109,13 @@ pub async fn run(args: ReleaseArgs) -> Result<i32> {
         ReleaseCommand::Rollback(decide) => decision(&remote, decide, "rollback").await,
         ReleaseCommand::Show { id } => release_show::show(&remote, id).await,
         ReleaseCommand::List(list) => release_show::list(&remote, list).await,
+        ReleaseCommand::Export { id } => {
+            let record: switchyard_api::ReleaseRecordExport =
+                remote.get(&format!("/releases/{id}/record")).await.with_context(|| format!("cannot export the record of release {id}"))?;
+            println!("{}", serde_json::to_string_pretty(&record)?);
+            eprintln!("Release {id}: {} transitions, head hash {}.", record.transitions.len(), record.head_hash);
+            Ok(0)
+        }
         ReleaseCommand::Watch { id, timeout } => {
             let follow = FollowArgs { no_follow: false, timeout };
             followed(&remote, id, None, follow, false).await

@@ -30,6 +30,8 @@ pub struct ServeArgs {
     /// Do not start a local host agent (when this machine hosts no sites).
     #[arg(long)]
     no_agent: bool,
+    #[command(flatten)]
+    candidate_limits: crate::limits::CandidateLimitArgs,
     /// Where the local agent's router serves the sites' public traffic (repeatable).
     #[arg(long = "public-listen")]
     public_listen: Vec<SocketAddr>,
@@ -58,7 +60,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         anyhow::bail!("the web UI is not built: {} has no index.html; run `cargo xtask run`, or pass --ui-dir", ui_dir.display());
     }
     let store = Store::open(&data_dir.join("switchyard.db")).await?;
-    let service = Service::new(store.clone());
+    let service = Service::new(store.clone()).with_candidate_limits(args.candidate_limits.clone().into());
     let seeded = !args.no_demo && service.seed_demo_if_empty().await?;
     if seeded {
         println!("First start: seeded a demo customer, site and environments.");

@@ -9,6 +9,7 @@ pub mod login_throttle;
 pub mod manifest;
 pub mod model;
 pub mod patch;
+pub mod record;
 pub mod validate;
 pub mod workflow;
 

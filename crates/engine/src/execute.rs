@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use switchyard_agent::api::{Activate, CloneEnv, DestroyEnv, ProcessState, Rollback, RunStep, SyncEnv, UnpackRelease};
+use switchyard_agent::api::{Activate, CloneEnv, DestroyEnv, ProcessState, Rollback, RunStep, SyncEnv, UnpackCaps, UnpackRelease};
 use switchyard_agent::{AgentClient, AgentError};
 use switchyard_core::workflow::{Command, Env, Event};
 use switchyard_router::api::{MoveToTemporaryAddress, PointAddress, RouteBack, SetHold, SetMaintenance, SwapEnvironments};
@@ -40,6 +40,9 @@ pub struct ExecConfig {
     pub watch_check_interval: Duration,
     /// Requests the new version must have served before a watch window halts it early.
     pub watch_min_requests: u64,
+    /// The site's limits on unpacking a candidate, sent with every unpack; the agent applies
+    /// the lower of these and its own. `None`: the agent's own alone.
+    pub unpack_limits: Option<UnpackCaps>,
 }
 
 impl ExecConfig {
@@ -52,6 +55,7 @@ impl ExecConfig {
             transport_attempts: 3,
             watch_check_interval: Duration::from_secs(10),
             watch_min_requests: 100,
+            unpack_limits: None,
         }
     }
 }
@@ -179,7 +183,8 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
             if info.releases.iter().any(|r| r.id == id && r.sha256 == *sha256) {
                 format!("release {id} already unpacked in {name}")
             } else {
-                let req = UnpackRelease { op_id: part("unpack"), release_id: id.clone(), sha256: sha256.clone() };
+                let req =
+                    UnpackRelease { op_id: part("unpack"), release_id: id.clone(), sha256: sha256.clone(), limits: t.config.unpack_limits };
                 let release = answer!(call(t, "unpack the release", || agent.unpack_release(name, &req)).await?);
                 format!("unpacked release {} in {name} ({} files)", release.id, release.files)
             }

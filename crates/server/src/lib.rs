@@ -3,8 +3,10 @@
 //! Handlers are thin: extract, call one [`Service`] method, map the result. [`api_router`] has no
 //! socket of its own, so the desktop app dispatches the same routes in-process.
 
+mod candidate_routes;
 mod error;
 mod extract;
+mod record_routes;
 mod release_routes;
 mod request_guard;
 mod routes;
@@ -59,6 +61,8 @@ pub fn api_router_with(service: Service, config: HttpConfig) -> Router {
     let api = routes::routes()
         .merge(session::routes())
         .merge(release_routes::routes())
+        .merge(record_routes::routes())
+        .merge(candidate_routes::routes())
         .with_state(service)
         .layer(axum::middleware::from_fn(request_guard::guard))
         .layer(Extension(Arc::new(config)));

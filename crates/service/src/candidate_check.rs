@@ -45,6 +45,16 @@ pub enum CandidateRefusal {
     Corrupt { file: String, source: std::io::Error },
     #[error("candidate {file}: entry {entry} {why}; pack the release with paths relative to its root")]
     Escapes { file: String, entry: String, why: &'static str },
+    #[error(
+        "candidate {file} unpacks to more than {limit}, the limit on a candidate's unpacked size; make the release smaller, \
+         or raise the limit (switchyard serve --candidate-max-unpacked-bytes)"
+    )]
+    TooLarge { file: String, limit: String },
+    #[error(
+        "candidate {file} holds more than {limit} files and directories, the limit per candidate; pack fewer files, \
+         or raise the limit (switchyard serve --candidate-max-entries)"
+    )]
+    TooManyEntries { file: String, limit: u64 },
     #[error("candidate {file}: {name} is larger than 1 MiB; it should only describe how the site starts")]
     StartFileTooLarge { file: String, name: &'static str },
     #[error("candidate {file}: {name} is not UTF-8 text; save it as UTF-8")]
@@ -59,17 +69,82 @@ pub enum CandidateRefusal {
     BadManifest { file: String, problems: String },
 }
 
-/// Reads the whole archive at `path` once, to its gzip trailer. Blocking: call it off the
-/// async threads.
-pub fn inspect_candidate(path: &Path) -> Result<CandidateContents, CandidateRefusal> {
+/// How far a candidate may unpack: bytes of regular files and entries in the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnpackBudget {
+    pub max_bytes: u64,
+    pub max_entries: u64,
+}
+
+impl UnpackBudget {
+    /// What the decompressed stream may hold in all: the files plus tar's headers and padding
+    /// (about 1 KiB an entry at most) and some slack. Past it the read stops, so zeros after the
+    /// end marker or in long-name or pax headers cannot make the check read on for gigabytes.
+    fn stream_bytes(self) -> u64 {
+        self.max_bytes.saturating_add(self.max_entries.saturating_mul(1024)).saturating_add(16 << 20)
+    }
+}
+
+/// Counts the decompressed bytes and fails the read past `limit`.
+struct Budgeted<R> {
+    inner: R,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    limit: u64,
+}
+
+impl<R: Read> Read for Budgeted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::sync::atomic::Ordering;
+        if self.read.load(Ordering::Relaxed) > self.limit {
+            return Err(std::io::Error::other("the unpacked-size limit was reached"));
+        }
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A size in the unit people configure it in.
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// Reads the whole archive at `path` once, to its gzip trailer, stopping as soon as it would
+/// unpack past `budget`. Blocking: call it off the async threads.
+pub fn inspect_candidate(path: &Path, budget: UnpackBudget) -> Result<CandidateContents, CandidateRefusal> {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let corrupt = |source| CandidateRefusal::Corrupt { file: file_name.clone(), source };
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let too_large = || CandidateRefusal::TooLarge { file: file_name.clone(), limit: human_bytes(budget.max_bytes) };
+    let corrupt = |source| {
+        if read.load(std::sync::atomic::Ordering::Relaxed) > budget.stream_bytes() {
+            too_large()
+        } else {
+            CandidateRefusal::Corrupt { file: file_name.clone(), source }
+        }
+    };
     let file = std::fs::File::open(path).map_err(|source| CandidateRefusal::Open { path: path.to_owned(), source })?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+    let decompressed =
+        Budgeted { inner: flate2::read::GzDecoder::new(std::io::BufReader::new(file)), read: read.clone(), limit: budget.stream_bytes() };
+    let mut archive = tar::Archive::new(decompressed);
     let mut contents = CandidateContents::default();
+    let mut file_bytes: u64 = 0;
     for entry in archive.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
         contents.entries += 1;
+        if contents.entries > budget.max_entries {
+            return Err(CandidateRefusal::TooManyEntries { file: file_name, limit: budget.max_entries });
+        }
+        // The header says how much the entry unpacks to: a bomb is refused before it is inflated.
+        file_bytes = file_bytes.saturating_add(entry.size());
+        if file_bytes > budget.max_bytes {
+            return Err(too_large());
+        }
         let raw = entry.path().map_err(corrupt)?.into_owned();
         let escapes = |why| CandidateRefusal::Escapes { file: file_name.clone(), entry: raw.display().to_string(), why };
         let relative = inside_root(&raw).map_err(escapes)?;
@@ -148,6 +223,10 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    fn inspect(path: &Path) -> Result<CandidateContents, CandidateRefusal> {
+        inspect_candidate(path, UnpackBudget { max_bytes: 1 << 30, max_entries: 1000 })
+    }
+
     fn tarball(dir: &Path, entries: &[(&str, &[u8], u32)]) -> PathBuf {
         let mut builder = tar::Builder::new(Vec::new());
         for (path, data, mode) in entries {
@@ -170,12 +249,11 @@ mod tests {
     #[test]
     fn a_manifest_a_procfile_or_an_executable_bin_site_says_how_to_start() {
         let dir = tempfile::tempdir().unwrap();
-        let manifest = inspect_candidate(&tarball(dir.path(), &[("./switchyard.toml", b"[web]\ncommand = \"x\"\n", 0o644)])).unwrap();
+        let manifest = inspect(&tarball(dir.path(), &[("./switchyard.toml", b"[web]\ncommand = \"x\"\n", 0o644)])).unwrap();
         assert_eq!(manifest.manifest.as_deref(), Some("[web]\ncommand = \"x\"\n"));
-        let procfile =
-            inspect_candidate(&tarball(dir.path(), &[("app.py", b"", 0o644), ("Procfile", b"web: python3 app.py\n", 0o644)])).unwrap();
+        let procfile = inspect(&tarball(dir.path(), &[("app.py", b"", 0o644), ("Procfile", b"web: python3 app.py\n", 0o644)])).unwrap();
         assert_eq!((procfile.procfile.as_deref(), procfile.entries), (Some("web: python3 app.py\n"), 2));
-        let legacy = inspect_candidate(&tarball(dir.path(), &[("bin/site", b"#!/bin/sh\n", 0o755)])).unwrap();
+        let legacy = inspect(&tarball(dir.path(), &[("bin/site", b"#!/bin/sh\n", 0o755)])).unwrap();
         assert!(legacy.has_bin_site && legacy.manifest.is_none());
     }
 
@@ -185,7 +263,7 @@ mod tests {
         for entries in
             [&[("index.php", &b"<?php"[..], 0o644)][..], &[("bin/site", b"#!/bin/sh\n", 0o644)], &[("sub/switchyard.toml", b"", 0o644)]]
         {
-            let error = inspect_candidate(&tarball(dir.path(), entries)).unwrap_err().to_string();
+            let error = inspect(&tarball(dir.path(), entries)).unwrap_err().to_string();
             assert!(
                 error.contains("does not say how to start") && error.contains("switchyard.toml") && error.contains("Procfile"),
                 "{error}"
@@ -197,19 +275,18 @@ mod tests {
     fn a_manifest_or_procfile_core_refuses_is_refused_with_its_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
         let manifest = b"[web]\ncommand = \"gunicorn app\"\nport = 8000\n";
-        let error = inspect_candidate(&tarball(dir.path(), &[("switchyard.toml", manifest, 0o644)])).unwrap_err().to_string();
+        let error = inspect(&tarball(dir.path(), &[("switchyard.toml", manifest, 0o644)])).unwrap_err().to_string();
         assert!(error.contains("switchyard.toml:3: ") && error.contains("fix the file"), "{error}");
-        let error = inspect_candidate(&tarball(dir.path(), &[("Procfile", b"worker: celery\n", 0o644)])).unwrap_err().to_string();
+        let error = inspect(&tarball(dir.path(), &[("Procfile", b"worker: celery\n", 0o644)])).unwrap_err().to_string();
         assert!(error.contains("Procfile:") && error.contains("web"), "{error}");
     }
 
     #[test]
     fn entries_escaping_the_release_directory_are_refused_by_name() {
         let dir = tempfile::tempdir().unwrap();
-        let error =
-            inspect_candidate(&tarball(dir.path(), &[("Procfile", b"web: x\n", 0o644), ("a/../../etc/passwd", b"", 0o644)])).unwrap_err();
+        let error = inspect(&tarball(dir.path(), &[("Procfile", b"web: x\n", 0o644), ("a/../../etc/passwd", b"", 0o644)])).unwrap_err();
         assert!(error.to_string().contains("entry a/../../etc/passwd escapes the release directory"), "{error}");
-        let error = inspect_candidate(&tarball(dir.path(), &[("/etc/cron.d/x", b"", 0o644)])).unwrap_err();
+        let error = inspect(&tarball(dir.path(), &[("/etc/cron.d/x", b"", 0o644)])).unwrap_err();
         assert!(error.to_string().contains("is an absolute path"), "{error}");
     }
 
@@ -223,7 +300,7 @@ mod tests {
         let plain = dir.path().join("plain.tar.gz");
         std::fs::write(&plain, b"just text, not gzip").unwrap();
         for path in [cut, plain] {
-            let error = inspect_candidate(&path).unwrap_err().to_string();
+            let error = inspect(&path).unwrap_err().to_string();
             assert!(error.contains("is not a readable .tar.gz") && error.contains("upload it"), "{error}");
         }
     }

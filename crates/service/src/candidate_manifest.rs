@@ -2,7 +2,7 @@
 //! manifest that does not parse refuses the upload with its lines), stored beside the
 //! candidate, shown with it, and used to fill patch-document templates and to go live.
 
-use crate::candidate_check::{inspect_candidate, CandidateRefusal};
+use crate::candidate_check::{inspect_candidate, CandidateRefusal, UnpackBudget};
 use crate::{Service, ServiceError};
 use std::path::Path;
 use switchyard_api::{Candidate, CandidateManifest};
@@ -13,9 +13,13 @@ type Result<T> = std::result::Result<T, ServiceError>;
 
 /// The manifest the tarball at `path` declares, if any. A tarball that is not a readable
 /// gzip + tar, or whose manifest does not parse, is refused with what to fix.
-pub async fn read_declared_manifest(path: &Path, filename: &str) -> Result<Option<(ManifestSource, ReleaseManifest)>> {
+pub async fn read_declared_manifest(
+    path: &Path,
+    filename: &str,
+    budget: UnpackBudget,
+) -> Result<Option<(ManifestSource, ReleaseManifest)>> {
     let owned = path.to_owned();
-    let inspected = tokio::task::spawn_blocking(move || inspect_candidate(&owned))
+    let inspected = tokio::task::spawn_blocking(move || inspect_candidate(&owned, budget))
         .await
         .map_err(|e| ServiceError::Internal(format!("the candidate inspection stopped: {e}")))?;
     let contents = match inspected {

@@ -10,6 +10,7 @@ use crate::ServiceError;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use switchyard_agent::api::UnpackCaps;
 use switchyard_api::{EnvironmentKind, Site};
 use switchyard_engine::{Engine, ExecConfig};
 use switchyard_store::Store;
@@ -19,6 +20,7 @@ type Result<T> = std::result::Result<T, ServiceError>;
 /// The engines of this process and where release candidates are kept.
 pub(crate) struct Engines {
     pub candidates_dir: PathBuf,
+    unpack_limits: Option<UnpackCaps>,
     /// Held by a go-live or its abandon while it works, so two never race for one environment.
     pub go_live_lock: tokio::sync::Mutex<()>,
     by_host: Mutex<HashMap<i64, Arc<Engine>>>,
@@ -45,8 +47,9 @@ impl std::fmt::Debug for SiteEngine {
 }
 
 impl Engines {
-    pub fn new(candidates_dir: PathBuf, secrets: Arc<Secrets>) -> Self {
-        Self { candidates_dir, go_live_lock: tokio::sync::Mutex::new(()), by_host: Mutex::new(HashMap::new()), secrets }
+    /// `unpack_limits` go with every unpack a release sends (the site's candidate limits).
+    pub fn new(candidates_dir: PathBuf, secrets: Arc<Secrets>, unpack_limits: Option<UnpackCaps>) -> Self {
+        Self { candidates_dir, unpack_limits, go_live_lock: tokio::sync::Mutex::new(()), by_host: Mutex::new(HashMap::new()), secrets }
     }
 
     /// The engine for `site`'s production host, and the address its releases swap.
@@ -62,7 +65,8 @@ impl Engines {
         }
         let host = store.host(host_id).await?;
         let client = agent_client(store, &self.secrets, &host).await.map_err(ServiceError::Conflict)?;
-        let engine = Arc::new(Engine::new(store.clone(), client, ExecConfig::new(self.candidates_dir.clone())));
+        let config = ExecConfig { unpack_limits: self.unpack_limits, ..ExecConfig::new(self.candidates_dir.clone()) };
+        let engine = Arc::new(Engine::new(store.clone(), client, config));
         Ok(Arc::clone(self.lock().entry(host_id).or_insert(engine)))
     }
 

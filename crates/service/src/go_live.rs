@@ -10,7 +10,7 @@
 //! release into the same environment. Abandoning removes what the attempt created.
 
 use crate::auth::Caller;
-use crate::candidate_check::{inspect_candidate, CandidateContents};
+use crate::candidate_check::{inspect_candidate, CandidateContents, UnpackBudget};
 use crate::engines::{site_home, SiteHome};
 use crate::hosts::{agent_client, agent_failure};
 use crate::{Service, ServiceError};
@@ -79,7 +79,7 @@ impl Service {
         if self.store.candidate(site.id, &sha).await?.is_none() || !tarball.is_file() {
             return Err(ServiceError::Conflict(format!("candidate {sha} was not uploaded for site {}; upload it first", site.name)));
         }
-        check_candidate(tarball.clone()).await?;
+        check_candidate(tarball.clone(), self.candidate_limits.budget()).await?;
         let client = agent_client(&self.store, &self.engines.secrets, &host).await.map_err(ServiceError::Conflict)?;
         let names = site_names(&site);
         // Two go-lives of one site at once would race for the same environment.
@@ -194,8 +194,12 @@ impl Service {
         go.client.upload_candidate(&go.tarball, &go.sha).await.map_err(go.failed("upload the candidate"))?;
         self.store.go_live_step_done(id, "upload").await?;
         let release_id = format!("r-{}", &go.sha[..16]);
-        let unpack =
-            UnpackRelease { op_id: go.op(&format!("unpack-{release_id}")), release_id: release_id.clone(), sha256: go.sha.clone() };
+        let unpack = UnpackRelease {
+            op_id: go.op(&format!("unpack-{release_id}")),
+            release_id: release_id.clone(),
+            sha256: go.sha.clone(),
+            limits: Some(self.candidate_limits.unpack_caps()),
+        };
         go.client.unpack_release(env, &unpack).await.map_err(go.failed("unpack the candidate"))?;
         self.store.go_live_step_done(id, "unpack").await?;
 
@@ -266,8 +270,8 @@ impl Service {
 }
 
 /// Reads the candidate through off the async threads; a refusal is the caller's to fix (422).
-async fn check_candidate(tarball: PathBuf) -> Result<CandidateContents> {
-    let checked = tokio::task::spawn_blocking(move || inspect_candidate(&tarball))
+async fn check_candidate(tarball: PathBuf, budget: UnpackBudget) -> Result<CandidateContents> {
+    let checked = tokio::task::spawn_blocking(move || inspect_candidate(&tarball, budget))
         .await
         .map_err(|e| ServiceError::Internal(format!("the candidate check stopped: {e}")))?;
     checked.map_err(|refusal| Invalid::single("candidate_sha256", refusal.to_string()).into())

@@ -19,6 +19,7 @@ mod inventory;
 mod local_agent;
 mod login;
 mod patch_documents;
+mod record;
 mod release_view;
 mod releases;
 mod second_factor;
@@ -26,7 +27,7 @@ mod secrets;
 mod totp;
 
 pub use auth::{Caller, NewSession, SESSION_COOKIE, SESSION_DAYS};
-pub use candidates::MAX_CANDIDATE_BYTES;
+pub use candidates::{CandidateLimits, MAX_CANDIDATE_BYTES};
 pub use error::ServiceError;
 pub use hosts::LOCAL_HOST_NAME;
 pub use local_agent::LocalAgent;
@@ -45,16 +46,27 @@ pub struct Service {
     /// The key that seals agent tokens and second-factor secrets, beside the database.
     secrets: Arc<secrets::Secrets>,
     logins: Arc<login::Throttles>,
+    candidate_limits: CandidateLimits,
 }
 
 impl Service {
     /// Release candidates are kept in `candidates/` beside the database file, the secrets key
     /// in `secrets.key` there.
     pub fn new(store: Store) -> Self {
+        Self::with_limits(store, CandidateLimits::default())
+    }
+
+    /// The same service with other candidate quotas and unpack limits (`switchyard serve`
+    /// flags). Call it before the service is used: its engines start afresh with the limits.
+    pub fn with_candidate_limits(self, limits: CandidateLimits) -> Self {
+        Self::with_limits(self.store, limits)
+    }
+
+    fn with_limits(store: Store, candidate_limits: CandidateLimits) -> Self {
         let data_dir = store.path().parent().map(std::path::Path::to_path_buf).unwrap_or_default();
         let secrets = Arc::new(secrets::Secrets::in_dir(&data_dir));
-        let engines = Arc::new(Engines::new(data_dir.join("candidates"), Arc::clone(&secrets)));
-        Self { store, engines, secrets, logins: Arc::default() }
+        let engines = Engines::new(data_dir.join("candidates"), Arc::clone(&secrets), Some(candidate_limits.unpack_caps()));
+        Self { store, engines: Arc::new(engines), secrets, logins: Arc::default(), candidate_limits }
     }
 
     pub fn store(&self) -> &Store {

@@ -1,5 +1,6 @@
 //! The audit log: appended to on every change, read newest first.
 
+use crate::record::AuditContent;
 use crate::{now, Store, StoreError};
 use switchyard_api::{AuditEntry, AuditPage};
 
@@ -28,17 +29,39 @@ struct AuditRow {
 }
 
 impl Store {
+    /// Appends the entry chained onto the newest row, inside one write transaction so no two
+    /// entries chain onto the same predecessor.
     pub async fn append_audit(&self, entry: &NewAuditEntry<'_>) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO audit_log (at, actor, action, target, detail, remote, actor_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(now())
-            .bind(entry.actor)
-            .bind(entry.action)
-            .bind(entry.target)
-            .bind(entry.detail)
-            .bind(entry.remote)
-            .bind(entry.actor_id)
-            .execute(&self.pool)
-            .await?;
+        let mut tx = self.write_transaction().await?;
+        let (last_id, prev_hash) = crate::record::audit_head(&mut tx).await?;
+        let (id, at) = (last_id + 1, now());
+        let content = AuditContent {
+            id,
+            at: &at,
+            actor: entry.actor,
+            action: entry.action,
+            target: entry.target,
+            detail: entry.detail,
+            remote: entry.remote,
+        };
+        let row_hash = content.hash(&prev_hash);
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, actor, action, target, detail, remote, actor_id, prev_hash, row_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(id)
+        .bind(&at)
+        .bind(entry.actor)
+        .bind(entry.action)
+        .bind(entry.target)
+        .bind(entry.detail)
+        .bind(entry.remote)
+        .bind(entry.actor_id)
+        .bind(&prev_hash)
+        .bind(&row_hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

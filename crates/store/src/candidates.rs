@@ -1,6 +1,7 @@
 //! Uploaded release candidates of each site, named by the sha256 of their bytes.
 
 use crate::{ensure_exists, now, Store, StoreError};
+use sqlx::SqliteConnection;
 use switchyard_api::Candidate;
 
 #[derive(sqlx::FromRow)]
@@ -81,5 +82,99 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(Candidate::from).collect())
+    }
+}
+
+/// How much candidate storage is used: by one site, and on disk in all (a file is kept once
+/// per sha256, however many sites uploaded it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CandidateUsage {
+    pub site_bytes: u64,
+    pub total_bytes: u64,
+}
+
+impl Store {
+    pub async fn candidate_usage(&self, site_id: i64) -> Result<CandidateUsage, StoreError> {
+        let (site_bytes, total_bytes): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COALESCE(SUM(size_bytes), 0) FROM candidates WHERE site_id = $1), \
+             (SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(size_bytes) AS size FROM candidates GROUP BY sha256) AS files)",
+        )
+        .bind(site_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(CandidateUsage { site_bytes: site_bytes.max(0) as u64, total_bytes: total_bytes.max(0) as u64 })
+    }
+
+    /// What still needs the site's candidate `sha256`, in words for a refusal: an unfinished
+    /// release, an unfinished go-live, or the production the site serves (its newest completed
+    /// production run, else its go-live). `None` when nothing does.
+    pub async fn candidate_in_use(&self, site_id: i64, sha256: &str) -> Result<Option<String>, StoreError> {
+        in_use(&mut *self.pool.acquire().await?, site_id, sha256).await
+    }
+
+    /// Forgets the site's candidate (its manifest row goes with it), refused while something
+    /// uses it ([`Store::candidate_in_use`], checked in the deleting transaction so no release
+    /// starts on it in between). Returns whether another site still holds the same bytes, in
+    /// which case the file must stay.
+    pub async fn delete_candidate(&self, site_id: i64, sha256: &str) -> Result<bool, StoreError> {
+        let mut tx = self.write_transaction().await?;
+        if let Some(why) = in_use(&mut tx, site_id, sha256).await? {
+            return Err(StoreError::Conflict(format!(
+                "cannot delete candidate {sha256} of site {site_id}: {why}; let the release finish (or roll it back), \
+                 or put another candidate live first"
+            )));
+        }
+        let result =
+            sqlx::query("DELETE FROM candidates WHERE site_id = $1 AND sha256 = $2").bind(site_id).bind(sha256).execute(&mut *tx).await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "candidate of site", id: site_id });
+        }
+        let elsewhere: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM candidates WHERE sha256 = $1").bind(sha256).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(elsewhere > 0)
+    }
+}
+
+async fn in_use(conn: &mut SqliteConnection, site_id: i64, sha256: &str) -> Result<Option<String>, StoreError> {
+    let unfinished: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, run FROM releases WHERE site_id = $1 AND candidate_sha256 = $2 AND outcome IS NULL ORDER BY id LIMIT 1")
+            .bind(site_id)
+            .bind(sha256)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((id, run)) = unfinished {
+        return Ok(Some(format!("release {id} (a {run} run, not finished) uses it")));
+    }
+    let going_live: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM go_lives WHERE site_id = $1 AND candidate_sha256 = $2 AND state IN ('running', 'failed') LIMIT 1",
+    )
+    .bind(site_id)
+    .bind(sha256)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = going_live {
+        return Ok(Some(format!("go-live attempt {id} (not finished) uses it")));
+    }
+    let production: Option<(i64, String)> = sqlx::query_as(
+        "SELECT id, candidate_sha256 FROM releases WHERE site_id = $1 AND run = 'production' AND outcome = 'completed' \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(site_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match production {
+        Some((id, live)) if live == sha256 => Ok(Some(format!("it is what production serves (release {id})"))),
+        Some(_) => Ok(None),
+        None => {
+            let live: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM go_lives WHERE site_id = $1 AND candidate_sha256 = $2 AND state = 'live' ORDER BY id DESC LIMIT 1",
+            )
+            .bind(site_id)
+            .bind(sha256)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(live.map(|id| format!("it is what production serves (put live by go-live {id})")))
+        }
     }
 }

@@ -7,7 +7,8 @@
 
 use crate::{now, Store, StoreError};
 use sqlx::sqlite::SqliteArguments;
-use sqlx::Arguments;
+use sqlx::{Arguments, SqliteConnection};
+use switchyard_core::record::{ChainedTransition, ReleaseHeader};
 use switchyard_core::workflow::Outcome;
 
 /// A release to create, with its start state and first commands (transition 0).
@@ -121,6 +122,43 @@ const SELECT: &str = "SELECT id, uid, site, site_id, run, workflow, document_tom
      submitted_by, submitted_by_id, placement, config, state, rehearsal_passed, outcome, downtime_ms, failed_requests, created_at, \
      finished_at FROM releases";
 
+fn chained(seq: i64, event: Option<&str>, state: &str, commands: &str, at: &str) -> ChainedTransition {
+    ChainedTransition {
+        seq,
+        event: event.map(str::to_owned),
+        state: state.to_owned(),
+        commands: commands.to_owned(),
+        at: at.to_owned(),
+        prev_hash: None,
+        hash: None,
+    }
+}
+
+/// Inserts a transition chained onto `prev_hash`; returns its own hash for the next one.
+async fn insert_transition(
+    conn: &mut SqliteConnection,
+    release_id: i64,
+    transition: &ChainedTransition,
+    prev_hash: &str,
+) -> Result<String, StoreError> {
+    let hash = crate::record::transition_hash(release_id, transition, prev_hash);
+    sqlx::query(
+        "INSERT INTO release_transitions (release_id, seq, event, state, commands, at, prev_hash, row_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(release_id)
+    .bind(transition.seq)
+    .bind(&transition.event)
+    .bind(&transition.state)
+    .bind(&transition.commands)
+    .bind(&transition.at)
+    .bind(prev_hash)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(hash)
+}
+
 impl Store {
     /// Creates the release and journals its start (transition 0) in one transaction.
     pub async fn create_release(&self, new: &NewRelease<'_>) -> Result<ReleaseRecord, StoreError> {
@@ -148,13 +186,22 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(crate::error::on_unique(|| format!("a release with uid {} already exists; use a fresh uid", new.uid)))?;
-        sqlx::query("INSERT INTO release_transitions (release_id, seq, event, state, commands, at) VALUES ($1, 0, NULL, $2, $3, $4)")
-            .bind(id)
-            .bind(new.state)
-            .bind(new.commands)
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
+        let header = ReleaseHeader {
+            id,
+            uid: new.uid.into(),
+            site: new.site.into(),
+            run: new.run.into(),
+            workflow: new.workflow.into(),
+            document_toml: new.document_toml.into(),
+            document_version: new.document_version,
+            candidate_sha256: new.candidate_sha256.into(),
+            submitted_by: new.submitted_by.into(),
+            placement: new.placement.into(),
+            config: new.config.into(),
+            created_at: at.clone(),
+        };
+        let start = chained(0, None, new.state, new.commands, &at);
+        insert_transition(&mut tx, id, &start, &header.hash()).await?;
         tx.commit().await?;
         self.release(id).await
     }
@@ -206,13 +253,16 @@ impl Store {
         outcome: Option<Outcome>,
     ) -> Result<i64, StoreError> {
         let mut tx = self.write_transaction().await?;
-        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM release_transitions WHERE release_id = $1")
-            .bind(release_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let Some(last) = last else {
+        let last: Option<(i64, Option<String>)> =
+            sqlx::query_as("SELECT seq, row_hash FROM release_transitions WHERE release_id = $1 ORDER BY seq DESC LIMIT 1")
+                .bind(release_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((last, prev_hash)) = last else {
             return Err(StoreError::NotFound { what: "release", id: release_id });
         };
+        // A transition without a hash (written outside Switchyard) is chained onto as it is.
+        let mut prev_hash = prev_hash.unwrap_or_default();
         if last != after_seq {
             return Err(StoreError::Conflict(format!(
                 "release {release_id} moved on to transition {last} while this change was based on {after_seq}; reload it and try again"
@@ -222,15 +272,8 @@ impl Store {
         let mut seq = after_seq;
         for transition in transitions {
             seq += 1;
-            sqlx::query("INSERT INTO release_transitions (release_id, seq, event, state, commands, at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(release_id)
-                .bind(seq)
-                .bind(transition.event)
-                .bind(transition.state)
-                .bind(transition.commands)
-                .bind(&at)
-                .execute(&mut *tx)
-                .await?;
+            let next = chained(seq, Some(transition.event), transition.state, transition.commands, &at);
+            prev_hash = insert_transition(&mut tx, release_id, &next, &prev_hash).await?;
         }
         if let Some(state) = transitions.last().map(|t| t.state) {
             // A rollback after completion reopens the release until it is rolled back;

@@ -18,6 +18,7 @@ mod history_csv;
 mod hosts;
 mod journal;
 mod patch_documents;
+mod record;
 mod sessions;
 mod sites;
 mod users;
@@ -25,6 +26,7 @@ mod watch_windows;
 
 pub use audit::NewAuditEntry;
 pub use candidate_manifests::StoredManifest;
+pub use candidates::CandidateUsage;
 pub use error::StoreError;
 pub use go_lives::{GoLiveRecord, GoLiveState, NewGoLive};
 pub use history::{history_outcome, history_query, HistoryPageRows, HistoryRow, DELETED_SITE};
@@ -33,8 +35,9 @@ pub use hosts::HostToken;
 pub use journal::{NewRelease, NewTransition, RehearsalRow, ReleaseRecord, SiteReleases, TransitionRecord};
 pub use patch_documents::NewPatchDocument;
 pub use switchyard_core::history_filter::{HistoryQuery, HistoryScope};
-pub use watch_windows::WatchWindow;
+pub use switchyard_core::record::{ChainBreak, RecordCheck, ReleaseRecordExport};
 pub use users::SecondFactor;
+pub use watch_windows::WatchWindow;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -68,7 +71,9 @@ impl Store {
             .await
             .map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool, path: path.to_owned() })
+        let store = Self { pool, path: path.to_owned() };
+        store.backfill_record_chains().await?;
+        Ok(store)
     }
 
     pub fn path(&self) -> &Path {

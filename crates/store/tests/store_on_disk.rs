@@ -41,7 +41,7 @@ async fn an_empty_file_gets_the_whole_schema() {
         .output()
         .expect("sqlite3 is installed");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "accounts\naddresses\naudit_log\ncandidate_manifests\ncandidates\ncustomers\nenvironments\ngo_lives\nhosts\npatch_documents\nrelease_transitions\nreleases\nsessions\nsites\nusers\nwatch_windows\n");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "accounts\naddresses\naudit_log\ncandidate_manifests\ncandidates\ncustomers\nenvironments\ngo_lives\nhosts\npatch_documents\nrecord_chains\nrelease_transitions\nreleases\nsessions\nsites\nusers\nwatch_windows\n");
 }
 
 #[tokio::test]

@@ -1,12 +1,13 @@
 //! The audit log: every change anyone made, newest first, a page at a time. The page number is
-//! kept in the URL (`?page=2`) so reload and back keep it.
+//! kept in the URL (`?page=2`) so reload and back keep it. Above it, the record's status: the
+//! server checks the hash chains of the audit log and release journal and names a broken row.
 
 use super::{load_into, render_loadable, Loadable};
 use crate::api;
 use crate::format;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use switchyard_api::AuditPage;
+use switchyard_api::{AuditPage, RecordCheck};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -19,9 +20,34 @@ pub fn AuditLogPage() -> impl IntoView {
         let offset = (page.get() - 1) * PAGE_SIZE;
         load_into(entries, api::audit(PAGE_SIZE, offset));
     });
+    let record: Loadable<RecordCheck> = RwSignal::new(None);
+    load_into(record, api::verify_record());
     view! {
         <section class="page" id="audit-page">
             <header class="page-header"><h1>"Audit log"</h1></header>
+            {render_loadable(record, |check: RecordCheck| {
+                if check.intact() {
+                    view! {
+                        <div class="banner ok" id="record-status" data-intact="true">
+                            <strong>"The record is intact."</strong>
+                            {format!(
+                                " {} audit entries and {} transitions of {} releases checked; no row was edited, deleted or inserted outside Switchyard. ",
+                                check.audit_rows, check.transitions, check.releases
+                            )}
+                            "Keep the head hash elsewhere to notice a rewritten chain: "
+                            <code id="record-audit-head">{check.audit_head}</code>
+                        </div>
+                    }.into_any()
+                } else {
+                    view! {
+                        <div class="banner error" id="record-status" data-intact="false" role="alert">
+                            <strong>"The record was changed outside Switchyard."</strong>
+                            <ul>{check.breaks.into_iter().map(|b| view! { <li class="record-break">{b.to_string()}</li> }).collect_view()}</ul>
+                            "Compare with a backup or an exported release record from before."
+                        </div>
+                    }.into_any()
+                }
+            })}
             {render_loadable(entries, move |audit: AuditPage| {
                 if audit.entries.is_empty() {
                     return view! { <p class="empty">"Nothing recorded yet."</p> }.into_any();

@@ -1,5 +1,7 @@
-//! A site's release candidates: the uploaded tarballs with their sha256, and the upload form
-//! with a progress bar (a browser file input, or the native file picker in the desktop app).
+//! A site's release candidates: the uploaded tarballs with their sha256, a delete button for
+//! support staff (the server refuses one a release or production uses, and says which), and the
+//! upload form with a progress bar (a browser file input, or the native file picker in the
+//! desktop app).
 
 use super::{load_into, render_loadable, Loadable};
 use crate::api;
@@ -18,14 +20,29 @@ enum UploadState {
 }
 
 #[component]
-pub fn CandidatesCard(site_id: i64, may_upload: bool) -> impl IntoView {
+pub fn CandidatesCard(site_id: i64, may_upload: bool, may_delete: bool) -> impl IntoView {
     let candidates: Loadable<Vec<Candidate>> = RwSignal::new(None);
     let reload = move || load_into(candidates, api::candidates(site_id));
+    let delete_error = RwSignal::new(None::<ApiError>);
+    let delete = move |sha256: String| {
+        delete_error.set(None);
+        leptos::task::spawn_local(async move {
+            match api::delete_candidate(site_id, &sha256).await {
+                Ok(()) => reload(),
+                Err(error) => delete_error.set(Some(error)),
+            }
+        });
+    };
     reload();
     view! {
         <section class="card" id="candidates">
             <h2>"Release candidates"</h2>
-            {render_loadable(candidates, |list: Vec<Candidate>| {
+            {move || delete_error.get().map(|error| view! {
+                <div class="banner error" id="candidate-delete-error" role="alert">
+                    <strong>{error.error}</strong> " " <span>{error.detail}</span>
+                </div>
+            })}
+            {render_loadable(candidates, move |list: Vec<Candidate>| {
                 if list.is_empty() {
                     return view! {
                         <p class="empty">"No candidates yet. Upload the release tarball (.tar.gz) you want to rehearse."</p>
@@ -33,7 +50,7 @@ pub fn CandidatesCard(site_id: i64, may_upload: bool) -> impl IntoView {
                 }
                 view! {
                     <table class="table" id="candidate-list">
-                        <thead><tr><th>"File"</th><th>"sha256"</th><th class="num">"Size"</th><th>"Uploaded"</th><th>"Declares"</th></tr></thead>
+                        <thead><tr><th>"File"</th><th>"sha256"</th><th class="num">"Size"</th><th>"Uploaded"</th><th>"Declares"</th>{may_delete.then(|| view! { <th></th> })}</tr></thead>
                         <tbody>
                             {list.into_iter().map(|c| { let declared = declares(&c); view! {
                                 <tr class="candidate" data-sha256=c.sha256.clone()>
@@ -42,6 +59,9 @@ pub fn CandidatesCard(site_id: i64, may_upload: bool) -> impl IntoView {
                                     <td class="num">{format::bytes(c.size_bytes.max(0) as u64)}</td>
                                     <td>{format!("{} by {}", format::when(&c.uploaded_at), c.uploaded_by)}</td>
                                     <td class="manifest">{declared}</td>
+                                    {may_delete.then(|| { let sha256 = c.sha256.clone(); view! {
+                                        <td><button type="button" class="button danger candidate-delete" on:click=move |_| delete(sha256.clone())>"Delete"</button></td>
+                                    }})}
                                 </tr>
                             }}).collect_view()}
                         </tbody>

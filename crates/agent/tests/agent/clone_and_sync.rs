@@ -15,7 +15,7 @@ async fn a_clone_carries_code_config_and_data_and_sync_brings_later_writes() {
     c.create_env(&CreateEnv { op_id: "create".into(), name: "prod".into(), config }).await.unwrap();
     let (bytes, sha) = site_release("1.0.0", 1);
     c.upload_bytes(bytes, &sha).await.unwrap();
-    c.unpack_release("prod", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha }).await.unwrap();
+    c.unpack_release("prod", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha, limits: None }).await.unwrap();
     c.activate("prod", &Activate { op_id: "a".into(), release_id: "r1".into() }).await.unwrap();
     c.start("prod", "start-prod").await.unwrap();
     add_record(prod_port, "before the clone").await;
@@ -63,7 +63,7 @@ async fn cloning_under_live_writes_gives_a_consistent_database() {
     c.create_env(&CreateEnv { op_id: "create".into(), name: "prod".into(), config: site_config(port) }).await.unwrap();
     let (bytes, sha) = site_release("1.0.0", 1);
     c.upload_bytes(bytes, &sha).await.unwrap();
-    c.unpack_release("prod", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha }).await.unwrap();
+    c.unpack_release("prod", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha, limits: None }).await.unwrap();
     c.activate("prod", &Activate { op_id: "a".into(), release_id: "r1".into() }).await.unwrap();
     c.start("prod", "start").await.unwrap();
     add_record(port, "seed").await;

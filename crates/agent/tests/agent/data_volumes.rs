@@ -17,7 +17,7 @@ async fn shared_and_private_clones_snapshot_and_restore() {
     c.create_env(&CreateEnv { op_id: "create".into(), name: "blue".into(), config }).await.unwrap();
     let (bytes, sha) = site_release("1.0.0", 1);
     c.upload_bytes(bytes, &sha).await.unwrap();
-    c.unpack_release("blue", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha }).await.unwrap();
+    c.unpack_release("blue", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha, limits: None }).await.unwrap();
     c.activate("blue", &Activate { op_id: "a".into(), release_id: "r1".into() }).await.unwrap();
     c.start("blue", "start-blue").await.unwrap();
     add_record(prod_port, "before the clones").await;

@@ -109,7 +109,7 @@ async fn every_hostile_archive_is_refused_and_leaves_nothing_behind() {
 
     for (i, case) in corpus(&outside).into_iter().enumerate() {
         agent.client.upload_bytes(case.bytes, &case.sha).await.unwrap_or_else(|e| panic!("{}: upload failed: {e}", case.name));
-        let req = UnpackRelease { op_id: format!("unpack-{i}"), release_id: format!("r{i}"), sha256: case.sha.clone() };
+        let req = UnpackRelease { op_id: format!("unpack-{i}"), release_id: format!("r{i}"), sha256: case.sha.clone(), limits: None };
         match agent.client.unpack_release("test", &req).await {
             Err(AgentError::Remote { body, .. }) => {
                 assert_eq!(body.kind, case.expect_kind, "{}: {}", case.name, body.message);

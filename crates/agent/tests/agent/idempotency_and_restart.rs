@@ -21,12 +21,12 @@ async fn every_operation_retried_with_the_same_id_applies_once_even_after_a_rest
         agent.client.upload_bytes(bytes, &sha).await.unwrap();
         shas.push(sha);
     }
-    let unpack = UnpackRelease { op_id: "unpack-1".into(), release_id: "r1".into(), sha256: shas[0].clone() };
+    let unpack = UnpackRelease { op_id: "unpack-1".into(), release_id: "r1".into(), sha256: shas[0].clone(), limits: None };
     let first = agent.client.unpack_release("prod", &unpack).await.unwrap();
     assert_eq!(agent.client.unpack_release("prod", &unpack).await.unwrap(), first);
     agent
         .client
-        .unpack_release("prod", &UnpackRelease { op_id: "unpack-2".into(), release_id: "r2".into(), sha256: shas[1].clone() })
+        .unpack_release("prod", &UnpackRelease { op_id: "unpack-2".into(), release_id: "r2".into(), sha256: shas[1].clone(), limits: None })
         .await
         .unwrap();
 
@@ -93,7 +93,7 @@ async fn an_agent_killed_mid_upload_leaves_no_partial_candidate_or_release() {
     assert!(agent.client.artifact(&sha).await.unwrap().is_none());
     let err = agent
         .client
-        .unpack_release("prod", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha.clone() })
+        .unpack_release("prod", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha.clone(), limits: None })
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no candidate with sha256"), "{err}");
@@ -108,7 +108,7 @@ async fn a_step_cut_off_by_an_agent_restart_is_reported_as_interrupted_not_run_a
     c.create_env(&CreateEnv { op_id: "create".into(), name: "web".into(), config: site_config(free_port()) }).await.unwrap();
     let (bytes, sha) = tar_gz(&[("README", b"release", 0o644)]);
     c.upload_bytes(bytes, &sha).await.unwrap();
-    c.unpack_release("web", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha }).await.unwrap();
+    c.unpack_release("web", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha, limits: None }).await.unwrap();
     c.activate("web", &Activate { op_id: "a".into(), release_id: "r1".into() }).await.unwrap();
     let step = switchyard_agent::api::RunStep {
         op_id: "long".into(),

@@ -14,3 +14,4 @@ mod release_manifest;
 mod site_databases;
 mod site_isolation;
 mod site_supervision;
+mod unpack_limits;

@@ -20,7 +20,7 @@ async fn a_release_is_uploaded_unpacked_activated_and_rolled_back() {
         let stored = c.upload_candidate(&path, &sha).await.unwrap();
         assert_eq!(stored.size, bytes.len() as u64);
         let release = c
-            .unpack_release("prod", &UnpackRelease { op_id: format!("unpack-{n}"), release_id: format!("r{n}"), sha256: sha })
+            .unpack_release("prod", &UnpackRelease { op_id: format!("unpack-{n}"), release_id: format!("r{n}"), sha256: sha, limits: None })
             .await
             .unwrap();
         assert_eq!(release.files, 2);
@@ -57,7 +57,7 @@ async fn a_release_is_uploaded_unpacked_activated_and_rolled_back() {
     let (other, other_sha) = tar_gz(&[("x", b"other", 0o644)]);
     c.upload_bytes(other, &other_sha).await.unwrap();
     let err = c
-        .unpack_release("prod", &UnpackRelease { op_id: "unpack-dup".into(), release_id: "r1".into(), sha256: other_sha })
+        .unpack_release("prod", &UnpackRelease { op_id: "unpack-dup".into(), release_id: "r1".into(), sha256: other_sha, limits: None })
         .await
         .unwrap_err();
     assert!(err.to_string().contains("release r1 of environment prod already holds candidate"), "{err}");
@@ -74,7 +74,9 @@ async fn only_the_last_n_releases_are_kept_but_never_the_active_or_previous_one(
     for n in 1..=4 {
         let (bytes, sha) = tar_gz(&[("release.txt", format!("release {n}").as_bytes(), 0o644)]);
         c.upload_bytes(bytes, &sha).await.unwrap();
-        c.unpack_release("web", &UnpackRelease { op_id: format!("u{n}"), release_id: format!("r{n}"), sha256: sha }).await.unwrap();
+        c.unpack_release("web", &UnpackRelease { op_id: format!("u{n}"), release_id: format!("r{n}"), sha256: sha, limits: None })
+            .await
+            .unwrap();
         let result = c.activate("web", &Activate { op_id: format!("a{n}"), release_id: format!("r{n}") }).await.unwrap();
         pruned.extend(result.pruned);
     }
@@ -97,7 +99,7 @@ async fn production_is_destroyed_only_with_force_and_its_site_is_stopped_first()
     c.create_env(&CreateEnv { op_id: "create".into(), name: "prod".into(), config }).await.unwrap();
     let (bytes, sha) = site_release("1.0.0", 1);
     c.upload_bytes(bytes, &sha).await.unwrap();
-    c.unpack_release("prod", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha }).await.unwrap();
+    c.unpack_release("prod", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha, limits: None }).await.unwrap();
     c.activate("prod", &Activate { op_id: "a".into(), release_id: "r1".into() }).await.unwrap();
     let pid = c.start("prod", "start").await.unwrap().pid.unwrap();
 

@@ -56,7 +56,9 @@ async fn deploy(agent: &TestAgent, env: &str, config: EnvConfig, files: &[(&str,
     all.extend(files.iter().map(|(name, text)| (*name, text.as_bytes(), 0o644)));
     let (bytes, sha) = tar_gz(&all);
     c.upload_bytes(bytes, &sha).await.unwrap();
-    c.unpack_release(env, &UnpackRelease { op_id: format!("unpack-{env}"), release_id: "r1".into(), sha256: sha }).await.unwrap();
+    c.unpack_release(env, &UnpackRelease { op_id: format!("unpack-{env}"), release_id: "r1".into(), sha256: sha, limits: None })
+        .await
+        .unwrap();
     c.activate(env, &Activate { op_id: format!("activate-{env}"), release_id: "r1".into() }).await.unwrap();
     created.config.port
 }
@@ -208,7 +210,7 @@ async fn an_invalid_manifest_is_refused_at_unpack_with_its_line_and_leaves_nothi
     for (index, (file, text, expected)) in cases.into_iter().enumerate() {
         let (bytes, sha) = tar_gz(&[("app.py", APP.as_bytes(), 0o644), (file, text.as_bytes(), 0o644)]);
         c.upload_bytes(bytes, &sha).await.unwrap();
-        let unpack = UnpackRelease { op_id: format!("unpack-{index}"), release_id: format!("r{index}"), sha256: sha };
+        let unpack = UnpackRelease { op_id: format!("unpack-{index}"), release_id: format!("r{index}"), sha256: sha, limits: None };
         let err = c.unpack_release("web", &unpack).await.unwrap_err();
         let AgentError::Remote { status, body } = &err else { panic!("{err}") };
         assert_eq!((*status, body.kind, body.retry_safe), (422, ErrorKind::InvalidInput, false));

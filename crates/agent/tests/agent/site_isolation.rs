@@ -41,7 +41,9 @@ async fn deploy(agent: &TestAgent, env: &str, files: &[(&str, &str)]) {
     let all: Vec<(&str, &[u8], u32)> = files.iter().map(|(name, text)| (*name, text.as_bytes(), 0o644)).collect();
     let (bytes, sha) = tar_gz(&all);
     c.upload_bytes(bytes, &sha).await.unwrap();
-    c.unpack_release(env, &UnpackRelease { op_id: format!("unpack-{env}"), release_id: "r1".into(), sha256: sha }).await.unwrap();
+    c.unpack_release(env, &UnpackRelease { op_id: format!("unpack-{env}"), release_id: "r1".into(), sha256: sha, limits: None })
+        .await
+        .unwrap();
     c.activate(env, &Activate { op_id: format!("activate-{env}"), release_id: "r1".into() }).await.unwrap();
 }
 
@@ -239,7 +241,9 @@ async fn a_release_never_keeps_setuid_bits_and_its_site_can_read_but_not_change_
     let user = info.config.run_as.unwrap();
     let (bytes, sha) = tar_gz(&[("bin/tool", b"#!/bin/sh\necho tool\n", 0o6755), ("secret.conf", b"key=1\n", 0o600)]);
     c.upload_bytes(bytes, &sha).await.unwrap();
-    c.unpack_release("modes", &UnpackRelease { op_id: "unpack-modes".into(), release_id: "r1".into(), sha256: sha }).await.unwrap();
+    c.unpack_release("modes", &UnpackRelease { op_id: "unpack-modes".into(), release_id: "r1".into(), sha256: sha, limits: None })
+        .await
+        .unwrap();
     c.activate("modes", &Activate { op_id: "activate-modes".into(), release_id: "r1".into() }).await.unwrap();
     let release = agent.root().join("envs/modes/releases/r1");
     let tool = std::fs::metadata(release.join("bin/tool")).unwrap();
@@ -280,7 +284,9 @@ async fn an_agent_that_is_not_root_says_so_and_runs_sites_as_its_own_user() {
     assert_eq!(info.config.run_as, None, "no site user without root");
     let (bytes, sha) = tar_gz(&[("README", b"solo", 0o644)]);
     c.upload_bytes(bytes, &sha).await.unwrap();
-    c.unpack_release("solo", &UnpackRelease { op_id: "unpack-solo".into(), release_id: "r1".into(), sha256: sha }).await.unwrap();
+    c.unpack_release("solo", &UnpackRelease { op_id: "unpack-solo".into(), release_id: "r1".into(), sha256: sha, limits: None })
+        .await
+        .unwrap();
     c.activate("solo", &Activate { op_id: "activate-solo".into(), release_id: "r1".into() }).await.unwrap();
     let ran = c.run_step("solo", &step("whoami", &["id", "-u"]), |_| {}).await.unwrap();
     let _ = spawned.child.kill();

@@ -12,7 +12,9 @@ async fn env_with_release(agent: &TestAgent, name: &str, version: &str, schema: 
     c.create_env(&CreateEnv { op_id: format!("create-{name}"), name: name.into(), config: site_config(port) }).await.unwrap();
     let (bytes, sha) = site_release(version, schema);
     c.upload_bytes(bytes, &sha).await.unwrap();
-    c.unpack_release(name, &UnpackRelease { op_id: format!("unpack-{name}"), release_id: "r1".into(), sha256: sha }).await.unwrap();
+    c.unpack_release(name, &UnpackRelease { op_id: format!("unpack-{name}"), release_id: "r1".into(), sha256: sha, limits: None })
+        .await
+        .unwrap();
     c.activate(name, &Activate { op_id: format!("activate-{name}"), release_id: "r1".into() }).await.unwrap();
     port
 }
@@ -56,7 +58,7 @@ async fn a_site_that_never_becomes_healthy_is_stopped_and_its_log_reported() {
     c.stop("web", "s2").await.unwrap();
     let (bytes, sha) = site_release("2.0.0", 2);
     c.upload_bytes(bytes, &sha).await.unwrap();
-    c.unpack_release("web", &UnpackRelease { op_id: "u2".into(), release_id: "r2".into(), sha256: sha }).await.unwrap();
+    c.unpack_release("web", &UnpackRelease { op_id: "u2".into(), release_id: "r2".into(), sha256: sha, limits: None }).await.unwrap();
     c.activate("web", &Activate { op_id: "a2".into(), release_id: "r2".into() }).await.unwrap();
     let err = c.start("web", "s3").await.unwrap_err().to_string();
     assert!(err.contains(&format!("did not answer 2xx at http://127.0.0.1:{port}/health")), "{err}");
@@ -153,7 +155,7 @@ async fn a_site_that_ignores_sigterm_is_killed_after_the_stop_timeout() {
     c.create_env(&CreateEnv { op_id: "create".into(), name: "hung".into(), config }).await.unwrap();
     let (bytes, sha) = site_release("1.0.0", 1);
     c.upload_bytes(bytes, &sha).await.unwrap();
-    c.unpack_release("hung", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha }).await.unwrap();
+    c.unpack_release("hung", &UnpackRelease { op_id: "u".into(), release_id: "r1".into(), sha256: sha, limits: None }).await.unwrap();
     c.activate("hung", &Activate { op_id: "a".into(), release_id: "r1".into() }).await.unwrap();
     let pid = c.start("hung", "start").await.unwrap().pid.unwrap();
 

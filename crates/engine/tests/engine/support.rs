@@ -76,7 +76,7 @@ impl Host {
         self.client.create_env(&CreateEnv { op_id: "setup-create".into(), name: env.clone(), config }).await.unwrap();
         self.client.upload_candidate(&self.candidates().join(format!("{sha}.tar.gz")), &sha).await.unwrap();
         let release_id = format!("r-{}", &sha[..16]);
-        let unpack = UnpackRelease { op_id: "setup-unpack".into(), release_id: release_id.clone(), sha256: sha.clone() };
+        let unpack = UnpackRelease { op_id: "setup-unpack".into(), release_id: release_id.clone(), sha256: sha.clone(), limits: None };
         self.client.unpack_release(&env, &unpack).await.unwrap();
         self.client.activate(&env, &Activate { op_id: "setup-activate".into(), release_id }).await.unwrap();
         self.client.start(&env, "setup-start").await.unwrap();
