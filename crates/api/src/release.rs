@@ -220,10 +220,20 @@ pub struct HistoryStats {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoLive {
     pub candidate_sha256: String,
-    /// The ports of the site's two environments on the host; free ones are picked when the
-    /// host is this machine. A retry keeps the ports its attempt started with.
+    /// The ports of the site's two environments on the host; left out, the host's agent
+    /// chooses free ones (for a remote host too). A retry keeps the ports its attempt started
+    /// with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<[u16; 2]>,
+}
+
+/// `PUT /sites/{id}/runtime`: the site's default runtime manifest (`switchyard.toml` text, see
+/// docs/candidates.md), used for releases that ship neither a `switchyard.toml` nor a
+/// `Procfile`; `null` clears it. Checked with core's manifest parser: a text that does not
+/// parse is refused (422) with `switchyard.toml:LINE: message` lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRuntime {
+    pub manifest: Option<String>,
 }
 
 /// What going live did.

@@ -20,6 +20,7 @@ mod local_agent;
 mod patch_documents;
 mod release_view;
 mod releases;
+mod site_runtime;
 
 pub use auth::{Caller, NewSession, SESSION_COOKIE, SESSION_DAYS};
 pub use candidates::MAX_CANDIDATE_BYTES;
