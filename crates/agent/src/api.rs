@@ -66,6 +66,42 @@ pub struct EnvConfig {
     /// any manifest the site runs by `command` and `health_path` as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_manifest: Option<String>,
+    /// Set for an adopted environment (`AdoptEnv`): the site runs as a process the agent did
+    /// not start, on `port`, from this directory. The agent health-checks it, routes to it and
+    /// never starts, stops or restarts it; clones of it are ordinary environments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalProcess>,
+}
+
+/// A site process already running on the host when Switchyard took it over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalProcess {
+    /// The absolute directory the site runs from.
+    pub dir: String,
+    /// How it is started, as the operator told it, for the record (the agent does not run it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
+/// Takes over a site that already runs on the host: environment `name` describes the running
+/// process (its port, its directory) without restarting it; `data_dir` (absolute, or relative
+/// to `dir`) becomes the environment's data volume `volume` in place, a link to that
+/// directory, so clones copy it and a shared-volume clone serves from the very same files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdoptEnv {
+    pub op_id: String,
+    pub name: String,
+    pub port: u16,
+    pub dir: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The manifest releases cloned from it run by when they ship none (`EnvConfig::default_manifest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_manifest: Option<String>,
 }
 
 fn default_health_path() -> String {
@@ -101,6 +137,7 @@ impl EnvConfig {
             health_interval_ms: default_health_interval(),
             volume: None,
             default_manifest: None,
+            external: None,
         }
     }
 }

@@ -82,5 +82,7 @@ async fn build_clone(layout: &Layout, source: &str, staging: &Path, config: &mut
     config.port = port;
     // A clone is a test environment until an address swap makes it production.
     config.production = false;
+    // A clone of an adopted site is the agent's own: it runs the releases put into it.
+    config.external = None;
     save_config(staging, config)
 }

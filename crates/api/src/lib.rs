@@ -15,8 +15,9 @@ pub use entity::{
 };
 pub use error::ApiError;
 pub use release::{
-    Candidate, CandidateManifest, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter, HistoryPage,
-    HistoryStats, NewReleaseRequest, ReleaseDetail, ReleaseSummary, SiteRuntime, StageView, TimelineEntry, WeekStats, WentLive,
+    AdoptSite, Candidate, CandidateManifest, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter,
+    HistoryPage, HistoryStats, NewReleaseRequest, ReleaseDetail, ReleaseSummary, SiteRuntime, StageView, TimelineEntry, WeekStats,
+    WentLive,
 };
 pub use switchyard_core::{
     AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, EnvironmentKind, FieldError, HostDraft, Role, SiteDraft, UserDraft,

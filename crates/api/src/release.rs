@@ -236,6 +236,25 @@ pub struct SiteRuntime {
     pub manifest: Option<String>,
 }
 
+/// `POST /sites/{id}/adopt`: takes over a site already running on the host of its production
+/// environment, one Switchyard did not deploy, so the next release follows from it. Nothing is
+/// installed or restarted: environment `<key>-blue` describes the running process (its port,
+/// its directory) and the site's public address is routed through the host agent's router to
+/// it. `data_dir` (absolute, or relative to `dir`) is where it keeps its data: releases copy
+/// it, or serve from it. Refused when the site is already live, the directory is missing on
+/// the host, or nothing answers on the port. Journaled like a go-live (retry with the same
+/// request, `POST /sites/{id}/go-live/abandon` to give it up; the process is left running).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdoptSite {
+    pub dir: String,
+    pub port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
+    /// How the process is started, for the record (Switchyard does not run it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
 /// What going live did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WentLive {

@@ -40,7 +40,7 @@ enum Command {
     Candidate(candidate::CandidateArgs),
     /// Rehearse, run, decide on, roll back and follow releases; show and list them.
     Release(release::ReleaseArgs),
-    /// Sites: put one live for the first time, its runtime manifest, list and show.
+    /// Sites: put one live for the first time, adopt a running one, its runtime manifest, list and show.
     Site(site::SiteArgs),
 }
 

@@ -1,12 +1,13 @@
 //! `switchyard site`: `go-live` (a site's first deployment onto the host of its production
 //! environment, from a candidate already uploaded, so that releases can follow; repeated after
 //! a failure it continues the same attempt, and `--abandon` gives the attempt up), `runtime`
-//! (the site's default runtime manifest) and `list`/`show`.
+//! (the site's default runtime manifest), `adopt` (take over a site already running on its host)
+//! and `list`/`show`.
 
 use crate::remote::{Remote, RemoteArgs};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
-use switchyard_api::{GoLive, GoLiveAbandoned, Site, SiteRuntime, WentLive};
+use switchyard_api::{AdoptSite, GoLive, GoLiveAbandoned, Site, SiteRuntime, WentLive};
 
 #[derive(clap::Args)]
 pub struct SiteArgs {
@@ -75,6 +76,26 @@ enum SiteCommand {
         #[arg(long, conflicts_with = "file")]
         clear: bool,
     },
+    /// Take over a site already running on the host of its production environment, so the
+    /// next release follows from it; nothing is reinstalled or restarted (support staff).
+    #[command(after_long_help = ADOPT_HELP)]
+    Adopt {
+        /// The site, by id or name.
+        #[arg(long)]
+        site: String,
+        /// The absolute directory the running site is in, on its host.
+        #[arg(long)]
+        dir: String,
+        /// The port it listens on (on the host's 127.0.0.1).
+        #[arg(long)]
+        port: u16,
+        /// The directory it keeps its data in (absolute, or relative to --dir).
+        #[arg(long = "data")]
+        data_dir: Option<String>,
+        /// How it is started, for the record (Switchyard does not run it).
+        #[arg(long)]
+        command: Option<String>,
+    },
     /// List the sites you may see.
     List,
     /// Show a site: its key, customer and runtime manifest.
@@ -84,6 +105,16 @@ enum SiteCommand {
         site: String,
     },
 }
+
+const ADOPT_HELP: &str = "\
+The host's agent records the running process as environment <key>-blue and routes the site's
+public address through its router to the port; the process is not restarted, and visitors who
+reach it directly keep reaching it. The next release (no-migration or blue-green) is cloned from
+it: the data directory is copied (or, in blue-green production, shared in place), and a rollback
+returns to it. The agent never stops or restarts the adopted process; stop it yourself once a
+release has replaced it. Refused when the site is already live, the directory is missing on the
+host or nothing answers on the port. A failed adoption is continued by the same command, or
+given up with `switchyard site go-live --site X --abandon` (the process keeps running).";
 
 const RUNTIME_HELP: &str = "\
 The file has the form of a candidate's switchyard.toml (see `switchyard site go-live --help`)
@@ -114,6 +145,19 @@ pub async fn run(args: SiteArgs) -> Result<i32> {
                 Some(text) => println!("Runtime manifest of {} set ({} lines).", saved.name, text.lines().count()),
                 None => println!("{} has no runtime manifest now.", saved.name),
             }
+            Ok(0)
+        }
+        SiteCommand::Adopt { site, dir, port, data_dir, command } => {
+            let site = remote.site(&site).await?;
+            let request = AdoptSite { dir, port, data_dir, command };
+            let live: WentLive = remote
+                .post(&format!("/sites/{}/adopt", site.id), &request)
+                .await
+                .with_context(|| format!("cannot adopt site {}", site.name))?;
+            println!(
+                "{} is adopted: {} now reaches the process on port {port} through the host's router (agent environment {}, go-live {}).",
+                site.name, live.public_address, live.environment, live.go_live_id
+            );
             Ok(0)
         }
         SiteCommand::List => {

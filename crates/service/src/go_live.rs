@@ -22,19 +22,19 @@ use switchyard_api::{GoLive, GoLiveAbandoned, Host, Site, WentLive};
 use switchyard_core::access::Action;
 use switchyard_core::Invalid;
 use switchyard_engine::{environment_names, initial_site_routes};
-use switchyard_store::{GoLiveRecord, GoLiveState, NewGoLive};
+use switchyard_store::{GoLiveKind, GoLiveRecord, GoLiveState, NewGoLive};
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
 /// How the engine and the agent know a site: the route table's key, its two environments and
 /// its data volume. The one place go-live derives them from the site.
-struct SiteNames {
-    route_key: String,
-    environments: [String; 2],
-    volume: String,
+pub(crate) struct SiteNames {
+    pub route_key: String,
+    pub environments: [String; 2],
+    pub volume: String,
 }
 
-fn site_names(site: &Site) -> SiteNames {
+pub(crate) fn site_names(site: &Site) -> SiteNames {
     SiteNames { route_key: site.key.clone(), environments: environment_names(&site.key), volume: site.key.clone() }
 }
 
@@ -109,6 +109,7 @@ impl Service {
                 }
                 let new = NewGoLive {
                     site_id: site.id,
+                    kind: GoLiveKind::Candidate,
                     candidate_sha256: &sha,
                     environment: &names.environments[0],
                     // 0: the agent chooses free ports on its own host at the first try.
@@ -299,7 +300,7 @@ fn tail(output: &str) -> String {
 }
 
 /// The address of the agent's host as its router reaches the site: the agent URL's host.
-fn agent_ip(agent_url: &str) -> IpAddr {
+pub(crate) fn agent_ip(agent_url: &str) -> IpAddr {
     agent_url
         .split("://")
         .nth(1)

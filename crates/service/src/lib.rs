@@ -4,6 +4,7 @@
 //! nor touches the store on its own. Input is validated by `switchyard-core` before the store
 //! sees it, so an invalid request never writes a row.
 
+mod adopt;
 mod auth;
 mod candidate_check;
 mod candidate_manifest;

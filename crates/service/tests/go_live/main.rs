@@ -1,8 +1,10 @@
 //! A site's first go-live against a real agent process: refused before the host is touched
 //! when the candidate cannot work, continued after a failure or a killed agent until the site
 //! is live, abandoned and started afresh, and agent refusals reported as what they are; the
-//! agent chooses the ports; a site's runtime manifest runs tarballs that say nothing.
+//! agent chooses the ports; a site's runtime manifest runs tarballs that say nothing; a
+//! running site is adopted and released.
 
+mod adopt;
 mod runtime_manifest;
 mod support;
 
