@@ -91,6 +91,16 @@ pub fn adopt(layout: &Layout, req: &AdoptEnv) -> Result<EnvInfo> {
                 data.display()
             )));
         }
+        // Copies into the volume replace this directory's content, so it must be the site's
+        // own: never the root, nor the agent's directory or one holding it.
+        let data = data.canonicalize().map_err(io_context(format!("cannot resolve {}", data.display())))?;
+        let root = layout.root().canonicalize().unwrap_or_else(|_| layout.root().to_path_buf());
+        if data.parent().is_none() || root.starts_with(&data) || data.starts_with(&root) {
+            return Err(AgentError::Invalid(format!(
+                "{} cannot be the site's data directory: give the directory only the site keeps its data in",
+                data.display()
+            )));
+        }
         link_volume(layout, &volume, &data)?;
         config.volume = Some(volume);
     }
@@ -148,6 +158,11 @@ mod tests {
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let refused = adopt(&layout, &request(&site, silent)).unwrap_err().to_string();
         assert!(refused.contains(&format!("nothing answers on port {silent}")), "{refused}");
+
+        let mut everything = request(&site, port);
+        everything.data_dir = Some("/".into());
+        let refused = adopt(&layout, &everything).unwrap_err().to_string();
+        assert!(refused.contains("cannot be the site's data directory"), "{refused}");
 
         let info = adopt(&layout, &request(&site, port)).unwrap();
         assert_eq!((info.config.port, info.config.volume.as_deref()), (port, Some("notes")));
