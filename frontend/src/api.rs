@@ -8,7 +8,7 @@ use switchyard_api::{
     Account, AccountDraft, Address, AddressDraft, ApiError, AuditPage, Candidate, Customer, CustomerDraft, Decision, DocumentDiff,
     Environment, EnvironmentDraft, HistoryFilter, HistoryPage, HistoryStats, Host, HostDraft, HostStatus, Login, Me, NewReleaseRequest,
     Overview, PasswordChange, PatchDocumentDraft, PatchDocumentRecord, RecordCheck, ReleaseDetail, ReleaseSummary, SessionInfo, Setup,
-    Site, SiteDetail, SiteDraft, TotpCode, TotpEnrolment, User, UserDraft, API_PREFIX,
+    Site, SiteDetail, SiteDraft, SiteRuntime, TotpCode, TotpEnrolment, User, UserDraft, API_PREFIX,
 };
 use wasm_bindgen::prelude::*;
 
@@ -140,6 +140,10 @@ pub async fn save<B: Serialize, T: DeserializeOwned>(collection: &str, id: Optio
 
 pub async fn save_site(id: Option<i64>, draft: &SiteDraft) -> ApiResult<Site> {
     save("/sites", id, draft).await
+}
+
+pub async fn set_site_runtime(id: i64, runtime: &SiteRuntime) -> ApiResult<Site> {
+    put(&format!("/sites/{id}/runtime"), runtime).await
 }
 
 pub async fn customers() -> ApiResult<Vec<Customer>> {

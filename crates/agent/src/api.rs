@@ -78,6 +78,11 @@ pub struct EnvConfig {
     /// How much of the host the site may use; absent limits take the agent's defaults.
     #[serde(default, skip_serializing_if = "SiteLimits::is_unset")]
     pub limits: SiteLimits,
+    /// Set for an adopted environment (`AdoptEnv`): the site runs as a process the agent did
+    /// not start, on `port`, from this directory. The agent health-checks it, routes to it and
+    /// never starts, stops or restarts it; clones of it are ordinary environments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalProcess>,
 }
 
 /// A site's own unix user, created by an agent that runs as root.
@@ -123,6 +128,40 @@ impl SiteLimits {
     }
 }
 
+/// A site process already running on the host when Switchyard took it over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalProcess {
+    /// The absolute directory the site runs from.
+    pub dir: String,
+    /// How it is started, as the operator told it, for the record (the agent does not run it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
+/// Takes over a site that already runs on the host: environment `name` describes the running
+/// process (its port, its directory) without restarting it; `data_dir` (absolute, or relative
+/// to `dir`) becomes the environment's data volume `volume` in place, a link to that
+/// directory, so clones copy it and a shared-volume clone serves from the very same files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdoptEnv {
+    pub op_id: String,
+    pub name: String,
+    pub port: u16,
+    pub dir: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The manifest releases cloned from it run by when they ship none (`EnvConfig::default_manifest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_manifest: Option<String>,
+    /// The site's stable key (`EnvConfig::site`): the releases that follow run as its user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+}
+
 fn default_health_path() -> String {
     "/health".to_owned()
 }
@@ -159,6 +198,7 @@ impl EnvConfig {
             site: None,
             run_as: None,
             limits: SiteLimits::default(),
+            external: None,
         }
     }
 }

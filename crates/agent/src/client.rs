@@ -151,6 +151,11 @@ impl AgentClient {
         self.call("create an environment", Method::POST, "/v1/envs", Some(req)).await
     }
 
+    /// Adopts a site already running on the host (see [`AdoptEnv`]).
+    pub async fn adopt_env(&self, req: &AdoptEnv) -> Result<EnvInfo> {
+        self.call("adopt a running site", Method::POST, "/v1/adopt", Some(req)).await
+    }
+
     pub async fn env(&self, env: &str) -> Result<EnvInfo> {
         self.call("read an environment", Method::GET, &format!("/v1/envs/{env}"), None::<&()>).await
     }

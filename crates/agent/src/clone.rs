@@ -83,6 +83,8 @@ async fn build_clone(layout: &Layout, source: &str, staging: &Path, config: &mut
     config.port = port;
     // A clone is a test environment until an address swap makes it production.
     config.production = false;
+    // A clone of an adopted site is the agent's own: it runs the releases put into it.
+    config.external = None;
     // Copied as root: its files go back to the site's user (the same as the source's) before
     // anything of the site can see the clone.
     crate::site_users::settle_env(layout, staging, source, config)?;

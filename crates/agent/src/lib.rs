@@ -6,6 +6,7 @@
 //! temp files renamed into place), and every state-changing request carries an operation id
 //! whose first result is replayed on retry.
 
+pub mod adopt;
 pub mod api;
 pub mod artifacts;
 pub mod client;

@@ -9,6 +9,13 @@ pub const ENDPOINTS: &[(&str, &str, &str, Option<&str>, &str)] = &[
     ("get", "/v1/openapi.json", "This document", None, "object"),
     ("get", "/v1/envs", "Environment names", None, "string[]"),
     ("post", "/v1/envs", "Create an environment", Some("CreateEnv"), "EnvInfo"),
+    (
+        "post",
+        "/v1/adopt",
+        "Adopt a site already running on the host: an environment for its process, not restarted",
+        Some("AdoptEnv"),
+        "EnvInfo",
+    ),
     ("get", "/v1/envs/{env}", "One environment: config, releases, current and previous release", None, "EnvInfo"),
     (
         "post",

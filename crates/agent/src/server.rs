@@ -58,6 +58,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 pub fn app(state: Arc<AgentState>) -> Router {
     let envs_routes = Router::new()
         .route("/v1/envs", get(list_envs).post(create_env))
+        .route("/v1/adopt", post(adopt_env))
         .route("/v1/envs/{env}", get(env_info))
         .route("/v1/envs/{env}/clone", post(clone_env))
         .route("/v1/envs/{env}/destroy", post(destroy_env))
@@ -125,6 +126,13 @@ async fn create_env(State(state): Shared, ApiJson(req): ApiJson<CreateEnv>) -> R
     let layout = state.layout.clone();
     let (name, config) = (req.name.clone(), req.config.clone());
     Ok(Json(state.ops.once(&req.op_id, "create_env", &req, blocking(move || envs::create(&layout, &name, &config))).await?))
+}
+
+async fn adopt_env(State(state): Shared, ApiJson(req): ApiJson<AdoptEnv>) -> Result<Json<EnvInfo>> {
+    check_env_name(&req.name)?;
+    let _env = state.env_locks.lock(&req.name).await;
+    let (layout, adopting) = (state.layout.clone(), req.clone());
+    Ok(Json(state.ops.once(&req.op_id, "adopt_env", &req, blocking(move || crate::adopt::adopt(&layout, &adopting))).await?))
 }
 
 async fn env_info(State(state): Shared, Path(env): Path<String>) -> Result<Json<EnvInfo>> {
@@ -195,6 +203,10 @@ async fn run_step(State(state): Shared, Path(env): Path<String>, ApiJson(req): A
 
 async fn process_status(State(state): Shared, Path(env): Path<String>) -> Result<Json<ProcessStatus>> {
     check_env_name(&env)?;
+    let config = envs::load_config(&state.layout, &env)?;
+    if config.external.is_some() {
+        return Ok(Json(blocking(move || Ok(crate::adopt::status(&config))).await?));
+    }
     Ok(Json(state.supervisor.status(&env).await?))
 }
 
@@ -206,6 +218,19 @@ async fn process_action(
     check_env_name(&env)?;
     let _env = state.env_locks.lock(&env).await;
     let kind = format!("{action}:{env}");
+    let config = envs::load_config(&state.layout, &env)?;
+    if config.external.is_some() {
+        // An adopted site's process is the operator's: the agent never stops or restarts it
+        // (a sync into it replaces its data files while the router holds its requests).
+        let (name, config) = (env.clone(), config.clone());
+        let stopping = match action.as_str() {
+            "start" | "restart" => false,
+            "stop" => true,
+            other => return Err(AgentError::NotFound(format!("no process action {other:?}: use start, stop or restart"))),
+        };
+        let work = blocking(move || if stopping { Ok(crate::adopt::status(&config)) } else { crate::adopt::check_started(&name, &config) });
+        return Ok(Json(state.ops.once(&req.op_id, &kind, &req, work).await?));
+    }
     let status = match action.as_str() {
         "start" => state.ops.once(&req.op_id, &kind, &req, state.supervisor.start(&env)).await?,
         "stop" => state.ops.once(&req.op_id, &kind, &req, state.supervisor.stop(&env)).await?,

@@ -46,6 +46,15 @@ fn databases(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// Makes `dst` a consistent copy of the directory `src`, replacing what `dst` held, handed to
 /// `owner` (a site's user) before it appears. Returns the databases copied.
 pub async fn copy_replacing(src: &Path, dst: &Path, owner: Option<&SiteUser>) -> Result<Vec<String>> {
+    // An adopted site's volume is a link to its own data directory: the copy replaces what the
+    // link points at, in its place, and the link stays.
+    let linked;
+    let dst = if dst.is_symlink() {
+        linked = std::fs::canonicalize(dst).map_err(io_context(format!("cannot follow the data volume link {}", dst.display())))?;
+        linked.as_path()
+    } else {
+        dst
+    };
     let parent = dst.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io_context(format!("cannot create {}", parent.display())))?;
     let name = dst.file_name().unwrap_or_default().to_string_lossy().into_owned();

@@ -22,6 +22,10 @@ pub struct Site {
     pub customer_name: String,
     pub description: String,
     pub environment_count: i64,
+    /// The site's default runtime settings: `switchyard.toml` text that runs a release shipping
+    /// neither a `switchyard.toml` nor a `Procfile`. `None`: the site has none.
+    #[serde(default)]
+    pub runtime_manifest: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -16,9 +16,9 @@ pub use entity::{
 };
 pub use error::ApiError;
 pub use release::{
-    Candidate, CandidateManifest, CandidatePrune, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter,
-    HistoryPage, HistoryStats, NewReleaseRequest, OutcomeCounts, PrunedCandidates, ReleaseDetail, ReleaseSummary, StageView, TimelineEntry,
-    WeekStats, WentLive,
+    AdoptSite, Candidate, CandidateManifest, CandidatePrune, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned,
+    HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, OutcomeCounts, PrunedCandidates, ReleaseDetail, ReleaseSummary,
+    SiteRuntime, StageView, TimelineEntry, WeekStats, WentLive,
 };
 pub use switchyard_core::record::{ChainBreak, RecordCheck, ReleaseRecordExport};
 pub use switchyard_core::{

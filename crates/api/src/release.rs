@@ -248,10 +248,39 @@ pub struct HistoryStats {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoLive {
     pub candidate_sha256: String,
-    /// The ports of the site's two environments on the host; free ones are picked when the
-    /// host is this machine. A retry keeps the ports its attempt started with.
+    /// The ports of the site's two environments on the host; left out, the host's agent
+    /// chooses free ones (for a remote host too). A retry keeps the ports its attempt started
+    /// with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<[u16; 2]>,
+}
+
+/// `PUT /sites/{id}/runtime`: the site's default runtime manifest (`switchyard.toml` text, see
+/// docs/candidates.md), used for releases that ship neither a `switchyard.toml` nor a
+/// `Procfile`; `null` clears it. Checked with core's manifest parser: a text that does not
+/// parse is refused (422) with `switchyard.toml:LINE: message` lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRuntime {
+    pub manifest: Option<String>,
+}
+
+/// `POST /sites/{id}/adopt`: takes over a site already running on the host of its production
+/// environment, one Switchyard did not deploy, so the next release follows from it. Nothing is
+/// installed or restarted: environment `<key>-blue` describes the running process (its port,
+/// its directory) and the site's public address is routed through the host agent's router to
+/// it. `data_dir` (absolute, or relative to `dir`) is where it keeps its data: releases copy
+/// it, or serve from it. Refused when the site is already live, the directory is missing on
+/// the host, or nothing answers on the port. Journaled like a go-live (retry with the same
+/// request, `POST /sites/{id}/go-live/abandon` to give it up; the process is left running).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdoptSite {
+    pub dir: String,
+    pub port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
+    /// How the process is started, for the record (Switchyard does not run it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
 }
 
 /// What going live did.

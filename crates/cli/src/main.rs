@@ -45,7 +45,7 @@ enum Command {
     Candidate(candidate::CandidateArgs),
     /// Rehearse, run, decide on, roll back and follow releases; show and list them.
     Release(release::ReleaseArgs),
-    /// Put a site live on its host for the first time, so releases can follow.
+    /// Sites: put one live for the first time, adopt a running one, its runtime manifest, list and show.
     Site(site::SiteArgs),
     /// Check the tamper-evident record: the hash chains of the audit log and release journal.
     Audit(audit::AuditArgs),

@@ -155,6 +155,10 @@ impl Remote {
         self.send(self.request(Method::POST, path).json(body)).await
     }
 
+    pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.send(self.request(Method::PUT, path).json(body)).await
+    }
+
     /// The site the user named by id or by name, among those they may see.
     pub async fn site(&self, id_or_name: &str) -> Result<Site> {
         let sites: Vec<Site> = self.get("/sites").await.context("cannot list the sites to find the one you named")?;
@@ -197,6 +201,7 @@ mod tests {
             customer_name: "Acme".into(),
             description: String::new(),
             environment_count: 2,
+            runtime_manifest: None,
             created_at: String::new(),
             updated_at: String::new(),
         }

@@ -143,6 +143,12 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
             let (from, to) = (p.env(*from), p.env(*to));
             let port = answer!(backend(t, to).await?).port();
             answer!(clone_replacing(t, op, from, to, Some(port), t.share_data).await?);
+            // A clone of an adopted site has no release of its own to run yet (the adopted
+            // process is not the agent's): it starts with the first release activated in it.
+            let cloned = answer!(call(t, "read an environment", || agent.env(to)).await?);
+            if cloned.current.is_none() {
+                return Ok(Ok(format!("cloned {from} into {to}, which starts with its first release")));
+            }
             // The clone is a running copy of production, ready for the candidate and for tests.
             let started = answer!({
                 let id = part("start");
@@ -193,7 +199,13 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
             let name = p.env(*env);
             let req = Activate { op_id: part("activate"), release_id: release_id(sha256) };
             let result = answer!(call(t, "activate the release", || agent.activate(name, &req)).await?);
-            answer!(restart_if_running(t, op, name).await?);
+            if result.previous.is_none() {
+                // The first release of a clone of an adopted site: nothing ran here before.
+                let id = part("start");
+                answer!(call(t, "start the site", || agent.start(name, &id)).await?);
+            } else {
+                answer!(restart_if_running(t, op, name).await?);
+            }
             format!("{name} runs release {}", result.current)
         }
         Command::ActivatePreviousRelease { env } => {

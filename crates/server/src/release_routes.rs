@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use switchyard_api::{
-    Candidate, Decision, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, ReleaseDetail,
-    ReleaseSummary, WentLive,
+    AdoptSite, Candidate, Decision, DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest,
+    ReleaseDetail, ReleaseSummary, WentLive,
 };
 use switchyard_service::{DecisionKind, Service};
 
@@ -35,10 +35,15 @@ pub fn routes() -> Router<Service> {
         .route("/approvals", get(approvals))
         .route("/sites/{id}/go-live", post(go_live))
         .route("/sites/{id}/go-live/abandon", post(abandon_go_live))
+        .route("/sites/{id}/adopt", post(adopt_site))
 }
 
 async fn go_live(State(service): State<Service>, Who(caller): Who, Id(site_id): Id, Body(request): Body<GoLive>) -> Reply<WentLive> {
     Ok(Json(service.go_live(&caller, site_id, request).await?))
+}
+
+async fn adopt_site(State(service): State<Service>, Who(caller): Who, Id(site_id): Id, Body(request): Body<AdoptSite>) -> Reply<WentLive> {
+    Ok(Json(service.adopt_site(&caller, site_id, request).await?))
 }
 
 async fn abandon_go_live(State(service): State<Service>, Who(caller): Who, Id(site_id): Id) -> Reply<GoLiveAbandoned> {

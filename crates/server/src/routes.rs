@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use switchyard_api::{
     Account, AccountDraft, Address, AddressDraft, Customer, CustomerDraft, Environment, EnvironmentDraft, Host, HostDraft, HostStatus,
-    Overview, PatchDocumentDraft, PatchDocumentRecord, Site, SiteDetail, SiteDraft, User, UserDraft,
+    Overview, PatchDocumentDraft, PatchDocumentRecord, Site, SiteDetail, SiteDraft, SiteRuntime, User, UserDraft,
 };
 use switchyard_service::Service;
 
@@ -26,6 +26,7 @@ pub fn routes() -> Router<Service> {
         .route("/customers/{id}", get(customer).put(update_customer).delete(delete_customer))
         .route("/sites", get(list_sites).post(create_site))
         .route("/sites/{id}", get(site).put(update_site).delete(delete_site))
+        .route("/sites/{id}/runtime", axum::routing::put(set_site_runtime))
         .route("/sites/{id}/environments", get(list_environments).post(create_environment))
         .route("/sites/{id}/addresses", axum::routing::post(create_address))
         .route("/sites/{id}/accounts", axum::routing::post(create_account))
@@ -107,6 +108,10 @@ async fn create_site(State(service): State<Service>, Who(caller): Who, Body(draf
 
 async fn update_site(State(service): State<Service>, Who(caller): Who, Id(id): Id, Body(draft): Body<SiteDraft>) -> Reply<Site> {
     Ok(Json(service.update_site(&caller, id, draft).await?))
+}
+
+async fn set_site_runtime(State(service): State<Service>, Who(caller): Who, Id(id): Id, Body(runtime): Body<SiteRuntime>) -> Reply<Site> {
+    Ok(Json(service.set_site_runtime(&caller, id, runtime).await?))
 }
 
 async fn delete_site(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Deleted {

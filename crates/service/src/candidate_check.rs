@@ -61,7 +61,8 @@ pub enum CandidateRefusal {
     NotText { file: String, name: &'static str },
     #[error(
         "candidate {file} does not say how to start the site: add switchyard.toml (with [web] command = \"...\") \
-         or a Procfile (web: <command>) at the root of the archive, then upload it again"
+         or a Procfile (web: <command>) at the root of the archive and upload it again, or give the site a runtime \
+         manifest (switchyard site runtime)"
     )]
     NoStartCommand { file: String },
     /// `problems` holds `switchyard.toml:LINE: message` lines.

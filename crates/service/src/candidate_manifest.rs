@@ -55,9 +55,13 @@ impl Service {
         Ok(candidates)
     }
 
-    /// The manifest candidate `sha256` of the site declared at upload, if any.
+    /// The manifest candidate `sha256` of the site runs by: the one it declared at upload, else
+    /// the site's default runtime manifest, as the agent picks them.
     pub(crate) async fn declared_manifest(&self, site_id: i64, sha256: &str) -> Result<Option<ReleaseManifest>> {
         let stored = self.store.candidate_manifest(site_id, sha256).await?;
-        Ok(stored.and_then(|m| ReleaseManifest::parse(&m.toml).ok()))
+        match stored.and_then(|m| ReleaseManifest::parse(&m.toml).ok()) {
+            Some(declared) => Ok(Some(declared)),
+            None => self.site_runtime_manifest(site_id).await,
+        }
     }
 }

@@ -10,7 +10,7 @@
 //! release into the same environment. Abandoning removes what the attempt created.
 
 use crate::auth::Caller;
-use crate::candidate_check::{inspect_candidate, CandidateContents, UnpackBudget};
+use crate::candidate_check::{inspect_candidate, CandidateContents, CandidateRefusal, UnpackBudget};
 use crate::engines::{site_home, SiteHome};
 use crate::hosts::{agent_client, agent_failure};
 use crate::{Service, ServiceError};
@@ -22,19 +22,19 @@ use switchyard_api::{GoLive, GoLiveAbandoned, Host, Site, WentLive};
 use switchyard_core::access::Action;
 use switchyard_core::Invalid;
 use switchyard_engine::{environment_names, initial_site_routes};
-use switchyard_store::{GoLiveRecord, GoLiveState, NewGoLive};
+use switchyard_store::{GoLiveKind, GoLiveRecord, GoLiveState, NewGoLive};
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
 /// How the engine and the agent know a site: the route table's key, its two environments and
 /// its data volume. The one place go-live derives them from the site.
-struct SiteNames {
-    route_key: String,
-    environments: [String; 2],
-    volume: String,
+pub(crate) struct SiteNames {
+    pub route_key: String,
+    pub environments: [String; 2],
+    pub volume: String,
 }
 
-fn site_names(site: &Site) -> SiteNames {
+pub(crate) fn site_names(site: &Site) -> SiteNames {
     SiteNames { route_key: site.key.clone(), environments: environment_names(&site.key), volume: site.key.clone() }
 }
 
@@ -60,13 +60,6 @@ impl Attempt<'_> {
     }
 }
 
-fn free_local_port() -> Result<u16> {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| ServiceError::Internal(format!("cannot find a free port: {e}")))
-}
-
 impl Service {
     /// Puts the site live from the candidate, or continues its unfinished go-live.
     pub async fn go_live(&self, caller: &Caller, site_id: i64, request: GoLive) -> Result<WentLive> {
@@ -79,7 +72,8 @@ impl Service {
         if self.store.candidate(site.id, &sha).await?.is_none() || !tarball.is_file() {
             return Err(ServiceError::Conflict(format!("candidate {sha} was not uploaded for site {}; upload it first", site.name)));
         }
-        check_candidate(tarball.clone(), self.candidate_limits.budget()).await?;
+        let runs_by_site_manifest = site.runtime_manifest.is_some();
+        check_candidate(tarball.clone(), self.candidate_limits.budget(), runs_by_site_manifest).await?;
         let client = agent_client(&self.store, &self.engines.secrets, &host).await.map_err(ServiceError::Conflict)?;
         let names = site_names(&site);
         // Two go-lives of one site at once would race for the same environment.
@@ -113,18 +107,13 @@ impl Service {
                 if table.sites.contains_key(&names.route_key) {
                     return Err(already_live());
                 }
-                let ports = match request.ports {
-                    Some(ports) => ports,
-                    None if is_this_machine(&host.agent_url) => [free_local_port()?, free_local_port()?],
-                    None => {
-                        return Err(Invalid::single("ports", "the host is another machine: choose two free ports on it for the site").into())
-                    }
-                };
                 let new = NewGoLive {
                     site_id: site.id,
+                    kind: GoLiveKind::Candidate,
                     candidate_sha256: &sha,
                     environment: &names.environments[0],
-                    ports,
+                    // 0: the agent chooses free ports on its own host at the first try.
+                    ports: request.ports.unwrap_or([0, 0]),
                     started_by: &caller.me.username,
                 };
                 self.store.start_go_live(new).await?
@@ -178,18 +167,42 @@ impl Service {
         Ok(())
     }
 
+    /// Creates the site's production environment and reserves its second environment's port
+    /// (an empty `<key>-green` the first release's clone replaces), answering both ports. A
+    /// port the try sends as 0 is chosen by the agent on its own host, so a remote host needs
+    /// no ports from the operator; the answer is journaled, and a retry sends the journaled
+    /// port, which the agent finds already configured. The operation id carries the port sent,
+    /// so the first request and its retries are each replayed, never mistaken for another.
+    async fn create_environments(&self, go: &Attempt<'_>) -> Result<[u16; 2]> {
+        let default_manifest = self.store.site_runtime_manifest(go.site.id).await?;
+        let mut ports = go.record.ports;
+        for (slot, env) in go.names.environments.iter().enumerate() {
+            let port = ports[slot];
+            let mut config = EnvConfig::new(vec!["bin/site".into(), "serve".into()], port);
+            config.default_manifest = default_manifest.clone();
+            // Both environments belong to the site: they run as its one unix user.
+            config.site = Some(go.site.key.clone());
+            if slot == 0 {
+                config.production = true;
+                // The live data sits on a volume named after the site, outside its environments.
+                config.volume = Some(go.names.volume.clone());
+            }
+            let create = CreateEnv { op_id: go.op(&format!("create-{env}-{port}")), name: env.clone(), config };
+            let created = go.client.create_env(&create).await.map_err(go.failed("create the environment"))?;
+            ports[slot] = created.config.port;
+        }
+        if ports != go.record.ports {
+            self.store.go_live_ports(go.record.id, ports).await?;
+        }
+        self.store.go_live_step_done(go.record.id, "create").await?;
+        Ok(ports)
+    }
+
     /// Every step of a try, each journaled when done; the agent replays those already done.
     async fn go_live_steps(&self, go: &Attempt<'_>) -> Result<WentLive> {
         let id = go.record.id;
         let env = &go.names.environments[0];
-        let [blue, green] = go.record.ports;
-        let mut config = EnvConfig::new(vec!["bin/site".into(), "serve".into()], blue);
-        config.production = true;
-        // The live data sits on a volume named after the site, outside its environments.
-        config.volume = Some(go.names.volume.clone());
-        let create = CreateEnv { op_id: go.op("create"), name: env.clone(), config };
-        go.client.create_env(&create).await.map_err(go.failed("create the environment"))?;
-        self.store.go_live_step_done(id, "create").await?;
+        let [blue, green] = self.create_environments(go).await?;
 
         go.client.upload_candidate(&go.tarball, &go.sha).await.map_err(go.failed("upload the candidate"))?;
         self.store.go_live_step_done(id, "upload").await?;
@@ -255,12 +268,15 @@ impl Service {
             table.sites.remove(&names.route_key);
             client.replace_routes(&op("routes"), table).await.map_err(|e| agent_failure(&host, "remove the site's routes", e))?;
         }
-        let destroy = DestroyEnv { op_id: op("destroy"), force: true };
-        match client.destroy_env(&record.environment, &destroy).await {
-            Ok(_) => {}
-            // Never created, or already gone: nothing left to remove.
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(agent_failure(&host, "destroy the go-live's environment", e)),
+        // The production environment and the second one whose port it reserved.
+        for env in [&record.environment, &names.environments[1]] {
+            let destroy = DestroyEnv { op_id: op(&format!("destroy-{env}")), force: true };
+            match client.destroy_env(env, &destroy).await {
+                Ok(_) => {}
+                // Never created, or already gone: nothing left to remove.
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(agent_failure(&host, "destroy the go-live's environment", e)),
+            }
         }
         self.store.go_live_ended(record.id, GoLiveState::Abandoned, record.last_error.as_deref()).await?;
         let detail = format!("go-live {} of {} abandoned: environment {} destroyed", record.id, site.name, record.environment);
@@ -270,11 +286,17 @@ impl Service {
 }
 
 /// Reads the candidate through off the async threads; a refusal is the caller's to fix (422).
-async fn check_candidate(tarball: PathBuf, budget: UnpackBudget) -> Result<CandidateContents> {
+/// A candidate that says nothing of how it starts is fine for a site with a default runtime
+/// manifest: the agent runs it by that one.
+async fn check_candidate(tarball: PathBuf, budget: UnpackBudget, runs_by_site_manifest: bool) -> Result<CandidateContents> {
     let checked = tokio::task::spawn_blocking(move || inspect_candidate(&tarball, budget))
         .await
         .map_err(|e| ServiceError::Internal(format!("the candidate check stopped: {e}")))?;
-    checked.map_err(|refusal| Invalid::single("candidate_sha256", refusal.to_string()).into())
+    match checked {
+        Ok(contents) => Ok(contents),
+        Err(CandidateRefusal::NoStartCommand { .. }) if runs_by_site_manifest => Ok(CandidateContents::default()),
+        Err(refusal) => Err(Invalid::single("candidate_sha256", refusal.to_string()).into()),
+    }
 }
 
 /// The last lines of a step's output, for an error message.
@@ -284,15 +306,11 @@ fn tail(output: &str) -> String {
 }
 
 /// The address of the agent's host as its router reaches the site: the agent URL's host.
-fn agent_ip(agent_url: &str) -> IpAddr {
+pub(crate) fn agent_ip(agent_url: &str) -> IpAddr {
     agent_url
         .split("://")
         .nth(1)
         .and_then(|rest| rest.split(['/', ':']).next())
         .and_then(|host| host.parse().ok())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]))
-}
-
-fn is_this_machine(agent_url: &str) -> bool {
-    agent_ip(agent_url).is_loopback()
 }

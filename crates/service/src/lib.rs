@@ -4,6 +4,7 @@
 //! nor touches the store on its own. Input is validated by `switchyard-core` before the store
 //! sees it, so an invalid request never writes a row.
 
+mod adopt;
 mod auth;
 mod candidate_check;
 mod candidate_manifest;
@@ -24,6 +25,7 @@ mod release_view;
 mod releases;
 mod second_factor;
 mod secrets;
+mod site_runtime;
 mod totp;
 
 pub use auth::{Caller, NewSession, SESSION_COOKIE, SESSION_DAYS};

@@ -42,11 +42,39 @@ impl GoLiveState {
     }
 }
 
+/// How a go-live puts the site live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoLiveKind {
+    /// A first deployment from an uploaded candidate.
+    Candidate,
+    /// Taking over a site already running on its host, without restarting it.
+    Adoption,
+}
+
+impl GoLiveKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GoLiveKind::Candidate => "candidate",
+            GoLiveKind::Adoption => "adoption",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "candidate" => Ok(GoLiveKind::Candidate),
+            "adoption" => Ok(GoLiveKind::Adoption),
+            other => Err(StoreError::Conflict(format!("go-live kind {other:?} is unknown to this Switchyard; use a newer version"))),
+        }
+    }
+}
+
 /// One go-live attempt as journaled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoLiveRecord {
     pub id: i64,
     pub site_id: i64,
+    pub kind: GoLiveKind,
+    /// Empty for an adoption.
     pub candidate_sha256: String,
     pub state: GoLiveState,
     pub step: String,
@@ -64,6 +92,7 @@ pub struct GoLiveRecord {
 #[derive(Debug, Clone)]
 pub struct NewGoLive<'a> {
     pub site_id: i64,
+    pub kind: GoLiveKind,
     pub candidate_sha256: &'a str,
     pub environment: &'a str,
     pub ports: [u16; 2],
@@ -74,6 +103,7 @@ pub struct NewGoLive<'a> {
 struct GoLiveRow {
     id: i64,
     site_id: i64,
+    kind: String,
     candidate_sha256: String,
     state: String,
     step: String,
@@ -98,6 +128,7 @@ impl TryFrom<GoLiveRow> for GoLiveRecord {
             id: r.id,
             site_id: r.site_id,
             state: GoLiveState::parse(&r.state)?,
+            kind: GoLiveKind::parse(&r.kind)?,
             ports: [port(r.blue_port)?, port(r.green_port)?],
             candidate_sha256: r.candidate_sha256,
             step: r.step,
@@ -111,7 +142,7 @@ impl TryFrom<GoLiveRow> for GoLiveRecord {
     }
 }
 
-const SELECT: &str = "SELECT id, site_id, candidate_sha256, state, step, last_error, tries, environment, blue_port, green_port, \
+const SELECT: &str = "SELECT id, site_id, kind, candidate_sha256, state, step, last_error, tries, environment, blue_port, green_port, \
      started_by, created_at, updated_at FROM go_lives";
 
 impl Store {
@@ -121,8 +152,8 @@ impl Store {
         ensure_exists(&mut *tx, "sites", "site_id", "site", new.site_id).await?;
         let at = now();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO go_lives (site_id, candidate_sha256, state, step, environment, blue_port, green_port, started_by, created_at, updated_at) \
-             VALUES ($1, $2, 'running', '', $3, $4, $5, $6, $7, $7) RETURNING id",
+            "INSERT INTO go_lives (site_id, candidate_sha256, state, step, environment, blue_port, green_port, started_by, created_at, updated_at, kind) \
+             VALUES ($1, $2, 'running', '', $3, $4, $5, $6, $7, $7, $8) RETURNING id",
         )
         .bind(new.site_id)
         .bind(new.candidate_sha256)
@@ -131,6 +162,7 @@ impl Store {
         .bind(i64::from(new.ports[1]))
         .bind(new.started_by)
         .bind(&at)
+        .bind(new.kind.as_str())
         .fetch_one(&mut *tx)
         .await
         .map_err(on_unique(|| format!("site {} already has a go-live under way: retry it, or abandon it first", new.site_id)))?;

@@ -28,7 +28,7 @@ pub use audit::NewAuditEntry;
 pub use candidate_manifests::StoredManifest;
 pub use candidates::CandidateUsage;
 pub use error::StoreError;
-pub use go_lives::{GoLiveRecord, GoLiveState, NewGoLive};
+pub use go_lives::{GoLiveKind, GoLiveRecord, GoLiveState, NewGoLive};
 pub use history::{history_outcome, history_query, HistoryPageRows, HistoryRow, DELETED_SITE};
 pub use history_csv::HISTORY_CSV_COLUMNS;
 pub use hosts::HostToken;

@@ -15,6 +15,7 @@ struct SiteRow {
     customer_name: String,
     description: String,
     environment_count: i64,
+    runtime_manifest: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -29,6 +30,7 @@ impl From<SiteRow> for Site {
             customer_name: row.customer_name,
             description: row.description,
             environment_count: row.environment_count,
+            runtime_manifest: row.runtime_manifest,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -37,7 +39,7 @@ impl From<SiteRow> for Site {
 
 const SELECT: &str = "SELECT s.id, s.key, s.name, s.customer_id, c.name AS customer_name, s.description, \
      (SELECT COUNT(*) FROM environments e WHERE e.site_id = s.id) AS environment_count, \
-     s.created_at, s.updated_at \
+     s.runtime_manifest, s.created_at, s.updated_at \
      FROM sites s JOIN customers c ON c.id = s.customer_id";
 
 fn name_taken(name: &str) -> impl FnOnce() -> String + '_ {
@@ -131,6 +133,24 @@ impl Store {
         affected(result, "site", id)?;
         tx.commit().await?;
         self.site(id).await
+    }
+
+    /// Sets the site's default runtime manifest (`switchyard.toml` text, already checked), or
+    /// clears it with `None`.
+    pub async fn set_site_runtime_manifest(&self, id: i64, manifest: Option<&str>) -> Result<Site, StoreError> {
+        let result = sqlx::query("UPDATE sites SET runtime_manifest = $1, updated_at = $2 WHERE id = $3")
+            .bind(manifest)
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        affected(result, "site", id)?;
+        self.site(id).await
+    }
+
+    /// The site's default runtime manifest, if it has one.
+    pub async fn site_runtime_manifest(&self, id: i64) -> Result<Option<String>, StoreError> {
+        Ok(self.site(id).await?.runtime_manifest)
     }
 
     /// Deletes the site with its environments, addresses and accounts.

@@ -2,7 +2,7 @@
 //! is live or abandoned, with the ports it started with kept for every retry.
 
 use switchyard_api::{CustomerDraft, SiteDraft};
-use switchyard_store::{GoLiveState, NewGoLive, Store};
+use switchyard_store::{GoLiveKind, GoLiveState, NewGoLive, Store};
 
 async fn store_with_site() -> (tempfile::TempDir, Store, i64) {
     let dir = tempfile::tempdir().unwrap();
@@ -13,7 +13,14 @@ async fn store_with_site() -> (tempfile::TempDir, Store, i64) {
 }
 
 fn attempt(site_id: i64, sha: &str) -> NewGoLive<'_> {
-    NewGoLive { site_id, candidate_sha256: sha, environment: "shop-blue", ports: [8101, 8102], started_by: "sam" }
+    NewGoLive {
+        site_id,
+        kind: GoLiveKind::Candidate,
+        candidate_sha256: sha,
+        environment: "shop-blue",
+        ports: [8101, 8102],
+        started_by: "sam",
+    }
 }
 
 #[tokio::test]

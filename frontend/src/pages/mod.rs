@@ -14,6 +14,7 @@ pub mod release;
 pub mod site_detail;
 pub mod site_form;
 pub mod site_releases;
+pub mod site_runtime;
 pub mod sites;
 pub mod users;
 

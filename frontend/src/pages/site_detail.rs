@@ -3,6 +3,7 @@
 
 use super::candidates::CandidatesCard;
 use super::site_releases::{SiteReleasesCard, StartRehearsalCard};
+use super::site_runtime::RuntimeManifestCard;
 use super::{delete_row, load_into, render_loadable, Loadable};
 use crate::api;
 use crate::form::{chosen_id, FormBanner, FormState, SelectField, TextField};
@@ -71,6 +72,7 @@ pub fn SiteDetailPage() -> impl IntoView {
                     {rehearses.then(|| view! { <StartRehearsalCard site_id=site.id /> })}
                     <SiteReleasesCard site_id=site.id />
                     {(!customer).then(|| view! {
+                        <RuntimeManifestCard site_id=site.id manifest=site.runtime_manifest.clone() editable=support />
                         <Environments detail=detail.clone() hosts=hosts reload=reload editable=support />
                         <Addresses detail=detail.clone() reload=reload editable=support />
                         <Accounts detail=detail reload=reload editable=support />

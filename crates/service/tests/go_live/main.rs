@@ -1,7 +1,11 @@
 //! A site's first go-live against a real agent process: refused before the host is touched
 //! when the candidate cannot work, continued after a failure or a killed agent until the site
-//! is live, abandoned and started afresh, and agent refusals reported as what they are.
+//! is live, abandoned and started afresh, and agent refusals reported as what they are; the
+//! agent chooses the ports; a site's runtime manifest runs tarballs that say nothing; a
+//! running site is adopted and released.
 
+mod adopt;
+mod runtime_manifest;
 mod support;
 
 use support::{sample_site, tarball, Fixture};
@@ -71,9 +75,18 @@ async fn a_site_that_exits_at_once_fails_its_go_live_and_a_fixed_candidate_conti
     let live = f.service.go_live(&me, f.site_id, request(&fixed)).await.unwrap();
     assert_eq!(live.go_live_id, journaled.id, "the retry continued the failed attempt");
     assert_eq!(f.served_version().await, "1.0.0");
-    assert_eq!(f.environments().await, ["notes-blue"]);
+    assert_eq!(f.environments().await, ["notes-blue", "notes-green"]);
     let done = f.service.store().go_live(journaled.id).await.unwrap();
     assert_eq!((done.state, done.ports, done.tries), (GoLiveState::Live, journaled.ports, 2));
+    // Left to the agent, the ports are what it chose on its host, kept by the retry.
+    let client = f.client();
+    let [blue, green] = done.ports;
+    assert!(blue != 0 && green != 0 && blue != green, "{:?}", done.ports);
+    assert_eq!(client.env("notes-blue").await.unwrap().config.port, blue);
+    assert_eq!(client.env("notes-green").await.unwrap().config.port, green);
+    let routes = client.routes().await.unwrap();
+    let routed: Vec<u16> = routes.sites["notes"].environments.values().map(|a| a.port()).collect();
+    assert_eq!(routed, [blue, green], "the routes point at the agent's ports");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -112,7 +125,7 @@ async fn an_abandoned_go_live_leaves_nothing_on_the_host_and_a_fresh_one_goes_li
     assert!(matches!(&nothing, ServiceError::NotFound(m) if m.contains("no unfinished go-live")), "{nothing:?}");
     let exits = f.upload("notes-0.9.tar.gz", tarball(&[("bin/site", "#!/bin/sh\nexit 1\n", 0o755)])).await;
     f.service.go_live(&me, f.site_id, request(&exits)).await.unwrap_err();
-    assert_eq!(f.environments().await, ["notes-blue"]);
+    assert_eq!(f.environments().await, ["notes-blue", "notes-green"]);
 
     let abandoned = f.service.abandon_go_live(&me, f.site_id).await.unwrap();
     assert_eq!(abandoned.environment, "notes-blue");

@@ -150,7 +150,7 @@ pub fn sample_site(version: &str, before: &str) -> Vec<u8> {
 }
 
 /// The agent and sample-site executables, built once per test process.
-fn binary(name: &str) -> PathBuf {
+pub fn binary(name: &str) -> PathBuf {
     static PROFILE_DIR: OnceLock<PathBuf> = OnceLock::new();
     let dir = PROFILE_DIR.get_or_init(|| {
         let test_exe = std::env::current_exe().expect("test exe");
