@@ -284,7 +284,9 @@ async fn each_bad_input_gets_a_4xx_with_a_message_and_changes_nothing() {
     for case in cases {
         let mut request = server.request(case.method.clone(), case.path).await;
         if let Some(body) = &case.body {
-            request = request.header("content-type", "application/json").body(body.clone());
+            // Uploads are the tarball's bytes, every other body JSON.
+            let kind = if case.path.ends_with("/candidates") { "application/gzip" } else { "application/json" };
+            request = request.header("content-type", kind).body(body.clone());
         }
         let reply = request.send().await.expect("request");
         let status = reply.status();
@@ -324,6 +326,7 @@ async fn a_candidate_that_is_not_a_tarball_is_refused_and_nothing_is_kept() {
         .request(Method::POST, "/sites/1/candidates")
         .await
         .header("x-filename", "notes.txt")
+        .header("content-type", "application/gzip")
         .body("these are not the release you are looking for")
         .send()
         .await

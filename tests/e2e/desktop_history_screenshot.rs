@@ -59,7 +59,7 @@ async fn the_history_page_with_its_charts_renders_in_the_desktop_window() {
         "Downtime per week",
         "Completed",
         "Rolled back",
-        "Failure rate",
+        "Production failure rate",
         "Releases per week",
         "migration",
     ] {

@@ -52,6 +52,7 @@ async fn a_customer_confirms_a_migrated_production_at_its_temporary_address() {
         .request(reqwest::Method::POST, "/sites/1/candidates")
         .await
         .header("x-filename", "acme-shop-2.0.0.tar.gz")
+        .header("content-type", "application/gzip")
         .body(std::fs::read(&tarball).unwrap())
         .send()
         .await

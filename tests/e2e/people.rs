@@ -55,7 +55,15 @@ impl Api {
     /// Uploads a candidate's bytes as the raw body, the way the UI and the CLI do.
     pub async fn upload(&self, path: &str, filename: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
         let url = format!("{}{path}", self.base);
-        let reply = self.client.post(&url).bearer_auth(&self.token).header("x-filename", filename).body(bytes).send().await;
+        let reply = self
+            .client
+            .post(&url)
+            .bearer_auth(&self.token)
+            .header("x-filename", filename)
+            .header("content-type", "application/gzip")
+            .body(bytes)
+            .send()
+            .await;
         let reply = reply.unwrap_or_else(|e| panic!("POST {path}: {e}"));
         let status = reply.status();
         let text = reply.text().await.unwrap_or_default();

@@ -83,6 +83,11 @@ pub struct EnvConfig {
     /// never starts, stops or restarts it; clones of it are ordinary environments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<ExternalProcess>,
+    /// The databases the site keeps its data in on database servers (declared in the host's
+    /// `databases.toml`): it gets each one's connection as `DATABASE_URL` (and the kind's own
+    /// variables); a private clone gets copies under logins of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<crate::databases::DatabaseBinding>,
 }
 
 /// A site's own unix user, created by an agent that runs as root.
@@ -199,6 +204,7 @@ impl EnvConfig {
             run_as: None,
             limits: SiteLimits::default(),
             external: None,
+            databases: Vec::new(),
         }
     }
 }

@@ -40,6 +40,19 @@ pub async fn clone_env(layout: &Layout, source: &str, target: &str, port: u16, s
     if let Some(private) = &private {
         config.volume = Some(private.clone());
     }
+    // Its databases: the source's when the two share their data, else copies of its own.
+    let bindings = crate::databases::env::clone_for(layout, &config.databases, target, share_volume).await;
+    let bindings = match bindings {
+        Ok(bindings) => bindings,
+        Err(e) => {
+            if let Some(private) = &private {
+                let _ = std::fs::remove_dir_all(layout.volume(private));
+            }
+            return Err(e);
+        }
+    };
+    let made_databases = bindings != config.databases;
+    config.databases = bindings;
     let staging = layout.staging_dir(target);
     let result = build_clone(layout, source, &staging, &mut config, port).await.and_then(|()| {
         std::fs::rename(&staging, layout.env(target).dir).map_err(io_context(format!("cannot move the clone {target} into place")))?;
@@ -49,6 +62,9 @@ pub async fn clone_env(layout: &Layout, source: &str, target: &str, port: u16, s
         let _ = std::fs::remove_dir_all(&staging);
         if let Some(private) = &private {
             let _ = std::fs::remove_dir_all(layout.volume(private));
+        }
+        if made_databases {
+            let _ = crate::databases::env::drop_owned(layout, &config.databases).await;
         }
         return Err(e);
     }

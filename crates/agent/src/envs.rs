@@ -56,6 +56,11 @@ pub fn validate_config(config: &EnvConfig) -> Result<()> {
         }
     }
     crate::manifest::default_manifest(config)?;
+    for binding in &config.databases {
+        crate::databases::check_identifier("database", &binding.database)?;
+        crate::databases::check_identifier("user", &binding.user)?;
+        crate::databases::check_identifier("database binding", &binding.name)?;
+    }
     for db in &config.sqlite {
         let path = Path::new(db);
         let escapes = path.is_absolute() || path.components().any(|c| !matches!(c, std::path::Component::Normal(_)));
@@ -133,6 +138,14 @@ pub fn create(layout: &Layout, name: &str, requested: &EnvConfig) -> Result<EnvI
     // The agent chooses who the site runs as; a request cannot name a user (root, say).
     config.run_as = None;
     config.site.get_or_insert_with(|| name.to_owned());
+    // Only the agent marks a database its own (to drop it with its clone): a request that
+    // did could make the agent drop a live database.
+    if let Some(binding) = config.databases.iter().find(|b| b.owned) {
+        return Err(AgentError::Invalid(format!(
+            "database {} is marked as the agent's own: leave `owned` out, the agent sets it on the copies it makes",
+            binding.database
+        )));
+    }
     let dir = layout.env(name).dir;
     if dir.exists() {
         let existing = load_config(layout, name)?;

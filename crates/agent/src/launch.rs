@@ -128,7 +128,8 @@ fn prepare(
     manifest: Option<&ReleaseManifest>,
     extra_env: &BTreeMap<String, String>,
 ) -> Result<()> {
-    let provided = provided(layout, env, config, release, manifest);
+    let mut provided = provided(layout, env, config, release, manifest);
+    provided.extend(crate::databases::env::connection_env(layout, &config.databases)?);
     let from_manifest = manifest.map(|m| manifest::variables(m, &provided)).unwrap_or_default();
     let (confinement, base) = crate::confine::confinement(layout, env, config)?;
     // Nothing of the agent's environment but `base`: the agent may hold secrets there. The

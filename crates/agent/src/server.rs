@@ -163,6 +163,8 @@ async fn destroy_env(State(state): Shared, Path(env): Path<String>, ApiJson(req)
             return Err(AgentError::Conflict(format!("environment {env} is production: destroy it with force=true if you really mean to")));
         }
         state.supervisor.stop(&env).await?;
+        // Its private database copies go first: a retry finds the environment still there.
+        crate::databases::env::drop_owned(&state.layout, &config.databases).await?;
         let (layout, name) = (state.layout.clone(), env.clone());
         blocking(move || envs::destroy(&layout, &name, true)).await?;
         Ok(Destroyed { name: env.clone() })

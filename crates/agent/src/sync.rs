@@ -153,10 +153,13 @@ pub async fn sync_env(layout: &Layout, from: &str, to: &str) -> Result<SyncRepor
     // Environments on one volume already see the same data; separate ones are copied.
     if let (Some(src), Some(dst)) = (&from_config.volume, &to_config.volume) {
         if src != dst {
-            let copied = crate::volumes::copy_replacing(&layout.volume(src), &layout.volume(dst), to_config.run_as.as_ref()).await?;
+            let copied =
+                crate::volumes::copy_replacing(&crate::volumes::contents(layout, src)?, &layout.volume(dst), to_config.run_as.as_ref())
+                    .await?;
             databases.extend(copied.into_iter().map(|db| format!("{dst}/{db}")));
         }
     }
+    databases.extend(crate::databases::env::replace_from(layout, &from_config.databases, &to_config.databases).await?);
     tracing::info!("synced shared data from environment {from} to {to}");
     Ok(SyncReport { databases })
 }

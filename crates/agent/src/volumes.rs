@@ -119,13 +119,25 @@ pub fn users(layout: &Layout, volume: &str) -> Result<Vec<String>> {
     Ok(list(layout)?.into_iter().filter(|env| load_config(layout, env).is_ok_and(|c| c.volume.as_deref() == Some(volume))).collect())
 }
 
+/// Where `volume`'s files are: the volume's directory, or what an adopted site's volume link
+/// points at.
+pub fn contents(layout: &Layout, volume: &str) -> Result<PathBuf> {
+    let dir = layout.volume(volume);
+    if dir.is_symlink() {
+        return std::fs::canonicalize(&dir).map_err(io_context(format!("cannot follow the data volume link {}", dir.display())));
+    }
+    Ok(dir)
+}
+
 fn existing(layout: &Layout, volume: &str) -> Result<PathBuf> {
     check_volume_name(volume)?;
     let dir = layout.volume(volume);
     if !dir.is_dir() {
         return Err(AgentError::NotFound(format!("data volume {volume} does not exist: create an environment that names it first")));
     }
-    Ok(dir)
+    // An adopted site's volume is the agent's own link (in `volumes/`, which no site can
+    // write) to the data directory its operator handed over: copies read what it points at.
+    contents(layout, volume)
 }
 
 /// Copies `volume` into a fresh private volume for the clone `target`, named after it and

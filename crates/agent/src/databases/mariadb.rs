@@ -49,6 +49,28 @@ pub(super) async fn restore(c: &ServerConfig, snapshot: &str, database: &str, ow
     drop_database(c, snapshot).await
 }
 
+/// Puts `incoming`'s tables in `target`'s place (a database cannot be renamed, its tables can:
+/// one `RENAME TABLE` moves them all at once), then drops the emptied `incoming`.
+pub(super) async fn swap_in(c: &ServerConfig, incoming: &str, target: &str, owner: &str) -> Result<()> {
+    let doing = format!("put the copy {incoming} in place of {target}");
+    let listed = sql(c, &format!("SELECT table_name FROM information_schema.TABLES WHERE table_schema = '{incoming}'"), &doing).await?;
+    let moves: Vec<String> = listed
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|t| {
+            let t = t.replace('`', "``");
+            format!("`{incoming}`.`{t}` TO `{target}`.`{t}`")
+        })
+        .collect();
+    let mut statement =
+        format!("DROP DATABASE IF EXISTS `{target}`; CREATE DATABASE `{target}`; GRANT ALL PRIVILEGES ON `{target}`.* TO '{owner}'@'%'");
+    if !moves.is_empty() {
+        statement.push_str(&format!("; RENAME TABLE {}", moves.join(", ")));
+    }
+    sql(c, &statement, &doing).await?;
+    drop_database(c, incoming).await
+}
+
 pub(super) async fn drop_database(c: &ServerConfig, database: &str) -> Result<()> {
     sql(c, &format!("DROP DATABASE IF EXISTS `{database}`"), &format!("remove database {database}")).await?;
     Ok(())

@@ -11,6 +11,7 @@
 //! variables, filled in by the agent when it starts the site.
 
 mod catalog;
+pub mod env;
 mod mariadb;
 mod postgres;
 mod run;
@@ -51,6 +52,10 @@ pub struct DatabaseBinding {
     pub server: String,
     pub database: String,
     pub user: String,
+    /// Made by the agent for this environment (a private clone): removed with it. A database
+    /// the operator declared never is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub owned: bool,
 }
 
 fn default_binding_name() -> String {
@@ -150,6 +155,21 @@ impl Server<'_> {
         match self.config.kind {
             DatabaseKind::Postgresql => postgres::restore(self.config, snapshot, database).await,
             DatabaseKind::Mariadb => mariadb::restore(self.config, snapshot, database, owner).await,
+        }
+    }
+
+    /// Makes `target` a copy of `source` owned by `owner`, in place of what it held: the copy
+    /// is built beside it first, so a failure leaves `target` as it was.
+    pub async fn replace(&self, source: &str, target: &str, owner: &str) -> Result<()> {
+        for name in [source, target] {
+            check_identifier("database", name)?;
+        }
+        check_identifier("user", owner)?;
+        let incoming = format!("{}_in", target.chars().take(58).collect::<String>());
+        self.copy(source, &incoming, owner, Consistency::Live).await?;
+        match self.config.kind {
+            DatabaseKind::Postgresql => postgres::swap_in(self.config, &incoming, target).await,
+            DatabaseKind::Mariadb => mariadb::swap_in(self.config, &incoming, target, owner).await,
         }
     }
 
@@ -316,7 +336,8 @@ mod tests {
             admin_password: String::new(),
         };
         let server = Server { name: "pg", config: &config };
-        let binding = DatabaseBinding { name: "default".into(), server: "pg".into(), database: "shop".into(), user: "shop".into() };
+        let binding =
+            DatabaseBinding { name: "default".into(), server: "pg".into(), database: "shop".into(), user: "shop".into(), owned: false };
         let env = server.connection_env(&binding, "p@ss:w/rd");
         assert_eq!(env["DATABASE_URL"], "postgres://shop:p%40ss%3Aw%2Frd@127.0.0.1:5432/shop");
         assert_eq!(env["PGPASSWORD"], "p@ss:w/rd");

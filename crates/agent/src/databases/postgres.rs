@@ -58,6 +58,21 @@ pub(super) async fn restore(c: &ServerConfig, snapshot: &str, database: &str) ->
     Ok(())
 }
 
+/// Puts `incoming` in `target`'s place: the old one is renamed aside and dropped once the new
+/// one has its name. Renames need the databases idle, so their connections are closed.
+pub(super) async fn swap_in(c: &ServerConfig, incoming: &str, target: &str) -> Result<()> {
+    let doing = format!("put the copy {incoming} in place of {target}");
+    let old = format!("{}_old", target.chars().take(58).collect::<String>());
+    drop_database(c, &old).await?;
+    if exists(c, target).await? {
+        terminate(c, target).await?;
+        sql(c, "postgres", &format!("ALTER DATABASE \"{target}\" RENAME TO \"{old}\""), &doing).await?;
+    }
+    terminate(c, incoming).await?;
+    sql(c, "postgres", &format!("ALTER DATABASE \"{incoming}\" RENAME TO \"{target}\""), &doing).await?;
+    drop_database(c, &old).await
+}
+
 pub(super) async fn drop_database(c: &ServerConfig, database: &str) -> Result<()> {
     sql(c, "postgres", &format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"), &format!("remove database {database}")).await?;
     Ok(())

@@ -13,7 +13,7 @@ use switchyard_agent::test_servers::TestServer;
 
 /// Runs `sql` on `database` as `user` with `password` through the kind's client; `None` when
 /// the server refuses (wrong password, no right).
-fn client(c: &ServerConfig, database: &str, user: &str, password: &str, sql: &str) -> Option<String> {
+pub(crate) fn client(c: &ServerConfig, database: &str, user: &str, password: &str, sql: &str) -> Option<String> {
     let out = match c.kind {
         DatabaseKind::Postgresql => Command::new("psql")
             .args([
@@ -56,7 +56,7 @@ fn client(c: &ServerConfig, database: &str, user: &str, password: &str, sql: &st
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-fn catalog_with(root: &std::path::Path, server: &TestServer, prod_password: &str) {
+pub(crate) fn catalog_with(root: &std::path::Path, server: &TestServer, prod_password: &str) {
     let c = &server.config;
     let text = format!(
         "[servers.main]\nkind = \"{}\"\nhost = \"{}\"\nport = {}\nadmin_user = \"{}\"\nadmin_password = \"{}\"\n\n[[logins]]\nserver = \"main\"\nuser = \"shop\"\npassword = \"{prod_password}\"\n",
@@ -72,7 +72,7 @@ fn catalog_with(root: &std::path::Path, server: &TestServer, prod_password: &str
 }
 
 /// Production: database `shop` of user `shop` with a `notes` table of 500 rows.
-fn production(server: &TestServer, password: &str) {
+pub(crate) fn production(server: &TestServer, password: &str) {
     let c = &server.config;
     let admin =
         |db: &str, sql: &str| client(c, db, &c.admin_user, &c.admin_password, sql).unwrap_or_else(|| panic!("{sql}\n{}", server.log()));
