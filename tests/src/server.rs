@@ -134,9 +134,12 @@ fn spawn(data_dir: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> (String,
     std::fs::create_dir_all(data_dir).expect("create data dir");
     // The local agent's sites run as their own users, who must pass through every directory
     // above its root; the test's temporary directory starts out 0700.
+    // Only the search bits are added: the parent may be /tmp itself, whose other bits (sticky,
+    // writable by all) must stay.
     if let Some(parent) = data_dir.parent() {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711)).expect("open up the test directory");
+        let mode = std::fs::metadata(parent).expect("the test directory").permissions().mode();
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(mode | 0o011)).expect("open up the test directory");
     }
     let mut command = Command::new(workspace_binary("switchyard"));
     command.envs(env.iter().copied());

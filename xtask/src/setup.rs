@@ -72,7 +72,11 @@ pub fn ensure(root: &Path, purpose: Purpose) -> Result<()> {
 /// requirements change: a copy of them inside the virtualenv says what it holds.
 fn ensure_python_apps(root: &Path) -> Result<()> {
     let requirements = root.join("tests/apps/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).with_context(|| format!("cannot read {}", requirements.display()))?;
+    // Debian's interpreter, not one under a user's home: the applications run as their sites'
+    // own users, who cannot reach /root (a virtualenv links its interpreter, it does not copy it).
+    let python = if Path::new("/usr/bin/python3").is_file() { "/usr/bin/python3" } else { "python3" };
+    let listed = std::fs::read_to_string(&requirements).with_context(|| format!("cannot read {}", requirements.display()))?;
+    let wanted = format!("{listed}# interpreter: {python}\n");
     let venv = python_apps_dir(root);
     let stamp = venv.join("requirements.txt");
     if std::fs::read_to_string(&stamp).is_ok_and(|held| held == wanted) && venv.join("bin/gunicorn").is_file() {
@@ -80,7 +84,7 @@ fn ensure_python_apps(root: &Path) -> Result<()> {
     }
     eprintln!("xtask: installing the Python test applications' packages into {}", venv.display());
     let _ = std::fs::remove_dir_all(&venv);
-    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
     run(Command::new(venv.join("bin/pip"))
         .args(["install", "--quiet", "--no-cache-dir", "--disable-pip-version-check", "-r"])
         .arg(&requirements))?;
