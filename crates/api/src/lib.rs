@@ -18,7 +18,7 @@ pub use error::ApiError;
 pub use release::{
     AdoptSite, Candidate, CandidateManifest, CandidatePrune, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned,
     HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, OutcomeCounts, PrunedCandidates, ReleaseDetail, ReleaseSummary,
-    SiteRuntime, StageView, TimelineEntry, WeekStats, WentLive,
+    SiteDatabase, SiteRuntime, StageView, TimelineEntry, WeekStats, WentLive,
 };
 pub use switchyard_core::record::{ChainBreak, RecordCheck, ReleaseRecordExport};
 pub use switchyard_core::{

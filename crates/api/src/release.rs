@@ -253,6 +253,29 @@ pub struct GoLive {
     /// with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<[u16; 2]>,
+    /// The databases the site keeps its data in, on servers its host declares in the agent's
+    /// `databases.toml` (where their passwords are: none travels through Switchyard). The site
+    /// gets each as `DATABASE_URL` (`DATABASE_URL_<NAME>` for others than `default`); its
+    /// rehearsals get copies of their own. Give the same ones when retrying a go-live.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<SiteDatabase>,
+}
+
+/// One database of a site on a database server its host knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteDatabase {
+    /// What the site calls it: `default` is `DATABASE_URL`.
+    #[serde(default = "default_database_name")]
+    pub name: String,
+    /// A server of the host's `databases.toml`.
+    pub server: String,
+    pub database: String,
+    /// The login the site uses (its password is in `databases.toml`).
+    pub user: String,
+}
+
+fn default_database_name() -> String {
+    "default".to_owned()
 }
 
 /// `PUT /sites/{id}/runtime`: the site's default runtime manifest (`switchyard.toml` text, see

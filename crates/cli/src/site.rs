@@ -7,7 +7,7 @@
 use crate::remote::{Remote, RemoteArgs};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
-use switchyard_api::{AdoptSite, GoLive, GoLiveAbandoned, Site, SiteRuntime, WentLive};
+use switchyard_api::{AdoptSite, GoLive, GoLiveAbandoned, Site, SiteDatabase, SiteRuntime, WentLive};
 
 #[derive(clap::Args)]
 pub struct SiteArgs {
@@ -58,6 +58,10 @@ enum SiteCommand {
         /// host's agent chooses free ones.
         #[arg(long, value_delimiter = ',', num_args = 2)]
         ports: Option<Vec<u16>>,
+        /// A database the site keeps its data in, as `[NAME=]SERVER/DATABASE/USER` (repeatable):
+        /// SERVER is one of the host's `databases.toml`, which holds USER's password.
+        #[arg(long = "database", value_parser = parse_database)]
+        databases: Vec<SiteDatabase>,
         /// Give up the site's failed go-live: remove its environment and routes from the host.
         #[arg(long, conflicts_with_all = ["candidate", "ports"])]
         abandon: bool,
@@ -190,11 +194,11 @@ pub async fn run(args: SiteArgs) -> Result<i32> {
             );
             Ok(0)
         }
-        SiteCommand::GoLive { site, candidate, ports, .. } => {
+        SiteCommand::GoLive { site, candidate, ports, databases, .. } => {
             let Some(candidate) = candidate else { bail!("name the candidate with --candidate <sha256>") };
             let site = remote.site(&site).await?;
             let ports = ports.map(|p| [p[0], p[1]]);
-            let request = GoLive { candidate_sha256: candidate, ports };
+            let request = GoLive { candidate_sha256: candidate, ports, databases };
             let live: WentLive = remote.post(&format!("/sites/{}/go-live", site.id), &request).await?;
             println!(
                 "{} is live at {} (agent environment {}, go-live {}).",
@@ -218,4 +222,18 @@ fn describe(site: &Site) -> String {
         None => out.push_str("No runtime manifest: each release must say how it starts.\n"),
     }
     out
+}
+
+/// `[NAME=]SERVER/DATABASE/USER`, as `--database` takes it.
+fn parse_database(text: &str) -> Result<SiteDatabase, String> {
+    let (name, rest) = match text.split_once('=') {
+        Some((name, rest)) => (name.to_owned(), rest),
+        None => ("default".to_owned(), text),
+    };
+    match rest.split('/').collect::<Vec<_>>()[..] {
+        [server, database, user] if !server.is_empty() && !database.is_empty() && !user.is_empty() => {
+            Ok(SiteDatabase { name, server: server.into(), database: database.into(), user: user.into() })
+        }
+        _ => Err(format!("{text:?} is not [NAME=]SERVER/DATABASE/USER, e.g. main/shop/shop")),
+    }
 }

@@ -17,6 +17,7 @@ use crate::{Service, ServiceError};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use switchyard_agent::api::{Activate, CreateEnv, DestroyEnv, EnvConfig, ErrorKind, RunStep, UnpackRelease};
+use switchyard_agent::databases::{check_identifier, DatabaseBinding};
 use switchyard_agent::{AgentClient, AgentError};
 use switchyard_api::{GoLive, GoLiveAbandoned, Host, Site, WentLive};
 use switchyard_core::access::Action;
@@ -48,6 +49,8 @@ struct Attempt<'a> {
     names: SiteNames,
     sha: String,
     tarball: PathBuf,
+    /// The databases production is bound to (the operator's, on servers the host declares).
+    databases: Vec<DatabaseBinding>,
 }
 
 impl Attempt<'_> {
@@ -120,7 +123,8 @@ impl Service {
             }
         };
         let go_live_id = record.id;
-        let attempt = Attempt { record, site: &site, host: &host, client, public_address, names, sha, tarball };
+        let databases = database_bindings(&request.databases)?;
+        let attempt = Attempt { record, site: &site, host: &host, client, public_address, names, sha, tarball, databases };
         match self.go_live_steps(&attempt).await {
             Ok(live) => {
                 self.store.go_live_ended(go_live_id, GoLiveState::Live, None).await?;
@@ -184,6 +188,7 @@ impl Service {
             config.site = Some(go.site.key.clone());
             if slot == 0 {
                 config.production = true;
+                config.databases.clone_from(&go.databases);
                 // The live data sits on a volume named after the site, outside its environments.
                 config.volume = Some(go.names.volume.clone());
             }
@@ -313,4 +318,34 @@ pub(crate) fn agent_ip(agent_url: &str) -> IpAddr {
         .and_then(|rest| rest.split(['/', ':']).next())
         .and_then(|host| host.parse().ok())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}
+
+/// The request's databases as the agent binds them, each name checked before the host is asked.
+fn database_bindings(databases: &[switchyard_api::SiteDatabase]) -> Result<Vec<DatabaseBinding>> {
+    databases
+        .iter()
+        .map(|d| {
+            for (what, name) in [("database name", &d.name), ("server", &d.server), ("database", &d.database), ("user", &d.user)] {
+                let checked =
+                    if what == "server" { check_server_name(name) } else { check_identifier(what, name).map_err(|e| e.to_string()) };
+                checked.map_err(|message| ServiceError::from(Invalid::single("databases", message)))?;
+            }
+            Ok(DatabaseBinding {
+                name: d.name.clone(),
+                server: d.server.clone(),
+                database: d.database.clone(),
+                user: d.user.clone(),
+                owned: false,
+            })
+        })
+        .collect()
+}
+
+fn check_server_name(name: &str) -> std::result::Result<(), String> {
+    let ok = !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("database server {name:?} is not a name from the host's databases.toml (letters, digits, - and _)"))
+    }
 }
