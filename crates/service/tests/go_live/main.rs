@@ -5,6 +5,7 @@
 //! running site is adopted and released.
 
 mod adopt;
+mod database;
 mod runtime_manifest;
 mod support;
 
