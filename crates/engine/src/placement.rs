@@ -24,18 +24,21 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
+use switchyard_agent::api::UnpackCaps;
 use switchyard_core::workflow::Env;
 use switchyard_router::{RouteTable, SiteRoutes, Target};
 
 use crate::error::{EngineError, Result};
 
 /// The site a release is for: its id in the inventory (`None` for an engine driven without
-/// one, from a shell or a test), its key, and the public address its releases swap.
+/// one, from a shell or a test), its key, the public address its releases swap, and its own
+/// limits on unpacking a candidate (`None`: the engine's [`crate::ExecConfig::unpack_limits`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReleaseSite<'a> {
     pub id: Option<i64>,
     pub key: &'a str,
     pub public_address: &'a str,
+    pub unpack_limits: Option<UnpackCaps>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -73,7 +73,7 @@ impl Service {
             return Err(ServiceError::Conflict(format!("candidate {sha} was not uploaded for site {}; upload it first", site.name)));
         }
         let runs_by_site_manifest = site.runtime_manifest.is_some();
-        check_candidate(tarball.clone(), self.candidate_limits.budget(), runs_by_site_manifest).await?;
+        check_candidate(tarball.clone(), self.candidate_limits_for(site.id).await?.budget(), runs_by_site_manifest).await?;
         let client = agent_client(&self.store, &self.engines.secrets, &host).await.map_err(ServiceError::Conflict)?;
         let names = site_names(&site);
         // Two go-lives of one site at once would race for the same environment.
@@ -207,11 +207,13 @@ impl Service {
         go.client.upload_candidate(&go.tarball, &go.sha).await.map_err(go.failed("upload the candidate"))?;
         self.store.go_live_step_done(id, "upload").await?;
         let release_id = format!("r-{}", &go.sha[..16]);
+        // The agent holds the unpack to the site's own limits (the lower of them and its own).
+        let caps = self.candidate_limits_for(go.site.id).await?.unpack_caps();
         let unpack = UnpackRelease {
             op_id: go.op(&format!("unpack-{release_id}")),
             release_id: release_id.clone(),
             sha256: go.sha.clone(),
-            limits: Some(self.candidate_limits.unpack_caps()),
+            limits: Some(caps),
         };
         go.client.unpack_release(env, &unpack).await.map_err(go.failed("unpack the candidate"))?;
         self.store.go_live_step_done(id, "unpack").await?;
