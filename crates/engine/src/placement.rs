@@ -76,15 +76,34 @@ pub fn accounts_address(public_address: &str) -> String {
 /// `<key>-green` on `green` behind the candidate address. Hosts are set up with this once,
 /// under the entry `<key>`.
 pub fn initial_site_routes(key: &str, public_address: &str, blue: SocketAddr, green: SocketAddr) -> SiteRoutes {
+    initial_site_routes_serving(key, public_address, &[], blue, green)
+}
+
+/// [`initial_site_routes`] with the site's other production addresses (`www.shop.example`,
+/// or a wildcard `*.shop.example` whose first label names the account) served by `<key>-blue`
+/// too. A swap trades every address of the site between the two environments, so these move
+/// with the public address at each release; a rollout's split of `*.<public>` replaces that
+/// address's target while it runs and leaves it on the new production when it completes.
+pub fn initial_site_routes_serving(
+    key: &str,
+    public_address: &str,
+    production_addresses: &[String],
+    blue: SocketAddr,
+    green: SocketAddr,
+) -> SiteRoutes {
     let [blue_env, green_env] = environment_names(key);
-    SiteRoutes {
-        environments: BTreeMap::from([(blue_env.clone(), blue), (green_env.clone(), green)]),
-        addresses: BTreeMap::from([
-            (public_address.to_owned(), Target::environment(blue_env)),
-            (candidate_address(public_address), Target::environment(green_env)),
-        ]),
-        ..SiteRoutes::default()
+    let candidate = candidate_address(public_address);
+    let mut addresses = BTreeMap::from([
+        (public_address.to_owned(), Target::environment(&blue_env)),
+        (candidate.clone(), Target::environment(green_env.clone())),
+    ]);
+    for address in production_addresses {
+        // The candidate address is the candidate's, whatever the inventory says.
+        if *address != candidate {
+            addresses.entry(address.clone()).or_insert_with(|| Target::environment(&blue_env));
+        }
     }
+    SiteRoutes { environments: BTreeMap::from([(blue_env.clone(), blue), (green_env, green)]), addresses, ..SiteRoutes::default() }
 }
 
 impl Placement {
@@ -164,6 +183,29 @@ mod tests {
         assert_eq!(err, "site shop has no public address nope.test in the route table");
         let err = Placement::resolve("blog", "shop.test", &table).unwrap_err().to_string();
         assert!(err.starts_with("site blog is not in the host's route table"), "{err}");
+    }
+
+    #[test]
+    fn every_production_address_starts_on_production_and_a_swap_carries_the_wildcard() {
+        let (a, b): (SocketAddr, SocketAddr) = ("127.0.0.1:1".parse().unwrap(), "127.0.0.1:2".parse().unwrap());
+        let also = ["*.shop.test".to_owned(), "www.shop.test".to_owned(), "candidate.shop.test".to_owned()];
+        let mut table = RouteTable::default();
+        table.sites.insert("shop".into(), initial_site_routes_serving("shop", "shop.test", &also, a, b));
+        let routes = &table.sites["shop"];
+        assert_eq!(routes.addresses["*.shop.test"], Target::environment("shop-blue"));
+        assert_eq!(routes.addresses["www.shop.test"], Target::environment("shop-blue"));
+        assert_eq!(routes.addresses["candidate.shop.test"], Target::environment("shop-green"));
+        // The router takes the table and swaps it as a release's swap does.
+        let router = switchyard_router::Router::new(switchyard_router::RouterConfig::default());
+        router.set_table(table.clone()).expect("a valid route table");
+        let placement = Placement::resolve("shop", "shop.test", &table).unwrap();
+        router.swap_environments(&placement.site, &placement.production_env, &placement.candidate_env).unwrap();
+        let table = router.table();
+        let swapped = &table.sites["shop"];
+        for address in ["shop.test", "*.shop.test", "www.shop.test"] {
+            assert_eq!(swapped.addresses[address], Target::environment("shop-green"), "{address} moves with the public address");
+        }
+        assert_eq!(swapped.addresses["candidate.shop.test"], Target::environment("shop-blue"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use switchyard_agent::{AgentClient, AgentError};
 use switchyard_api::{GoLive, GoLiveAbandoned, Host, Site, WentLive};
 use switchyard_core::access::Action;
 use switchyard_core::Invalid;
-use switchyard_engine::{environment_names, initial_site_routes};
+use switchyard_engine::{environment_names, initial_site_routes_serving};
 use switchyard_store::{GoLiveKind, GoLiveRecord, GoLiveState, NewGoLive};
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -45,6 +45,8 @@ struct Attempt<'a> {
     host: &'a Host,
     client: AgentClient,
     public_address: String,
+    /// The site's other production addresses (wildcards too), routed with the public one.
+    production_addresses: Vec<String>,
     names: SiteNames,
     sha: String,
     tarball: PathBuf,
@@ -65,7 +67,7 @@ impl Service {
     pub async fn go_live(&self, caller: &Caller, site_id: i64, request: GoLive) -> Result<WentLive> {
         caller.may(Action::RunRelease)?;
         let site = self.store.site(site_id).await?;
-        let SiteHome { host_id, public_address } = site_home(&self.store, &site).await?;
+        let SiteHome { host_id, public_address, production_addresses } = site_home(&self.store, &site).await?;
         let host = self.store.host(host_id).await?;
         let sha = request.candidate_sha256.trim().to_owned();
         let tarball = self.engines.candidates_dir.join(format!("{sha}.tar.gz"));
@@ -120,7 +122,7 @@ impl Service {
             }
         };
         let go_live_id = record.id;
-        let attempt = Attempt { record, site: &site, host: &host, client, public_address, names, sha, tarball };
+        let attempt = Attempt { record, site: &site, host: &host, client, public_address, production_addresses, names, sha, tarball };
         match self.go_live_steps(&attempt).await {
             Ok(live) => {
                 self.store.go_live_ended(go_live_id, GoLiveState::Live, None).await?;
@@ -232,8 +234,8 @@ impl Service {
         // A try that routed the site and then broke off finds its routes in place.
         if !table.sites.contains_key(&go.names.route_key) {
             let agent_ip = agent_ip(&go.host.agent_url);
-            let routes =
-                initial_site_routes(&go.site.key, &go.public_address, SocketAddr::new(agent_ip, blue), SocketAddr::new(agent_ip, green));
+            let (blue, green) = (SocketAddr::new(agent_ip, blue), SocketAddr::new(agent_ip, green));
+            let routes = initial_site_routes_serving(&go.site.key, &go.public_address, &go.production_addresses, blue, green);
             table.sites.insert(go.names.route_key.clone(), routes);
             go.client.replace_routes(&go.op("routes"), table).await.map_err(go.failed("route the site's address"))?;
         }
