@@ -8,7 +8,8 @@
 //! - production is whichever of the two the public address serves; the candidate is the other
 //!   one, reachable at `candidate.<public address>` for the customer's tests. A swap trades
 //!   them, so the next release's production is this release's candidate;
-//! - a migration moves production to `temporary.<public address>`; a rollout splits the
+//! - a migration moves production to `temporary.<public address>` (the other addresses
+//!   production served show the site-down page until it returns); a rollout splits the
 //!   accounts at `*.<public address>` (the first label names the account);
 //! - a pre-migration database snapshot is the site's data-volume snapshot named after the
 //!   release's uid, or, for a site without a data volume, the agent environment
@@ -53,6 +54,11 @@ pub struct Placement {
     pub candidate_address: String,
     pub temporary_address: String,
     pub accounts_address: String,
+    /// The site's other addresses production served when the release was created (a
+    /// wildcard's accounts, a second name): they show the site-down page with the public
+    /// address while a migration has production at its temporary address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_production_addresses: Vec<String>,
 }
 
 /// The two agent environment names of the site with key `key`.
@@ -140,6 +146,16 @@ impl Placement {
             }
         };
         let candidate_env = if production_env == blue { green } else { blue };
+        let (candidate, temporary) = (candidate_address(public_address), temporary_address(public_address));
+        let other_production_addresses = routes
+            .addresses
+            .iter()
+            .filter(|(address, target)| {
+                ![public_address, candidate.as_str(), temporary.as_str()].contains(&address.as_str())
+                    && matches!(target, Target::Environment { environment } if *environment == production_env)
+            })
+            .map(|(address, _)| address.clone())
+            .collect();
         Ok(Placement {
             site: site.to_owned(),
             production_env,
@@ -149,6 +165,7 @@ impl Placement {
             candidate_address: candidate_address(public_address),
             temporary_address: temporary_address(public_address),
             accounts_address: accounts_address(public_address),
+            other_production_addresses,
         })
     }
 
@@ -206,6 +223,8 @@ mod tests {
             assert_eq!(swapped.addresses[address], Target::environment("shop-green"), "{address} moves with the public address");
         }
         assert_eq!(swapped.addresses["candidate.shop.test"], Target::environment("shop-blue"));
+        let placement = Placement::resolve("shop", "shop.test", &table).unwrap();
+        assert_eq!(placement.other_production_addresses, ["*.shop.test", "www.shop.test"]);
     }
 
     #[test]
