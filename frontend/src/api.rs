@@ -146,6 +146,13 @@ pub async fn set_site_runtime(id: i64, runtime: &SiteRuntime) -> ApiResult<Site>
     put(&format!("/sites/{id}/runtime"), runtime).await
 }
 
+pub async fn set_site_candidate_limits(
+    id: i64,
+    limits: &switchyard_api::CandidateLimitsDraft,
+) -> ApiResult<switchyard_api::SiteCandidateLimits> {
+    put(&format!("/sites/{id}/candidate-limits"), limits).await
+}
+
 pub async fn customers() -> ApiResult<Vec<Customer>> {
     get("/customers").await
 }

@@ -18,3 +18,4 @@ mod people_log_in_by_role;
 mod release_journeys;
 mod serving_survives_the_server;
 mod stock_applications;
+mod wildcard_addresses_served;

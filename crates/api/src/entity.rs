@@ -118,6 +118,10 @@ pub struct SiteDetail {
     pub environments: Vec<Environment>,
     pub addresses: Vec<Address>,
     pub accounts: Vec<Account>,
+    /// The limits the site's candidates are held to, each saying whether the site sets it or
+    /// the server's default applies. Absent from an older server.
+    #[serde(default)]
+    pub candidate_limits: Option<switchyard_core::candidate_limits::SiteCandidateLimits>,
 }
 
 /// Counts for the landing page.

@@ -20,6 +20,7 @@ pub use release::{
     HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, OutcomeCounts, PrunedCandidates, ReleaseDetail, ReleaseSummary,
     SiteDatabase, SiteRuntime, StageView, TimelineEntry, WeekStats, WentLive,
 };
+pub use switchyard_core::candidate_limits::{CandidateLimitsDraft, EffectiveLimit, LimitSource, SiteCandidateLimits};
 pub use switchyard_core::record::{ChainBreak, RecordCheck, ReleaseRecordExport};
 pub use switchyard_core::{
     AccountDraft, AddressDraft, CustomerDraft, EnvironmentDraft, EnvironmentKind, FieldError, HostDraft, Role, SiteDraft, UserDraft,

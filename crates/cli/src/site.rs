@@ -1,7 +1,7 @@
 //! `switchyard site`: `go-live` (a site's first deployment onto the host of its production
 //! environment, from a candidate already uploaded, so that releases can follow; repeated after
 //! a failure it continues the same attempt, and `--abandon` gives the attempt up), `runtime`
-//! (the site's default runtime manifest), `adopt` (take over a site already running on its host)
+//! (the site's default runtime manifest), `limits` (its candidate limits, `site_limits.rs`), `adopt` (take over a site already running on its host)
 //! and `list`/`show`.
 
 use crate::remote::{Remote, RemoteArgs};
@@ -100,6 +100,9 @@ enum SiteCommand {
         #[arg(long)]
         command: Option<String>,
     },
+    /// Show the site's limits on its release candidates and where each comes from, or set
+    /// its own (support staff): `--quota 10GiB --max-unpacked 4GiB --max-entries 200000`.
+    Limits(crate::site_limits::LimitsArgs),
     /// List the sites you may see.
     List,
     /// Show a site: its key, customer and runtime manifest.
@@ -128,6 +131,7 @@ The host gets it when the site goes live; releases follow from the live environm
 pub async fn run(args: SiteArgs) -> Result<i32> {
     let remote = Remote::connect(&args.remote)?;
     match args.command {
+        SiteCommand::Limits(limits) => crate::site_limits::run(&remote, limits).await,
         SiteCommand::Runtime { site, file, clear } => {
             let site = remote.site(&site).await?;
             let manifest = match (file, clear) {

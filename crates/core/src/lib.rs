@@ -2,6 +2,7 @@
 //! in the desktop app and in the browser (it compiles to wasm).
 
 pub mod access;
+pub mod candidate_limits;
 pub mod diff;
 pub mod draft;
 pub mod history_filter;

@@ -31,6 +31,10 @@ struct Journaled {
 pub struct StoredConfig {
     pub release: Release,
     pub baseline: AddressBaseline,
+    /// The site's limits on unpacking the candidate when the release was created, so a resume
+    /// sends the same; absent (older releases, or none given): the engine's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unpack_limits: Option<switchyard_agent::api::UnpackCaps>,
 }
 
 /// Where a release is, as callers show it.
@@ -69,6 +73,7 @@ struct Loaded {
     release: Release,
     placement: Placement,
     baseline: AddressBaseline,
+    unpack_limits: Option<switchyard_agent::api::UnpackCaps>,
 }
 
 fn json<T: Serialize>(value: &T) -> Result<String> {
@@ -154,7 +159,7 @@ impl Engine {
         let uid = format!("sy{:016x}", rand::random::<u64>());
         let (state, commands) = release.start();
         let commands = number(&uid, 0, commands);
-        let stored = StoredConfig { release: release.clone(), baseline };
+        let stored = StoredConfig { release: release.clone(), baseline, unpack_limits: site.unpack_limits };
         let run = match release.run {
             Run::Rehearsal => "rehearsal",
             Run::Production => "production",
@@ -245,7 +250,7 @@ impl Engine {
         let record = self.store.release(id).await?;
         let stored: StoredConfig = parse(&record.config, "release config")?;
         let placement: Placement = parse(&record.placement, "placement")?;
-        Ok(Loaded { release: stored.release, baseline: stored.baseline, placement, record })
+        Ok(Loaded { release: stored.release, baseline: stored.baseline, unpack_limits: stored.unpack_limits, placement, record })
     }
 
     /// Performs the last transition's commands, journals what follows, and repeats until the
@@ -256,10 +261,15 @@ impl Engine {
     async fn drive(&self, id: i64, mut moved: bool) -> Result<ReleaseStatus> {
         let driver = self.driver(id);
         let loaded = self.load(id).await?;
+        // The site's own unpack limits, journaled with the release, go in place of the engine's.
+        let config = match loaded.unpack_limits {
+            Some(limits) => std::borrow::Cow::Owned(ExecConfig { unpack_limits: Some(limits), ..self.config.clone() }),
+            None => std::borrow::Cow::Borrowed(&self.config),
+        };
         let target = Host {
             agent: &self.agent,
             placement: &loaded.placement,
-            config: &self.config,
+            config: &config,
             http: &self.http,
             release_uid: &loaded.record.uid,
             share_data: loaded.release.run == Run::Production

@@ -276,11 +276,13 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
             let change =
                 MoveToTemporaryAddress { site, public_address: p.public_address.clone(), temporary_address: p.temporary_address.clone() };
             answer!(call(t, "move to the temporary address", || agent.move_to_temporary_address(op, change.clone())).await?);
+            answer!(point_others(t, op, "down", Target::SiteDown).await?);
             format!("{} serves at {}", p.production_env, p.temporary_address)
         }
         Command::ReturnFromTemporaryAddress { .. } => {
             let change = RouteBack { site, temporary_address: p.temporary_address.clone(), public_address: p.public_address.clone() };
             answer!(call(t, "return from the temporary address", || agent.route_back(op, change.clone())).await?);
+            answer!(point_others(t, op, "back", Target::environment(&p.production_env)).await?);
             format!("{} serves at {} again", p.production_env, p.public_address)
         }
         Command::SwapAddresses => {
@@ -322,6 +324,23 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
             return Err(EngineError::Internal(format!("`{command}` is not an agent command")));
         }
     }))
+}
+
+/// Points the site's other production addresses (accounts, second names) at `target`: the
+/// site-down page while a migration has production at its temporary address, production again
+/// when it returns. Each under its own operation id, so a resend replays them.
+async fn point_others(t: &Host<'_>, op: &str, part: &str, target: Target) -> Result<std::result::Result<(), AgentError>> {
+    let p = t.placement;
+    // By position: an address (`*.shop.example`) is not a valid operation id; the list is
+    // fixed with the placement, so a resend numbers them the same.
+    for (index, address) in p.other_production_addresses.iter().enumerate() {
+        let change = PointAddress { site: p.site.clone(), address: address.clone(), target: target.clone() };
+        let id = format!("{op}.{part}-{index}");
+        if let Err(e) = call(t, "point an address", || t.agent.point(&id, change.clone())).await? {
+            return Ok(Err(e));
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// Clones `from` into `to`, replacing an older `to` (a previous release's candidate or

@@ -30,5 +30,6 @@ pub use engine::{Engine, ReleaseStatus, StoredConfig};
 pub use error::{EngineError, Result};
 pub use execute::ExecConfig;
 pub use placement::{
-    accounts_address, candidate_address, environment_names, initial_site_routes, temporary_address, Placement, ReleaseSite,
+    accounts_address, candidate_address, environment_names, initial_site_routes, initial_site_routes_serving, temporary_address, Placement,
+    ReleaseSite,
 };

@@ -8,7 +8,8 @@
 //! - production is whichever of the two the public address serves; the candidate is the other
 //!   one, reachable at `candidate.<public address>` for the customer's tests. A swap trades
 //!   them, so the next release's production is this release's candidate;
-//! - a migration moves production to `temporary.<public address>`; a rollout splits the
+//! - a migration moves production to `temporary.<public address>` (the other addresses
+//!   production served show the site-down page until it returns); a rollout splits the
 //!   accounts at `*.<public address>` (the first label names the account);
 //! - a pre-migration database snapshot is the site's data-volume snapshot named after the
 //!   release's uid, or, for a site without a data volume, the agent environment
@@ -24,18 +25,21 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
+use switchyard_agent::api::UnpackCaps;
 use switchyard_core::workflow::Env;
 use switchyard_router::{RouteTable, SiteRoutes, Target};
 
 use crate::error::{EngineError, Result};
 
 /// The site a release is for: its id in the inventory (`None` for an engine driven without
-/// one, from a shell or a test), its key, and the public address its releases swap.
+/// one, from a shell or a test), its key, the public address its releases swap, and its own
+/// limits on unpacking a candidate (`None`: the engine's [`crate::ExecConfig::unpack_limits`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReleaseSite<'a> {
     pub id: Option<i64>,
     pub key: &'a str,
     pub public_address: &'a str,
+    pub unpack_limits: Option<UnpackCaps>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +54,11 @@ pub struct Placement {
     pub candidate_address: String,
     pub temporary_address: String,
     pub accounts_address: String,
+    /// The site's other addresses production served when the release was created (a
+    /// wildcard's accounts, a second name): they show the site-down page with the public
+    /// address while a migration has production at its temporary address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_production_addresses: Vec<String>,
 }
 
 /// The two agent environment names of the site with key `key`.
@@ -73,15 +82,34 @@ pub fn accounts_address(public_address: &str) -> String {
 /// `<key>-green` on `green` behind the candidate address. Hosts are set up with this once,
 /// under the entry `<key>`.
 pub fn initial_site_routes(key: &str, public_address: &str, blue: SocketAddr, green: SocketAddr) -> SiteRoutes {
+    initial_site_routes_serving(key, public_address, &[], blue, green)
+}
+
+/// [`initial_site_routes`] with the site's other production addresses (`www.shop.example`,
+/// or a wildcard `*.shop.example` whose first label names the account) served by `<key>-blue`
+/// too. A swap trades every address of the site between the two environments, so these move
+/// with the public address at each release; a rollout's split of `*.<public>` replaces that
+/// address's target while it runs and leaves it on the new production when it completes.
+pub fn initial_site_routes_serving(
+    key: &str,
+    public_address: &str,
+    production_addresses: &[String],
+    blue: SocketAddr,
+    green: SocketAddr,
+) -> SiteRoutes {
     let [blue_env, green_env] = environment_names(key);
-    SiteRoutes {
-        environments: BTreeMap::from([(blue_env.clone(), blue), (green_env.clone(), green)]),
-        addresses: BTreeMap::from([
-            (public_address.to_owned(), Target::environment(blue_env)),
-            (candidate_address(public_address), Target::environment(green_env)),
-        ]),
-        ..SiteRoutes::default()
+    let candidate = candidate_address(public_address);
+    let mut addresses = BTreeMap::from([
+        (public_address.to_owned(), Target::environment(&blue_env)),
+        (candidate.clone(), Target::environment(green_env.clone())),
+    ]);
+    for address in production_addresses {
+        // The candidate address is the candidate's, whatever the inventory says.
+        if *address != candidate {
+            addresses.entry(address.clone()).or_insert_with(|| Target::environment(&blue_env));
+        }
     }
+    SiteRoutes { environments: BTreeMap::from([(blue_env.clone(), blue), (green_env, green)]), addresses, ..SiteRoutes::default() }
 }
 
 impl Placement {
@@ -118,6 +146,16 @@ impl Placement {
             }
         };
         let candidate_env = if production_env == blue { green } else { blue };
+        let (candidate, temporary) = (candidate_address(public_address), temporary_address(public_address));
+        let other_production_addresses = routes
+            .addresses
+            .iter()
+            .filter(|(address, target)| {
+                ![public_address, candidate.as_str(), temporary.as_str()].contains(&address.as_str())
+                    && matches!(target, Target::Environment { environment } if *environment == production_env)
+            })
+            .map(|(address, _)| address.clone())
+            .collect();
         Ok(Placement {
             site: site.to_owned(),
             production_env,
@@ -127,6 +165,7 @@ impl Placement {
             candidate_address: candidate_address(public_address),
             temporary_address: temporary_address(public_address),
             accounts_address: accounts_address(public_address),
+            other_production_addresses,
         })
     }
 
@@ -161,6 +200,31 @@ mod tests {
         assert_eq!(err, "site shop has no public address nope.test in the route table");
         let err = Placement::resolve("blog", "shop.test", &table).unwrap_err().to_string();
         assert!(err.starts_with("site blog is not in the host's route table"), "{err}");
+    }
+
+    #[test]
+    fn every_production_address_starts_on_production_and_a_swap_carries_the_wildcard() {
+        let (a, b): (SocketAddr, SocketAddr) = ("127.0.0.1:1".parse().unwrap(), "127.0.0.1:2".parse().unwrap());
+        let also = ["*.shop.test".to_owned(), "www.shop.test".to_owned(), "candidate.shop.test".to_owned()];
+        let mut table = RouteTable::default();
+        table.sites.insert("shop".into(), initial_site_routes_serving("shop", "shop.test", &also, a, b));
+        let routes = &table.sites["shop"];
+        assert_eq!(routes.addresses["*.shop.test"], Target::environment("shop-blue"));
+        assert_eq!(routes.addresses["www.shop.test"], Target::environment("shop-blue"));
+        assert_eq!(routes.addresses["candidate.shop.test"], Target::environment("shop-green"));
+        // The router takes the table and swaps it as a release's swap does.
+        let router = switchyard_router::Router::new(switchyard_router::RouterConfig::default());
+        router.set_table(table.clone()).expect("a valid route table");
+        let placement = Placement::resolve("shop", "shop.test", &table).unwrap();
+        router.swap_environments(&placement.site, &placement.production_env, &placement.candidate_env).unwrap();
+        let table = router.table();
+        let swapped = &table.sites["shop"];
+        for address in ["shop.test", "*.shop.test", "www.shop.test"] {
+            assert_eq!(swapped.addresses[address], Target::environment("shop-green"), "{address} moves with the public address");
+        }
+        assert_eq!(swapped.addresses["candidate.shop.test"], Target::environment("shop-blue"));
+        let placement = Placement::resolve("shop", "shop.test", &table).unwrap();
+        assert_eq!(placement.other_production_addresses, ["*.shop.test", "www.shop.test"]);
     }
 
     #[test]

@@ -10,8 +10,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use switchyard_api::{
-    Account, AccountDraft, Address, AddressDraft, Customer, CustomerDraft, Environment, EnvironmentDraft, Host, HostDraft, HostStatus,
-    Overview, PatchDocumentDraft, PatchDocumentRecord, Site, SiteDetail, SiteDraft, SiteRuntime, User, UserDraft,
+    Account, AccountDraft, Address, AddressDraft, CandidateLimitsDraft, Customer, CustomerDraft, Environment, EnvironmentDraft, Host,
+    HostDraft, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site, SiteCandidateLimits, SiteDetail, SiteDraft,
+    SiteRuntime, User, UserDraft,
 };
 use switchyard_service::Service;
 
@@ -27,6 +28,7 @@ pub fn routes() -> Router<Service> {
         .route("/sites", get(list_sites).post(create_site))
         .route("/sites/{id}", get(site).put(update_site).delete(delete_site))
         .route("/sites/{id}/runtime", axum::routing::put(set_site_runtime))
+        .route("/sites/{id}/candidate-limits", axum::routing::put(set_site_candidate_limits))
         .route("/sites/{id}/environments", get(list_environments).post(create_environment))
         .route("/sites/{id}/addresses", axum::routing::post(create_address))
         .route("/sites/{id}/accounts", axum::routing::post(create_account))
@@ -112,6 +114,15 @@ async fn update_site(State(service): State<Service>, Who(caller): Who, Id(id): I
 
 async fn set_site_runtime(State(service): State<Service>, Who(caller): Who, Id(id): Id, Body(runtime): Body<SiteRuntime>) -> Reply<Site> {
     Ok(Json(service.set_site_runtime(&caller, id, runtime).await?))
+}
+
+async fn set_site_candidate_limits(
+    State(service): State<Service>,
+    Who(caller): Who,
+    Id(id): Id,
+    Body(limits): Body<CandidateLimitsDraft>,
+) -> Reply<SiteCandidateLimits> {
+    Ok(Json(service.set_site_candidate_limits(&caller, id, limits).await?))
 }
 
 async fn delete_site(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Deleted {

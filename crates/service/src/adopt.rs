@@ -20,7 +20,7 @@ use switchyard_agent::api::{AdoptEnv, CreateEnv, EnvConfig};
 use switchyard_api::{AdoptSite, WentLive};
 use switchyard_core::access::Action;
 use switchyard_core::Invalid;
-use switchyard_engine::initial_site_routes;
+use switchyard_engine::initial_site_routes_serving;
 use switchyard_store::{GoLiveKind, GoLiveState, NewGoLive};
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -51,7 +51,7 @@ impl Service {
         caller.may(Action::RunRelease)?;
         checked(&request)?;
         let site = self.store.site(site_id).await?;
-        let SiteHome { host_id, public_address } = site_home(&self.store, &site).await?;
+        let SiteHome { host_id, public_address, production_addresses } = site_home(&self.store, &site).await?;
         let host = self.store.host(host_id).await?;
         let client = agent_client(&self.store, &self.engines.secrets, &host).await.map_err(ServiceError::Conflict)?;
         let names = site_names(&site);
@@ -135,8 +135,8 @@ impl Service {
             let mut table = client.routes().await.map_err(failed("read the route table"))?;
             if !table.sites.contains_key(&names.route_key) {
                 let ip = agent_ip(&host.agent_url);
-                let routes =
-                    initial_site_routes(&site.key, &public_address, SocketAddr::new(ip, request.port), SocketAddr::new(ip, green_port));
+                let (blue, green) = (SocketAddr::new(ip, request.port), SocketAddr::new(ip, green_port));
+                let routes = initial_site_routes_serving(&site.key, &public_address, &production_addresses, blue, green);
                 table.sites.insert(names.route_key.clone(), routes);
                 client.replace_routes(&op("routes"), table).await.map_err(failed("route the site's address"))?;
             }

@@ -47,12 +47,12 @@ pub enum CandidateRefusal {
     Escapes { file: String, entry: String, why: &'static str },
     #[error(
         "candidate {file} unpacks to more than {limit}, the limit on a candidate's unpacked size; make the release smaller, \
-         or raise the limit (switchyard serve --candidate-max-unpacked-bytes)"
+         or raise it for the site (switchyard site limits --max-unpacked SIZE) or every site (switchyard serve --candidate-max-unpacked-bytes)"
     )]
     TooLarge { file: String, limit: String },
     #[error(
         "candidate {file} holds more than {limit} files and directories, the limit per candidate; pack fewer files, \
-         or raise the limit (switchyard serve --candidate-max-entries)"
+         or raise it for the site (switchyard site limits --max-entries N) or every site (switchyard serve --candidate-max-entries)"
     )]
     TooManyEntries { file: String, limit: u64 },
     #[error("candidate {file}: {name} is larger than 1 MiB; it should only describe how the site starts")]

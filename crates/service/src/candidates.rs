@@ -73,7 +73,8 @@ impl Room {
                 bytes: site_left,
                 refusal: ServiceError::Conflict(format!(
                     "site {site_id}'s candidates would take more than its quota of {} ({} used); {prune}, \
-                     or raise the quota (switchyard serve --candidate-quota-site-bytes)",
+                     or raise the site's quota (switchyard site limits --site {site_id} --quota SIZE) or every site's \
+                     (switchyard serve --candidate-quota-site-bytes)",
                     human_bytes(limits.site_bytes),
                     human_bytes(usage.site_bytes)
                 )),
@@ -127,7 +128,9 @@ impl Service {
             .await
             .map_err(|e| ServiceError::Internal(format!("cannot create the candidates directory {}: {e}", dir.display())))?;
         let partial = dir.join(format!(".upload-{}", hex::encode(rand::random::<[u8; 8]>())));
-        let room = Room::for_upload(&self.candidate_limits, site_id, self.store.candidate_usage(site_id).await?);
+        // The site's own limits where support set them, the server's defaults otherwise.
+        let limits = self.candidate_limits_for(site_id).await?;
+        let room = Room::for_upload(&limits, site_id, self.store.candidate_usage(site_id).await?);
         let result = self.receive(&partial, body, room).await;
         let (sha256, size) = match result {
             Ok(done) => done,
@@ -136,7 +139,7 @@ impl Service {
                 return Err(e);
             }
         };
-        let declared = match read_declared_manifest(&partial, &filename, self.candidate_limits.budget()).await {
+        let declared = match read_declared_manifest(&partial, &filename, limits.budget()).await {
             Ok(declared) => declared,
             Err(e) => {
                 let _ = tokio::fs::remove_file(&partial).await;

@@ -80,10 +80,13 @@ impl Engines {
     }
 }
 
-/// Where a site lives: the host of its production environment, and its own public address.
+/// Where a site lives: the host of its production environment, its own public address, and
+/// its other production addresses (wildcards included), which go-live routes to production
+/// beside the public one.
 pub(crate) struct SiteHome {
     pub host_id: i64,
     pub public_address: String,
+    pub production_addresses: Vec<String>,
 }
 
 pub(crate) async fn site_home(store: &Store, site: &Site) -> Result<SiteHome> {
@@ -106,5 +109,10 @@ pub(crate) async fn site_home(store: &Store, site: &Site) -> Result<SiteHome> {
         .ok_or_else(|| {
             ServiceError::Conflict(format!("site {} has no address to release at; add its domain on the site's page", site.name))
         })?;
-    Ok(SiteHome { host_id: production.host_id, public_address })
+    let production_addresses = addresses
+        .iter()
+        .filter(|a| a.environment_id == Some(production.id) && a.value != public_address)
+        .map(|a| a.value.clone())
+        .collect();
+    Ok(SiteHome { host_id: production.host_id, public_address, production_addresses })
 }

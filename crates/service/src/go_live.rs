@@ -22,7 +22,7 @@ use switchyard_agent::{AgentClient, AgentError};
 use switchyard_api::{GoLive, GoLiveAbandoned, Host, Site, WentLive};
 use switchyard_core::access::Action;
 use switchyard_core::Invalid;
-use switchyard_engine::{environment_names, initial_site_routes};
+use switchyard_engine::{environment_names, initial_site_routes_serving};
 use switchyard_store::{GoLiveKind, GoLiveRecord, GoLiveState, NewGoLive};
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -46,6 +46,8 @@ struct Attempt<'a> {
     host: &'a Host,
     client: AgentClient,
     public_address: String,
+    /// The site's other production addresses (wildcards too), routed with the public one.
+    production_addresses: Vec<String>,
     names: SiteNames,
     sha: String,
     tarball: PathBuf,
@@ -68,7 +70,7 @@ impl Service {
     pub async fn go_live(&self, caller: &Caller, site_id: i64, request: GoLive) -> Result<WentLive> {
         caller.may(Action::RunRelease)?;
         let site = self.store.site(site_id).await?;
-        let SiteHome { host_id, public_address } = site_home(&self.store, &site).await?;
+        let SiteHome { host_id, public_address, production_addresses } = site_home(&self.store, &site).await?;
         let host = self.store.host(host_id).await?;
         let sha = request.candidate_sha256.trim().to_owned();
         let tarball = self.engines.candidates_dir.join(format!("{sha}.tar.gz"));
@@ -76,7 +78,7 @@ impl Service {
             return Err(ServiceError::Conflict(format!("candidate {sha} was not uploaded for site {}; upload it first", site.name)));
         }
         let runs_by_site_manifest = site.runtime_manifest.is_some();
-        check_candidate(tarball.clone(), self.candidate_limits.budget(), runs_by_site_manifest).await?;
+        check_candidate(tarball.clone(), self.candidate_limits_for(site.id).await?.budget(), runs_by_site_manifest).await?;
         let client = agent_client(&self.store, &self.engines.secrets, &host).await.map_err(ServiceError::Conflict)?;
         let names = site_names(&site);
         // Two go-lives of one site at once would race for the same environment.
@@ -124,7 +126,8 @@ impl Service {
         };
         let go_live_id = record.id;
         let databases = database_bindings(&request.databases)?;
-        let attempt = Attempt { record, site: &site, host: &host, client, public_address, names, sha, tarball, databases };
+        let attempt =
+            Attempt { record, site: &site, host: &host, client, public_address, production_addresses, names, sha, tarball, databases };
         match self.go_live_steps(&attempt).await {
             Ok(live) => {
                 self.store.go_live_ended(go_live_id, GoLiveState::Live, None).await?;
@@ -212,11 +215,13 @@ impl Service {
         go.client.upload_candidate(&go.tarball, &go.sha).await.map_err(go.failed("upload the candidate"))?;
         self.store.go_live_step_done(id, "upload").await?;
         let release_id = format!("r-{}", &go.sha[..16]);
+        // The agent holds the unpack to the site's own limits (the lower of them and its own).
+        let caps = self.candidate_limits_for(go.site.id).await?.unpack_caps();
         let unpack = UnpackRelease {
             op_id: go.op(&format!("unpack-{release_id}")),
             release_id: release_id.clone(),
             sha256: go.sha.clone(),
-            limits: Some(self.candidate_limits.unpack_caps()),
+            limits: Some(caps),
         };
         go.client.unpack_release(env, &unpack).await.map_err(go.failed("unpack the candidate"))?;
         self.store.go_live_step_done(id, "unpack").await?;
@@ -235,8 +240,8 @@ impl Service {
         // A try that routed the site and then broke off finds its routes in place.
         if !table.sites.contains_key(&go.names.route_key) {
             let agent_ip = agent_ip(&go.host.agent_url);
-            let routes =
-                initial_site_routes(&go.site.key, &go.public_address, SocketAddr::new(agent_ip, blue), SocketAddr::new(agent_ip, green));
+            let (blue, green) = (SocketAddr::new(agent_ip, blue), SocketAddr::new(agent_ip, green));
+            let routes = initial_site_routes_serving(&go.site.key, &go.public_address, &go.production_addresses, blue, green);
             table.sites.insert(go.names.route_key.clone(), routes);
             go.client.replace_routes(&go.op("routes"), table).await.map_err(go.failed("route the site's address"))?;
         }

@@ -73,7 +73,9 @@ impl Service {
 
     pub async fn site(&self, caller: &Caller, id: i64) -> Result<SiteDetail> {
         self.readable_site(caller, id).await?;
-        Ok(self.store.site_detail(id).await?)
+        let mut detail = self.store.site_detail(id).await?;
+        detail.candidate_limits = Some(self.explained_candidate_limits(id).await?);
+        Ok(detail)
     }
 
     pub async fn create_site(&self, caller: &Caller, draft: SiteDraft) -> Result<Site> {

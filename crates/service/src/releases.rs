@@ -207,7 +207,8 @@ impl Service {
         }
         let target = self.site_engine(&site).await?;
         let by = caller.submitter();
-        let on = ReleaseSite { id: Some(site.id), key: &site.key, public_address: &target.public_address };
+        let unpack_limits = Some(self.candidate_limits_for(site.id).await?.unpack_caps());
+        let on = ReleaseSite { id: Some(site.id), key: &site.key, public_address: &target.public_address, unpack_limits };
         let id = if production {
             target.engine.submit_production(&document, &by, &request.pinned_accounts, &on).await
         } else {

@@ -330,3 +330,54 @@ async fn a_candidate_in_use_is_not_deleted_and_prune_keeps_the_newest_and_what_i
     assert!(matches!(gone, ServiceError::NotFound(_)), "{gone:?}");
     assert!(f.service.store().verify_record().await.unwrap().intact());
 }
+
+#[tokio::test]
+async fn a_site_with_a_lower_unpacked_limit_refuses_a_candidate_another_site_accepts() {
+    let f = fixture(CandidateLimits::default()).await;
+    let me = Caller::system();
+    let own = switchyard_api::CandidateLimitsDraft { max_unpacked_bytes: Some(1 << 20), max_entries: Some(20), ..Default::default() };
+    let shown = f.service.set_site_candidate_limits(&me, f.site_id, own).await.unwrap();
+    assert_eq!(shown.max_unpacked_bytes.source, switchyard_api::LimitSource::Site);
+    assert_eq!(shown.quota_bytes.source, switchyard_api::LimitSource::Server);
+
+    // 2 MiB of files: within the server's 2 GiB, past the site's own 1 MiB.
+    let two_mib = candidate(&[("app.bin", 2 << 20)]);
+    let refused = f.upload(f.site_id, "app.tar.gz", two_mib.clone()).await.unwrap_err();
+    assert!(matches!(refused, ServiceError::Invalid(_)), "{refused:?}");
+    let message = refused.to_string();
+    assert!(message.contains("app.tar.gz unpacks to more than 1 MiB") && message.contains("switchyard site limits"), "{message}");
+    f.upload(f.other_site_id, "app.tar.gz", two_mib).await.expect("the other site keeps the server's limits");
+
+    // The site's entry limit too, below the server's 100,000.
+    let names: Vec<String> = (0..25).map(|i| format!("f{i}")).collect();
+    let files: Vec<(&str, usize)> = names.iter().map(|n| (n.as_str(), 10)).collect();
+    let refused = f.upload(f.site_id, "many.tar.gz", candidate(&files)).await.unwrap_err().to_string();
+    assert!(refused.contains("holds more than 20 files"), "{refused}");
+    f.upload(f.other_site_id, "many.tar.gz", candidate(&files)).await.unwrap();
+
+    // Cleared, the site is back on the server's limits.
+    f.service.set_site_candidate_limits(&me, f.site_id, Default::default()).await.unwrap();
+    f.upload(f.site_id, "app.tar.gz", candidate(&[("app.bin", 2 << 20)])).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_sites_own_quota_overrides_the_servers_both_ways_but_never_passes_the_total() {
+    let limits = CandidateLimits { site_bytes: 3 << 20, total_bytes: 12 << 20, ..CandidateLimits::default() };
+    let f = fixture(limits).await;
+    let me = Caller::system();
+    let quota = |bytes: u64| switchyard_api::CandidateLimitsDraft { quota_bytes: Some(bytes), ..Default::default() };
+    // Higher than the server's 3 MiB per site for one, lower for the other.
+    f.service.set_site_candidate_limits(&me, f.site_id, quota(8 << 20)).await.unwrap();
+    f.service.set_site_candidate_limits(&me, f.other_site_id, quota(1 << 20)).await.unwrap();
+    f.upload(f.site_id, "big.tar.gz", candidate(&[("a", 5 << 20)])).await.expect("the site's own 8 MiB quota lets 5 MiB in");
+    let refused = f.upload(f.other_site_id, "small.tar.gz", candidate(&[("b", 1536 << 10)])).await.unwrap_err();
+    assert!(matches!(refused, ServiceError::Conflict(_)), "{refused:?}");
+    let message = refused.to_string();
+    assert!(message.contains("quota of 1 MiB") && message.contains("switchyard site limits --site"), "{message}");
+
+    let refused = f.service.set_site_candidate_limits(&me, f.site_id, quota(13 << 20)).await.unwrap_err();
+    assert!(matches!(refused, ServiceError::Invalid(_)), "{refused:?}");
+    assert!(refused.to_string().contains("above the server's total quota of 12 MiB"), "{refused}");
+    let audit = f.service.store().audit_page(20, 0).await.unwrap();
+    assert_eq!(audit.entries.iter().filter(|e| e.action == "site.candidate-limits").count(), 2, "each change audited, the refusal not");
+}

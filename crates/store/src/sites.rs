@@ -2,7 +2,7 @@
 
 use crate::error::on_unique;
 use crate::{affected, ensure_exists, now, Store, StoreError};
-use switchyard_api::{Site, SiteDetail, SiteDraft};
+use switchyard_api::{CandidateLimitsDraft, Site, SiteDetail, SiteDraft};
 use switchyard_core::validate::site_key;
 use switchyard_core::Invalid;
 
@@ -81,6 +81,7 @@ impl Store {
             addresses: self.list_addresses(id).await?,
             accounts: self.list_accounts(id).await?,
             site,
+            candidate_limits: None,
         })
     }
 
@@ -151,6 +152,35 @@ impl Store {
     /// The site's default runtime manifest, if it has one.
     pub async fn site_runtime_manifest(&self, id: i64) -> Result<Option<String>, StoreError> {
         Ok(self.site(id).await?.runtime_manifest)
+    }
+
+    /// The site's own candidate limits; `None` fields leave the server's default.
+    pub async fn site_candidate_limits(&self, id: i64) -> Result<CandidateLimitsDraft, StoreError> {
+        let row: Option<(Option<i64>, Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT candidate_quota_bytes, candidate_max_unpacked_bytes, candidate_max_entries FROM sites WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let (quota, unpacked, entries) = row.ok_or(StoreError::NotFound { what: "site", id })?;
+        let unsigned = |v: Option<i64>| v.map(|v| u64::try_from(v).unwrap_or(0));
+        Ok(CandidateLimitsDraft { quota_bytes: unsigned(quota), max_unpacked_bytes: unsigned(unpacked), max_entries: unsigned(entries) })
+    }
+
+    /// Sets the site's own candidate limits (already checked), all three at once.
+    pub async fn set_site_candidate_limits(&self, id: i64, limits: &CandidateLimitsDraft) -> Result<(), StoreError> {
+        let signed = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+        let result = sqlx::query(
+            "UPDATE sites SET candidate_quota_bytes = $1, candidate_max_unpacked_bytes = $2, candidate_max_entries = $3, \
+             updated_at = $4 WHERE id = $5",
+        )
+        .bind(signed(limits.quota_bytes))
+        .bind(signed(limits.max_unpacked_bytes))
+        .bind(signed(limits.max_entries))
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        affected(result, "site", id)
     }
 
     /// Deletes the site with its environments, addresses and accounts.

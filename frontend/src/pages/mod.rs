@@ -13,6 +13,7 @@ pub mod patches;
 pub mod release;
 pub mod site_detail;
 pub mod site_form;
+pub mod site_limits;
 pub mod site_releases;
 pub mod site_runtime;
 pub mod sites;

@@ -2,6 +2,7 @@
 //! environments, addresses and accounts, each with a form to add more for support.
 
 use super::candidates::CandidatesCard;
+use super::site_limits::CandidateLimitsCard;
 use super::site_releases::{SiteReleasesCard, StartRehearsalCard};
 use super::site_runtime::RuntimeManifestCard;
 use super::{delete_row, load_into, render_loadable, Loadable};
@@ -73,6 +74,7 @@ pub fn SiteDetailPage() -> impl IntoView {
                     <SiteReleasesCard site_id=site.id />
                     {(!customer).then(|| view! {
                         <RuntimeManifestCard site_id=site.id manifest=site.runtime_manifest.clone() editable=support />
+                        <CandidateLimitsCard site_id=site.id limits=detail.candidate_limits editable=support />
                         <Environments detail=detail.clone() hosts=hosts reload=reload editable=support />
                         <Addresses detail=detail.clone() reload=reload editable=support />
                         <Accounts detail=detail reload=reload editable=support />

@@ -11,5 +11,6 @@ mod no_migration_under_load;
 mod production_needs_a_rehearsal;
 mod rollback_during_a_watch_window;
 mod rollout_by_account;
+mod site_unpack_limits;
 mod support;
 mod traffic;

@@ -4,10 +4,14 @@
 //! stops, gets v2, migrates and starts, lets the customer check v2 at the temporary address
 //! with the data written before the release, and then puts it back live. Its downtime and
 //! failed requests are recorded, and a rollback brings v1 back on its pre-migration snapshot.
+//! The accounts' wildcard address shows the site-down page with the public one and returns
+//! with it.
 
 use std::time::Duration;
 
 use switchyard_core::patch::{Action, PatchDocument, WorkflowKind};
+use switchyard_router::api::PointAddress;
+use switchyard_router::Target;
 
 use crate::support::{
     assert_completed, assert_outage_recorded, assert_rolled_back, by_sue, carl, document, http, journal, sam, Host, PublicReader, PUBLIC,
@@ -76,6 +80,11 @@ async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapsh
     let rehearsed = engine.confirm(rehearsal.id, &carl(), "ready").await.unwrap();
     assert_eq!(rehearsed.outcome.as_deref(), Some("completed"));
 
+    // The site's accounts at a wildcard of their own are served by production too (one under
+    // `*.shop.test` would also catch the temporary address once it is gone).
+    let accounts = PointAddress { site: "shop".into(), address: "*.stores.test".into(), target: Target::environment("shop-blue") };
+    host.client.point("setup-stores", accounts).await.unwrap();
+    assert_eq!(host.version_at("bob.stores.test").await, "1.0.0");
     // Production: a reader on the public address counts what it gets throughout.
     let run = engine.start_production(&doc, &by_sue(), &[], &SHOP).await.unwrap();
     let reader = PublicReader::start(host.public);
@@ -87,6 +96,8 @@ async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapsh
     // migrated and on v2, at the temporary address.
     let (status, _) = get(&host, PUBLIC, "/version").await;
     assert_eq!(status, 503, "the public address serves the site-down page");
+    let (status, _) = get(&host, "bob.stores.test", "/version").await;
+    assert_eq!(status, 503, "an account shows the site-down page too, not the stopped production");
     let (status, temporary) = get(&host, TEMPORARY, "/version").await;
     assert_eq!(
         (status, &temporary["version"], &temporary["schema"]),
@@ -107,6 +118,7 @@ async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapsh
     let (ok, site_down) = reader.finish().await;
 
     assert_eq!(host.version().await, "2.0.0", "v2 is live on the public address");
+    assert_eq!(host.version_at("bob.stores.test").await, "2.0.0", "and at every account");
     let live = records_at(&host, PUBLIC).await;
     assert!(
         live.contains(&("before the release".to_owned(), Some("anonymous".to_owned())))

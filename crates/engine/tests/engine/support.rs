@@ -28,7 +28,7 @@ pub const SITE: &str = "shop";
 pub const PUBLIC: &str = "shop.test";
 
 /// The site as the engine sees it, with no inventory behind it.
-pub const SHOP: ReleaseSite<'static> = ReleaseSite { id: None, key: SITE, public_address: PUBLIC };
+pub const SHOP: ReleaseSite<'static> = ReleaseSite { id: None, key: SITE, public_address: PUBLIC, unpack_limits: None };
 
 pub fn sue() -> Actor {
     Actor::new(1, "sue", Role::Support)

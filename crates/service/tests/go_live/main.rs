@@ -2,19 +2,20 @@
 //! when the candidate cannot work, continued after a failure or a killed agent until the site
 //! is live, abandoned and started afresh, and agent refusals reported as what they are; the
 //! agent chooses the ports; a site's runtime manifest runs tarballs that say nothing; a
-//! running site is adopted and released.
+//! running site is adopted and released; every production address, wildcards too, is served.
 
 mod adopt;
 mod database;
 mod runtime_manifest;
 mod support;
+mod wildcard_addresses;
 
 use support::{sample_site, tarball, Fixture};
 use switchyard_api::GoLive;
 use switchyard_service::{Caller, ServiceError};
 use switchyard_store::GoLiveState;
 
-fn request(sha: &str) -> GoLive {
+pub(crate) fn request(sha: &str) -> GoLive {
     GoLive { candidate_sha256: sha.to_owned(), ports: None, databases: Vec::new() }
 }
 

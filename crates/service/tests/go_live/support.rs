@@ -86,9 +86,14 @@ impl Fixture {
 
     /// The version the public address serves through the agent's router.
     pub async fn served_version(&self) -> String {
+        self.version_at(PUBLIC).await
+    }
+
+    /// The version `host` serves through the agent's router.
+    pub async fn version_at(&self, host: &str) -> String {
         let public: SocketAddr = self.registration.public_addresses[0];
         let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
-        let reply = http.get(format!("http://{public}/version")).header("host", PUBLIC).send().await.expect("the router answers");
+        let reply = http.get(format!("http://{public}/version")).header("host", host).send().await.expect("the router answers");
         let body: serde_json::Value = reply.json().await.expect("the site answers JSON");
         body["version"].as_str().unwrap_or_else(|| panic!("no version in {body}")).to_owned()
     }
