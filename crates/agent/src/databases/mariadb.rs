@@ -14,8 +14,10 @@ fn connect(tool: &str, c: &ServerConfig) -> Tool {
         .secret("MYSQL_PWD", &c.admin_password)
 }
 
+/// Runs `sql` as the administrator; the statements go in on standard input, never the command
+/// line, which every user of the host can read: a login's password is in some of them.
 async fn sql(c: &ServerConfig, sql: &str, doing: &str) -> Result<String> {
-    connect("mariadb", c).args(["--batch", "--skip-column-names", "-e", sql]).output(doing).await
+    connect("mariadb", c).args(["--batch", "--skip-column-names"]).run_with_input(doing, sql).await
 }
 
 pub(super) async fn exists(c: &ServerConfig, database: &str) -> Result<bool> {

@@ -186,10 +186,12 @@ impl Server<'_> {
     pub async fn ensure_login(&self, user: &str, password: &str) -> Result<()> {
         check_identifier("user", user)?;
         check_password(password)?;
-        match self.config.kind {
+        let made = match self.config.kind {
             DatabaseKind::Postgresql => postgres::ensure_login(self.config, user, password).await,
             DatabaseKind::Mariadb => mariadb::ensure_login(self.config, user, password).await,
-        }
+        };
+        // A server's error may quote the statement, password and all.
+        made.map_err(|e| AgentError::CommandFailed(e.to_string().replace(password, "<password>")))
     }
 
     /// Removes login `user` if it exists.

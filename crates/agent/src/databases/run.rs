@@ -34,18 +34,11 @@ impl Tool {
         self
     }
 
-    /// Runs it and returns its standard output.
-    pub(crate) async fn output(self, doing: &str) -> Result<String> {
-        self.run_with_input(doing, None).await
-    }
-
-    /// Runs it with `input` on its standard input.
-    pub(crate) async fn run_with_input(mut self, doing: &str, input: Option<&str>) -> Result<String> {
-        if input.is_some() {
-            self.command.stdin(Stdio::piped());
-        }
+    /// Runs it with `input` on its standard input and returns its standard output.
+    pub(crate) async fn run_with_input(mut self, doing: &str, input: &str) -> Result<String> {
+        self.command.stdin(Stdio::piped());
         let mut child = self.command.spawn().map_err(|e| missing_tool(&self.shown, doing, &e))?;
-        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        if let Some(mut stdin) = child.stdin.take() {
             stdin.write_all(input.as_bytes()).await.map_err(|e| AgentError::CommandFailed(format!("cannot {doing}: {e}")))?;
         }
         let out = child.wait_with_output().await.map_err(|e| AgentError::CommandFailed(format!("cannot {doing}: {e}")))?;
