@@ -3,15 +3,14 @@
 //! readable by the agent's user only. Nothing here is ever sent in an answer.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::{DatabaseKind, Server};
 use crate::error::{io_context, AgentError, Result};
-use crate::layout::{random_suffix, sync_dir};
+use crate::layout::write_atomic;
 
 /// How the agent reaches a database server, and as whom it administers it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,23 +158,13 @@ fn read_private<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>
     toml::from_str(&text).map(Some).map_err(|e| AgentError::Invalid(format!("{} does not read: {e}", path.display())))
 }
 
+/// The file written 0600 (`write_atomic`'s mode) in a directory only the agent enters.
 fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io_context(format!("cannot create {}", dir.display())))?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
         .map_err(io_context(format!("cannot protect {}", dir.display())))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().unwrap_or_default().to_string_lossy(), random_suffix()));
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        sync_dir(dir)
-    };
-    write().map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        AgentError::Io { context: format!("cannot write {}", path.display()), source }
-    })
+    write_atomic(path, contents)
 }
 
 #[cfg(test)]
