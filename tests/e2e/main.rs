@@ -18,4 +18,5 @@ mod people_log_in_by_role;
 mod release_journeys;
 mod serving_survives_the_server;
 mod stock_applications;
+mod stock_applications_on_database_servers;
 mod wildcard_addresses_served;
