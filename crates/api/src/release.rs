@@ -259,6 +259,10 @@ pub struct GoLive {
     /// rehearsals get copies of their own. Give the same ones when retrying a go-live.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub databases: Vec<SiteDatabase>,
+    /// The version this candidate is (`1.0.0`), recorded with the go-live so the dashboard
+    /// says what production runs before any release names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// One database of a site on a database server its host knows.

@@ -202,7 +202,7 @@ pub async fn run(args: SiteArgs) -> Result<i32> {
             let Some(candidate) = candidate else { bail!("name the candidate with --candidate <sha256>") };
             let site = remote.site(&site).await?;
             let ports = ports.map(|p| [p[0], p[1]]);
-            let request = GoLive { candidate_sha256: candidate, ports, databases };
+            let request = GoLive { candidate_sha256: candidate, ports, databases, version: None };
             let live: WentLive = remote.post(&format!("/sites/{}/go-live", site.id), &request).await?;
             println!(
                 "{} is live at {} (agent environment {}, go-live {}).",

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use switchyard_api::{DecisionRecord, StageView, TimelineEntry};
-use switchyard_core::workflow::{Actor, Command, Event, Release, Stage, State};
+use switchyard_core::workflow::{Actor, Command, Event, Release, RollbackCause, Stage, State};
 use switchyard_store::TransitionRecord;
 
 /// `running`, `waiting` (for a person), `completed`, `rolled-back` or `stalled`.
@@ -17,6 +17,33 @@ pub(crate) fn status_word(release: &Release, state: &State) -> &'static str {
         State::RollbackStalled { .. } => "stalled",
         State::Completed { .. } => "completed",
         State::RolledBack { .. } => "rolled-back",
+    }
+}
+
+/// How a run ended, named by what happened (`completed`, `failed at step 4 of 9 (health
+/// check …): …`, `rejected by sam: …`, `rolled back by sam: …`), or what it waits for while
+/// it runs. The step a failure stopped at comes from the journal's states, when given.
+pub(crate) fn outcome_words(release: &Release, state: &State, journal_states: Option<&[State]>) -> String {
+    let State::RolledBack { reason, cause } = state else {
+        return match state {
+            State::Completed { .. } => "completed".into(),
+            _ => release.waiting_for(state),
+        };
+    };
+    match cause {
+        RollbackCause::Failed => match journal_states.and_then(furthest_stage) {
+            Some(index) => {
+                let title = release.stages.get(index).map(stage_title).unwrap_or_default();
+                format!("failed at step {} of {} ({title}): {reason}", index + 1, release.stages.len())
+            }
+            None => format!("failed: {reason}"),
+        },
+        RollbackCause::Rejected if reason.starts_with("rejected") => reason.clone(),
+        RollbackCause::Rejected => format!("rejected: {reason}"),
+        RollbackCause::Requested => match reason.strip_prefix("rollback requested by ") {
+            Some(rest) => format!("rolled back by {rest}"),
+            None => format!("rolled back: {reason}"),
+        },
     }
 }
 

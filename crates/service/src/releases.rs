@@ -78,7 +78,7 @@ pub(crate) struct Loaded {
     pub submitter: String,
 }
 
-fn parse_config(record: &ReleaseRecord) -> Result<(Release, State)> {
+pub(crate) fn parse_config(record: &ReleaseRecord) -> Result<(Release, State)> {
     let config: StoredConfig = serde_json::from_str(&record.config)
         .map_err(|e| ServiceError::Internal(format!("release {} has a configuration that does not read: {e}", record.id)))?;
     let state: State = serde_json::from_str(&record.state)
