@@ -19,8 +19,8 @@ pub use entity::{
 pub use error::ApiError;
 pub use release::{
     AdoptSite, Candidate, CandidateManifest, CandidatePrune, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned,
-    HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, OutcomeCounts, PrunedCandidates, ReleaseDetail, ReleaseSummary,
-    SiteDatabase, SiteRuntime, StageView, TimelineEntry, WeekStats, WentLive,
+    HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, OutcomeCounts, PrunedCandidates, RehearsalEvidence, ReleaseDetail,
+    ReleaseEvidence, ReleaseSummary, SiteDatabase, SiteRuntime, StageView, TimelineEntry, WeekStats, WentLive,
 };
 pub use switchyard_core::candidate_limits::{CandidateLimitsDraft, EffectiveLimit, LimitSource, SiteCandidateLimits};
 pub use switchyard_core::record::{ChainBreak, RecordCheck, ReleaseRecordExport};

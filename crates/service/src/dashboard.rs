@@ -50,7 +50,7 @@ impl KnownRun {
     }
 }
 
-fn url(address: &str, public: &[SocketAddr]) -> Option<String> {
+pub(crate) fn url(address: &str, public: &[SocketAddr]) -> Option<String> {
     let port = public.first()?.port();
     Some(if port == 80 { format!("http://{address}/") } else { format!("http://{address}:{port}/") })
 }
@@ -105,7 +105,8 @@ fn named(version: &Option<String>, sha: &str) -> String {
 fn next_step(site_id: i64, action: &NextAction) -> NextStep {
     let href = match action {
         NextAction::Nothing { .. } => None,
-        NextAction::GoLive | NextAction::Rehearse { .. } => Some(format!("/sites/{site_id}#start-rehearsal")),
+        NextAction::GoLive => Some(format!("/sites/{site_id}")),
+        NextAction::Rehearse { .. } => Some(format!("/sites/{site_id}#start-rehearsal")),
         other => other.release_id().map(|id| format!("/releases/{id}")),
     };
     NextStep { action: action.as_str().into(), words: action.words(), href, release_id: action.release_id() }
@@ -134,14 +135,17 @@ impl Service {
             return view.clone();
         }
         let view = match self.ask_host(host_id).await {
-            Ok((public, routes)) => HostView::Answered { public, routes },
+            Ok((public, routes)) => {
+                self.engines.remember_listeners(host_id, public.clone());
+                HostView::Answered { public, routes }
+            }
             Err(problem) => HostView::Silent(problem),
         };
         hosts.insert(host_id, view.clone());
         view
     }
 
-    async fn ask_host(&self, host_id: i64) -> std::result::Result<(Vec<SocketAddr>, RouteTable), String> {
+    pub(crate) async fn ask_host(&self, host_id: i64) -> std::result::Result<(Vec<SocketAddr>, RouteTable), String> {
         let host = self.store.host(host_id).await.map_err(|e| e.to_string())?;
         let client = crate::hosts::agent_client(&self.store, &self.secrets, &host).await?;
         let silent = || format!("host {} did not answer within {HOST_TIMEOUT:?}", host.name);

@@ -198,6 +198,14 @@ async fn the_dashboard_shows_the_live_version_before_and_after_a_release_and_a_r
     let test_link = testing.environments[1].url.clone().expect("a test link");
     assert_eq!(test_link, format!("http://candidate.{PUBLIC}:{}/", public.port()));
     assert_eq!(version_at_link(&test_link).await, "1.1.0", "the test link answers with the candidate");
+    // The rehearsal's page links the same address; support is told whom it waits for.
+    let page = service.release_detail(&alice, rehearsal).await.unwrap();
+    assert_eq!(page.evidence.test_url.as_deref(), Some(test_link.as_str()));
+    let as_sam = service.release_detail(&sam, rehearsal).await.unwrap().evidence;
+    assert!(as_sam.not_offered.is_none() || as_sam.not_offered.as_deref().is_some_and(|w| w.len() > 20), "{as_sam:?}");
+    // Nothing was released before, but production runs what went live: the diff says so.
+    let diff = service.release_diff(&alice, rehearsal).await.unwrap();
+    assert_eq!((diff.against_release, diff.against_go_live.as_deref()), (None, Some("go-live #1 (1.0.0)")));
     assert_eq!(testing.next.action, "test");
     assert_eq!(testing.next.href, Some(format!("/releases/{rehearsal}")));
     assert!(row(&service, &sam).await.next.words.contains("waits for the customer to test it"));
@@ -212,6 +220,17 @@ async fn the_dashboard_shows_the_live_version_before_and_after_a_release_and_a_r
     assert_eq!(row(&service, &sam).await.next.action, "approve");
     let own = row(&service, &sue).await.next;
     assert!(own.words.contains("You submitted production run"), "{own:?}");
+    // The approver's page carries the rehearsal it rests on, who marked it tested; the
+    // submitter's says why no Approve button is offered.
+    let evidence = service.release_detail(&sam, production).await.unwrap().evidence;
+    let rested_on = evidence.rehearsal.clone().expect("the rehearsal the run rests on");
+    assert_eq!((rested_on.release_id, rested_on.outcome.as_deref()), (rehearsal, Some("completed")));
+    assert_eq!((rested_on.confirmed_by.as_deref(), rested_on.comment.as_str()), (Some("alice"), "looks right"));
+    assert!(evidence.not_offered.is_none(), "{evidence:?}");
+    let why_not = service.release_detail(&sue, production).await.unwrap().evidence.not_offered;
+    assert!(why_not.as_deref().is_some_and(|w| w.contains("sue submitted this release")), "{why_not:?}");
+    let why_not = service.release_detail(&alice, production).await.unwrap().evidence.not_offered;
+    assert!(why_not.as_deref().is_some_and(|w| w.contains("support staff")), "{why_not:?}");
     service.decide(&sam, production, DecisionKind::Approve, Decision { comment: "go".into() }).await.unwrap();
     let done = wait_for(&service, &sam, production, "its end", |d| d.summary.outcome.is_some());
     let confirm_when_asked = async {
@@ -248,6 +267,7 @@ async fn the_dashboard_shows_the_live_version_before_and_after_a_release_and_a_r
     let last = rolled_back.last_release.unwrap();
     assert_eq!(last.outcome.as_deref(), Some("rolled-back"));
     assert_eq!(last.words, "rolled back by sam: checkout is slow");
+    assert_eq!(service.release_detail(&maria, production).await.unwrap().evidence.outcome_words, last.words);
     // Its document is unreleased again: the customer may rehearse it once more.
     assert_eq!(row(&service, &alice).await.next.action, "rehearse");
 
