@@ -89,8 +89,12 @@ fn VersionCell(env: Option<EnvironmentVersion>) -> impl IntoView {
             <span class="version-number" data-version=version.clone()>{version.clone()}</span>
         </div>
         <div class="muted small">{source} " · " {format::when(&env.since)}</div>
-        {env.url.clone().map(|url| view! {
-            <div class="small"><a class="env-link" href=url.clone() target="_blank" rel="noopener">{url.clone()}</a></div>
+        // The address itself is listed with the others; here a short link keeps the column narrow.
+        {env.url.clone().map(|url| {
+            let label = if env.environment == "candidate" { "Test it here ↗" } else { "Open ↗" };
+            view! {
+                <div class="small"><a class="env-link" href=url.clone() title=url.clone() target="_blank" rel="noopener">{label}</a></div>
+            }
         })}
         {env.note.clone().map(|note| view! { <div class="small note">{note}</div> })}
     }
@@ -109,11 +113,14 @@ fn Addresses(addresses: Vec<AddressHealth>) -> impl IntoView {
                     Some(url) => view! { <a href=url target="_blank" rel="noopener">{a.address.clone()}</a> }.into_any(),
                     None => view! { <span>{a.address.clone()}</span> }.into_any(),
                 };
+                // Serving is the normal case: a green dot says it; anything else is spelled out.
+                let trouble = (a.health != "serving").then(|| view! { " " <span class=format!("health health-{}", a.health)>{health_word(&a.health)}</span> });
                 view! {
                     <li class="address" data-address=a.address.clone() data-health=a.health.clone() title=a.detail.clone()>
-                        <span class=format!("health health-{}", a.health)>{health_word(&a.health)}</span>
+                        <span class=format!("health-dot health-{}", a.health) aria-label=health_word(&a.health)>"●"</span>
                         " " {label}
-                        {(a.kind != "public").then(|| view! { " " <span class="muted small">{a.kind.clone()}</span> })}
+                        {(a.kind == "test").then(|| view! { " " <span class="muted small">"(test)"</span> })}
+                        {trouble}
                     </li>
                 }
             }).collect_view()}
@@ -131,7 +138,8 @@ fn LastReleaseCell(last: Option<LastRelease>) -> impl IntoView {
             <a href=format!("/releases/{}", last.id)>{format!("#{} {}", last.id, last.run)}</a>
             " " <span class=format!("badge status-{word}") data-status=word.clone()>{word.clone()}</span>
         </div>
-        <div class="small last-words">{last.words.clone()}</div>
+        // "completed" needs no second line; how anything else ended does.
+        {(last.words != word).then(|| view! { <div class="small last-words">{last.words.clone()}</div> })}
         <div class="muted small">{format::when(&last.at)}</div>
     }
     .into_any()
@@ -197,11 +205,11 @@ fn action_label(action: &str) -> &'static str {
 
 fn health_word(health: &str) -> &'static str {
     match health {
-        "serving" => "● serving",
-        "site-down" => "● site-down page",
-        "held" => "● held",
-        "not-routed" => "● not routed",
-        _ => "● unknown",
+        "serving" => "serving",
+        "site-down" => "site-down page",
+        "held" => "held",
+        "not-routed" => "not routed",
+        _ => "unknown",
     }
 }
 
