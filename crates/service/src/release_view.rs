@@ -207,6 +207,25 @@ mod tests {
     }
 
     #[test]
+    fn how_a_run_ended_is_named_by_what_happened() {
+        let release = release();
+        let ended = |reason: &str, cause| State::RolledBack { reason: reason.into(), cause };
+        assert_eq!(outcome_words(&release, &State::Completed { undo: vec![] }, None), "completed");
+        // A failure names the step it stopped at, from the journal.
+        let reached = [State::Running { stage: 0, undo: vec![] }, State::Running { stage: 1, undo: vec![] }];
+        let failed = ended("`stop production` failed: exit 1", RollbackCause::Failed);
+        assert_eq!(
+            outcome_words(&release, &failed, Some(&reached)),
+            format!("failed at step 2 of 3 ({}): `stop production` failed: exit 1", stage_title(&release.stages[1]))
+        );
+        assert_eq!(outcome_words(&release, &ended("rejected by sam: not now", RollbackCause::Rejected), None), "rejected by sam: not now");
+        let asked = ended("rollback requested by sam: checkout is slow", RollbackCause::Requested);
+        assert_eq!(outcome_words(&release, &asked, None), "rolled back by sam: checkout is slow");
+        let waiting = State::Running { stage: 0, undo: vec![] };
+        assert_eq!(outcome_words(&release, &waiting, None), "waiting for support's approval");
+    }
+
+    #[test]
     fn decisions_and_outputs_come_from_the_journal() {
         let approved = Event::Approved { by: Actor::new(2, "sam", Role::Support), comment: "go".into() };
         let journal = vec![
