@@ -178,7 +178,7 @@ async fn the_dashboard_shows_the_live_version_before_and_after_a_release_and_a_r
         .toml
         .replace(&"0".repeat(64), &v2_sha)
         .replace("target_version = \"1.0.0\"", "target_version = \"1.1.0\"")
-        .replace("duration_secs = 300", "duration_secs = 1");
+        .replace("duration_secs = 300", "duration_secs = 4");
     let document = service.save_patch_document(&alice, site.id, PatchDocumentDraft { toml }).await.unwrap();
     let version = document.version;
     for who in [&alice, &sam] {
@@ -246,8 +246,25 @@ async fn the_dashboard_shows_the_live_version_before_and_after_a_release_and_a_r
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     };
-    let (done, ()) = tokio::join!(done, confirm_when_asked);
+    // While the window watches, the page says when it ends, for its countdown.
+    let watch_end = async {
+        let start = Instant::now();
+        loop {
+            let detail = service.release_detail(&sam, production).await.unwrap();
+            if let Some(end) = detail.evidence.watch_ends_at {
+                return Some(end);
+            }
+            if detail.summary.outcome.is_some() || start.elapsed() > Duration::from_secs(120) {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let (done, (), watch_end) = tokio::join!(done, confirm_when_asked, watch_end);
     assert_eq!(done.summary.outcome.as_deref(), Some("completed"), "{done:#?}");
+    let watch_end = watch_end.expect("the watch window's end was shown while it watched");
+    let left = chrono::DateTime::parse_from_rfc3339(&watch_end).unwrap().signed_duration_since(chrono::Utc::now());
+    assert!(left.num_seconds() <= 4, "the window of 4 s ends {left} from now");
 
     // Released: production runs 1.1.0 from the release, which every address answers.
     let after = row(&service, &alice).await;
