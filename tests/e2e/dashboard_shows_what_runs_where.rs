@@ -129,6 +129,14 @@ async fn the_dashboard_shows_the_live_version_before_and_after_a_release_and_a_r
     // The administrator (support too, not the submitter) is asked to approve it.
     dashboard_shows(&browser, &server, "1.0.0").await;
     assert_eq!(next_action(&browser).await, "approve");
+    // The approver's page carries the rehearsal it rests on and who marked it tested.
+    browser.find("#dashboard .next-action a.button").await.click().await.unwrap();
+    let rested_on = browser.find("#rehearsal-link").await.attr("href").await.unwrap();
+    assert_eq!(rested_on, Some(format!("/releases/{rehearsal}")));
+    let confirmed = browser.find("#rehearsal-confirmed").await.text().await.unwrap();
+    assert!(confirmed.contains("Marked tested by alice"), "{confirmed}");
+    browser.find("#decide-approve").await;
+    keep_screenshot(&browser, "release-approver").await;
     admin.post(&format!("/releases/{production}/approve"), json!({"comment": "fine"})).await;
     wait_for_release(&admin, production, "completed", STEP, |d| status(d) == "completed").await;
     dashboard_shows(&browser, &server, "1.1.0").await;
