@@ -209,10 +209,12 @@ impl Service {
         if let Some(production) = &mut production {
             production.url = home.as_ref().and_then(|h| url(&h.public_address, public));
         }
-        // What the newest run puts where while it runs (or, for a passed rehearsal, still
-        // stands at the candidate's address).
-        let standing = latest
-            .filter(|r| r.state.outcome().is_none() || (r.release.run == Run::Rehearsal && matches!(r.state, State::Completed { .. })));
+        // What the newest run puts where while it runs (or, for a passed rehearsal whose clone
+        // production will go live on, still stands at the candidate's address).
+        let standing = latest.filter(|r| {
+            r.state.outcome().is_none()
+                || (r.release.run == Run::Rehearsal && matches!(r.state, State::Completed { .. }) && r.release.leaves_its_clone())
+        });
         let mut test_address = None;
         if let (Some(run), Some(placement)) = (standing, &placement) {
             let in_place = run.is_production() && matches!(run.release.workflow, WorkflowKind::Migration | WorkflowKind::MinorPatch);

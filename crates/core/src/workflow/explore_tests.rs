@@ -293,6 +293,7 @@ fn every_rehearsal_reaches_an_end_and_never_changes_production() {
     for kind in WorkflowKind::ALL {
         let release = Release::rehearsal(&document(kind), &Submitter::new(1, "sue"));
         let kept = plan::production_goes_live_on_the_rehearsed_clone(&document(kind));
+        assert_eq!(release.leaves_its_clone(), kept, "{kind}: what the dashboard is told about the clone");
         let completed = if kept { rehearsal_kept_its_clone } else { rehearsal_removed_its_clone };
         let states = check(
             &format!("{kind} rehearsal"),

@@ -119,4 +119,11 @@ impl Release {
     pub fn submitter(&self) -> Submitter {
         Submitter::new(self.submitted_by_id, &self.submitted_by)
     }
+
+    /// Whether the candidate clone this run made still stands once it completed: a rehearsal
+    /// removes its clone at its end unless production goes live on it (see `plan::rehearsal`).
+    pub fn leaves_its_clone(&self) -> bool {
+        let discard = Command::DiscardEnvironment { env: Env::Candidate };
+        !matches!(self.stages.last(), Some(Stage::Do { command, .. }) if *command == discard)
+    }
 }
