@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use super::{random_password, Catalog, Consistency, DatabaseBinding, Login};
+use super::{random_password, Catalog, Consistency, DatabaseBinding, Login, MadeDatabase, MadeFor};
 use crate::error::{AgentError, Result};
 use crate::layout::Layout;
 
@@ -22,8 +22,15 @@ fn derived(name: &str, env: &str) -> String {
 }
 
 /// The bindings of a clone named `target` of an environment bound to `bindings`: the same ones
-/// when it shares its source's data, else a copy of each database under a login of its own.
-pub async fn clone_for(layout: &Layout, bindings: &[DatabaseBinding], target: &str, share: bool) -> Result<Vec<DatabaseBinding>> {
+/// when it shares its source's data, else a copy of each database under a login of its own,
+/// registered as made for `target` of site `site` (its key).
+pub async fn clone_for(
+    layout: &Layout,
+    bindings: &[DatabaseBinding],
+    target: &str,
+    site: &str,
+    share: bool,
+) -> Result<Vec<DatabaseBinding>> {
     if share || bindings.is_empty() {
         return Ok(bindings.to_vec());
     }
@@ -33,6 +40,8 @@ pub async fn clone_for(layout: &Layout, bindings: &[DatabaseBinding], target: &s
         let (database, user, password) = (derived(&binding.database, target), derived(&binding.user, target), random_password());
         // Remembered first: a login that exists on the server is never one the agent forgot.
         catalog.remember_login(Login { server: binding.server.clone(), user: user.clone(), password: password.clone() })?;
+        let made_for = MadeFor::Environment { env: target.to_owned() };
+        catalog.remember_database(MadeDatabase::new(&binding.server, &database, Some(&user), site, made_for))?;
         let server = catalog.server(&binding.server)?;
         server.ensure_login(&user, &password).await?;
         server.copy(&binding.database, &database, &user, Consistency::Live).await?;
@@ -93,6 +102,7 @@ pub async fn drop_owned(layout: &Layout, bindings: &[DatabaseBinding]) -> Result
             server.drop_login(&binding.user).await?;
         }
         catalog.forget_login(&binding.server, &binding.user)?;
+        catalog.forget_database(&binding.server, &binding.database)?;
     }
     Ok(())
 }

@@ -12,6 +12,8 @@
 
 mod catalog;
 pub mod env;
+pub mod inventory;
+mod made;
 mod mariadb;
 mod postgres;
 mod run;
@@ -21,6 +23,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{Catalog, Login, ServerConfig};
+pub use made::{MadeDatabase, MadeFor};
 
 use crate::error::{AgentError, Result};
 
@@ -104,6 +107,15 @@ impl DatabaseStats {
     pub fn rows(&self) -> u64 {
         self.tables.iter().map(|t| t.rows).sum()
     }
+}
+
+/// How big a database is, read from the server's catalogs alone (no table is scanned, unlike
+/// [`DatabaseStats`], so listing a host's databases stays cheap however big they are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseSize {
+    /// On disk (PostgreSQL: `pg_database_size`; MariaDB: data and index length of its tables).
+    pub size_bytes: u64,
+    pub tables: u64,
 }
 
 /// A server of the catalog, with what the agent does on it.
@@ -217,6 +229,16 @@ impl Server<'_> {
         match self.config.kind {
             DatabaseKind::Postgresql => postgres::stats(self.config, database).await,
             DatabaseKind::Mariadb => mariadb::stats(self.config, database).await,
+        }
+    }
+
+    /// The database's size and number of tables, or `None` when the server has no such
+    /// database (a copy broken off before it was made).
+    pub async fn size(&self, database: &str) -> Result<Option<DatabaseSize>> {
+        check_identifier("database", database)?;
+        match self.config.kind {
+            DatabaseKind::Postgresql => postgres::size(self.config, database).await,
+            DatabaseKind::Mariadb => mariadb::size(self.config, database).await,
         }
     }
 
