@@ -5,11 +5,13 @@
 //! their validation; this crate adds what the server sends back.
 
 mod auth;
+mod databases;
 mod entity;
 mod error;
 mod release;
 
 pub use auth::{AuditEntry, AuditPage, Login, Me, PasswordChange, SessionInfo, Setup, TotpCode, TotpEnrolment};
+pub use databases::{DatabaseOrigin, RemoveSiteDatabase, SiteDatabaseEntry, SiteDatabases};
 pub use entity::{
     Account, Address, Customer, Environment, Host, HostIsolation, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site,
     SiteDetail, User,
