@@ -1,7 +1,8 @@
 //! Support opens the page of a site that keeps its data in PostgreSQL (a real server the test
 //! starts, declared in the local agent's `databases.toml`, the site gone live bound to it) and
 //! sees its database in the "Data" card with its size and the environment using it; the
-//! operator's declared database offers no Remove button.
+//! operator's declared database offers no Remove button, a leftover rehearsal copy does, and
+//! confirming it removes the copy from the server and the page.
 
 use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
@@ -30,7 +31,7 @@ fn id_of(list: &serde_json::Value, field: &str, value: &str) -> i64 {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_site_page_lists_its_postgresql_database_with_its_size() {
+async fn the_site_page_lists_its_postgresql_database_with_its_size_and_support_removes_a_leftover_copy() {
     let db = TestServer::start(DatabaseKind::Postgresql).unwrap_or_else(|e| panic!("cannot start PostgreSQL: {e}"));
     admin_sql(&db, "postgres", "CREATE ROLE shop LOGIN PASSWORD 'shoppassword'");
     admin_sql(&db, "postgres", "CREATE DATABASE shop OWNER shop");
@@ -87,5 +88,31 @@ async fn the_site_page_lists_its_postgresql_database_with_its_size() {
     assert!(!page.contains("shoppassword") && !page.contains(&c.admin_password), "{page}");
     let buttons = browser.client.find_all(fantoccini::Locator::Css("#site-databases .database-remove")).await.unwrap();
     assert!(buttons.is_empty(), "a declared database offers a Remove button");
+
+    // A rehearsal's copy whose environment was removed by hand is a leftover support removes.
+    let registration = std::fs::read(server.data_dir.join("agent/agent/registration.json")).unwrap();
+    let registration: switchyard_agent::Registration = serde_json::from_slice(&registration).unwrap();
+    let agent = switchyard_agent::AgentClient::new(&registration.url, &registration.token, &registration.fingerprint).unwrap();
+    let clone = switchyard_agent::api::CloneEnv {
+        op_id: "e2e-rehearsal".into(),
+        target: "data-shop-rehearsal".into(),
+        port: None,
+        share_volume: false,
+    };
+    let copy = agent.clone_env("data-shop-blue", &clone).await.unwrap().config.databases[0].database.clone();
+    std::fs::remove_dir_all(server.data_dir.join("agent/envs/data-shop-rehearsal")).unwrap();
+    browser.client.refresh().await.unwrap();
+    let leftover = format!("#site-databases tr.site-database.leftover[data-database={copy}]");
+    browser.find(&format!("{leftover} .database-leftover")).await;
+    browser.find(&format!("{leftover} .database-remove")).await.click().await.unwrap();
+    browser.find(&format!("{leftover} .database-remove-confirm")).await.click().await.unwrap();
+    browser.find("#site-databases tr.site-database[data-database=shop]").await;
+    let start = std::time::Instant::now();
+    while !browser.client.find_all(fantoccini::Locator::Css(&leftover)).await.unwrap().is_empty() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(15), "the removed copy is still listed:\n{}", browser.page_text().await);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let databases = server.get_json(&format!("/sites/{site}/databases")).await;
+    assert!(!databases.to_string().contains(&copy), "{databases}");
     browser.close().await;
 }
