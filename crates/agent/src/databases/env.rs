@@ -56,7 +56,7 @@ pub async fn replace_from(layout: &Layout, from: &[DatabaseBinding], to: &[Datab
     if to.is_empty() {
         return Ok(Vec::new());
     }
-    let catalog = Catalog::load(layout.root())?;
+    let mut catalog = Catalog::load(layout.root())?;
     let mut copied = Vec::new();
     for target in to {
         let Some(source) = from.iter().find(|b| b.name == target.name) else {
@@ -74,8 +74,22 @@ pub async fn replace_from(layout: &Layout, from: &[DatabaseBinding], to: &[Datab
                 target.name, source.server, target.server
             )));
         }
+        // The copies made beside an agent-made target are registered with it, so a sync broken
+        // off leaves no database the agent does not know of (owned by the target's login).
+        let made = catalog.made(&target.server, &target.database).map(|m| (m.site.clone(), m.made_for.clone()));
+        let transient = super::replacement_names(&target.database);
+        if let Some((site, made_for)) = &made {
+            for name in &transient {
+                catalog.remember_database(MadeDatabase::new(&target.server, name, None, site, made_for.clone()))?;
+            }
+        }
+        catalog.server(&target.server)?.replace(&source.database, &target.database, &target.user).await?;
+        if made.is_some() {
+            for name in &transient {
+                catalog.forget_database(&target.server, name)?;
+            }
+        }
         let server = catalog.server(&target.server)?;
-        server.replace(&source.database, &target.database, &target.user).await?;
         let (expected, got) = (server.stats(&source.database).await?, server.stats(&target.database).await?);
         got.verify_copy_of(&expected).map_err(|difference| {
             AgentError::CommandFailed(format!(

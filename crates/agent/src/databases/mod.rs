@@ -177,7 +177,7 @@ impl Server<'_> {
             check_identifier("database", name)?;
         }
         check_identifier("user", owner)?;
-        let incoming = format!("{}_in", target.chars().take(58).collect::<String>());
+        let [incoming, _] = replacement_names(target);
         self.copy(source, &incoming, owner, Consistency::Live).await?;
         match self.config.kind {
             DatabaseKind::Postgresql => postgres::swap_in(self.config, &incoming, target).await,
@@ -276,6 +276,13 @@ impl Server<'_> {
         }
         env
     }
+}
+
+/// The databases [`Server::replace`] makes beside `target` while it runs: the copy coming in
+/// and (PostgreSQL) the old one going out. Both are gone when it returns.
+pub fn replacement_names(target: &str) -> [String; 2] {
+    let stem: String = target.chars().take(58).collect();
+    [format!("{stem}_in"), format!("{stem}_old")]
 }
 
 /// Database and user names the agent puts in SQL: letters, digits and `_`, starting with a

@@ -64,7 +64,7 @@ pub(super) async fn restore(c: &ServerConfig, snapshot: &str, database: &str) ->
 /// one has its name. Renames need the databases idle, so their connections are closed.
 pub(super) async fn swap_in(c: &ServerConfig, incoming: &str, target: &str) -> Result<()> {
     let doing = format!("put the copy {incoming} in place of {target}");
-    let old = format!("{}_old", target.chars().take(58).collect::<String>());
+    let [_, old] = super::replacement_names(target);
     drop_database(c, &old).await?;
     if exists(c, target).await? {
         terminate(c, target).await?;

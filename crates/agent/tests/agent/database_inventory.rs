@@ -2,11 +2,12 @@
 //! production's declared database and a rehearsal's copy are listed with their sizes and the
 //! environments using them; a copy whose environment is gone, a copy broken off half-made and a
 //! snapshot's copy whose snapshot was removed show as leftovers and are removed with their
-//! logins (a retry under the same operation id answers the same); a database in use, a
+//! logins (a retry under the same operation id answers the same), as does the copy a broken-off
+//! sync was bringing in (the clone's login stays); a database in use, a
 //! snapshot's copy while its snapshot exists, and a database the operator declared are never
 //! removed.
 
-use switchyard_agent::api::{CloneEnv, CreateEnv, DatabaseOrigin, EnvConfig, ListedDatabase};
+use switchyard_agent::api::{CloneEnv, CreateEnv, DatabaseOrigin, EnvConfig, ListedDatabase, SyncEnv};
 use switchyard_agent::databases::{random_password, Catalog, DatabaseBinding, DatabaseKind, MadeDatabase, MadeFor};
 use switchyard_agent::test_servers::TestServer;
 use switchyard_agent::AgentClient;
@@ -98,6 +99,23 @@ async fn leftover_copies_are_listed_and_removed_while_declared_and_used_database
     assert!(role(&half_login));
     c.remove_database("main", &half.database, "rm-half").await.unwrap();
     assert!(!role(&half_login), "the broken-off clone's login stayed");
+
+    // A sync broken off (its source vanished): the copy it was bringing in is a leftover whose
+    // removal leaves the clone's own login alone.
+    admin("CREATE DATABASE doomed TEMPLATE shop").unwrap();
+    c.create_env(&CreateEnv { op_id: "create-doomed".into(), name: "doomed-blue".into(), config: bound_env("doomed", "doomed") })
+        .await
+        .unwrap();
+    let clone = CloneEnv { op_id: "clone-doomed".into(), target: "doomed-green".into(), port: None, share_volume: false };
+    let doomed_copy = c.clone_env("doomed-blue", &clone).await.unwrap().config.databases[0].clone();
+    admin("DROP DATABASE doomed WITH (FORCE)").unwrap();
+    let sync = SyncEnv { op_id: "sync-doomed".into(), from: "doomed-blue".into() };
+    assert!(c.sync_env("doomed-green", &sync).await.is_err(), "a sync from a missing database cannot succeed");
+    let incoming = format!("{}_in", doomed_copy.database);
+    let broken = find(&listed(c).await, &incoming).cloned().expect("the sync's incoming copy is listed");
+    assert!(broken.leftover && broken.made_for == Some(MadeFor::Environment { env: "doomed-green".into() }), "{broken:?}");
+    let removed = c.remove_database("main", &incoming, "rm-incoming").await.unwrap();
+    assert!(!removed.login_removed && role(&doomed_copy.user) && exists(&doomed_copy.database), "{removed:?}");
 
     // A snapshot's copy is kept as long as its snapshot.
     let snapshot_dir = agent.root().join("snapshots/shop/r7");
