@@ -19,4 +19,5 @@ mod release_journeys;
 mod serving_survives_the_server;
 mod site_page_shows_databases;
 mod stock_applications;
+mod stock_applications_on_database_servers;
 mod wildcard_addresses_served;

@@ -17,11 +17,11 @@ use switchyard_e2e::server::Server;
 use switchyard_e2e::traffic::{assert_none_lost, served, version, Visitors};
 
 /// How long a release step on the local agent may take before the test gives up.
-const STEP: Duration = Duration::from_secs(180);
+pub(crate) const STEP: Duration = Duration::from_secs(180);
 
 /// A site of the demo's customer (alice's) with a production environment on the local host
 /// and one public address; returns its id.
-async fn new_site(admin: &Api, name: &str, address: &str) -> i64 {
+pub(crate) async fn new_site(admin: &Api, name: &str, address: &str) -> i64 {
     let hosts = admin.get("/hosts").await;
     let local =
         hosts.as_array().unwrap().iter().find(|h| h["name"] == "local").unwrap_or_else(|| panic!("no local host: {hosts}"))["id"].clone();
@@ -33,7 +33,7 @@ async fn new_site(admin: &Api, name: &str, address: &str) -> i64 {
 }
 
 /// Uploads a tarball as `who`; returns the candidate as the API describes it.
-async fn upload(server: &Server, who: &Api, site: i64, tarball: &std::path::Path) -> Value {
+pub(crate) async fn upload(server: &Server, who: &Api, site: i64, tarball: &std::path::Path) -> Value {
     let name = tarball.file_name().unwrap().to_string_lossy().into_owned();
     let (status, body) = who.upload(&format!("/sites/{site}/candidates"), &name, std::fs::read(tarball).unwrap()).await;
     assert_eq!(status, 201, "uploading {name} to {}: {body}", server.url);
@@ -41,7 +41,7 @@ async fn upload(server: &Server, who: &Api, site: i64, tarball: &std::path::Path
 }
 
 /// The migration runbook the site's template offers for `sha`, filled from its manifest.
-async fn migration_document(alice: &Api, site: i64, sha: &str) -> i64 {
+pub(crate) async fn migration_document(alice: &Api, site: i64, sha: &str) -> i64 {
     let template = alice.get(&format!("/sites/{site}/patch-template?workflow=migration&candidate={sha}")).await;
     let toml = template["toml"].as_str().unwrap_or_else(|| panic!("no template: {template}"));
     assert!(toml.contains(sha), "the template does not name the candidate:\n{toml}");

@@ -44,12 +44,25 @@ impl App {
     /// `manifest` replacing its `switchyard.toml` when given (`Some("")` leaves it out).
     /// Returns the tarball and its sha256 from `sha256sum`.
     pub fn release(&self, dir: &Path, with_v2: bool, manifest: Option<&str>) -> (PathBuf, String) {
-        let label = if with_v2 { "2.0.0" } else { "1.0.0" };
+        self.pack(dir, with_v2, manifest, None)
+    }
+
+    /// Version 1's code and schema under another version number (`1.1.0`): a release with no
+    /// migration, for blue-green.
+    pub fn relabelled(&self, dir: &Path, version: &str) -> (PathBuf, String) {
+        self.pack(dir, false, None, Some(version))
+    }
+
+    fn pack(&self, dir: &Path, with_v2: bool, manifest: Option<&str>, version: Option<&str>) -> (PathBuf, String) {
+        let label = version.unwrap_or(if with_v2 { "2.0.0" } else { "1.0.0" });
         let build = dir.join(format!("build-{}", rand_suffix()));
         let tree = build.join("tree");
         copy_tree(&apps_dir().join(self.folder).join("base"), &tree);
         if with_v2 {
             copy_tree(&apps_dir().join(self.folder).join("v2"), &tree);
+        }
+        if let Some(version) = version {
+            std::fs::write(tree.join("VERSION"), format!("{version}\n")).unwrap();
         }
         match manifest {
             Some("") => std::fs::remove_file(tree.join("switchyard.toml")).unwrap(),

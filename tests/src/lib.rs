@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod browser;
+pub mod database;
 pub mod desktop;
 pub mod process;
 pub mod release;

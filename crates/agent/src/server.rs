@@ -167,6 +167,12 @@ async fn destroy_env(State(state): Shared, Path(env): Path<String>, ApiJson(req)
         state.supervisor.stop(&env).await?;
         // Its private database copies go first: a retry finds the environment still there.
         crate::databases::env::drop_owned(&state.layout, &config.databases).await?;
+        // The last environment of a volume takes its snapshots' databases along.
+        if let Some(volume) = &config.volume {
+            if volumes::users(&state.layout, volume)? == [env.clone()] {
+                crate::databases::snapshot::drop_all(&state.layout, volume).await?;
+            }
+        }
         let (layout, name) = (state.layout.clone(), env.clone());
         blocking(move || envs::destroy(&layout, &name, true)).await?;
         Ok(Destroyed { name: env.clone() })
@@ -264,7 +270,14 @@ async fn snapshot_volume(
 ) -> Result<Json<SnapshotReport>> {
     crate::layout::check_volume_name(&volume)?;
     let _volume = state.env_locks.lock(&format!("volume:{volume}")).await;
-    let work = volumes::snapshot(&state.layout, &volume, &req.snapshot);
+    let work = async {
+        // With every site on the volume stopped, its databases are copied exactly and checked.
+        // An adopted process runs whatever the agent was asked: it never counts as stopped.
+        let users = volumes::users(&state.layout, &volume)?;
+        let adopted = users.iter().any(|env| envs::load_config(&state.layout, env).is_ok_and(|c| c.external.is_some()));
+        let quiet = !adopted && !users.iter().any(|env| state.supervisor.is_running(env));
+        volumes::snapshot(&state.layout, &volume, &req.snapshot, quiet).await
+    };
     Ok(Json(state.ops.once(&req.op_id, &format!("snapshot:{volume}"), &req, work).await?))
 }
 

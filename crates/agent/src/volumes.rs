@@ -1,6 +1,7 @@
 //! Data volumes: a site's live data kept outside its environments (`<root>/volumes/<name>/`),
 //! so two environments can serve from one database; consistent copies of them for private
-//! clones, syncs and snapshots, and restoring a snapshot.
+//! clones, syncs and snapshots, and restoring a snapshot. A snapshot also holds copies of the
+//! server databases the volume's environments are bound to (`databases::snapshot`).
 //!
 //! A copy takes every SQLite database in the volume (found by its file header) through the
 //! online backup API, because a raw copy of a database being written can be torn; other files
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::api::{SiteUser, SnapshotReport};
 use crate::copytree::copy_tree;
+use crate::databases::{Consistency, DatabaseBinding};
 use crate::envs::{list, load_config};
 use crate::error::{io_context, AgentError, Result};
 use crate::layout::{check_volume_name, random_suffix, sync_dir, Layout};
@@ -149,18 +151,34 @@ pub async fn private_copy(layout: &Layout, volume: &str, target: &str, owner: Op
     Ok(name)
 }
 
-/// Takes (or, for a retried operation, takes again) the snapshot `snapshot` of `volume`.
-pub async fn snapshot(layout: &Layout, volume: &str, snapshot: &str) -> Result<SnapshotReport> {
+/// The server databases the environments using `volume` are bound to: the site's data beside
+/// the volume's files.
+pub fn bound_databases(layout: &Layout, volume: &str) -> Result<Vec<DatabaseBinding>> {
+    let mut bound = Vec::new();
+    for env in users(layout, volume)? {
+        bound.extend(load_config(layout, &env)?.databases);
+    }
+    Ok(bound)
+}
+
+/// Takes (or, for a retried operation, takes again) the snapshot `snapshot` of `volume`: its
+/// files, and the databases its environments are bound to (`quiet` when none of them runs, so
+/// those copies are exact and checked).
+pub async fn snapshot(layout: &Layout, volume: &str, snapshot: &str, quiet: bool) -> Result<SnapshotReport> {
     check_volume_name(snapshot)?;
     let src = existing(layout, volume)?;
     // Snapshots are the agent's: no site reaches them.
-    let databases = copy_replacing(&src, &layout.snapshots_dir(volume).join(snapshot), None).await?;
+    let mut databases = copy_replacing(&src, &layout.snapshots_dir(volume).join(snapshot), None).await?;
+    let consistency = if quiet { Consistency::Quiesced } else { Consistency::Live };
+    let bound = bound_databases(layout, volume)?;
+    databases.extend(crate::databases::snapshot::take(layout, volume, snapshot, &bound, consistency).await?);
     tracing::info!("took snapshot {snapshot} of data volume {volume}");
     Ok(SnapshotReport { volume: volume.to_owned(), snapshot: snapshot.to_owned(), databases })
 }
 
-/// Puts the snapshot back as the volume's content. The caller has stopped every environment
-/// using the volume: a site must not hold a database open while its file is replaced.
+/// Puts the snapshot back as the volume's content and its databases' data. The caller has
+/// stopped every environment using the volume: a site must not hold a database open while
+/// it is replaced.
 pub async fn restore(layout: &Layout, volume: &str, snapshot: &str) -> Result<SnapshotReport> {
     check_volume_name(snapshot)?;
     let dst = existing(layout, volume)?;
@@ -169,7 +187,8 @@ pub async fn restore(layout: &Layout, volume: &str, snapshot: &str) -> Result<Sn
         return Err(AgentError::NotFound(format!("data volume {volume} has no snapshot {snapshot}: take it before restoring it")));
     }
     let owner = owner(layout, volume)?;
-    let databases = copy_replacing(&src, &dst, owner.as_ref()).await?;
+    let mut databases = copy_replacing(&src, &dst, owner.as_ref()).await?;
+    databases.extend(crate::databases::snapshot::restore(layout, volume, snapshot).await?);
     tracing::info!("restored data volume {volume} from snapshot {snapshot}");
     Ok(SnapshotReport { volume: volume.to_owned(), snapshot: snapshot.to_owned(), databases })
 }

@@ -15,7 +15,7 @@ use crate::error::{AgentError, Result};
 use crate::layout::Layout;
 
 /// `name` with a short hash of `env`, within the 63 bytes both kinds allow.
-fn derived(name: &str, env: &str) -> String {
+pub(super) fn derived(name: &str, env: &str) -> String {
     let hash = hex::encode(Sha256::digest(env.as_bytes()));
     let stem: String = name.chars().take(50).collect();
     format!("{stem}_{}", &hash[..8])

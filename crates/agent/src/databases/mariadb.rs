@@ -1,8 +1,7 @@
 //! MariaDB (and MySQL) through its own client tools: `mariadb` for statements and
 //! `mariadb-dump --single-transaction | mariadb` for a consistent copy while writers go on
-//! (InnoDB gives the dump one snapshot). A database cannot be renamed, so a restore loads the
-//! snapshot back into the emptied database and removes the snapshot last: a restore broken
-//! off is repeated from the snapshot that is still there.
+//! (InnoDB gives the dump one snapshot). A database cannot be renamed, so a replacing copy
+//! moves its tables into the emptied database with one `RENAME TABLE`.
 
 use super::run::{pipe, Tool};
 use super::{DatabaseSize, DatabaseStats, ServerConfig, TableStats};
@@ -43,12 +42,6 @@ pub(super) async fn copy(c: &ServerConfig, source: &str, target: &str, owner: &s
         return Err(e);
     }
     Ok(())
-}
-
-pub(super) async fn restore(c: &ServerConfig, snapshot: &str, database: &str, owner: &str) -> Result<()> {
-    let doing = format!("restore database {database} from {snapshot}");
-    load_copy(c, snapshot, database, owner, &doing).await?;
-    drop_database(c, snapshot).await
 }
 
 /// Puts `incoming`'s tables in `target`'s place (a database cannot be renamed, its tables can:

@@ -17,6 +17,7 @@ mod made;
 mod mariadb;
 mod postgres;
 mod run;
+pub mod snapshot;
 
 use std::collections::BTreeMap;
 
@@ -151,22 +152,6 @@ impl Server<'_> {
         match self.config.kind {
             DatabaseKind::Postgresql => postgres::copy(self.config, source, target, owner, consistency).await,
             DatabaseKind::Mariadb => mariadb::copy(self.config, source, target, owner).await,
-        }
-    }
-
-    /// Replaces `database` with `snapshot` (which is used up): both must be idle.
-    pub async fn restore(&self, snapshot: &str, database: &str, owner: &str) -> Result<()> {
-        for name in [snapshot, database] {
-            check_identifier("database", name)?;
-        }
-        check_identifier("user", owner)?;
-        // A restore that finished before its answer was lost used the snapshot up.
-        if !self.exists(snapshot).await? && self.exists(database).await? {
-            return Ok(());
-        }
-        match self.config.kind {
-            DatabaseKind::Postgresql => postgres::restore(self.config, snapshot, database).await,
-            DatabaseKind::Mariadb => mariadb::restore(self.config, snapshot, database, owner).await,
         }
     }
 

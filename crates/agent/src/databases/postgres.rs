@@ -1,7 +1,7 @@
 //! PostgreSQL through its own client tools: `psql` for statements, `pg_dump | pg_restore` for
 //! a consistent copy of a database in use (MVCC gives the dump one snapshot while writers go
 //! on), `CREATE DATABASE ... TEMPLATE` for a copy of one nobody uses, `ALTER DATABASE ...
-//! RENAME` to put a snapshot back in one step.
+//! RENAME` to put a replacing copy in place in one step.
 
 use super::run::{pipe, Tool};
 use super::{Consistency, DatabaseSize, DatabaseStats, ServerConfig, TableStats};
@@ -49,14 +49,6 @@ pub(super) async fn copy(c: &ServerConfig, source: &str, target: &str, owner: &s
             }
         }
     }
-    Ok(())
-}
-
-pub(super) async fn restore(c: &ServerConfig, snapshot: &str, database: &str) -> Result<()> {
-    let doing = format!("restore database {database} from {snapshot}");
-    drop_database(c, database).await?;
-    terminate(c, snapshot).await?;
-    sql(c, "postgres", &format!("ALTER DATABASE \"{snapshot}\" RENAME TO \"{database}\""), &doing).await?;
     Ok(())
 }
 

@@ -7,8 +7,8 @@
 //! snapshot's copy while its snapshot exists, and a database the operator declared are never
 //! removed.
 
-use switchyard_agent::api::{CloneEnv, CreateEnv, DatabaseOrigin, EnvConfig, ListedDatabase, SyncEnv};
-use switchyard_agent::databases::{random_password, Catalog, DatabaseBinding, DatabaseKind, MadeDatabase, MadeFor};
+use switchyard_agent::api::{CloneEnv, CreateEnv, DatabaseOrigin, EnvConfig, ListedDatabase, SyncEnv, VolumeSnapshot};
+use switchyard_agent::databases::{random_password, Catalog, DatabaseBinding, DatabaseKind, MadeFor};
 use switchyard_agent::test_servers::TestServer;
 use switchyard_agent::AgentClient;
 
@@ -117,20 +117,21 @@ async fn leftover_copies_are_listed_and_removed_while_declared_and_used_database
     let removed = c.remove_database("main", &incoming, "rm-incoming").await.unwrap();
     assert!(!removed.login_removed && role(&doomed_copy.user) && exists(&doomed_copy.database), "{removed:?}");
 
-    // A snapshot's copy is kept as long as its snapshot.
-    let snapshot_dir = agent.root().join("snapshots/shop/r7");
-    std::fs::create_dir_all(&snapshot_dir).unwrap();
-    admin("CREATE DATABASE shop_r7 TEMPLATE shop").unwrap();
-    let made_for = MadeFor::Snapshot { volume: "shop".into(), snapshot: "r7".into() };
-    Catalog::load(&agent.root()).unwrap().remember_database(MadeDatabase::new("main", "shop_r7", None, "shop", made_for)).unwrap();
-    let kept = find(&listed(c).await, "shop_r7").unwrap().clone();
-    assert_eq!((kept.origin, kept.leftover), (DatabaseOrigin::Snapshot, false), "{kept:?}");
-    let refused = c.remove_database("main", "shop_r7", "rm-snapshot").await.unwrap_err().to_string();
-    assert!(refused.contains("snapshot of shop (r7), which still exists"), "{refused}");
-    std::fs::remove_dir_all(&snapshot_dir).unwrap();
-    assert!(find(&listed(c).await, "shop_r7").unwrap().leftover);
-    let removed = c.remove_database("main", "shop_r7", "rm-snapshot-2").await.unwrap();
-    assert!(!removed.login_removed && !exists("shop_r7") && role("shop"), "{removed:?}");
+    // A snapshot's copy is kept as long as its snapshot, and goes without the site's login.
+    let mut config = bound_env("shop", "shop");
+    config.volume = Some("snapv".into());
+    c.create_env(&CreateEnv { op_id: "create-snap".into(), name: "snap-blue".into(), config }).await.unwrap();
+    c.snapshot_volume("snapv", &VolumeSnapshot { op_id: "snap".into(), snapshot: "r7".into() }).await.unwrap();
+    let made_for = Some(MadeFor::Snapshot { volume: "snapv".into(), snapshot: "r7".into() });
+    let kept = listed(c).await.into_iter().find(|d| d.made_for == made_for).expect("the snapshot's copy is listed");
+    assert_eq!((kept.origin, kept.leftover, kept.site.as_deref()), (DatabaseOrigin::Snapshot, false, Some("shop")), "{kept:?}");
+    assert_eq!(kept.size.map(|s| s.tables), Some(1), "{kept:?}");
+    let refused = c.remove_database("main", &kept.database, "rm-snapshot").await.unwrap_err().to_string();
+    assert!(refused.contains("snapshot of snapv (r7), which still exists"), "{refused}");
+    std::fs::remove_dir_all(agent.root().join("snapshots/snapv/r7")).unwrap();
+    assert!(find(&listed(c).await, &kept.database).unwrap().leftover);
+    let removed = c.remove_database("main", &kept.database, "rm-snapshot-2").await.unwrap();
+    assert!(!removed.login_removed && !exists(&kept.database) && role("shop"), "{removed:?}");
     assert!(exists("shop"), "production's database is untouched");
 }
 

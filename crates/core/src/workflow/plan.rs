@@ -96,7 +96,19 @@ pub fn rehearsal(doc: &PatchDocument) -> Vec<Stage> {
     stages.extend(body.into_iter().map(|(_, stage)| stage));
     stages.push(Stage::Confirmation);
     stages.push(act(Command::RecordRehearsal { candidate_sha256: doc.candidate_sha256.clone(), document_version: doc.version }, vec![]));
+    // Once checked, the clone has served its purpose unless production goes live on it: the
+    // rehearsal's copy of the site and its data (databases included) goes at once.
+    if !production_goes_live_on_the_rehearsed_clone(doc) {
+        stages.push(act(Command::DiscardEnvironment { env }, vec![]));
+    }
     stages
+}
+
+/// Whether the production run takes over the rehearsal's clone as it is (a no-migration
+/// release without a deploy step syncs production's data into the tested clone and swaps it
+/// in) rather than making a clone of its own.
+pub fn production_goes_live_on_the_rehearsed_clone(doc: &PatchDocument) -> bool {
+    doc.workflow == WorkflowKind::NoMigration && !doc.steps.iter().any(|s| s.action == Action::DeployCandidate)
 }
 
 /// The first migration a blue-green or rollout document places before `deploy-candidate`: an

@@ -1,13 +1,20 @@
 <?php
-// Applies the SQL files in migrations/ that the database has not seen, in name order, each in
-// a transaction, recording them in schema_migrations; `--down-to NAME` reverts, newest first,
-// every applied migration after NAME with its `-- down:` section (running it twice is harmless).
-$path = getenv('GUESTBOOK_DATABASE') ?: __DIR__ . '/../guestbook.sqlite3';
-$db = new PDO('sqlite:' . $path, null, null, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
-$db->exec('PRAGMA busy_timeout = 20000');
-$db->exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)');
+// Applies the SQL files in migrations/ (migrations-mysql/ on MySQL or MariaDB) that the
+// database has not seen, in name order, each in a transaction, recording them in
+// schema_migrations; `--down-to NAME` reverts, newest first, every applied migration after NAME
+// with its `-- down:` section (running it twice is harmless).
+require __DIR__ . '/../lib/database.php';
+[$db, $folder] = open_database();
+$db->exec('CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR(255) PRIMARY KEY)');
 $applied = $db->query('SELECT name FROM schema_migrations ORDER BY name')->fetchAll(PDO::FETCH_COLUMN);
-$files = glob(__DIR__ . '/../migrations/*.sql');
+$files = glob(__DIR__ . "/../$folder/*.sql");
+
+// MySQL commits a schema change on its own, so a migration's transaction may be over already.
+function finish(PDO $db): void {
+    if ($db->inTransaction()) {
+        $db->commit();
+    }
+}
 sort($files);
 
 function sections(string $file): array {
@@ -26,7 +33,7 @@ if ($down !== false) {
         if (strcmp($name, $keep) <= 0) {
             break;
         }
-        [, $undo] = sections(__DIR__ . "/../migrations/$name");
+        [, $undo] = sections(__DIR__ . "/../$folder/$name");
         if ($undo === '') {
             fwrite(STDERR, "migration $name has no `-- down:` section; restore a backup instead\n");
             exit(1);
@@ -34,7 +41,7 @@ if ($down !== false) {
         $db->beginTransaction();
         $db->exec($undo);
         $db->prepare('DELETE FROM schema_migrations WHERE name = ?')->execute([$name]);
-        $db->commit();
+        finish($db);
         echo "reverted $name\n";
     }
     exit(0);
@@ -49,6 +56,6 @@ foreach ($files as $file) {
     $db->beginTransaction();
     $db->exec($up);
     $db->prepare('INSERT INTO schema_migrations (name) VALUES (?)')->execute([$name]);
-    $db->commit();
+    finish($db);
     echo "applied $name\n";
 }

@@ -3,9 +3,8 @@
 // release answers. Served by PHP's built-in server with this file as its router.
 $version = trim(file_get_contents(__DIR__ . '/../VERSION'));
 $path = parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH);
-$db = new PDO('sqlite:' . (getenv('GUESTBOOK_DATABASE') ?: __DIR__ . '/../guestbook.sqlite3'), null, null,
-    [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
-$db->exec('PRAGMA busy_timeout = 20000');
+require __DIR__ . '/../lib/database.php';
+[$db] = open_database();
 require __DIR__ . '/entries.php';
 
 header('Content-Type: application/json');

@@ -1,0 +1,3 @@
+CREATE TABLE entries (id INT AUTO_INCREMENT PRIMARY KEY, message TEXT NOT NULL) ENGINE=InnoDB;
+-- down:
+DROP TABLE entries;
