@@ -126,6 +126,14 @@ pub async fn sites() -> ApiResult<Vec<Site>> {
     get("/sites").await
 }
 
+pub async fn dashboard() -> ApiResult<switchyard_api::Dashboard> {
+    get("/dashboard").await
+}
+
+pub async fn site_dashboard(id: i64) -> ApiResult<switchyard_api::SiteDashboard> {
+    get(&format!("/sites/{id}/dashboard")).await
+}
+
 pub async fn site(id: i64) -> ApiResult<SiteDetail> {
     get(&format!("/sites/{id}")).await
 }

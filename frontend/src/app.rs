@@ -4,6 +4,7 @@
 use crate::pages::account::AccountPage;
 use crate::pages::approvals::ApprovalsPage;
 use crate::pages::audit::AuditLogPage;
+use crate::pages::dashboard::DashboardPage;
 use crate::pages::history::HistoryPageView;
 use crate::pages::login::{LoginPage, SetupPage};
 use crate::pages::release::ReleasePage;
@@ -11,7 +12,7 @@ use crate::pages::{
     customers::CustomersPage, hosts::HostsPage, patches::PatchDocumentsPage, site_detail::SiteDetailPage, site_form::SiteFormPage,
     sites::SitesPage, users::UsersPage,
 };
-use crate::session::{is_manager, Session, SessionState};
+use crate::session::{Session, SessionState};
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::hooks::use_location;
@@ -46,12 +47,11 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Shell(me: Me) -> impl IntoView {
-    let home = home_page(&me);
     view! {
         <Bar me=Some(me) />
         <main class="content">
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=home />
+                <Route path=path!("/") view=DashboardPage />
                 <Route path=path!("/sites") view=SitesPage />
                 <Route path=path!("/sites/new") view=SiteFormPage />
                 <Route path=path!("/sites/:id") view=SiteDetailPage />
@@ -70,21 +70,18 @@ fn Shell(me: Me) -> impl IntoView {
     }
 }
 
-/// Managers start at the history; everyone else at their sites.
-fn home_page(me: &Me) -> fn() -> AnyView {
-    if is_manager(me) {
-        || view! { <HistoryPageView /> }.into_any()
-    } else {
-        || view! { <SitesPage /> }.into_any()
-    }
-}
-
 /// The pages each role is offered, in the order of their work.
 fn navigation(me: &Me) -> Vec<(&'static str, &'static str)> {
     match me.role {
-        Role::Customer => vec![("/sites", "My sites")],
+        Role::Customer => vec![("/", "Dashboard"), ("/sites", "My sites")],
         Role::Support => {
-            let mut links = vec![("/sites", "Sites"), ("/approvals", "Approvals"), ("/hosts", "Hosts"), ("/customers", "Customers")];
+            let mut links = vec![
+                ("/", "Dashboard"),
+                ("/sites", "Sites"),
+                ("/approvals", "Approvals"),
+                ("/hosts", "Hosts"),
+                ("/customers", "Customers"),
+            ];
             if me.admin {
                 links.push(("/users", "Users"));
             }
@@ -92,7 +89,7 @@ fn navigation(me: &Me) -> Vec<(&'static str, &'static str)> {
             links
         }
         Role::Manager => {
-            let mut links = vec![("/history", "History"), ("/sites", "Sites")];
+            let mut links = vec![("/", "Dashboard"), ("/history", "History"), ("/sites", "Sites")];
             if me.admin {
                 links.push(("/users", "Users"));
             }
@@ -106,7 +103,7 @@ fn navigation(me: &Me) -> Vec<(&'static str, &'static str)> {
 fn Bar(me: Option<Me>) -> impl IntoView {
     let session = crate::session::use_session();
     let links = me.as_ref().map(navigation).unwrap_or_default();
-    let home = if me.as_ref().is_some_and(is_manager) { "/history" } else { "/" };
+    let home = "/";
     view! {
         <header class="topbar">
             <a class="brand" href=home>
@@ -114,7 +111,7 @@ fn Bar(me: Option<Me>) -> impl IntoView {
                 " Switchyard"
             </a>
             <nav class="nav" id="nav">
-                {links.into_iter().enumerate().map(|(i, (href, label))| view! { <NavLink href=href label=label home=i == 0 /> }).collect_view()}
+                {links.into_iter().map(|(href, label)| view! { <NavLink href=href label=label /> }).collect_view()}
             </nav>
             {me.map(|me| {
                 let role = if me.admin { format!("{} · administrator", me.role) } else { me.role.to_string() };
@@ -131,12 +128,16 @@ fn Bar(me: Option<Me>) -> impl IntoView {
 }
 
 #[component]
-fn NavLink(href: &'static str, label: &'static str, home: bool) -> impl IntoView {
+fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
     let location = use_location();
-    // The start page ("/") shows the first page a role is offered.
+    // Every path starts with "/": the dashboard is active on the start page alone.
     let active = move || {
         let path = location.pathname.get();
-        path.starts_with(href) || (home && path == "/")
+        if href == "/" {
+            path == "/"
+        } else {
+            path.starts_with(href)
+        }
     };
     view! {
         <a href=href class="nav-link" class:active=active data-nav=href>

@@ -107,10 +107,6 @@ pub fn is_customer(me: &Me) -> bool {
     me.role == Role::Customer
 }
 
-pub fn is_manager(me: &Me) -> bool {
-    me.role == Role::Manager
-}
-
 /// Who uploads candidates and starts rehearsals: the customer, and support on their behalf.
 pub fn may_rehearse(me: &Me) -> bool {
     is_customer(me) || is_support(me)

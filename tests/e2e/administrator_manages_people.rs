@@ -62,10 +62,10 @@ async fn the_administrator_adds_people_with_and_without_passwords_and_the_audit_
 
     browser.find("#logout").await.click().await.unwrap();
     log_in(&browser, &server, "dan", "dan's brand new password").await;
-    assert_eq!(navigation(&browser).await, ["History", "Sites", "Audit"]);
+    assert_eq!(navigation(&browser).await, ["Dashboard", "History", "Sites", "Audit"]);
     browser.find("#logout").await.click().await.unwrap();
     log_in(&browser, &server, "carol", "carol's long password").await;
-    assert_eq!(navigation(&browser).await, ["My sites"]);
+    assert_eq!(navigation(&browser).await, ["Dashboard", "My sites"]);
     assert!(!present(&browser, "#nav [data-nav='/users']").await);
     browser.close().await;
 }

@@ -13,7 +13,8 @@ async fn create_a_site_through_the_ui_and_see_it_after_a_reload() {
     let browser = Browser::start().await;
     let client = &browser.client;
 
-    server.sign_in(&browser, "/").await;
+    // The start page is the dashboard; the sites list is where sites are made.
+    server.sign_in(&browser, "/sites").await;
     browser.wait_for_text("Acme Shop").await;
     browser.wait_for_text("1 customer · 1 site · 2 environments · 1 host · 4 users").await;
 

@@ -19,7 +19,9 @@ async fn the_desktop_app_renders_the_site_list_from_its_embedded_store() {
     assert!(text.contains("Acme Outfitters"), "{text}");
 
     // The window's requests go through the in-process API: a form submit writes the store file.
-    app.client.find(Locator::Css("a.button.primary")).await.unwrap().click().await.unwrap();
+    // The start page is the dashboard; sites are made from the sites list.
+    app.client.find(Locator::Css("#nav [data-nav='/sites']")).await.unwrap().click().await.unwrap();
+    app.client.wait().for_element(Locator::Css("#new-site")).await.unwrap().click().await.unwrap();
     wait_for_text(&app, "New site").await;
     app.client.find(Locator::Css("input[name=name]")).await.unwrap().send_keys("Desk Site").await.unwrap();
     app.client.find(Locator::Css("select[name=customer_id]")).await.unwrap().select_by_label("Acme Outfitters").await.unwrap();

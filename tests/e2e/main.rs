@@ -4,6 +4,7 @@ mod administrator_manages_people;
 mod api_refuses_bad_input;
 mod browser_manages_sites;
 mod cli_runs_a_release;
+mod dashboard_shows_what_runs_where;
 mod data_survives_a_restart;
 mod desktop_app_shows_sites;
 mod desktop_file_dialogs;

@@ -34,7 +34,7 @@ async fn the_first_visitor_creates_the_administrator_and_stays_logged_in() {
     browser.find("#setup-form button[type=submit]").await.click().await.unwrap();
     assert_eq!(browser.find("#whoami-name").await.text().await.unwrap(), "Ada Admin");
     assert_eq!(browser.find("#whoami-role").await.text().await.unwrap(), "support · administrator");
-    assert_eq!(navigation(&browser).await, ["Sites", "Approvals", "Hosts", "Customers", "Users", "Audit"]);
+    assert_eq!(navigation(&browser).await, ["Dashboard", "Sites", "Approvals", "Hosts", "Customers", "Users", "Audit"]);
     browser.wait_for_text("Acme Shop").await;
     assert_eq!(browser.path().await, "/sites");
 
@@ -76,8 +76,8 @@ async fn each_role_is_offered_its_own_pages_and_a_customer_only_their_sites() {
 
     let browser = Browser::start().await;
     log_in(&browser, &server, "alice", PASSWORD).await;
-    assert_eq!(navigation(&browser).await, ["My sites"]);
-    assert_eq!(browser.find("#sites-page h1").await.text().await.unwrap(), "My sites");
+    assert_eq!(navigation(&browser).await, ["Dashboard", "My sites"]);
+    assert_eq!(browser.find("#dashboard-page h1").await.text().await.unwrap(), "My sites");
     browser.wait_for_text("Acme Shop").await;
     assert!(!browser.page_text().await.contains("Globex Portal"), "alice sees another customer's site");
     assert!(!present(&browser, "#new-site").await, "a customer is offered to create sites");
@@ -103,13 +103,13 @@ async fn each_role_is_offered_its_own_pages_and_a_customer_only_their_sites() {
 
     browser.find("#logout").await.click().await.unwrap();
     log_in(&browser, &server, "sam", PASSWORD).await;
-    assert_eq!(navigation(&browser).await, ["Sites", "Approvals", "Hosts", "Customers", "Audit"]);
+    assert_eq!(navigation(&browser).await, ["Dashboard", "Sites", "Approvals", "Hosts", "Customers", "Audit"]);
     browser.wait_for_text("Globex Portal").await;
 
     browser.find("#logout").await.click().await.unwrap();
     log_in(&browser, &server, "maria", PASSWORD).await;
-    assert_eq!(navigation(&browser).await, ["History", "Sites", "Audit"]);
-    browser.find("#history-page").await;
+    assert_eq!(navigation(&browser).await, ["Dashboard", "History", "Sites", "Audit"]);
+    browser.find("#dashboard-page").await;
     browser.close().await;
 }
 

@@ -171,6 +171,9 @@ async fn a_manager_filters_the_history_and_reads_what_a_release_cost() {
 
     let browser = Browser::start().await;
     log_in(&browser, &server, "maria", PASSWORD).await;
+    // A manager starts at the dashboard; the history is one link away.
+    browser.find("#dashboard-page").await;
+    browser.client.find(Locator::Css("#nav [data-nav='/history']")).await.unwrap().click().await.unwrap();
     browser.find("#history-page").await;
     assert_eq!(browser.find("#figure-total .figure-value").await.text().await.unwrap(), "3");
     // Every figure is the number of rows the table lists for that outcome.

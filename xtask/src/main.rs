@@ -18,10 +18,11 @@ commands:
   test          set up, check formatting and lints, build everything and run the whole test
                 suite (what CI runs)
   desktop       set up, build the web UI and start the desktop app
-  bench         run the benchmarks (router vs nginx, agent clone/upload vs cp, release history on
-                100k vs 1k releases, login timing by who is named); they print tables.
-                ROUTER_BENCH_SECONDS, AGENT_BENCH_MB, HISTORY_BENCH_RELEASES and
-                LOGIN_BENCH_ROUNDS size them
+  bench         run the benchmarks (router vs nginx, agent clone/upload vs cp, site databases
+                copied vs pg_dump/mariadb-dump/TEMPLATE, release history on 100k vs 1k
+                releases, login timing by who is named); they print tables.
+                ROUTER_BENCH_SECONDS, AGENT_BENCH_MB, DATABASE_BENCH_MB,
+                HISTORY_BENCH_RELEASES and LOGIN_BENCH_ROUNDS size them
   setup         only install what is missing";
 
 fn main() -> Result<()> {
@@ -55,6 +56,7 @@ fn main() -> Result<()> {
             setup::ensure(&root, setup::Purpose::Bench)?;
             run(cargo(&root).args(["bench", "--locked", "-p", "switchyard-router", "--bench", "router_bench"]))?;
             run(cargo(&root).args(["bench", "--locked", "-p", "switchyard-agent", "--bench", "agent_bench"]))?;
+            run(cargo(&root).args(["bench", "--locked", "-p", "switchyard-agent", "--bench", "database_bench"]))?;
             run(cargo(&root).args(["bench", "--locked", "-p", "switchyard-store", "--bench", "history_bench"]))?;
             run(cargo(&root).args(["bench", "--locked", "-p", "switchyard-service", "--bench", "login_bench"]))
         }

@@ -216,6 +216,10 @@ pub struct AgentInfo {
     /// How sites are kept apart on this host (absent from agents older than isolation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolation: Option<Isolation>,
+    /// Where the agent's router serves the sites' public traffic, so links to a site's
+    /// addresses carry the listener's port (absent from older agents, or without a listener).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_addresses: Vec<std::net::SocketAddr>,
 }
 
 /// How the agent keeps sites from each other and from itself.

@@ -145,6 +145,7 @@ pub async fn run_until(
         steps: Steps::new(layout.clone()),
         supervisor: Supervisor::new(layout.clone(), RestartPolicy::default()),
         routing,
+        public_addresses: registration.public_addresses.clone(),
     });
     let restoring = Arc::clone(&state);
     tokio::spawn(async move {

@@ -214,6 +214,7 @@ mod tests {
             steps: crate::steps::Steps::new(layout.clone()),
             supervisor: crate::supervisor::Supervisor::new(layout.clone(), Default::default()),
             routing: crate::routing::Routing::load(root.path().join("table.json")).unwrap(),
+            public_addresses: Vec::new(),
         });
         for (method, path, ..) in ENDPOINTS {
             let uri = path.replace("{env}", "web").replace("{sha256}", &"a".repeat(64));

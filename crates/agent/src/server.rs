@@ -34,6 +34,8 @@ pub struct AgentState {
     pub steps: Arc<Steps>,
     pub supervisor: Supervisor,
     pub routing: crate::routing::Routing,
+    /// The router's public listeners, as `GET /v1/agent` reports them.
+    pub public_addresses: Vec<std::net::SocketAddr>,
 }
 
 type Shared = State<Arc<AgentState>>;
@@ -111,6 +113,7 @@ async fn agent_info(State(state): Shared) -> Result<Json<AgentInfo>> {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         environments: envs::list(&state.layout)?,
         isolation: Some(crate::confine::report(&state.layout)),
+        public_addresses: state.public_addresses.clone(),
     }))
 }
 

@@ -5,12 +5,14 @@
 //! their validation; this crate adds what the server sends back.
 
 mod auth;
+mod dashboard;
 mod databases;
 mod entity;
 mod error;
 mod release;
 
 pub use auth::{AuditEntry, AuditPage, Login, Me, PasswordChange, SessionInfo, Setup, TotpCode, TotpEnrolment};
+pub use dashboard::{AddressHealth, Dashboard, EnvironmentVersion, LastRelease, NextStep, SiteDashboard};
 pub use databases::{DatabaseOrigin, RemoveSiteDatabase, SiteDatabaseEntry, SiteDatabases};
 pub use entity::{
     Account, Address, Customer, Environment, Host, HostIsolation, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site,
@@ -19,8 +21,8 @@ pub use entity::{
 pub use error::ApiError;
 pub use release::{
     AdoptSite, Candidate, CandidateManifest, CandidatePrune, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned,
-    HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, OutcomeCounts, PrunedCandidates, ReleaseDetail, ReleaseSummary,
-    SiteDatabase, SiteRuntime, StageView, TimelineEntry, WeekStats, WentLive,
+    HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, OutcomeCounts, PrunedCandidates, RehearsalEvidence, ReleaseDetail,
+    ReleaseEvidence, ReleaseSummary, SiteDatabase, SiteRuntime, StageView, TimelineEntry, WeekStats, WentLive,
 };
 pub use switchyard_core::candidate_limits::{CandidateLimitsDraft, EffectiveLimit, LimitSource, SiteCandidateLimits};
 pub use switchyard_core::record::{ChainBreak, RecordCheck, ReleaseRecordExport};

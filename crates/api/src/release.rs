@@ -138,6 +138,39 @@ pub struct ReleaseDetail {
     pub document_toml: String,
     /// Which decisions the caller may take now: any of `approve`, `reject`, `confirm`, `rollback`.
     pub allowed: Vec<String>,
+    /// What a decision rests on. Absent from an older server.
+    #[serde(default)]
+    pub evidence: ReleaseEvidence,
+}
+
+/// What a person deciding on a release needs in front of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseEvidence {
+    /// The passed rehearsal of the same candidate and document version a production run rests on.
+    pub rehearsal: Option<RehearsalEvidence>,
+    /// Where the customer tests this run now: the candidate's address (`candidate.<public>`), or
+    /// a migration's temporary address while production is checked there.
+    pub test_address: Option<String>,
+    /// The same as a link through the host's public listener (with its port when not 80).
+    pub test_url: Option<String>,
+    /// How it ended, named by what happened (`failed at step 4 of 9 (…): …`, `rolled back by
+    /// sam: …`), or what it waits for.
+    pub outcome_words: String,
+    /// When the watch window in progress ends (RFC 3339), so the page counts down.
+    pub watch_ends_at: Option<String>,
+    /// Why the decision the run waits for is not offered to this person (`sam submitted this
+    /// release and cannot approve it; …`), when it waits for a decision they cannot take.
+    pub not_offered: Option<String>,
+}
+
+/// A rehearsal as evidence: its result, and who marked it tested and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RehearsalEvidence {
+    pub release_id: i64,
+    pub outcome: Option<String>,
+    pub confirmed_by: Option<String>,
+    pub confirmed_at: Option<String>,
+    pub comment: String,
 }
 
 /// One line of a document diff.
@@ -154,6 +187,10 @@ pub struct DiffLine {
 pub struct DocumentDiff {
     pub against_version: Option<i64>,
     pub against_release: Option<i64>,
+    /// When no release came before, what production runs since the site went live without a
+    /// patch document: `go-live #1 (1.0.0)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub against_go_live: Option<String>,
     pub lines: Vec<DiffLine>,
 }
 
@@ -259,6 +296,10 @@ pub struct GoLive {
     /// rehearsals get copies of their own. Give the same ones when retrying a go-live.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub databases: Vec<SiteDatabase>,
+    /// The version this candidate is (`1.0.0`), recorded with the go-live so the dashboard
+    /// says what production runs before any release names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// One database of a site on a database server its host knows.

@@ -62,6 +62,10 @@ enum SiteCommand {
         /// SERVER is one of the host's `databases.toml`, which holds USER's password.
         #[arg(long = "database", value_parser = parse_database)]
         databases: Vec<SiteDatabase>,
+        /// The version the candidate is (`1.0.0`), recorded with the go-live so the dashboard
+        /// says what production runs before any release names it.
+        #[arg(long = "as-version")]
+        as_version: Option<String>,
         /// Give up the site's failed go-live: remove its environment and routes from the host.
         #[arg(long, conflicts_with_all = ["candidate", "ports"])]
         abandon: bool,
@@ -203,11 +207,11 @@ pub async fn run(args: SiteArgs) -> Result<i32> {
             );
             Ok(0)
         }
-        SiteCommand::GoLive { site, candidate, ports, databases, .. } => {
+        SiteCommand::GoLive { site, candidate, ports, databases, as_version, .. } => {
             let Some(candidate) = candidate else { bail!("name the candidate with --candidate <sha256>") };
             let site = remote.site(&site).await?;
             let ports = ports.map(|p| [p[0], p[1]]);
-            let request = GoLive { candidate_sha256: candidate, ports, databases };
+            let request = GoLive { candidate_sha256: candidate, ports, databases, version: as_version };
             let live: WentLive = remote.post(&format!("/sites/{}/go-live", site.id), &request).await?;
             println!(
                 "{} is live at {} (agent environment {}, go-live {}).",

@@ -9,6 +9,7 @@ pub mod history_filter;
 pub mod login_throttle;
 pub mod manifest;
 pub mod model;
+pub mod next_action;
 pub mod patch;
 pub mod record;
 pub mod validate;

@@ -23,6 +23,8 @@ type Deleted = Result<StatusCode, AppError>;
 pub fn routes() -> Router<Service> {
     Router::new()
         .route("/overview", get(overview))
+        .route("/dashboard", get(dashboard))
+        .route("/sites/{id}/dashboard", get(site_dashboard))
         .route("/customers", get(list_customers).post(create_customer))
         .route("/customers/{id}", get(customer).put(update_customer).delete(delete_customer))
         .route("/sites", get(list_sites).post(create_site))
@@ -56,6 +58,14 @@ fn created<T>(value: T) -> (StatusCode, Json<T>) {
 
 async fn overview(State(service): State<Service>, Who(caller): Who) -> Reply<Overview> {
     Ok(Json(service.overview(&caller).await?))
+}
+
+async fn dashboard(State(service): State<Service>, Who(caller): Who) -> Reply<switchyard_api::Dashboard> {
+    Ok(Json(service.dashboard(&caller).await?))
+}
+
+async fn site_dashboard(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Reply<switchyard_api::SiteDashboard> {
+    Ok(Json(service.site_dashboard(&caller, id).await?))
 }
 
 async fn list_customers(State(service): State<Service>, Who(caller): Who) -> Reply<Vec<Customer>> {

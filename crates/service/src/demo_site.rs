@@ -62,7 +62,9 @@ impl Service {
             .ok_or_else(|| ServiceError::Conflict("the demo has no site to put live".into()))?;
         let v1 = self.upload_demo(site.id, "acme-shop-1.0.0.tar.gz", sample_release(binary, "1.0.0", 1)?).await?;
         let v2 = self.upload_demo(site.id, "acme-shop-1.1.0.tar.gz", sample_release(binary, "1.1.0", 1)?).await?;
-        let live = self.go_live(&system, site.id, GoLive { candidate_sha256: v1, ports: None, databases: Vec::new() }).await?;
+        let live = self
+            .go_live(&system, site.id, GoLive { candidate_sha256: v1, ports: None, databases: Vec::new(), version: Some("1.0.0".into()) })
+            .await?;
         let template = self.patch_template(&system, site.id, "no-migration", None).await?;
         let toml = template.toml.replace(&"0".repeat(64), &v2).replace("target_version = \"1.0.0\"", "target_version = \"1.1.0\"");
         self.save_patch_document(&system, site.id, PatchDocumentDraft { toml }).await?;

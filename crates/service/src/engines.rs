@@ -26,6 +26,9 @@ pub(crate) struct Engines {
     by_host: Mutex<HashMap<i64, Arc<Engine>>>,
     /// Opens the hosts' sealed agent tokens.
     pub secrets: Arc<Secrets>,
+    /// Each host's public listeners as its agent last reported them, so a release page polled
+    /// every second links its test address without asking the agent each time.
+    public_listeners: Mutex<HashMap<i64, Vec<std::net::SocketAddr>>>,
 }
 
 impl std::fmt::Debug for Engines {
@@ -49,7 +52,14 @@ impl std::fmt::Debug for SiteEngine {
 impl Engines {
     /// `unpack_limits` go with every unpack a release sends (the site's candidate limits).
     pub fn new(candidates_dir: PathBuf, secrets: Arc<Secrets>, unpack_limits: Option<UnpackCaps>) -> Self {
-        Self { candidates_dir, unpack_limits, go_live_lock: tokio::sync::Mutex::new(()), by_host: Mutex::new(HashMap::new()), secrets }
+        Self {
+            candidates_dir,
+            unpack_limits,
+            go_live_lock: tokio::sync::Mutex::new(()),
+            by_host: Mutex::new(HashMap::new()),
+            secrets,
+            public_listeners: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The engine for `site`'s production host, and the address its releases swap.
@@ -73,6 +83,20 @@ impl Engines {
     /// Forgets a host's engine, e.g. after the host's agent address or certificate changed.
     pub fn forget(&self, host_id: i64) {
         self.lock().remove(&host_id);
+        self.listeners().remove(&host_id);
+    }
+
+    /// The host's public listeners as last reported, if its agent was asked.
+    pub fn known_listeners(&self, host_id: i64) -> Option<Vec<std::net::SocketAddr>> {
+        self.listeners().get(&host_id).cloned()
+    }
+
+    pub fn remember_listeners(&self, host_id: i64, listeners: Vec<std::net::SocketAddr>) {
+        self.listeners().insert(host_id, listeners);
+    }
+
+    fn listeners(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Vec<std::net::SocketAddr>>> {
+        self.public_listeners.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Engine>>> {

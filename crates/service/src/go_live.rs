@@ -125,6 +125,9 @@ impl Service {
             }
         };
         let go_live_id = record.id;
+        if let Some(version) = request.version.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            self.store.go_live_version(go_live_id, version).await?;
+        }
         let databases = database_bindings(&request.databases)?;
         let attempt =
             Attempt { record, site: &site, host: &host, client, public_address, production_addresses, names, sha, tarball, databases };

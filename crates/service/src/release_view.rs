@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use switchyard_api::{DecisionRecord, StageView, TimelineEntry};
-use switchyard_core::workflow::{Actor, Command, Event, Release, Stage, State};
+use switchyard_core::workflow::{Actor, Command, Event, Release, RollbackCause, Stage, State};
 use switchyard_store::TransitionRecord;
 
 /// `running`, `waiting` (for a person), `completed`, `rolled-back` or `stalled`.
@@ -17,6 +17,33 @@ pub(crate) fn status_word(release: &Release, state: &State) -> &'static str {
         State::RollbackStalled { .. } => "stalled",
         State::Completed { .. } => "completed",
         State::RolledBack { .. } => "rolled-back",
+    }
+}
+
+/// How a run ended, named by what happened (`completed`, `failed at step 4 of 9 (health
+/// check …): …`, `rejected by sam: …`, `rolled back by sam: …`), or what it waits for while
+/// it runs. The step a failure stopped at comes from the journal's states, when given.
+pub(crate) fn outcome_words(release: &Release, state: &State, journal_states: Option<&[State]>) -> String {
+    let State::RolledBack { reason, cause } = state else {
+        return match state {
+            State::Completed { .. } => "completed".into(),
+            _ => release.waiting_for(state),
+        };
+    };
+    match cause {
+        RollbackCause::Failed => match journal_states.and_then(furthest_stage) {
+            Some(index) => {
+                let title = release.stages.get(index).map(stage_title).unwrap_or_default();
+                format!("failed at step {} of {} ({title}): {reason}", index + 1, release.stages.len())
+            }
+            None => format!("failed: {reason}"),
+        },
+        RollbackCause::Rejected if reason.starts_with("rejected") => reason.clone(),
+        RollbackCause::Rejected => format!("rejected: {reason}"),
+        RollbackCause::Requested => match reason.strip_prefix("rollback requested by ") {
+            Some(rest) => format!("rolled back by {rest}"),
+            None => format!("rolled back: {reason}"),
+        },
     }
 }
 
@@ -177,6 +204,25 @@ mod tests {
         let statuses: Vec<String> = stages(&release(), &state, &[reached, state.clone()]).into_iter().map(|v| v.status).collect();
         assert_eq!(statuses, ["undone", "undone", "pending"]);
         assert_eq!(status_word(&release(), &state), "rolled-back");
+    }
+
+    #[test]
+    fn how_a_run_ended_is_named_by_what_happened() {
+        let release = release();
+        let ended = |reason: &str, cause| State::RolledBack { reason: reason.into(), cause };
+        assert_eq!(outcome_words(&release, &State::Completed { undo: vec![] }, None), "completed");
+        // A failure names the step it stopped at, from the journal.
+        let reached = [State::Running { stage: 0, undo: vec![] }, State::Running { stage: 1, undo: vec![] }];
+        let failed = ended("`stop production` failed: exit 1", RollbackCause::Failed);
+        assert_eq!(
+            outcome_words(&release, &failed, Some(&reached)),
+            format!("failed at step 2 of 3 ({}): `stop production` failed: exit 1", stage_title(&release.stages[1]))
+        );
+        assert_eq!(outcome_words(&release, &ended("rejected by sam: not now", RollbackCause::Rejected), None), "rejected by sam: not now");
+        let asked = ended("rollback requested by sam: checkout is slow", RollbackCause::Requested);
+        assert_eq!(outcome_words(&release, &asked, None), "rolled back by sam: checkout is slow");
+        let waiting = State::Running { stage: 0, undo: vec![] };
+        assert_eq!(outcome_words(&release, &waiting, None), "waiting for support's approval");
     }
 
     #[test]

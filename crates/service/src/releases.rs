@@ -12,7 +12,7 @@ use switchyard_core::access::Action;
 use switchyard_core::patch::PatchDocument;
 use switchyard_core::workflow::{Event, Release, State};
 use switchyard_engine::{Engine, EngineError, ReleaseSite, StoredConfig};
-use switchyard_store::{ReleaseRecord, SiteReleases};
+use switchyard_store::{GoLiveState, ReleaseRecord, SiteReleases};
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
@@ -56,6 +56,15 @@ impl DecisionKind {
             (Self::Confirm | Self::Reject, None) => caller.may(Action::RunRelease),
         }
     }
+
+    /// Why the caller may not take this decision on the release now, in the refusing rule's
+    /// words; `None` when they may.
+    pub(crate) fn refusal(self, caller: &Caller, loaded: &Loaded) -> Option<String> {
+        if let Err(denied) = self.permitted(caller, loaded.site.as_ref().map(|s| s.customer_id)) {
+            return Some(denied.to_string());
+        }
+        loaded.release.step(&loaded.state, &self.event(caller, "")).err().map(|refusal| refusal.to_string())
+    }
 }
 
 pub(crate) fn engine_error(error: EngineError) -> ServiceError {
@@ -78,7 +87,7 @@ pub(crate) struct Loaded {
     pub submitter: String,
 }
 
-fn parse_config(record: &ReleaseRecord) -> Result<(Release, State)> {
+pub(crate) fn parse_config(record: &ReleaseRecord) -> Result<(Release, State)> {
     let config: StoredConfig = serde_json::from_str(&record.config)
         .map_err(|e| ServiceError::Internal(format!("release {} has a configuration that does not read: {e}", record.id)))?;
     let state: State = serde_json::from_str(&record.state)
@@ -273,7 +282,7 @@ impl Service {
         let names = self.store.list_users().await?.into_iter().map(|u| (u.id, u.username)).collect();
         let (states, timeline, decisions) = read_journal(&journal, &names);
         let owner = loaded.site.as_ref().map(|s| s.customer_id);
-        let allowed = DecisionKind::ALL
+        let allowed: Vec<String> = DecisionKind::ALL
             .into_iter()
             .filter(|kind| kind.permitted(caller, owner).is_ok())
             .filter(|kind| loaded.release.step(&loaded.state, &kind.event(caller, "")).is_ok())
@@ -283,6 +292,7 @@ impl Service {
             Some(site) => self.store.candidate(site.id, &loaded.record.candidate_sha256).await?,
             None => None,
         };
+        let evidence = self.release_evidence(caller, &loaded, &journal, &states, &names, &allowed).await?;
         Ok(ReleaseDetail {
             summary: loaded.summary(),
             stages: stages(&loaded.release, &loaded.state, &states),
@@ -291,6 +301,7 @@ impl Service {
             candidate,
             document_toml: loaded.record.document_toml.clone(),
             allowed,
+            evidence,
         })
     }
 
@@ -312,7 +323,21 @@ impl Service {
                 DiffLine { kind: kind.into(), text: text.into() }
             })
             .collect();
-        Ok(DocumentDiff { against_version: previous.map(|r| r.document_version), against_release: previous.map(|r| r.id), lines })
+        // With no release before it, the document is compared with nothing, but production does
+        // run something: what the site went live with, which the diff names.
+        let against_go_live = match (previous, loaded.record.site_id) {
+            (None, Some(site_id)) => self.store.latest_go_live(site_id).await?.filter(|g| g.state == GoLiveState::Live).map(|g| {
+                let what = g.version.unwrap_or_else(|| format!("candidate {}", &g.candidate_sha256[..g.candidate_sha256.len().min(12)]));
+                format!("go-live #{} ({what})", g.id)
+            }),
+            _ => None,
+        };
+        Ok(DocumentDiff {
+            against_version: previous.map(|r| r.document_version),
+            against_release: previous.map(|r| r.id),
+            against_go_live,
+            lines,
+        })
     }
 
     /// Production runs waiting for support's approval, oldest first.

@@ -138,7 +138,10 @@ async fn a_renamed_site_keeps_serving_its_history_and_its_release_and_a_renamed_
     let (v2, v2_sha) = release(&binary, "1.1.0");
     assert_eq!(upload("shop-1.0.0.tar.gz", v1).await, v1_sha);
     assert_eq!(upload("shop-1.1.0.tar.gz", v2).await, v2_sha);
-    let live = service.go_live(&sam, site.id, GoLive { candidate_sha256: v1_sha, ports: None, databases: Vec::new() }).await.unwrap();
+    let live = service
+        .go_live(&sam, site.id, GoLive { candidate_sha256: v1_sha, ports: None, databases: Vec::new(), version: None })
+        .await
+        .unwrap();
     assert_eq!(live.environment, "acme-shop-blue");
     assert_eq!(version_at(public).await, "1.0.0");
     let template = service.patch_template(&alice, site.id, "no-migration", None).await.unwrap();

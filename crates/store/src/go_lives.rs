@@ -84,6 +84,8 @@ pub struct GoLiveRecord {
     pub environment: String,
     pub ports: [u16; 2],
     pub started_by: String,
+    /// The version it puts live, when the person who started it named one.
+    pub version: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -113,6 +115,7 @@ struct GoLiveRow {
     blue_port: i64,
     green_port: i64,
     started_by: String,
+    version: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -136,6 +139,7 @@ impl TryFrom<GoLiveRow> for GoLiveRecord {
             tries: r.tries,
             environment: r.environment,
             started_by: r.started_by,
+            version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -143,7 +147,7 @@ impl TryFrom<GoLiveRow> for GoLiveRecord {
 }
 
 const SELECT: &str = "SELECT id, site_id, kind, candidate_sha256, state, step, last_error, tries, environment, blue_port, green_port, \
-     started_by, created_at, updated_at FROM go_lives";
+     started_by, version, created_at, updated_at FROM go_lives";
 
 impl Store {
     /// Journals a new attempt, running. Refused while the site has an unfinished one.
@@ -182,6 +186,13 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.map(GoLiveRecord::try_from).transpose()
+    }
+
+    /// Records the version the attempt puts live, as its starter named it (a retry may name it
+    /// again, or correct it).
+    pub async fn go_live_version(&self, id: i64, version: &str) -> Result<(), StoreError> {
+        let result = sqlx::query("UPDATE go_lives SET version = $2 WHERE id = $1").bind(id).bind(version).execute(&self.pool).await?;
+        affected(result, "go-live", id)
     }
 
     /// Marks the attempt running again for a retry, with the candidate this try deploys, and

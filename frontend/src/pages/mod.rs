@@ -6,6 +6,7 @@ pub mod audit;
 pub mod candidates;
 pub mod charts;
 pub mod customers;
+pub mod dashboard;
 pub mod history;
 pub mod hosts;
 pub mod login;

@@ -71,6 +71,7 @@ pub fn SiteDetailPage() -> impl IntoView {
                             {support.then(|| view! { <a class="button" href=format!("/sites/{}/edit", site.id)>"Edit"</a> })}
                         </div>
                     </header>
+                    <super::dashboard::SiteStatusCard site_id=site.id />
                     <CandidatesCard site_id=site.id may_upload=rehearses may_delete=support />
                     {rehearses.then(|| view! { <StartRehearsalCard site_id=site.id /> })}
                     <SiteReleasesCard site_id=site.id />

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::env::derived;
-use super::{Catalog, Consistency, DatabaseBinding, MadeDatabase, MadeFor};
+use super::{Catalog, Consistency, DatabaseBinding, DatabaseStats, MadeDatabase, MadeFor};
 use crate::error::{io_context, AgentError, Result};
 use crate::layout::{write_atomic, Layout};
 
@@ -25,6 +25,10 @@ struct Copied {
     /// The login the site uses it with: the copy's objects belong to it.
     user: String,
     copy: String,
+    /// What the copy held when it was taken: a restore is checked against it without reading
+    /// the snapshot again while requests are held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    taken: Option<DatabaseStats>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -90,9 +94,11 @@ pub async fn take(
                 database: b.database.clone(),
                 user: b.user.clone(),
                 copy: derived(&b.database, &label),
+                taken: None,
             })
             .collect(),
     };
+    let mut record = record;
     write(layout, volume, snapshot, &record)?;
     let mut catalog = Catalog::load(layout.root())?;
     // Registered too, so support sees them beside the site's databases (kept while the
@@ -103,7 +109,7 @@ pub async fn take(
         catalog.remember_database(MadeDatabase::new(&entry.server, &entry.copy, None, &site, made_for))?;
     }
     let mut lines = Vec::new();
-    for entry in &record.databases {
+    for entry in &mut record.databases {
         let server = catalog.server(&entry.server)?;
         server.copy(&entry.database, &entry.copy, &entry.user, consistency).await?;
         let taken = server.stats(&entry.copy).await?;
@@ -128,7 +134,9 @@ pub async fn take(
             taken.tables.len(),
             taken.rows()
         ));
+        entry.taken = Some(taken);
     }
+    write(layout, volume, snapshot, &record)?;
     tracing::info!("took the snapshot {snapshot} of the databases of volume {volume}");
     Ok(lines)
 }
@@ -150,7 +158,11 @@ pub async fn restore(layout: &Layout, volume: &str, snapshot: &str) -> Result<Ve
             )));
         }
         server.copy(&entry.copy, &entry.database, &entry.user, Consistency::Quiesced).await?;
-        let (expected, got) = (server.stats(&entry.copy).await?, server.stats(&entry.database).await?);
+        let expected = match &entry.taken {
+            Some(taken) => taken.clone(),
+            None => server.stats(&entry.copy).await?,
+        };
+        let got = server.stats(&entry.database).await?;
         got.verify_copy_of(&expected).map_err(|difference| {
             AgentError::CommandFailed(format!(
                 "database {} restored from its snapshot does not match it ({difference}); retry the restore with the site stopped",

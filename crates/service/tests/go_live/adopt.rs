@@ -166,8 +166,10 @@ async fn a_running_site_is_adopted_without_a_failed_request_then_released_and_ro
     let again = service.adopt_site(&sam, f.site_id, adopt(dir.display().to_string(), port)).await.unwrap_err();
     assert!(matches!(&again, ServiceError::Conflict(m) if m.contains("already live")), "{again:?}");
     let v1 = f.upload("notes-1.0.0.tar.gz", sample_site("1.0.0", "")).await;
-    let go_live =
-        service.go_live(&sam, f.site_id, GoLive { candidate_sha256: v1.clone(), ports: None, databases: Vec::new() }).await.unwrap_err();
+    let go_live = service
+        .go_live(&sam, f.site_id, GoLive { candidate_sha256: v1.clone(), ports: None, databases: Vec::new(), version: None })
+        .await
+        .unwrap_err();
     assert!(matches!(&go_live, ServiceError::Conflict(m) if m.contains("already live")), "{go_live:?}");
 
     // The next release follows from the adopted environment, under load at the public address.

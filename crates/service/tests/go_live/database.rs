@@ -51,11 +51,14 @@ async fn a_postgresql_site_goes_live_bound_to_its_database_and_migrates_it() {
     // A name that could not be a database is refused before the host is asked.
     let bad = SiteDatabase { name: "default".into(), server: "main".into(), database: "shop; drop".into(), user: "shop".into() };
     let system = Caller::system();
-    let refused = f.service.go_live(&system, f.site_id, GoLive { candidate_sha256: sha.clone(), ports: None, databases: vec![bad] }).await;
+    let refused = f
+        .service
+        .go_live(&system, f.site_id, GoLive { candidate_sha256: sha.clone(), ports: None, databases: vec![bad], version: None })
+        .await;
     assert!(matches!(refused, Err(ServiceError::Invalid(_))), "{refused:?}");
 
     let database = SiteDatabase { name: "default".into(), server: "main".into(), database: "shop".into(), user: "shop".into() };
-    let request = GoLive { candidate_sha256: sha, ports: None, databases: vec![database] };
+    let request = GoLive { candidate_sha256: sha, ports: None, databases: vec![database], version: None };
     f.service.go_live(&system, f.site_id, request).await.unwrap_or_else(|e| panic!("{e}\n{}", f.log()));
     // The migration ran on production's database, as the site's own login.
     assert_eq!(psql(&server, "shop", "shop", "shoppassword", "select note from visits").as_deref(), Some("migrated at go-live"));

@@ -17,7 +17,7 @@ use switchyard_service::{Caller, ServiceError};
 use switchyard_store::GoLiveState;
 
 pub(crate) fn request(sha: &str) -> GoLive {
-    GoLive { candidate_sha256: sha.to_owned(), ports: None, databases: Vec::new() }
+    GoLive { candidate_sha256: sha.to_owned(), ports: None, databases: Vec::new(), version: None }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -151,14 +151,14 @@ async fn a_port_taken_on_the_host_is_a_conflict_not_an_unreachable_host_and_a_re
     let busy = taken.local_addr().unwrap().port();
     let green = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let good = f.upload("notes-1.0.0.tar.gz", sample_site("1.0.0", "")).await;
-    let ports = GoLive { candidate_sha256: good.clone(), ports: Some([busy, green]), databases: Vec::new() };
+    let ports = GoLive { candidate_sha256: good.clone(), ports: Some([busy, green]), databases: Vec::new(), version: None };
     let refused = f.service.go_live(&me, f.site_id, ports.clone()).await.unwrap_err();
     assert!(
         matches!(&refused, ServiceError::Conflict(m) if m.contains(&format!("port {busy}")) && m.contains("already in use")),
         "{refused:?}"
     );
 
-    let other = GoLive { candidate_sha256: good.clone(), ports: Some([green, busy]), databases: Vec::new() };
+    let other = GoLive { candidate_sha256: good.clone(), ports: Some([green, busy]), databases: Vec::new(), version: None };
     let moved = f.service.go_live(&me, f.site_id, other).await.unwrap_err();
     assert!(matches!(&moved, ServiceError::Invalid(_)) && moved.to_string().contains("abandon it to choose others"), "{moved:?}");
 

@@ -58,8 +58,10 @@ async fn a_site_runtime_manifest_puts_a_bare_tarball_live_and_its_release_runs_b
     let v1 = f.upload("notes-1.0.0.tar.gz", bare_release("1.0.0")).await;
 
     // Without a runtime manifest the bare tarball cannot go live.
-    let refused =
-        service.go_live(&sam, f.site_id, GoLive { candidate_sha256: v1.clone(), ports: None, databases: Vec::new() }).await.unwrap_err();
+    let refused = service
+        .go_live(&sam, f.site_id, GoLive { candidate_sha256: v1.clone(), ports: None, databases: Vec::new(), version: None })
+        .await
+        .unwrap_err();
     assert!(refused.to_string().contains("runtime manifest"), "the refusal names the way out: {refused}");
 
     let broken = SiteRuntime { manifest: Some("[web]\ncommand = \"x\"\nport = 8000\n".into()) };
@@ -76,7 +78,7 @@ async fn a_site_runtime_manifest_puts_a_bare_tarball_live_and_its_release_runs_b
     assert_eq!(set.runtime_manifest.as_deref(), Some(manifest.as_str()));
     assert_eq!(service.site(&alice, f.site_id).await.unwrap().site.runtime_manifest.as_deref(), Some(manifest.as_str()));
 
-    service.go_live(&sam, f.site_id, GoLive { candidate_sha256: v1, ports: None, databases: Vec::new() }).await.unwrap();
+    service.go_live(&sam, f.site_id, GoLive { candidate_sha256: v1, ports: None, databases: Vec::new(), version: None }).await.unwrap();
     assert_eq!(f.served_version().await, "1.0.0");
 
     let v2 = f.upload("notes-1.1.0.tar.gz", bare_release("1.1.0")).await;

@@ -58,7 +58,7 @@ async fn the_sites_customer_sees_its_databases_and_only_support_removes_a_leftov
     let sha = f.upload("visits-1.0.0.tar.gz", tarball(&[("switchyard.toml", MANIFEST, 0o644)])).await;
     let database = SiteDatabase { name: "default".into(), server: "main".into(), database: "shop".into(), user: "shop".into() };
     let system = Caller::system();
-    let go = GoLive { candidate_sha256: sha, ports: None, databases: vec![database] };
+    let go = GoLive { candidate_sha256: sha, ports: None, databases: vec![database], version: None };
     f.service.go_live(&system, f.site_id, go).await.unwrap_or_else(|e| panic!("{e}\n{}", f.log()));
 
     // A rehearsal's copy whose environment was removed by hand: a leftover.

@@ -16,6 +16,14 @@ pub fn DocumentDiffCard(release_id: i64, detail: RwSignal<Option<ApiResult<Relea
             <h2>{move || format!("Patch document v{}", version().unwrap_or_default())}</h2>
             {render_loadable(diff, |diff: DocumentDiff| {
                 let against = match (diff.against_version, diff.against_release) {
+                    (None, None) if diff.against_go_live.is_some() => view! {
+                        <p class="muted" id="diff-against">
+                            {format!(
+                                "No release with a patch document came before: production runs what {} put live. Every line is new.",
+                                diff.against_go_live.clone().unwrap_or_default()
+                            )}
+                        </p>
+                    }.into_any(),
                     (Some(version), Some(release)) => view! {
                         <p class="muted" id="diff-against">
                             "Compared with version " {version} ", last released to production by "

@@ -4,6 +4,7 @@
 
 mod actions;
 mod diff;
+mod evidence;
 mod live;
 
 use crate::api;
@@ -89,6 +90,9 @@ pub fn ReleasePage() -> impl IntoView {
                 Some(Ok(())) => view! {
                     <ReleaseHeader summary=summary now=now />
                     <actions::ReleaseActions detail=detail reload=reload />
+                    <evidence::EvidenceCard detail=detail now=now />
+                    // The diff is what a reviewer reads first, before how the run went.
+                    <diff::DocumentDiffCard release_id=release_id.get_untracked() detail=detail />
                     <div class="release-grid">
                         <live::Stages detail=detail />
                         <live::Measurements detail=detail />
@@ -96,7 +100,6 @@ pub fn ReleasePage() -> impl IntoView {
                     <live::Timeline detail=detail />
                     <live::Decisions detail=detail />
                     <live::Artifacts detail=detail />
-                    <diff::DocumentDiffCard release_id=release_id.get_untracked() detail=detail />
                 }.into_any(),
             }}
         </section>
