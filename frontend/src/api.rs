@@ -161,6 +161,14 @@ pub async fn set_site_candidate_limits(
     put(&format!("/sites/{id}/candidate-limits"), limits).await
 }
 
+pub async fn site_databases(site_id: i64) -> ApiResult<switchyard_api::SiteDatabases> {
+    get(&format!("/sites/{site_id}/databases")).await
+}
+
+pub async fn remove_site_database(site_id: i64, request: &switchyard_api::RemoveSiteDatabase) -> ApiResult<switchyard_api::SiteDatabases> {
+    post(&format!("/sites/{site_id}/databases/remove"), request).await
+}
+
 pub async fn customers() -> ApiResult<Vec<Customer>> {
     get("/customers").await
 }

@@ -18,6 +18,7 @@ mod people;
 mod people_log_in_by_role;
 mod release_journeys;
 mod serving_survives_the_server;
+mod site_page_shows_databases;
 mod stock_applications;
 mod stock_applications_on_database_servers;
 mod wildcard_addresses_served;

@@ -444,3 +444,81 @@ pub struct RouteChange<T> {
 pub struct ReplaceTable {
     pub table: switchyard_router::RouteTable,
 }
+
+/// `GET /v1/databases`: per server of the host's `databases.toml`, the databases its
+/// environments bind and the ones the agent made (a clone's, a snapshot's). No password and no
+/// login name is ever in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseList {
+    pub servers: Vec<ServerDatabases>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerDatabases {
+    pub server: String,
+    pub kind: crate::databases::DatabaseKind,
+    pub databases: Vec<ListedDatabase>,
+    /// Why sizes could not be read (the server did not answer), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// Where a listed database comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseOrigin {
+    /// The operator's: declared for a site and bound by its environments. Never removed.
+    Declared,
+    /// The agent's private copy for an environment (a rehearsal, a no-migration candidate).
+    Clone,
+    /// The agent's copy kept by a data volume's snapshot.
+    Snapshot,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedDatabase {
+    pub database: String,
+    pub origin: DatabaseOrigin,
+    /// The key of the site the agent made it for; `None` for a declared one (its site is that
+    /// of the environments in `used_by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// What the agent made it for, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_for: Option<crate::databases::MadeFor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_at: Option<String>,
+    /// The environments bound to it now.
+    pub used_by: Vec<DatabaseUse>,
+    /// Made by the agent and kept by nothing (no environment binds it, its snapshot is gone):
+    /// `POST /v1/databases/{server}/{database}/remove` drops it and its login.
+    pub leftover: bool,
+    /// `None` when the server has no such database (a copy broken off before it was made,
+    /// whose login may still exist) or its size could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<crate::databases::DatabaseSize>,
+}
+
+/// An environment bound to a database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseUse {
+    pub env: String,
+    /// The environment's site key.
+    pub site: String,
+    /// What the site calls it (`default` is `DATABASE_URL`).
+    pub binding: String,
+}
+
+/// `POST /v1/databases/{server}/{database}/remove`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveDatabase {
+    pub op_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedDatabase {
+    pub server: String,
+    pub database: String,
+    /// Whether a login the agent had made for it was removed too.
+    pub login_removed: bool,
+}

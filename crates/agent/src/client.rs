@@ -294,6 +294,17 @@ impl AgentClient {
         self.call("restore a data volume", Method::POST, &format!("/v1/volumes/{volume}/restore"), Some(req)).await
     }
 
+    /// The host's databases per server: bound, made by the agent, leftovers, sizes.
+    pub async fn databases(&self) -> Result<DatabaseList> {
+        self.call("list the databases", Method::GET, "/v1/databases", None::<&()>).await
+    }
+
+    /// Removes a leftover database the agent made (and its login); once per `op_id`.
+    pub async fn remove_database(&self, server: &str, database: &str, op_id: &str) -> Result<RemovedDatabase> {
+        let req = RemoveDatabase { op_id: op_id.to_owned() };
+        self.call("remove a leftover database", Method::POST, &format!("/v1/databases/{server}/{database}/remove"), Some(&req)).await
+    }
+
     /// The router's table: what every public address serves.
     pub async fn routes(&self) -> Result<RouteTable> {
         self.call("read the route table", Method::GET, "/v1/routes", None::<&()>).await

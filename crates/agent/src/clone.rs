@@ -41,7 +41,8 @@ pub async fn clone_env(layout: &Layout, source: &str, target: &str, port: u16, s
         config.volume = Some(private.clone());
     }
     // Its databases: the source's when the two share their data, else copies of its own.
-    let bindings = crate::databases::env::clone_for(layout, &config.databases, target, share_volume).await;
+    let site = crate::site_users::site_key(source, &config).to_owned();
+    let bindings = crate::databases::env::clone_for(layout, &config.databases, target, &site, share_volume).await;
     let bindings = match bindings {
         Ok(bindings) => bindings,
         Err(e) => {

@@ -53,6 +53,20 @@ pub const ENDPOINTS: &[(&str, &str, &str, Option<&str>, &str)] = &[
         "SyncReport",
     ),
     (
+        "get",
+        "/v1/databases",
+        "The host's databases per server: bound by environments or made by the agent, sizes, leftovers",
+        None,
+        "DatabaseList",
+    ),
+    (
+        "post",
+        "/v1/databases/{server}/{database}/remove",
+        "Remove a leftover database the agent made, and its login (409 while something keeps it)",
+        Some("RemoveDatabase"),
+        "RemovedDatabase",
+    ),
+    (
         "post",
         "/v1/volumes/{volume}/snapshot",
         "Take a consistent snapshot of a data volume (SQLite through the online backup API)",

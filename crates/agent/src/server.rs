@@ -72,7 +72,9 @@ pub fn app(state: Arc<AgentState>) -> Router {
         .route("/v1/envs/{env}/process/{action}", post(process_action))
         .route("/v1/envs/{env}/sync", post(sync_env))
         .route("/v1/volumes/{volume}/snapshot", post(snapshot_volume))
-        .route("/v1/volumes/{volume}/restore", post(restore_volume));
+        .route("/v1/volumes/{volume}/restore", post(restore_volume))
+        .route("/v1/databases", get(list_databases))
+        .route("/v1/databases/{server}/{database}/remove", post(remove_database));
     Router::new()
         .route("/v1/agent", get(agent_info))
         .route("/v1/openapi.json", get(openapi))
@@ -303,6 +305,27 @@ async fn restore_volume(
         volumes::restore(&state.layout, &volume, &req.snapshot).await
     };
     Ok(Json(state.ops.once(&req.op_id, &format!("restore:{volume}"), &req, work).await?))
+}
+
+async fn list_databases(State(state): Shared) -> Result<Json<DatabaseList>> {
+    Ok(Json(crate::databases::inventory::list(&state.layout).await?))
+}
+
+async fn remove_database(
+    State(state): Shared,
+    Path((server, database)): Path<(String, String)>,
+    ApiJson(req): ApiJson<RemoveDatabase>,
+) -> Result<Json<RemovedDatabase>> {
+    crate::databases::check_identifier("database", &database)?;
+    // Never beside the clone or snapshot that is making it (a retry of a finished removal
+    // finds no entry and needs no lock: its answer is the recorded one).
+    let key = crate::databases::inventory::lock_key(&state.layout, &server, &database);
+    let _owner = match &key {
+        Some(key) => Some(state.env_locks.lock(key).await),
+        None => None,
+    };
+    let work = crate::databases::inventory::remove(&state.layout, &server, &database);
+    Ok(Json(state.ops.once(&req.op_id, &format!("remove-database:{server}/{database}"), &req, work).await?))
 }
 
 async fn artifact_info(State(state): Shared, Path(sha256): Path<String>) -> Result<Json<ArtifactInfo>> {

@@ -6,12 +6,14 @@
 
 mod auth;
 mod dashboard;
+mod databases;
 mod entity;
 mod error;
 mod release;
 
 pub use auth::{AuditEntry, AuditPage, Login, Me, PasswordChange, SessionInfo, Setup, TotpCode, TotpEnrolment};
 pub use dashboard::{AddressHealth, Dashboard, EnvironmentVersion, LastRelease, NextStep, SiteDashboard};
+pub use databases::{DatabaseOrigin, RemoveSiteDatabase, SiteDatabaseEntry, SiteDatabases};
 pub use entity::{
     Account, Address, Customer, Environment, Host, HostIsolation, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site,
     SiteDetail, User,

@@ -4,6 +4,7 @@
 //! socket of its own, so the desktop app dispatches the same routes in-process.
 
 mod candidate_routes;
+mod database_routes;
 mod error;
 mod extract;
 mod record_routes;
@@ -63,6 +64,7 @@ pub fn api_router_with(service: Service, config: HttpConfig) -> Router {
         .merge(release_routes::routes())
         .merge(record_routes::routes())
         .merge(candidate_routes::routes())
+        .merge(database_routes::routes())
         .with_state(service)
         .layer(axum::middleware::from_fn(request_guard::guard))
         .layer(Extension(Arc::new(config)));

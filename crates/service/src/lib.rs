@@ -27,6 +27,7 @@ mod release_view;
 mod releases;
 mod second_factor;
 mod secrets;
+mod site_databases;
 mod site_limits;
 mod site_runtime;
 mod totp;

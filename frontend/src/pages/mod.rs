@@ -12,6 +12,7 @@ pub mod hosts;
 pub mod login;
 pub mod patches;
 pub mod release;
+pub mod site_databases;
 pub mod site_detail;
 pub mod site_form;
 pub mod site_limits;

@@ -1,7 +1,9 @@
-//! A site's page: its release candidates, rehearsals and releases, and (for staff) its
-//! environments, addresses and accounts, each with a form to add more for support.
+//! A site's page: its release candidates, rehearsals and releases, its data (databases), and
+//! (for staff) its environments, addresses and accounts, each with a form to add more for
+//! support.
 
 use super::candidates::CandidatesCard;
+use super::site_databases::SiteDatabasesCard;
 use super::site_limits::CandidateLimitsCard;
 use super::site_releases::{SiteReleasesCard, StartRehearsalCard};
 use super::site_runtime::RuntimeManifestCard;
@@ -73,6 +75,7 @@ pub fn SiteDetailPage() -> impl IntoView {
                     <CandidatesCard site_id=site.id may_upload=rehearses may_delete=support />
                     {rehearses.then(|| view! { <StartRehearsalCard site_id=site.id /> })}
                     <SiteReleasesCard site_id=site.id />
+                    <SiteDatabasesCard site_id=site.id may_remove=support />
                     {(!customer).then(|| view! {
                         <RuntimeManifestCard site_id=site.id manifest=site.runtime_manifest.clone() editable=support />
                         <CandidateLimitsCard site_id=site.id limits=detail.candidate_limits editable=support />

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::made::{self, MadeDatabase};
 use super::{DatabaseKind, Server};
 use crate::error::{io_context, AgentError, Result};
 use crate::layout::write_atomic;
@@ -70,6 +71,7 @@ pub struct Catalog {
     root: PathBuf,
     operator: OperatorFile,
     agent: Vec<Login>,
+    made: Vec<MadeDatabase>,
 }
 
 impl std::fmt::Debug for AgentLogins {
@@ -97,7 +99,12 @@ impl Catalog {
         let operator_path = operator_file(root);
         let operator: OperatorFile = read_private(&operator_path)?.unwrap_or_default();
         let agent: AgentLogins = read_private(&agent_file(root))?.unwrap_or_default();
-        Ok(Catalog { root: root.to_owned(), operator, agent: agent.logins })
+        Ok(Catalog { root: root.to_owned(), operator, agent: agent.logins, made: made::read(root)? })
+    }
+
+    /// Every server of `databases.toml`, by name.
+    pub fn servers(&self) -> impl Iterator<Item = Server<'_>> {
+        self.operator.servers.iter().map(|(name, config)| Server { name, config })
     }
 
     pub fn server<'a>(&'a self, name: &'a str) -> Result<Server<'a>> {
@@ -133,6 +140,32 @@ impl Catalog {
         self.save_agent_logins()
     }
 
+    /// Registers a database the agent is about to make (before it makes it, so a crash never
+    /// leaves one it does not know of), replacing an earlier entry of the same database.
+    pub fn remember_database(&mut self, made: MadeDatabase) -> Result<()> {
+        self.made = made::change(&self.root, |all| {
+            all.retain(|m| !(m.server == made.server && m.database == made.database));
+            all.push(made);
+        })?;
+        Ok(())
+    }
+
+    /// Forgets a database the agent made, once it was dropped.
+    pub fn forget_database(&mut self, server: &str, database: &str) -> Result<()> {
+        self.made = made::change(&self.root, |all| all.retain(|m| !(m.server == server && m.database == database)))?;
+        Ok(())
+    }
+
+    /// Every database the agent made and has not dropped.
+    pub fn made_databases(&self) -> &[MadeDatabase] {
+        &self.made
+    }
+
+    /// The register's entry of `database` on `server`, if the agent made it.
+    pub fn made(&self, server: &str, database: &str) -> Option<&MadeDatabase> {
+        self.made.iter().find(|m| m.server == server && m.database == database)
+    }
+
     fn save_agent_logins(&self) -> Result<()> {
         let text = toml::to_string(&AgentLogins { logins: self.agent.clone() })
             .map_err(|e| AgentError::Internal(format!("cannot encode the database logins: {e}")))?;
@@ -159,7 +192,7 @@ fn read_private<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>
 }
 
 /// The file written 0600 (`write_atomic`'s mode) in a directory only the agent enters.
-fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+pub(super) fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io_context(format!("cannot create {}", dir.display())))?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))

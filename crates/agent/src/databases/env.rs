@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use super::{random_password, Catalog, Consistency, DatabaseBinding, Login};
+use super::{random_password, Catalog, Consistency, DatabaseBinding, Login, MadeDatabase, MadeFor};
 use crate::error::{AgentError, Result};
 use crate::layout::Layout;
 
@@ -22,8 +22,15 @@ pub(super) fn derived(name: &str, env: &str) -> String {
 }
 
 /// The bindings of a clone named `target` of an environment bound to `bindings`: the same ones
-/// when it shares its source's data, else a copy of each database under a login of its own.
-pub async fn clone_for(layout: &Layout, bindings: &[DatabaseBinding], target: &str, share: bool) -> Result<Vec<DatabaseBinding>> {
+/// when it shares its source's data, else a copy of each database under a login of its own,
+/// registered as made for `target` of site `site` (its key).
+pub async fn clone_for(
+    layout: &Layout,
+    bindings: &[DatabaseBinding],
+    target: &str,
+    site: &str,
+    share: bool,
+) -> Result<Vec<DatabaseBinding>> {
     if share || bindings.is_empty() {
         return Ok(bindings.to_vec());
     }
@@ -33,6 +40,8 @@ pub async fn clone_for(layout: &Layout, bindings: &[DatabaseBinding], target: &s
         let (database, user, password) = (derived(&binding.database, target), derived(&binding.user, target), random_password());
         // Remembered first: a login that exists on the server is never one the agent forgot.
         catalog.remember_login(Login { server: binding.server.clone(), user: user.clone(), password: password.clone() })?;
+        let made_for = MadeFor::Environment { env: target.to_owned() };
+        catalog.remember_database(MadeDatabase::new(&binding.server, &database, Some(&user), site, made_for))?;
         let server = catalog.server(&binding.server)?;
         server.ensure_login(&user, &password).await?;
         server.copy(&binding.database, &database, &user, Consistency::Live).await?;
@@ -47,7 +56,7 @@ pub async fn replace_from(layout: &Layout, from: &[DatabaseBinding], to: &[Datab
     if to.is_empty() {
         return Ok(Vec::new());
     }
-    let catalog = Catalog::load(layout.root())?;
+    let mut catalog = Catalog::load(layout.root())?;
     let mut copied = Vec::new();
     for target in to {
         let Some(source) = from.iter().find(|b| b.name == target.name) else {
@@ -65,8 +74,22 @@ pub async fn replace_from(layout: &Layout, from: &[DatabaseBinding], to: &[Datab
                 target.name, source.server, target.server
             )));
         }
+        // The copies made beside an agent-made target are registered with it, so a sync broken
+        // off leaves no database the agent does not know of (owned by the target's login).
+        let made = catalog.made(&target.server, &target.database).map(|m| (m.site.clone(), m.made_for.clone()));
+        let transient = super::replacement_names(&target.database);
+        if let Some((site, made_for)) = &made {
+            for name in &transient {
+                catalog.remember_database(MadeDatabase::new(&target.server, name, None, site, made_for.clone()))?;
+            }
+        }
+        catalog.server(&target.server)?.replace(&source.database, &target.database, &target.user).await?;
+        if made.is_some() {
+            for name in &transient {
+                catalog.forget_database(&target.server, name)?;
+            }
+        }
         let server = catalog.server(&target.server)?;
-        server.replace(&source.database, &target.database, &target.user).await?;
         let (expected, got) = (server.stats(&source.database).await?, server.stats(&target.database).await?);
         got.verify_copy_of(&expected).map_err(|difference| {
             AgentError::CommandFailed(format!(
@@ -93,6 +116,7 @@ pub async fn drop_owned(layout: &Layout, bindings: &[DatabaseBinding]) -> Result
             server.drop_login(&binding.user).await?;
         }
         catalog.forget_login(&binding.server, &binding.user)?;
+        catalog.forget_database(&binding.server, &binding.database)?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! moves its tables into the emptied database with one `RENAME TABLE`.
 
 use super::run::{pipe, Tool};
-use super::{DatabaseStats, ServerConfig, TableStats};
+use super::{DatabaseSize, DatabaseStats, ServerConfig, TableStats};
 use crate::error::{AgentError, Result};
 
 fn connect(tool: &str, c: &ServerConfig) -> Tool {
@@ -110,4 +110,20 @@ pub(super) async fn stats(c: &ServerConfig, database: &str) -> Result<DatabaseSt
         tables.push(TableStats { table: table.to_owned(), rows, checksum });
     }
     Ok(DatabaseStats { size_bytes, tables })
+}
+
+pub(super) async fn size(c: &ServerConfig, database: &str) -> Result<Option<DatabaseSize>> {
+    let doing = format!("read the size of {database}");
+    // One row when the database exists, none otherwise.
+    let statement = format!(
+        "SELECT (SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.TABLES WHERE table_schema = '{database}'), \
+         (SELECT COUNT(*) FROM information_schema.TABLES WHERE table_schema = '{database}' AND table_type = 'BASE TABLE') \
+         FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{database}'"
+    );
+    let row = sql(c, &statement, &doing).await?;
+    let Some(row) = row.lines().map(str::trim).find(|l| !l.is_empty()) else { return Ok(None) };
+    let (size, tables) = row.split_once('\t').unwrap_or((row, "0"));
+    let size_bytes = size.parse().map_err(|_| AgentError::Internal(format!("cannot {doing}: size {size:?}")))?;
+    let tables = tables.parse().map_err(|_| AgentError::Internal(format!("cannot {doing}: table count {tables:?}")))?;
+    Ok(Some(DatabaseSize { size_bytes, tables }))
 }

@@ -12,6 +12,8 @@
 
 mod catalog;
 pub mod env;
+pub mod inventory;
+mod made;
 mod mariadb;
 mod postgres;
 mod run;
@@ -22,6 +24,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{Catalog, Login, ServerConfig};
+pub use made::{MadeDatabase, MadeFor};
 
 use crate::error::{AgentError, Result};
 
@@ -107,6 +110,15 @@ impl DatabaseStats {
     }
 }
 
+/// How big a database is, read from the server's catalogs alone (no table is scanned, unlike
+/// [`DatabaseStats`], so listing a host's databases stays cheap however big they are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseSize {
+    /// On disk (PostgreSQL: `pg_database_size`; MariaDB: data and index length of its tables).
+    pub size_bytes: u64,
+    pub tables: u64,
+}
+
 /// A server of the catalog, with what the agent does on it.
 #[derive(Debug)]
 pub struct Server<'a> {
@@ -150,7 +162,7 @@ impl Server<'_> {
             check_identifier("database", name)?;
         }
         check_identifier("user", owner)?;
-        let incoming = format!("{}_in", target.chars().take(58).collect::<String>());
+        let [incoming, _] = replacement_names(target);
         self.copy(source, &incoming, owner, Consistency::Live).await?;
         match self.config.kind {
             DatabaseKind::Postgresql => postgres::swap_in(self.config, &incoming, target).await,
@@ -205,6 +217,16 @@ impl Server<'_> {
         }
     }
 
+    /// The database's size and number of tables, or `None` when the server has no such
+    /// database (a copy broken off before it was made).
+    pub async fn size(&self, database: &str) -> Result<Option<DatabaseSize>> {
+        check_identifier("database", database)?;
+        match self.config.kind {
+            DatabaseKind::Postgresql => postgres::size(self.config, database).await,
+            DatabaseKind::Mariadb => mariadb::size(self.config, database).await,
+        }
+    }
+
     /// The variables a site connecting as `user` with `password` is given: `DATABASE_URL`
     /// (suffixed for a binding not named `default`) and the kind's own.
     pub fn connection_env(&self, binding: &DatabaseBinding, password: &str) -> BTreeMap<String, String> {
@@ -239,6 +261,13 @@ impl Server<'_> {
         }
         env
     }
+}
+
+/// The databases [`Server::replace`] makes beside `target` while it runs: the copy coming in
+/// and (PostgreSQL) the old one going out. Both are gone when it returns.
+pub fn replacement_names(target: &str) -> [String; 2] {
+    let stem: String = target.chars().take(58).collect();
+    [format!("{stem}_in"), format!("{stem}_old")]
 }
 
 /// Database and user names the agent puts in SQL: letters, digits and `_`, starting with a

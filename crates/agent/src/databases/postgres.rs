@@ -4,7 +4,7 @@
 //! RENAME` to put a replacing copy in place in one step.
 
 use super::run::{pipe, Tool};
-use super::{Consistency, DatabaseStats, ServerConfig, TableStats};
+use super::{Consistency, DatabaseSize, DatabaseStats, ServerConfig, TableStats};
 use crate::error::{AgentError, Result};
 
 fn connect(tool: &str, c: &ServerConfig) -> Tool {
@@ -56,7 +56,7 @@ pub(super) async fn copy(c: &ServerConfig, source: &str, target: &str, owner: &s
 /// one has its name. Renames need the databases idle, so their connections are closed.
 pub(super) async fn swap_in(c: &ServerConfig, incoming: &str, target: &str) -> Result<()> {
     let doing = format!("put the copy {incoming} in place of {target}");
-    let old = format!("{}_old", target.chars().take(58).collect::<String>());
+    let [_, old] = super::replacement_names(target);
     drop_database(c, &old).await?;
     if exists(c, target).await? {
         terminate(c, target).await?;
@@ -123,4 +123,16 @@ pub(super) async fn stats(c: &ServerConfig, database: &str) -> Result<DatabaseSt
         tables.push(TableStats { table: table.to_owned(), rows, checksum: checksum.to_owned() });
     }
     Ok(DatabaseStats { size_bytes, tables })
+}
+
+pub(super) async fn size(c: &ServerConfig, database: &str) -> Result<Option<DatabaseSize>> {
+    let doing = format!("read the size of {database}");
+    let size =
+        sql(c, "postgres", &format!("SELECT pg_database_size(datname) FROM pg_database WHERE datname = '{database}'"), &doing).await?;
+    let Some(size) = size.lines().map(str::trim).find(|l| !l.is_empty()) else { return Ok(None) };
+    let size_bytes = size.parse().map_err(|_| AgentError::Internal(format!("cannot {doing}: size {size:?}")))?;
+    let tables =
+        sql(c, database, "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')", &doing).await?;
+    let tables = tables.trim().parse().map_err(|_| AgentError::Internal(format!("cannot {doing}: table count {tables:?}")))?;
+    Ok(Some(DatabaseSize { size_bytes, tables }))
 }

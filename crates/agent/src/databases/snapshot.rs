@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::env::derived;
-use super::{Catalog, Consistency, DatabaseBinding, DatabaseStats};
+use super::{Catalog, Consistency, DatabaseBinding, DatabaseStats, MadeDatabase, MadeFor};
 use crate::error::{io_context, AgentError, Result};
 use crate::layout::{write_atomic, Layout};
 
@@ -58,6 +58,13 @@ fn write(layout: &Layout, volume: &str, snapshot: &str, record: &Record) -> Resu
     write_atomic(&path, text.as_bytes())
 }
 
+/// The site key of the environments using `volume` (one site's, as they share its user).
+fn site_of(layout: &Layout, volume: &str) -> Result<String> {
+    let Some(env) = crate::volumes::users(layout, volume)?.into_iter().next() else { return Ok(volume.to_owned()) };
+    let config = crate::envs::load_config(layout, &env)?;
+    Ok(crate::site_users::site_key(&env, &config).to_owned())
+}
+
 /// Copies every database of `bindings` (those of the volume's environments) into the
 /// snapshot. `consistency` is `Quiesced` when no environment using them runs: the copy is
 /// then exact and checked against its source; a live one is a consistent dump, not compared
@@ -93,7 +100,14 @@ pub async fn take(
     };
     let mut record = record;
     write(layout, volume, snapshot, &record)?;
-    let catalog = Catalog::load(layout.root())?;
+    let mut catalog = Catalog::load(layout.root())?;
+    // Registered too, so support sees them beside the site's databases (kept while the
+    // snapshot exists); they belong to the site's own login, which stays when they go.
+    let site = site_of(layout, volume)?;
+    for entry in &record.databases {
+        let made_for = MadeFor::Snapshot { volume: volume.to_owned(), snapshot: snapshot.to_owned() };
+        catalog.remember_database(MadeDatabase::new(&entry.server, &entry.copy, None, &site, made_for))?;
+    }
     let mut lines = Vec::new();
     for entry in &mut record.databases {
         let server = catalog.server(&entry.server)?;
@@ -167,7 +181,7 @@ pub async fn drop_all(layout: &Layout, volume: &str) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(());
     };
-    let catalog = Catalog::load(layout.root())?;
+    let mut catalog = Catalog::load(layout.root())?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(snapshot) = name.strip_suffix(".databases.toml") else {
@@ -175,6 +189,7 @@ pub async fn drop_all(layout: &Layout, volume: &str) -> Result<()> {
         };
         for copied in read(layout, volume, snapshot)?.unwrap_or_default().databases {
             catalog.server(&copied.server)?.drop_database(&copied.copy).await?;
+            catalog.forget_database(&copied.server, &copied.copy)?;
         }
     }
     Ok(())

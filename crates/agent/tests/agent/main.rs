@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod clone_and_sync;
 mod data_volumes;
+mod database_inventory;
 mod database_snapshots;
 mod environment_databases;
 mod hostile_archives;

@@ -7,6 +7,7 @@
 mod adopt;
 mod database;
 mod runtime_manifest;
+mod site_databases;
 mod support;
 mod wildcard_addresses;
 
