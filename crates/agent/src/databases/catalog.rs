@@ -130,13 +130,24 @@ impl Catalog {
 
     /// Records a login the agent created, replacing an earlier one of the same user.
     pub fn remember_login(&mut self, login: Login) -> Result<()> {
-        self.agent.retain(|l| !(l.server == login.server && l.user == login.user));
-        self.agent.push(login);
-        self.save_agent_logins()
+        self.change_agent_logins(|logins| {
+            logins.retain(|l| !(l.server == login.server && l.user == login.user));
+            logins.push(login);
+        })
     }
 
     pub fn forget_login(&mut self, server: &str, user: &str) -> Result<()> {
-        self.agent.retain(|l| !(l.server == server && l.user == user));
+        self.change_agent_logins(|logins| logins.retain(|l| !(l.server == server && l.user == user)))
+    }
+
+    /// Clones of different environments run at once: each change re-reads the file under a
+    /// lock, so one never writes back the logins without another's new one.
+    fn change_agent_logins(&mut self, change: impl FnOnce(&mut Vec<Login>)) -> Result<()> {
+        static CHANGING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _changing = CHANGING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let on_disk: AgentLogins = read_private(&agent_file(&self.root))?.unwrap_or_default();
+        self.agent = on_disk.logins;
+        change(&mut self.agent);
         self.save_agent_logins()
     }
 

@@ -32,7 +32,9 @@ pub async fn clone_for(
     share: bool,
 ) -> Result<Vec<DatabaseBinding>> {
     if share || bindings.is_empty() {
-        return Ok(bindings.to_vec());
+        // A sharing clone uses its source's databases but owns none of them: removing it must
+        // never drop a copy its source still runs on.
+        return Ok(bindings.iter().map(|b| DatabaseBinding { owned: false, ..b.clone() }).collect());
     }
     let mut catalog = Catalog::load(layout.root())?;
     let mut cloned = Vec::new();

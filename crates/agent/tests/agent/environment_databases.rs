@@ -73,6 +73,14 @@ async fn a_rehearsal_clone_gets_its_own_copy_of_a_postgresql_database_and_removi
     assert_eq!(c.clone_env("shop-blue", &shared).await.unwrap().config.databases, vec![live.clone()]);
     c.destroy_env("shop-next", &DestroyEnv { op_id: "destroy-next".into(), force: false }).await.unwrap();
 
+    // A clone sharing the rehearsal's data uses its copy but never takes it away with it.
+    let sharing = CloneEnv { op_id: "clone-sharing".into(), target: "shop-check".into(), port: None, share_volume: true };
+    let check = c.clone_env("shop-green", &sharing).await.unwrap();
+    assert_eq!(check.config.databases[0].database, copy.database);
+    assert!(!check.config.databases[0].owned, "a sharing clone claims its source's copy: {:?}", check.config.databases);
+    c.destroy_env("shop-check", &DestroyEnv { op_id: "destroy-check".into(), force: false }).await.unwrap();
+    assert_eq!(run(&agent, "shop-green", "count-kept", "psql -X -A -t -c 'select count(*) from notes'").await, "501");
+
     // Removing the rehearsal drops its copy and login; production's database stays.
     c.destroy_env("shop-green", &DestroyEnv { op_id: "destroy-green".into(), force: false }).await.unwrap();
     let exists = |db: &str| admin(&format!("select count(*) from pg_database where datname = '{db}'"));
