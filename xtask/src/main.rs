@@ -4,6 +4,7 @@
 //! target, trunk and the wasm-bindgen CLI at the lockfile's version), then does its job.
 //! Nothing is downloaded from outside crates.io and Debian: trunk runs offline.
 
+mod bundle;
 mod setup;
 mod tidy;
 
@@ -23,6 +24,7 @@ commands:
                 releases, login timing by who is named); they print tables.
                 ROUTER_BENCH_SECONDS, AGENT_BENCH_MB, DATABASE_BENCH_MB,
                 HISTORY_BENCH_RELEASES and LOGIN_BENCH_ROUNDS size them
+  ui            set up and build the web UI only (optimised and compressed, into frontend/dist)
   setup         only install what is missing";
 
 fn main() -> Result<()> {
@@ -50,6 +52,10 @@ fn main() -> Result<()> {
             setup::ensure(&root, setup::Purpose::Test)?;
             build_frontend(&root)?;
             test(&root)
+        }
+        "ui" => {
+            setup::ensure(&root, setup::Purpose::Run)?;
+            build_frontend(&root)
         }
         "setup" => setup::ensure(&root, setup::Purpose::Test),
         "bench" => {
@@ -93,7 +99,8 @@ pub fn run(command: &mut Command) -> Result<()> {
 fn build_frontend(root: &Path) -> Result<()> {
     // Trunk runs cargo offline (so it never downloads a tool), so fetch crates first.
     run(cargo(root).args(["fetch", "--locked"]))?;
-    run(Command::new(setup::cargo_bin("trunk")).current_dir(root.join("frontend")).args(["build", "--release"]))
+    run(Command::new(setup::cargo_bin("trunk")).current_dir(root.join("frontend")).args(["build", "--release"]))?;
+    bundle::finish(root)
 }
 
 fn test(root: &Path) -> Result<()> {

@@ -14,7 +14,8 @@ pub enum Purpose {
 }
 
 /// Debian packages to build the desktop app (WebKitGTK) and to run the app.
-const RUN_PACKAGES: &[&str] = &["build-essential", "pkg-config", "libssl-dev", "libwebkit2gtk-4.1-dev", "librsvg2-dev"];
+/// `brotli` compresses the UI bundle (`bundle.rs`).
+const RUN_PACKAGES: &[&str] = &["build-essential", "pkg-config", "libssl-dev", "libwebkit2gtk-4.1-dev", "librsvg2-dev", "brotli"];
 /// Extra packages the tests use: a real browser and its driver, X for the desktop app and
 /// WebKit's driver, tools the agent calls.
 const TEST_PACKAGES: &[&str] = &[
@@ -52,6 +53,11 @@ pub fn ensure(root: &Path, purpose: Purpose) -> Result<()> {
         Purpose::Run => {}
         Purpose::Test => packages.extend(TEST_PACKAGES),
         Purpose::Bench => packages.extend(BENCH_PACKAGES),
+    }
+    // npm fetches binaryen's wasm-opt for the UI bundle; a Node installed outside Debian's
+    // packages is as good, so Debian's npm is only installed when none runs.
+    if !Command::new("npm").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        packages.push("npm");
     }
     ensure_debian_packages(&packages)?;
     if purpose == Purpose::Bench {

@@ -12,6 +12,7 @@ mod release_routes;
 mod request_guard;
 mod routes;
 mod session;
+mod ui_files;
 
 pub use error::AppError;
 
@@ -21,7 +22,6 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 use switchyard_service::Service;
-use tower_http::services::{ServeDir, ServeFile};
 
 /// How the server is reached, which decides cookie flags, client addresses and the origins
 /// whose pages may send state-changing requests. The default suits `serve` on loopback.
@@ -78,6 +78,5 @@ pub fn app(service: Service, ui_dir: &Path) -> Router {
 }
 
 pub fn app_with(service: Service, ui_dir: &Path, config: HttpConfig) -> Router {
-    let index = ServeFile::new(ui_dir.join("index.html"));
-    api_router_with(service, config).fallback_service(ServeDir::new(ui_dir).fallback(index))
+    api_router_with(service, config).fallback_service(ui_files::router(ui_dir))
 }

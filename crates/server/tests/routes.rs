@@ -89,6 +89,41 @@ async fn ui_routes_fall_back_to_index_html_but_api_routes_do_not() {
 }
 
 #[tokio::test]
+async fn the_ui_is_sent_compressed_to_browsers_that_accept_it_and_hashed_files_are_cached_for_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let ui = dir.path().join("dist");
+    std::fs::create_dir_all(&ui).unwrap();
+    std::fs::write(ui.join("index.html"), "<html>switchyard ui</html>").unwrap();
+    std::fs::write(ui.join("index.html.gz"), "gzip of the page").unwrap();
+    std::fs::write(ui.join("app-0123456789abcdef_bg.wasm"), "the module").unwrap();
+    std::fs::write(ui.join("app-0123456789abcdef_bg.wasm.br"), "brotli of the module").unwrap();
+    std::fs::write(ui.join("app-0123456789abcdef_bg.wasm.gz"), "gzip of the module").unwrap();
+    let app = switchyard_server::app(service(dir.path()).await, &ui);
+    let get = |path: &str, accept: &str| {
+        let request = Request::builder().uri(path).header("accept-encoding", accept).body(Body::empty()).unwrap();
+        let app = app.clone();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+            let (encoding, cache) = (header("content-encoding"), header("cache-control"));
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (encoding, cache, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    let module = "/app-0123456789abcdef_bg.wasm";
+    assert_eq!(
+        get(module, "gzip, deflate, br").await,
+        ("br".into(), "public, max-age=31536000, immutable".into(), "brotli of the module".into())
+    );
+    assert_eq!(get(module, "gzip").await.0, "gzip");
+    assert_eq!(get(module, "identity").await.2, "the module");
+    // The page that names the hashed files is asked for afresh, on every UI route too.
+    for path in ["/", "/sites/12"] {
+        assert_eq!(get(path, "gzip").await, ("gzip".into(), "no-cache".into(), "gzip of the page".into()), "{path}");
+    }
+}
+
+#[tokio::test]
 async fn without_a_session_every_route_but_logging_in_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let app = switchyard_server::api_router(service(dir.path()).await);
