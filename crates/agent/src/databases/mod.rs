@@ -13,7 +13,7 @@
 mod catalog;
 pub mod env;
 mod mariadb;
-mod postgres;
+pub(crate) mod postgres;
 mod run;
 pub mod snapshot;
 
