@@ -3,8 +3,8 @@
 //! copy (a migrated clone, a rollback's snapshot). One seam over the kinds, so the engine
 //! never names a brand: SQLite files in `shared/` or the data volume get triggers into a
 //! change table (`sqlite.rs`), PostgreSQL databases a logical replication slot drained into
-//! the agent's own log (`postgres.rs`, `log.rs`). MariaDB is not captured yet (its start is
-//! refused with that said).
+//! the agent's own log (`postgres.rs`, `log.rs`), MariaDB databases the server's row binary
+//! log, drained into that log too (`mariadb.rs`).
 //!
 //! What is in force is recorded in `<root>/captures/<env>.json` before a start answers, and
 //! the changes live in the databases (triggers, slot) and in the agent's log, never in memory:
@@ -17,6 +17,7 @@
 //! `row`" / "delete `key`" converges on the live data from any copy taken after the start.
 
 mod log;
+pub mod mariadb;
 pub mod postgres;
 pub mod sqlite;
 
@@ -69,6 +70,9 @@ pub enum CaptureSource {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         replica_identity_full: Vec<String>,
     },
+    /// The server's row binary log from `starts_at` (`file:offset`), drained into the agent's
+    /// log; nothing is installed on the server.
+    Mariadb { server: String, database: String },
 }
 
 /// One database under capture.
@@ -78,8 +82,9 @@ pub struct Capture {
     /// `volume/<path>` for a SQLite file, the binding's name (`default`) for a server's.
     pub database: String,
     pub source: CaptureSource,
-    /// Where capture starts: the last change number already logged (SQLite), or the WAL
-    /// position of the slot (PostgreSQL). Every change after it is captured.
+    /// Where capture starts: the last change number already logged (SQLite), the WAL
+    /// position of the slot (PostgreSQL), the binary log's `file:offset` (MariaDB). Every
+    /// change after it is captured.
     pub starts_at: String,
     pub started_at: String,
 }
@@ -249,21 +254,19 @@ pub async fn start(layout: &Layout, env: &str) -> Result<CaptureState> {
                 let catalog = Catalog::load(layout.root())?;
                 let server = catalog.server(&binding.server)?;
                 if server.kind() == DatabaseKind::Mariadb {
-                    return Err(AgentError::Invalid(format!(
-                        "cannot capture the changes of database {} on server {}: change capture on MariaDB is not built yet; \
-                         release this site without capture",
-                        binding.database, binding.server
-                    )));
+                    let at = mariadb::start(server.config, &binding.database).await?;
+                    (CaptureSource::Mariadb { server: binding.server.clone(), database: binding.database.clone() }, at)
+                } else {
+                    let slot = postgres::slot_name(env, &binding.name);
+                    let (lsn, keyless) = postgres::start(server.config, &binding.database, &slot).await?;
+                    let source = CaptureSource::Postgresql {
+                        server: binding.server.clone(),
+                        database: binding.database.clone(),
+                        slot,
+                        replica_identity_full: keyless,
+                    };
+                    (source, lsn)
                 }
-                let slot = postgres::slot_name(env, &binding.name);
-                let (lsn, keyless) = postgres::start(server.config, &binding.database, &slot).await?;
-                let source = CaptureSource::Postgresql {
-                    server: binding.server.clone(),
-                    database: binding.database.clone(),
-                    slot,
-                    replica_identity_full: keyless,
-                };
-                (source, lsn)
             }
         };
         state.captures.push(Capture { database, source, starts_at, started_at: chrono::Utc::now().to_rfc3339() });
@@ -315,6 +318,12 @@ pub async fn page(layout: &Layout, env: &str, query: &CaptureQuery) -> Result<Ca
             let mut log = log::ChangeLog::open(&log_path(layout, env, &capture.database))?;
             let catalog = Catalog::load(layout.root())?;
             postgres::drain(catalog.server(server)?.config, database, slot, &mut log).await?;
+            log.page(after, limit)?
+        }
+        CaptureSource::Mariadb { server, database } => {
+            let mut log = log::ChangeLog::open(&log_path(layout, env, &capture.database))?;
+            let catalog = Catalog::load(layout.root())?;
+            mariadb::drain(catalog.server(server)?.config, database, &capture.starts_at, &mut log).await?;
             log.page(after, limit)?
         }
     };
@@ -386,6 +395,8 @@ pub async fn stop(layout: &Layout, env: &str) -> Result<CaptureStopped> {
                 let catalog = Catalog::load(layout.root())?;
                 postgres::stop(catalog.server(server)?.config, database, slot, replica_identity_full).await?;
             }
+            // The binary log is the server's own: only the agent's log (below) goes.
+            CaptureSource::Mariadb { .. } => {}
         }
         removed.push(capture.database);
     }

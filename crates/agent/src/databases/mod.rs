@@ -12,9 +12,9 @@
 
 mod catalog;
 pub mod env;
-mod mariadb;
+pub(crate) mod mariadb;
 pub(crate) mod postgres;
-mod run;
+pub(crate) mod run;
 pub mod snapshot;
 
 use std::collections::BTreeMap;

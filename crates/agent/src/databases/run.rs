@@ -54,6 +54,24 @@ impl Tool {
     }
 }
 
+impl Tool {
+    /// Runs it and returns its standard output as the bytes it wrote (a binary log's rows are
+    /// in their columns' own character sets, not necessarily UTF-8).
+    pub(crate) async fn run_for_bytes(mut self, doing: &str) -> Result<Vec<u8>> {
+        let child = self.command.spawn().map_err(|e| missing_tool(&self.shown, doing, &e))?;
+        let out = child.wait_with_output().await.map_err(|e| AgentError::CommandFailed(format!("cannot {doing}: {e}")))?;
+        if !out.status.success() {
+            return Err(AgentError::CommandFailed(format!(
+                "cannot {doing}: {} exited with {}: {}",
+                self.shown,
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(out.stdout)
+    }
+}
+
 /// Pipes `from`'s standard output into `into`'s standard input (a dump into a load), and
 /// fails with whichever side failed.
 pub(crate) async fn pipe(from: Tool, into: Tool, doing: &str) -> Result<()> {

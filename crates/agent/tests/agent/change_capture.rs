@@ -30,6 +30,16 @@ fn write(i: u32) -> String {
     }
 }
 
+/// The same writes in MariaDB's words (it cannot read the table a statement changes).
+fn write_mariadb(i: u32) -> String {
+    match i % 4 {
+        0 => format!("INSERT INTO notes (body) VALUES ('written live {i}, it''s \\\\ é\\n')"),
+        1 => format!("INSERT INTO notes (body) VALUES ('written live {i}')"),
+        2 => format!("UPDATE notes SET body = 'edited live {i}' ORDER BY id DESC LIMIT 1"),
+        _ => "DELETE FROM notes ORDER BY id LIMIT 1".to_owned(),
+    }
+}
+
 const WRITES: u32 = 300;
 const PER_SECOND: u64 = 60;
 
@@ -270,6 +280,120 @@ async fn a_postgresql_sites_changes_under_load_replay_into_a_copy_as_the_live_da
     assert_eq!(slots(), "0", "the replication slot was left behind, holding the WAL");
     assert_eq!(identity(), "d", "the table's replica identity was not set back");
     agent.client.stop_capture("shop-blue", &StopCapture { op_id: "stop-again".into() }).await.unwrap();
+    assert!(agent.client.agent_info().await.unwrap().captures.is_empty());
+    assert!(!agent.root().join("captures/shop-blue").exists(), "the agent's change log was left behind");
+}
+
+/// A JSON value as a MariaDB literal (backslashes escape in its strings).
+fn mariadb_literal(value: &Value) -> String {
+    match value {
+        Value::Null => "NULL".to_owned(),
+        // Whatever the client's character set, bytes given as hex arrive as they are.
+        Value::String(s) if !s.is_ascii() => format!("CONVERT(X'{}' USING utf8mb4)", hex::encode(s.as_bytes())),
+        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
+        Value::Object(blob) => format!("X'{}'", blob["$hex"].as_str().unwrap()),
+        other => format!("'{other}'"),
+    }
+}
+
+fn replay_mariadb(changes: &[Change]) -> String {
+    let mut script = String::from("START TRANSACTION;\n");
+    for change in changes {
+        if !change.key.is_empty() {
+            let matching = change.key.iter().map(|(k, v)| format!("`{k}` <=> {}", mariadb_literal(v))).collect::<Vec<_>>().join(" AND ");
+            script.push_str(&format!("DELETE FROM `{}` WHERE {matching} LIMIT 1;\n", change.table));
+        }
+        if let Some(row) = &change.row {
+            let columns = row.keys().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+            let values = row.values().map(mariadb_literal).collect::<Vec<_>>().join(", ");
+            script.push_str(&format!("INSERT INTO `{}` ({columns}) VALUES ({values});\n", change.table));
+        }
+    }
+    script.push_str("COMMIT;\n");
+    script
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mariadb_sites_changes_under_load_replay_from_the_binary_log_into_a_copy_as_the_live_data() {
+    let server = TestServer::start(DatabaseKind::Mariadb).unwrap_or_else(|e| panic!("cannot start MariaDB: {e}"));
+    let c = server.config.clone();
+    let mut agent = TestAgent::start();
+    let password = random_password();
+    catalog_with(&agent.root(), &server, &password);
+    production(&server, &password);
+    let mut config = EnvConfig::new(vec!["false".into()], free_port());
+    config.databases =
+        vec![DatabaseBinding { name: "default".into(), server: "main".into(), database: "shop".into(), user: "shop".into(), owned: false }];
+    agent.client.create_env(&CreateEnv { op_id: "create".into(), name: "shop-blue".into(), config }).await.unwrap();
+    let keyless = "CREATE TABLE visits (page VARCHAR(20) NOT NULL, n INT UNSIGNED NOT NULL, pic BLOB) ENGINE=InnoDB; \
+                   INSERT INTO visits VALUES ('home', 0, NULL), ('about', 0, NULL)";
+    client(&c, "shop", "shop", &password, keyless).unwrap();
+
+    let started = agent.client.start_capture("shop-blue", &StartCapture { op_id: "capture".into() }).await.unwrap();
+    assert!(started.captures[0].starts_at.contains(':'), "the start is a binary log position: {started:?}");
+
+    let mut session = Command::new("mariadb")
+        .args([
+            "--no-defaults",
+            "--protocol=tcp",
+            "-h",
+            &c.host,
+            "-P",
+            &c.port.to_string(),
+            "-u",
+            "shop",
+            "--default-character-set=utf8mb4",
+            "shop",
+        ])
+        .env("MYSQL_PWD", &password)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("mariadb");
+    let mut input = session.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let begun = Instant::now();
+        for i in 0..WRITES {
+            writeln!(input, "{};", write_mariadb(i)).unwrap();
+            input.flush().unwrap();
+            let due = begun + Duration::from_millis(1000 * (i as u64 + 1) / PER_SECOND);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let catalog = Catalog::load(&agent.root()).unwrap();
+    let db = catalog.server("main").unwrap();
+    db.copy("shop", "shop_copy", "shop", Consistency::Live).await.unwrap();
+    let early = agent.client.captured_changes("shop-blue", &CaptureQuery::default()).await.unwrap();
+    assert!(!early.changes.is_empty(), "no change captured after the first writes");
+    agent.restart();
+    writer.join().unwrap();
+    assert!(session.wait().unwrap().success(), "the site's writes failed");
+    let visits = "UPDATE visits SET n = 4294967295, pic = x'00ff27' WHERE page = 'home'; DELETE FROM visits WHERE page = 'about'; \
+                  INSERT INTO visits VALUES ('contact', 1, NULL)";
+    client(&c, "shop", "shop", &password, visits).unwrap();
+
+    let (changes, highest) = all_changes(&agent.client, "shop-blue", Some("default")).await;
+    assert_eq!(changes.len() as u32, WRITES + 3, "one change per write, none lost across the restart");
+    let (notes, visits): (Vec<&Change>, Vec<&Change>) = changes.iter().partition(|c| c.table == "notes");
+    assert!(notes.iter().all(|c| c.key.keys().eq(["id"])), "{:?}", notes.first());
+    assert!(
+        notes.iter().any(|c| c.row.as_ref().is_some_and(|r| r["body"].as_str().is_some_and(|b| b.ends_with("it's \\ é\n")))),
+        "text arrives intact"
+    );
+    assert_eq!(visits[0].row.as_ref().unwrap()["pic"], serde_json::json!({"$hex": "00FF27"}));
+    assert_eq!(visits[0].row.as_ref().unwrap()["n"], serde_json::json!(4294967295u64));
+    let before = db.stats("shop_copy").await.unwrap();
+    assert!(before.verify_copy_of(&db.stats("shop").await.unwrap()).is_err(), "the copy already held every write: the test proves nothing");
+    let admin = client(&c, "shop_copy", &c.admin_user, &c.admin_password, &replay_mariadb(&changes));
+    admin.expect("the replay applies");
+    let (live, copied) = (db.stats("shop").await.unwrap(), db.stats("shop_copy").await.unwrap());
+    assert_eq!(copied.verify_copy_of(&live), Ok(()), "the copy with the changes replayed is not the live data");
+    let max_id: i64 = client(&c, "shop", "shop", &password, "SELECT max(id) FROM notes").unwrap().parse().unwrap();
+    assert!(highest["notes"] >= max_id, "{highest:?} below {max_id}");
+
+    let stopped = agent.client.stop_capture("shop-blue", &StopCapture { op_id: "stop".into() }).await.unwrap();
+    assert_eq!(stopped.removed, ["default"]);
     assert!(agent.client.agent_info().await.unwrap().captures.is_empty());
     assert!(!agent.root().join("captures/shop-blue").exists(), "the agent's change log was left behind");
 }
