@@ -35,30 +35,24 @@ impl Tool {
     }
 
     /// Runs it with `input` on its standard input and returns its standard output.
-    pub(crate) async fn run_with_input(mut self, doing: &str, input: &str) -> Result<String> {
-        self.command.stdin(Stdio::piped());
-        let mut child = self.command.spawn().map_err(|e| missing_tool(&self.shown, doing, &e))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(input.as_bytes()).await.map_err(|e| AgentError::CommandFailed(format!("cannot {doing}: {e}")))?;
-        }
-        let out = child.wait_with_output().await.map_err(|e| AgentError::CommandFailed(format!("cannot {doing}: {e}")))?;
-        if !out.status.success() {
-            return Err(AgentError::CommandFailed(format!(
-                "cannot {doing}: {} exited with {}: {}",
-                self.shown,
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    pub(crate) async fn run_with_input(self, doing: &str, input: &str) -> Result<String> {
+        Ok(String::from_utf8_lossy(&self.output(doing, Some(input)).await?).into_owned())
     }
-}
 
-impl Tool {
     /// Runs it and returns its standard output as the bytes it wrote (a binary log's rows are
     /// in their columns' own character sets, not necessarily UTF-8).
-    pub(crate) async fn run_for_bytes(mut self, doing: &str) -> Result<Vec<u8>> {
-        let child = self.command.spawn().map_err(|e| missing_tool(&self.shown, doing, &e))?;
+    pub(crate) async fn run_for_bytes(self, doing: &str) -> Result<Vec<u8>> {
+        self.output(doing, None).await
+    }
+
+    async fn output(mut self, doing: &str, input: Option<&str>) -> Result<Vec<u8>> {
+        if input.is_some() {
+            self.command.stdin(Stdio::piped());
+        }
+        let mut child = self.command.spawn().map_err(|e| missing_tool(&self.shown, doing, &e))?;
+        if let (Some(mut stdin), Some(input)) = (child.stdin.take(), input) {
+            stdin.write_all(input.as_bytes()).await.map_err(|e| AgentError::CommandFailed(format!("cannot {doing}: {e}")))?;
+        }
         let out = child.wait_with_output().await.map_err(|e| AgentError::CommandFailed(format!("cannot {doing}: {e}")))?;
         if !out.status.success() {
             return Err(AgentError::CommandFailed(format!(

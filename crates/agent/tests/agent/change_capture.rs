@@ -43,6 +43,34 @@ fn write_mariadb(i: u32) -> String {
 const WRITES: u32 = 300;
 const PER_SECOND: u64 = 60;
 
+/// Feeds the site's client session its writes at `PER_SECOND`, one statement at a time.
+fn write_at_pace(session: &mut std::process::Child, statement: fn(u32) -> String) -> std::thread::JoinHandle<()> {
+    let mut input = session.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        let begun = Instant::now();
+        for i in 0..WRITES {
+            writeln!(input, "{};", statement(i)).unwrap();
+            input.flush().unwrap();
+            let due = begun + Duration::from_millis(1000 * (i as u64 + 1) / PER_SECOND);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
+    })
+}
+
+/// The middle of a server's capture under load: the clone (a consistent copy `shop_copy`
+/// owned by `owner`, taken after the start while the writer goes on), a first read, the agent
+/// killed and restarted, and the writer let finish.
+async fn copy_read_and_restart(agent: &mut TestAgent, owner: &str, writer: std::thread::JoinHandle<()>, mut session: std::process::Child) {
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let catalog = Catalog::load(&agent.root()).unwrap();
+    catalog.server("main").unwrap().copy("shop", "shop_copy", owner, Consistency::Live).await.unwrap();
+    let early = agent.client.captured_changes("shop-blue", &CaptureQuery::default()).await.unwrap();
+    assert!(!early.changes.is_empty(), "no change captured after the first writes");
+    agent.restart();
+    writer.join().unwrap();
+    assert!(session.wait().unwrap().success(), "the site's writes failed");
+}
+
 /// Every change captured on `database` of `env`, read page by page.
 async fn all_changes(client: &AgentClient, env: &str, database: Option<&str>) -> (Vec<Change>, std::collections::BTreeMap<String, i64>) {
     let mut query = CaptureQuery { database: database.map(str::to_owned), after: 0, limit: Some(97) };
@@ -181,23 +209,60 @@ fn pg_name(table: &str) -> String {
     table.split('.').map(|part| format!("\"{part}\"")).collect::<Vec<_>>().join(".")
 }
 
-/// The same replay as SQL: delete the key, then insert the row.
-fn replay_postgres(changes: &[Change]) -> String {
-    let mut script = String::from("BEGIN;\n");
+/// How a server's SQL writes names and values.
+struct Dialect {
+    begin: &'static str,
+    name: fn(&str) -> String,
+    literal: fn(&Value) -> String,
+    /// `=` where NULL never occurs in a key, `<=>` where a whole keyless row is the key.
+    equals: &'static str,
+}
+
+const POSTGRES: Dialect = Dialect { begin: "BEGIN", name: pg_name, literal: pg_literal, equals: "=" };
+const MARIADB: Dialect = Dialect { begin: "START TRANSACTION", name: mariadb_name, literal: mariadb_literal, equals: "<=>" };
+
+/// The same replay as SQL: delete the row at the key (one row: a keyless table may hold
+/// copies), then insert the row.
+fn replay_sql(changes: &[Change], d: &Dialect) -> String {
+    let mut script = format!("{};\n", d.begin);
     for change in changes {
-        let matching = change.key.iter().map(|(k, v)| format!("\"{k}\" = {}", pg_literal(v))).collect::<Vec<_>>().join(" AND ");
+        let table = (d.name)(&change.table);
         // An insert into a table without a key names no row to replace.
         if !change.key.is_empty() {
-            script.push_str(&format!("DELETE FROM {} WHERE {matching};\n", pg_name(&change.table)));
+            let matching = change
+                .key
+                .iter()
+                .map(|(k, v)| format!("{} {} {}", (d.name)(k), d.equals, (d.literal)(v)))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let one = if d.equals == "=" {
+                format!("ctid = (SELECT ctid FROM {table} WHERE {matching} LIMIT 1)")
+            } else {
+                format!("{matching} LIMIT 1")
+            };
+            script.push_str(&format!("DELETE FROM {table} WHERE {one};\n"));
         }
         if let Some(row) = &change.row {
-            let columns = row.keys().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
-            let values = row.values().map(pg_literal).collect::<Vec<_>>().join(", ");
-            script.push_str(&format!("INSERT INTO {} ({columns}) VALUES ({values});\n", pg_name(&change.table)));
+            let columns = row.keys().map(|c| (d.name)(c)).collect::<Vec<_>>().join(", ");
+            let values = row.values().map(d.literal).collect::<Vec<_>>().join(", ");
+            script.push_str(&format!("INSERT INTO {table} ({columns}) VALUES ({values});\n"));
         }
     }
     script.push_str("COMMIT;\n");
     script
+}
+
+/// A site `shop-blue` bound to database `shop` (500 notes) of a real server, and its password.
+async fn live_site(server: &TestServer) -> (TestAgent, String) {
+    let agent = TestAgent::start();
+    let password = random_password();
+    catalog_with(&agent.root(), server, &password);
+    production(server, &password);
+    let mut config = EnvConfig::new(vec!["false".into()], free_port());
+    config.databases =
+        vec![DatabaseBinding { name: "default".into(), server: "main".into(), database: "shop".into(), user: "shop".into(), owned: false }];
+    agent.client.create_env(&CreateEnv { op_id: "create".into(), name: "shop-blue".into(), config }).await.unwrap();
+    (agent, password)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -205,14 +270,7 @@ async fn a_postgresql_sites_changes_under_load_replay_into_a_copy_as_the_live_da
     let server = TestServer::start(DatabaseKind::Postgresql).unwrap_or_else(|e| panic!("cannot start PostgreSQL: {e}"));
     let c = server.config.clone();
     let admin = |db: &str, sql: &str| client(&c, db, &c.admin_user, &c.admin_password, sql);
-    let mut agent = TestAgent::start();
-    let password = random_password();
-    catalog_with(&agent.root(), &server, &password);
-    production(&server, &password);
-    let mut config = EnvConfig::new(vec!["false".into()], free_port());
-    config.databases =
-        vec![DatabaseBinding { name: "default".into(), server: "main".into(), database: "shop".into(), user: "shop".into(), owned: false }];
-    agent.client.create_env(&CreateEnv { op_id: "create".into(), name: "shop-blue".into(), config }).await.unwrap();
+    let (mut agent, password) = live_site(&server).await;
     // A table without a primary key: capture names its rows by their old values.
     let keyless = "CREATE TABLE visits (page text NOT NULL, n int NOT NULL); INSERT INTO visits VALUES ('home', 0), ('about', 0)";
     client(&c, "shop", "shop", &password, keyless).unwrap();
@@ -233,26 +291,10 @@ async fn a_postgresql_sites_changes_under_load_replay_into_a_copy_as_the_live_da
         .stdout(Stdio::null())
         .spawn()
         .expect("psql");
-    let mut input = session.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        let begun = Instant::now();
-        for i in 0..WRITES {
-            writeln!(input, "{};", write(i)).unwrap();
-            input.flush().unwrap();
-            let due = begun + Duration::from_millis(1000 * (i as u64 + 1) / PER_SECOND);
-            std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        }
-    });
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    // The clone: a consistent copy taken after the slot, while the writer goes on.
+    let writer = write_at_pace(&mut session, write);
+    copy_read_and_restart(&mut agent, &c.admin_user, writer, session).await;
     let catalog = Catalog::load(&agent.root()).unwrap();
     let pg = catalog.server("main").unwrap();
-    pg.copy("shop", "shop_copy", &c.admin_user, Consistency::Live).await.unwrap();
-    let early = agent.client.captured_changes("shop-blue", &CaptureQuery::default()).await.unwrap();
-    assert!(!early.changes.is_empty(), "no change captured after the first writes");
-    agent.restart();
-    writer.join().unwrap();
-    assert!(session.wait().unwrap().success(), "the site's writes failed");
     let visits = "UPDATE visits SET n = n + 1 WHERE page = 'home'; DELETE FROM visits WHERE page = 'about'; INSERT INTO visits VALUES ('contact', 1)";
     client(&c, "shop", "shop", &password, visits).unwrap();
 
@@ -269,7 +311,7 @@ async fn a_postgresql_sites_changes_under_load_replay_into_a_copy_as_the_live_da
     );
     let before = pg.stats("shop_copy").await.unwrap();
     assert!(before.verify_copy_of(&pg.stats("shop").await.unwrap()).is_err(), "the copy already held every write: the test proves nothing");
-    admin("shop_copy", &replay_postgres(&changes)).expect("the replay applies");
+    admin("shop_copy", &replay_sql(&changes, &POSTGRES)).expect("the replay applies");
     let (live, copied) = (pg.stats("shop").await.unwrap(), pg.stats("shop_copy").await.unwrap());
     assert_eq!(copied.verify_copy_of(&live), Ok(()), "the copy with the changes replayed is not the live data");
     let max_id: i64 = admin("shop", "SELECT max(id) FROM notes").unwrap().parse().unwrap();
@@ -296,35 +338,15 @@ fn mariadb_literal(value: &Value) -> String {
     }
 }
 
-fn replay_mariadb(changes: &[Change]) -> String {
-    let mut script = String::from("START TRANSACTION;\n");
-    for change in changes {
-        if !change.key.is_empty() {
-            let matching = change.key.iter().map(|(k, v)| format!("`{k}` <=> {}", mariadb_literal(v))).collect::<Vec<_>>().join(" AND ");
-            script.push_str(&format!("DELETE FROM `{}` WHERE {matching} LIMIT 1;\n", change.table));
-        }
-        if let Some(row) = &change.row {
-            let columns = row.keys().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
-            let values = row.values().map(mariadb_literal).collect::<Vec<_>>().join(", ");
-            script.push_str(&format!("INSERT INTO `{}` ({columns}) VALUES ({values});\n", change.table));
-        }
-    }
-    script.push_str("COMMIT;\n");
-    script
+fn mariadb_name(name: &str) -> String {
+    format!("`{name}`")
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mariadb_sites_changes_under_load_replay_from_the_binary_log_into_a_copy_as_the_live_data() {
     let server = TestServer::start(DatabaseKind::Mariadb).unwrap_or_else(|e| panic!("cannot start MariaDB: {e}"));
     let c = server.config.clone();
-    let mut agent = TestAgent::start();
-    let password = random_password();
-    catalog_with(&agent.root(), &server, &password);
-    production(&server, &password);
-    let mut config = EnvConfig::new(vec!["false".into()], free_port());
-    config.databases =
-        vec![DatabaseBinding { name: "default".into(), server: "main".into(), database: "shop".into(), user: "shop".into(), owned: false }];
-    agent.client.create_env(&CreateEnv { op_id: "create".into(), name: "shop-blue".into(), config }).await.unwrap();
+    let (mut agent, password) = live_site(&server).await;
     let keyless = "CREATE TABLE visits (page VARCHAR(20) NOT NULL, n INT UNSIGNED NOT NULL, pic BLOB) ENGINE=InnoDB; \
                    INSERT INTO visits VALUES ('home', 0, NULL), ('about', 0, NULL)";
     client(&c, "shop", "shop", &password, keyless).unwrap();
@@ -350,25 +372,10 @@ async fn a_mariadb_sites_changes_under_load_replay_from_the_binary_log_into_a_co
         .stdout(Stdio::null())
         .spawn()
         .expect("mariadb");
-    let mut input = session.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        let begun = Instant::now();
-        for i in 0..WRITES {
-            writeln!(input, "{};", write_mariadb(i)).unwrap();
-            input.flush().unwrap();
-            let due = begun + Duration::from_millis(1000 * (i as u64 + 1) / PER_SECOND);
-            std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        }
-    });
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    let writer = write_at_pace(&mut session, write_mariadb);
+    copy_read_and_restart(&mut agent, "shop", writer, session).await;
     let catalog = Catalog::load(&agent.root()).unwrap();
     let db = catalog.server("main").unwrap();
-    db.copy("shop", "shop_copy", "shop", Consistency::Live).await.unwrap();
-    let early = agent.client.captured_changes("shop-blue", &CaptureQuery::default()).await.unwrap();
-    assert!(!early.changes.is_empty(), "no change captured after the first writes");
-    agent.restart();
-    writer.join().unwrap();
-    assert!(session.wait().unwrap().success(), "the site's writes failed");
     let visits = "UPDATE visits SET n = 4294967295, pic = x'00ff27' WHERE page = 'home'; DELETE FROM visits WHERE page = 'about'; \
                   INSERT INTO visits VALUES ('contact', 1, NULL)";
     client(&c, "shop", "shop", &password, visits).unwrap();
@@ -385,7 +392,7 @@ async fn a_mariadb_sites_changes_under_load_replay_from_the_binary_log_into_a_co
     assert_eq!(visits[0].row.as_ref().unwrap()["n"], serde_json::json!(4294967295u64));
     let before = db.stats("shop_copy").await.unwrap();
     assert!(before.verify_copy_of(&db.stats("shop").await.unwrap()).is_err(), "the copy already held every write: the test proves nothing");
-    let admin = client(&c, "shop_copy", &c.admin_user, &c.admin_password, &replay_mariadb(&changes));
+    let admin = client(&c, "shop_copy", &c.admin_user, &c.admin_password, &replay_sql(&changes, &MARIADB));
     admin.expect("the replay applies");
     let (live, copied) = (db.stats("shop").await.unwrap(), db.stats("shop_copy").await.unwrap());
     assert_eq!(copied.verify_copy_of(&live), Ok(()), "the copy with the changes replayed is not the live data");
