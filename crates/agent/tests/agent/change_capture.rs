@@ -2,8 +2,10 @@
 //! a writer makes inserts, updates and deletes at 60 a second for a few seconds, the agent is
 //! killed and restarted in the middle, and the captured changes, replayed in order into a
 //! copy taken after the start, give exactly the live data. Stopping leaves no trigger, no
-//! change table and no replication slot behind. SQLite (triggers the agent installs) and
-//! PostgreSQL (a logical slot decoded by wal2json, on a real server the test starts).
+//! change table and no replication slot behind. SQLite (triggers the agent installs),
+//! PostgreSQL (a logical slot decoded by wal2json) and MariaDB (its row binary log), on real
+//! servers the test starts; and the sample site, running as its own user, writing its SQLite
+//! database through HTTP while captured and after.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,14 +13,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use switchyard_agent::api::{CaptureQuery, Change, ChangeOp, CreateEnv, EnvConfig, StartCapture, StopCapture};
+use switchyard_agent::api::{Activate, CaptureQuery, Change, ChangeOp, CreateEnv, EnvConfig, StartCapture, StopCapture, UnpackRelease};
 use switchyard_agent::capture::sqlite;
 use switchyard_agent::databases::{random_password, Catalog, Consistency, DatabaseBinding, DatabaseKind};
 use switchyard_agent::test_servers::TestServer;
 use switchyard_agent::AgentClient;
 
 use crate::site_databases::{catalog_with, client, production};
-use crate::support::{free_port, TestAgent};
+use crate::support::{add_record, free_port, record_bodies, site_config, site_release, TestAgent};
 
 /// The statement the writer makes as its `i`th write: two inserts, an update and a delete in
 /// every four, so all three kinds of change keep coming.
@@ -403,4 +405,39 @@ async fn a_mariadb_sites_changes_under_load_replay_from_the_binary_log_into_a_co
     assert_eq!(stopped.removed, ["default"]);
     assert!(agent.client.agent_info().await.unwrap().captures.is_empty());
     assert!(!agent.root().join("captures/shop-blue").exists(), "the agent's change log was left behind");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sample_site_running_as_its_own_user_keeps_writing_while_captured_and_after() {
+    let agent = TestAgent::start();
+    let c = &agent.client;
+    let port = free_port();
+    c.create_env(&CreateEnv { op_id: "create".into(), name: "shop-blue".into(), config: site_config(port) }).await.unwrap();
+    let (bytes, sha) = site_release("1.0.0", 1);
+    c.upload_bytes(bytes, &sha).await.unwrap();
+    c.unpack_release("shop-blue", &UnpackRelease { op_id: "unpack".into(), release_id: "r1".into(), sha256: sha, limits: None })
+        .await
+        .unwrap();
+    c.activate("shop-blue", &Activate { op_id: "activate".into(), release_id: "r1".into() }).await.unwrap();
+    c.start("shop-blue", "start").await.unwrap();
+    add_record(port, "before capture").await;
+
+    // The agent (root) installs the triggers in the file the site (its own user) holds open.
+    c.start_capture("shop-blue", &StartCapture { op_id: "capture".into() }).await.unwrap();
+    for i in 0..20 {
+        add_record(port, &format!("captured {i}")).await;
+    }
+    let page = c.captured_changes("shop-blue", &CaptureQuery::default()).await.unwrap();
+    let bodies: Vec<&str> = page.changes.iter().filter_map(|ch| ch.row.as_ref()?.get("body")?.as_str()).collect();
+    assert_eq!(bodies.len(), 20, "every write through the site is captured: {:?}", page.changes);
+    assert!(bodies.iter().enumerate().all(|(i, b)| *b == format!("captured {i}")), "{bodies:?}");
+
+    c.stop_capture("shop-blue", &StopCapture { op_id: "stop".into() }).await.unwrap();
+    // The site can still write its own database: nothing the agent touched became root's.
+    add_record(port, "after capture").await;
+    c.restart("shop-blue", "restart").await.unwrap();
+    add_record(port, "after a restart").await;
+    assert_eq!(record_bodies(port).await.len(), 23);
+    let live = agent.root().join("envs/shop-blue/shared/site.db");
+    assert!(sqlite::traces(&live).unwrap().is_empty());
 }
