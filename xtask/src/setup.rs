@@ -35,6 +35,8 @@ const TEST_PACKAGES: &[&str] = &[
     // client tools the agent copies and checks their databases with.
     "postgresql",
     "postgresql-client",
+    // Change capture on PostgreSQL decodes the WAL with this output plugin.
+    "postgresql-15-wal2json",
     "mariadb-server",
     "mariadb-client",
     "php-pgsql",

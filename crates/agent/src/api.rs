@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::capture::{CapturePage, CaptureQuery, CaptureState, CaptureStopped, Change, ChangeOp, StartCapture, StopCapture};
+
 /// The body of every error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -220,6 +222,10 @@ pub struct AgentInfo {
     /// addresses carry the listener's port (absent from older agents, or without a listener).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub public_addresses: Vec<std::net::SocketAddr>,
+    /// The change captures in force (each holds triggers, a replication slot or a log until
+    /// stopped), absent from older agents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub captures: Vec<CaptureState>,
 }
 
 /// How the agent keeps sites from each other and from itself.

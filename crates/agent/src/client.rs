@@ -285,6 +285,28 @@ impl AgentClient {
         self.call("sync data", Method::POST, &format!("/v1/envs/{target}/sync"), Some(req)).await
     }
 
+    /// Starts capturing every change to `env`'s databases; answers where each capture starts.
+    pub async fn start_capture(&self, env: &str, req: &StartCapture) -> Result<CaptureState> {
+        self.call("start change capture", Method::POST, &format!("/v1/envs/{env}/capture/start"), Some(req)).await
+    }
+
+    /// A page of the changes captured on one of `env`'s databases after `query.after`.
+    pub async fn captured_changes(&self, env: &str, query: &CaptureQuery) -> Result<CapturePage> {
+        let mut path = format!("/v1/envs/{env}/capture?after={}", query.after);
+        if let Some(database) = &query.database {
+            path.push_str(&format!("&database={}", url_encode(database)));
+        }
+        if let Some(limit) = query.limit {
+            path.push_str(&format!("&limit={limit}"));
+        }
+        self.call("read captured changes", Method::GET, &path, None::<&()>).await
+    }
+
+    /// Stops capture on `env`, removing what it installed; safe to repeat.
+    pub async fn stop_capture(&self, env: &str, req: &StopCapture) -> Result<CaptureStopped> {
+        self.call("stop change capture", Method::POST, &format!("/v1/envs/{env}/capture/stop"), Some(req)).await
+    }
+
     pub async fn snapshot_volume(&self, volume: &str, req: &VolumeSnapshot) -> Result<SnapshotReport> {
         self.call("snapshot a data volume", Method::POST, &format!("/v1/volumes/{volume}/snapshot"), Some(req)).await
     }
@@ -361,4 +383,11 @@ impl AgentClient {
         let request = RouteChange { op_id: op_id.to_owned(), change };
         self.call(what, method, path, Some(&request)).await
     }
+}
+
+/// Percent-encodes a query value (a database name such as `shared/site.db`).
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

@@ -9,6 +9,7 @@
 pub mod adopt;
 pub mod api;
 pub mod artifacts;
+pub mod capture;
 pub mod client;
 pub mod clone;
 pub mod confine;

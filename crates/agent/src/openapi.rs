@@ -80,6 +80,27 @@ pub const ENDPOINTS: &[(&str, &str, &str, Option<&str>, &str)] = &[
         Some("VolumeSnapshot"),
         "SnapshotReport",
     ),
+    (
+        "post",
+        "/v1/envs/{env}/capture/start",
+        "Start capturing every change to the environment's databases; answers where each capture starts",
+        Some("StartCapture"),
+        "CaptureState",
+    ),
+    (
+        "get",
+        "/v1/envs/{env}/capture",
+        "The changes captured on one database after ?after=SEQ (?database=NAME, ?limit=N), in commit order",
+        None,
+        "CapturePage",
+    ),
+    (
+        "post",
+        "/v1/envs/{env}/capture/stop",
+        "Stop capturing: remove the triggers and change tables, drop the replication slots",
+        Some("StopCapture"),
+        "CaptureStopped",
+    ),
     ("get", "/v1/artifacts/{sha256}", "Whether a candidate is stored", None, "ArtifactInfo"),
     (
         "put",

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -71,6 +71,9 @@ pub fn app(state: Arc<AgentState>) -> Router {
         .route("/v1/envs/{env}/process", get(process_status))
         .route("/v1/envs/{env}/process/{action}", post(process_action))
         .route("/v1/envs/{env}/sync", post(sync_env))
+        .route("/v1/envs/{env}/capture", get(capture_changes))
+        .route("/v1/envs/{env}/capture/start", post(start_capture))
+        .route("/v1/envs/{env}/capture/stop", post(stop_capture))
         .route("/v1/volumes/{volume}/snapshot", post(snapshot_volume))
         .route("/v1/volumes/{volume}/restore", post(restore_volume))
         .route("/v1/databases", get(list_databases))
@@ -114,6 +117,7 @@ async fn agent_info(State(state): Shared) -> Result<Json<AgentInfo>> {
         environments: envs::list(&state.layout)?,
         isolation: Some(crate::confine::report(&state.layout)),
         public_addresses: state.public_addresses.clone(),
+        captures: crate::capture::in_force(&state.layout)?,
     }))
 }
 
@@ -168,6 +172,8 @@ async fn destroy_env(State(state): Shared, Path(env): Path<String>, ApiJson(req)
             return Err(AgentError::Conflict(format!("environment {env} is production: destroy it with force=true if you really mean to")));
         }
         state.supervisor.stop(&env).await?;
+        // A capture left behind would hold a server's WAL forever.
+        crate::capture::stop(&state.layout, &env).await?;
         // Its private database copies go first: a retry finds the environment still there.
         crate::databases::env::drop_owned(&state.layout, &config.databases).await?;
         // The last environment of a volume takes its snapshots' databases along.
@@ -264,6 +270,25 @@ async fn sync_env(State(state): Shared, Path(env): Path<String>, ApiJson(req): A
         sync::sync_env(&state.layout, &req.from, &env).await
     };
     Ok(Json(state.ops.once(&req.op_id, &format!("sync:{env}"), &req, work).await?))
+}
+
+async fn start_capture(State(state): Shared, Path(env): Path<String>, ApiJson(req): ApiJson<StartCapture>) -> Result<Json<CaptureState>> {
+    check_env_name(&env)?;
+    let _env = state.env_locks.lock(&env).await;
+    Ok(Json(state.ops.once(&req.op_id, &format!("capture-start:{env}"), &req, crate::capture::start(&state.layout, &env)).await?))
+}
+
+async fn capture_changes(State(state): Shared, Path(env): Path<String>, Query(query): Query<CaptureQuery>) -> Result<Json<CapturePage>> {
+    check_env_name(&env)?;
+    // Draining a slot into the log is one writer at a time.
+    let _capture = state.env_locks.lock(&format!("capture:{env}")).await;
+    Ok(Json(crate::capture::page(&state.layout, &env, &query).await?))
+}
+
+async fn stop_capture(State(state): Shared, Path(env): Path<String>, ApiJson(req): ApiJson<StopCapture>) -> Result<Json<CaptureStopped>> {
+    check_env_name(&env)?;
+    let _envs = state.env_locks.lock_all(&[&env, &format!("capture:{env}")]).await;
+    Ok(Json(state.ops.once(&req.op_id, &format!("capture-stop:{env}"), &req, crate::capture::stop(&state.layout, &env)).await?))
 }
 
 async fn snapshot_volume(

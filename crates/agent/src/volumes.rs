@@ -26,7 +26,7 @@ fn is_sqlite(path: &Path) -> bool {
 }
 
 /// The SQLite databases under `dir`, as paths relative to it.
-fn databases(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn databases(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let mut pending = vec![PathBuf::new()];
     while let Some(rel) = pending.pop() {

@@ -7,7 +7,7 @@ use super::run::{pipe, Tool};
 use super::{DatabaseSize, DatabaseStats, ServerConfig, TableStats};
 use crate::error::{AgentError, Result};
 
-fn connect(tool: &str, c: &ServerConfig) -> Tool {
+pub(crate) fn connect(tool: &str, c: &ServerConfig) -> Tool {
     Tool::new(tool)
         .args(["--no-defaults", "-h", &c.host, "-P", &c.port.to_string(), "-u", &c.admin_user, "--protocol=tcp"])
         .secret("MYSQL_PWD", &c.admin_password)
@@ -15,7 +15,7 @@ fn connect(tool: &str, c: &ServerConfig) -> Tool {
 
 /// Runs `sql` as the administrator; the statements go in on standard input, never the command
 /// line, which every user of the host can read: a login's password is in some of them.
-async fn sql(c: &ServerConfig, sql: &str, doing: &str) -> Result<String> {
+pub(crate) async fn sql(c: &ServerConfig, sql: &str, doing: &str) -> Result<String> {
     connect("mariadb", c).args(["--batch", "--skip-column-names"]).run_with_input(doing, sql).await
 }
 

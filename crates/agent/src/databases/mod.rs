@@ -14,9 +14,9 @@ mod catalog;
 pub mod env;
 pub mod inventory;
 mod made;
-mod mariadb;
-mod postgres;
-mod run;
+pub(crate) mod mariadb;
+pub(crate) mod postgres;
+pub(crate) mod run;
 pub mod snapshot;
 
 use std::collections::BTreeMap;

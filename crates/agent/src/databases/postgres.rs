@@ -14,7 +14,7 @@ fn connect(tool: &str, c: &ServerConfig) -> Tool {
 /// Runs `sql` in `database` as the administrator; rows come back tab-separated, one per line.
 /// The statements go in on standard input, never the command line, which every user of the
 /// host (a site's code too) can read: a login's password is in some of them.
-async fn sql(c: &ServerConfig, database: &str, sql: &str, doing: &str) -> Result<String> {
+pub(crate) async fn sql(c: &ServerConfig, database: &str, sql: &str, doing: &str) -> Result<String> {
     connect("psql", c).args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-A", "-t", "-F", "\t", "-d", database]).run_with_input(doing, sql).await
 }
 

@@ -35,10 +35,22 @@ impl Tool {
     }
 
     /// Runs it with `input` on its standard input and returns its standard output.
-    pub(crate) async fn run_with_input(mut self, doing: &str, input: &str) -> Result<String> {
-        self.command.stdin(Stdio::piped());
+    pub(crate) async fn run_with_input(self, doing: &str, input: &str) -> Result<String> {
+        Ok(String::from_utf8_lossy(&self.output(doing, Some(input)).await?).into_owned())
+    }
+
+    /// Runs it and returns its standard output as the bytes it wrote (a binary log's rows are
+    /// in their columns' own character sets, not necessarily UTF-8).
+    pub(crate) async fn run_for_bytes(self, doing: &str) -> Result<Vec<u8>> {
+        self.output(doing, None).await
+    }
+
+    async fn output(mut self, doing: &str, input: Option<&str>) -> Result<Vec<u8>> {
+        if input.is_some() {
+            self.command.stdin(Stdio::piped());
+        }
         let mut child = self.command.spawn().map_err(|e| missing_tool(&self.shown, doing, &e))?;
-        if let Some(mut stdin) = child.stdin.take() {
+        if let (Some(mut stdin), Some(input)) = (child.stdin.take(), input) {
             stdin.write_all(input.as_bytes()).await.map_err(|e| AgentError::CommandFailed(format!("cannot {doing}: {e}")))?;
         }
         let out = child.wait_with_output().await.map_err(|e| AgentError::CommandFailed(format!("cannot {doing}: {e}")))?;
@@ -50,7 +62,7 @@ impl Tool {
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(out.stdout)
     }
 }
 

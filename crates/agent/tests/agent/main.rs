@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod change_capture;
 mod clone_and_sync;
 mod data_volumes;
 mod database_inventory;
