@@ -167,9 +167,9 @@ pub fn FormBanner(form: FormState, #[prop(optional)] all: bool) -> impl IntoView
         form.error.get().filter(|e| all || e.fields.is_empty()).map(|error| {
             view! {
                 <div class="banner error" role="alert">
-                    <strong>{error.error.clone()}</strong>
+                    <strong>{error.for_people().0}</strong>
                     " "
-                    <span>{error.detail.clone()}</span>
+                    <span>{error.for_people().1}</span>
                 </div>
             }
         })
@@ -179,11 +179,12 @@ pub fn FormBanner(form: FormState, #[prop(optional)] all: bool) -> impl IntoView
 /// A page-level failure to load something, with what to do about it.
 #[component]
 pub fn LoadError(error: ApiError) -> impl IntoView {
+    let (headline, detail) = error.for_people();
     view! {
         <div class="banner error" role="alert">
-            <strong>{error.error}</strong>
+            <strong>{headline}</strong>
             " "
-            <span>{error.detail}</span>
+            <span>{detail}</span>
         </div>
     }
 }

@@ -39,7 +39,7 @@ pub fn CandidatesCard(site_id: i64, may_upload: bool, may_delete: bool) -> impl 
             <h2>"Release candidates"</h2>
             {move || delete_error.get().map(|error| view! {
                 <div class="banner error" id="candidate-delete-error" role="alert">
-                    <strong>{error.error}</strong> " " <span>{error.detail}</span>
+                    <strong>{error.for_people().0}</strong> " " <span>{error.for_people().1}</span>
                 </div>
             })}
             {render_loadable(candidates, move |list: Vec<Candidate>| {
@@ -175,7 +175,7 @@ fn UploadForm(site_id: i64, on_uploaded: impl Fn() + Copy + 'static) -> impl Int
                 }.into_any(),
                 UploadState::Failed(error) => view! {
                     <div class="banner error" id="upload-error" role="alert">
-                        <strong>{error.error}</strong> " " <span>{error.detail}</span>
+                        <strong>{error.for_people().0}</strong> " " <span>{error.for_people().1}</span>
                         // A manifest's problems come one per line, each with its line number.
                         {error.fields.into_iter().map(|f| view! { <pre class="field-problem">{f.message}</pre> }).collect_view()}
                     </div>

@@ -98,7 +98,7 @@ fn AgentStatus(host_id: i64) -> impl IntoView {
     load_into(status, api::host_status(host_id));
     move || match status.get() {
         None => view! { <span class="muted">"checking…"</span> }.into_any(),
-        Some(Err(error)) => view! { <span class="status down">{error.to_string()}</span> }.into_any(),
+        Some(Err(error)) => view! { <span class="status down">{error.for_people().1}</span> }.into_any(),
         Some(Ok(status)) if status.reachable => {
             let environments = status.environments.len();
             let text = format!(

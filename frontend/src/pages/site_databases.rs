@@ -51,7 +51,7 @@ pub fn SiteDatabasesCard(site_id: i64, may_remove: bool) -> impl IntoView {
             <h2>"Data"</h2>
             {move || failed.get().map(|error| view! {
                 <div class="banner error" id="database-remove-error" role="alert">
-                    <strong>{error.error}</strong> " " <span>{error.detail}</span>
+                    <strong>{error.for_people().0}</strong> " " <span>{error.for_people().1}</span>
                 </div>
             })}
             {render_loadable(listed, move |list: SiteDatabases| {
