@@ -33,7 +33,7 @@ async fn create_a_site_through_the_ui_and_see_it_after_a_reload() {
     browser.find("input[name=name]").await.send_keys("Acme Shop").await.unwrap();
     browser.find("select[name=customer_id]").await.select_by_label("Acme Outfitters").await.unwrap();
     browser.find("button[type=submit]").await.click().await.unwrap();
-    browser.wait_for_text("a site named \"Acme Shop\" already exists").await;
+    browser.wait_for_text("That clashes with how things stand now. A site named \"Acme Shop\" already exists").await;
     assert_eq!(browser.path().await, "/sites/new");
 
     let name = browser.find("input[name=name]").await;

@@ -43,6 +43,12 @@ async fn documents_are_checked_with_line_numbers_and_saved_as_new_versions() {
     let browser = Browser::start().await;
     server.sign_in(&browser, "/sites/1/patches").await;
     browser.wait_for_text(&format!("v{} · migration", base + 2)).await;
+    // It opens on the latest version, its lines numbered.
+    browser.wait_for_text("Valid.").await;
+    let opened = browser.find("textarea[name=toml]").await.prop("value").await.unwrap().unwrap_or_default();
+    assert!(opened.contains("workflow = \"migration\""), "the editor did not open on the latest version: {opened}");
+    let numbered = browser.client.find_all(fantoccini::Locator::Css("#editor-lines li")).await.unwrap().len();
+    assert_eq!(numbered, opened.lines().count(), "one number per line");
     browser.find("select[name=workflow]").await.select_by_value("no-migration").await.unwrap();
     browser.find("form.editor button[type=button]").await.click().await.unwrap();
     browser.wait_for_text("Valid.").await;
@@ -51,10 +57,12 @@ async fn documents_are_checked_with_line_numbers_and_saved_as_new_versions() {
     assert!(loaded.contains("workflow = \"no-migration\""), "{loaded}");
 
     editor.clear().await.unwrap();
-    editor.send_keys("[patch]\nsite = \"Acme Shop\"\n").await.unwrap();
-    browser.wait_for_text("line ").await;
+    editor.send_keys("[patch]\nsite = \"Acme Shop\"\nversion 2\n").await.unwrap();
+    browser.wait_for_text("Line 3: ").await;
+    // The failing line is marked beside it, and the problem is said in the document's terms.
+    browser.find("#editor-lines li.bad[data-line='3']").await;
     let problems = browser.find("#check.problems").await.text().await.unwrap();
-    assert!(problems.contains("line"), "{problems}");
+    assert!(problems.contains("followed by = and its value") && !problems.contains('`'), "{problems}");
 
     browser.find("form.editor button[type=button]").await.click().await.unwrap();
     browser.wait_for_text("Valid.").await;

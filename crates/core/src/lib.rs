@@ -12,6 +12,7 @@ pub mod model;
 pub mod next_action;
 pub mod patch;
 pub mod record;
+mod toml_words;
 pub mod validate;
 pub mod workflow;
 

@@ -1,6 +1,7 @@
-//! A site's patch documents: the saved versions, and an editor that checks the document with
-//! the server's own rules on every keystroke (core runs in the browser), starts from a
-//! template for any workflow, and saves the next version.
+//! A site's patch documents: the saved versions, and an editor that opens on the latest one,
+//! checks the document with the server's own rules on every keystroke (core runs in the
+//! browser), numbers its lines and marks each line a problem is on, starts from a template for
+//! any workflow, and saves the next version.
 
 use super::{load_into, render_loadable, Loadable};
 use crate::api;
@@ -8,7 +9,7 @@ use crate::form::{FormBanner, FormState};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use switchyard_api::{Candidate, PatchDocumentDraft, PatchDocumentRecord, SiteDetail};
-use switchyard_core::patch::{PatchDocument, WorkflowKind};
+use switchyard_core::patch::{PatchDocument, PatchError, WorkflowKind};
 
 #[component]
 pub fn PatchDocumentsPage() -> impl IntoView {
@@ -34,9 +35,28 @@ pub fn PatchDocumentsPage() -> impl IntoView {
         if text.trim().is_empty() {
             None
         } else {
-            Some(PatchDocument::parse(&text).map(|doc| doc.summary()).map_err(|e| e.messages()))
+            Some(PatchDocument::parse(&text).map(|doc| doc.summary()).map_err(|e| e.0))
         }
     });
+    // The editor opens on the latest saved version, once, unless something was typed already.
+    let opened = RwSignal::new(false);
+    Effect::new(move |_| {
+        if opened.get_untracked() {
+            return;
+        }
+        if let Some(Ok(list)) = versions.get() {
+            opened.set(true);
+            if let Some(latest) = list.iter().max_by_key(|r| r.version) {
+                if source.get_untracked().trim().is_empty() {
+                    source.set(latest.toml.clone());
+                }
+            }
+        }
+    });
+    let problem_lines = move || match checked.get() {
+        Some(Err(problems)) => problems.iter().map(|p| p.line).collect::<Vec<_>>(),
+        _ => Vec::new(),
+    };
 
     let load_template = move |_| {
         let kind = workflow.get_untracked();
@@ -96,15 +116,28 @@ pub fn PatchDocumentsPage() -> impl IntoView {
                         </select>
                         <button type="button" class="button" on:click=load_template>"Start from template"</button>
                     </div>
-                    <textarea
-                        name="toml"
-                        class="code"
-                        rows="26"
-                        spellcheck="false"
-                        placeholder="Write the patch document here, or start from a template."
-                        prop:value=move || source.get()
-                        on:input=move |ev| source.set(event_target_value(&ev))
-                    ></textarea>
+                    <div class="code-editor">
+                        // As many rows as lines, never wrapped, so each number stays beside its line.
+                        <ol class="gutter" id="editor-lines" aria-hidden="true">
+                            {move || {
+                                let bad = problem_lines();
+                                (1..=source.with(|s| s.lines().count().max(1))).map(|n| {
+                                    let class = if bad.contains(&n) { "bad" } else { "" };
+                                    view! { <li class=class data-line=n>{n}</li> }
+                                }).collect_view()
+                            }}
+                        </ol>
+                        <textarea
+                            name="toml"
+                            class="code"
+                            wrap="off"
+                            rows=move || source.with(|s| s.lines().count() + 1).max(26)
+                            spellcheck="false"
+                            placeholder="Write the patch document here, or start from a template."
+                            prop:value=move || source.get()
+                            on:input=move |ev| source.set(event_target_value(&ev))
+                        ></textarea>
+                    </div>
                     {move || match checked.get() {
                         None => ().into_any(),
                         Some(Ok(summary)) => view! {
@@ -115,7 +148,9 @@ pub fn PatchDocumentsPage() -> impl IntoView {
                         }.into_any(),
                         Some(Err(problems)) => view! {
                             <ul class="check problems" id="check">
-                                {problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
+                                {problems.into_iter().map(|p: PatchError| view! {
+                                    <li data-line=p.line><strong>{format!("Line {}: ", p.line)}</strong>{p.message}</li>
+                                }).collect_view()}
                             </ul>
                         }.into_any(),
                     }}

@@ -17,7 +17,7 @@ pub fn read(source: &str) -> Result<ReleaseManifest, ManifestErrors> {
     let lines = Lines::new(source);
     let root: Node = toml::from_str(source).map_err(|error| {
         let line = error.span().map_or(1, |span| lines.line(span.start));
-        let message = format!("{}; fix the TOML syntax here", error.message().trim());
+        let message = crate::toml_words::syntax_in_words(error.message());
         ManifestErrors(vec![ManifestError { line, message }])
     })?;
     let Node::Table(entries) = root else {

@@ -39,8 +39,7 @@ pub fn read(source: &str) -> Result<(Option<PatchDocument>, SourceMap, Vec<Patch
     let lines = Lines::new(source);
     let root: Node = toml::from_str(source).map_err(|error| {
         let line = error.span().map_or(1, |span| lines.line(span.start));
-        let message = error.message().trim().to_owned();
-        PatchErrors(vec![PatchError { line, message: format!("{message}; fix the TOML syntax here") }])
+        PatchErrors(vec![PatchError { line, message: crate::toml_words::syntax_in_words(error.message()) }])
     })?;
     let mut reader = Reader { lines: &lines, errors: Vec::new() };
     let mut map = SourceMap { end: lines.last(), ..SourceMap::default() };
