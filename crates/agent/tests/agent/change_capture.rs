@@ -24,7 +24,7 @@ use crate::support::{add_record, free_port, record_bodies, site_config, site_rel
 
 /// The statement the writer makes as its `i`th write: two inserts, an update and a delete in
 /// every four, so all three kinds of change keep coming.
-fn write(i: u32) -> String {
+pub(crate) fn write(i: u32) -> String {
     match i % 4 {
         0 | 1 => format!("INSERT INTO notes (body) VALUES ('written live {i}')"),
         2 => format!("UPDATE notes SET body = 'edited live {i}' WHERE id = (SELECT max(id) FROM notes)"),
