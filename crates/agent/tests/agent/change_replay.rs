@@ -4,17 +4,21 @@
 //! every production row into it with the new column at its default, ids never handed out
 //! twice. A change the copy refuses stops the replay with its number and the database's
 //! reason, nothing of its batch applied, and a retry after the fix goes on from there.
+//! SQLite files, and PostgreSQL and MariaDB databases on real servers the tests start.
 
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use switchyard_agent::api::{CreateEnv, EnvConfig, ReplayChanges, StartCapture};
+use switchyard_agent::api::{CreateEnv, EnvConfig, ReplayChanges, StartCapture, StopCapture};
 use switchyard_agent::capture::sqlite;
+use switchyard_agent::databases::{Catalog, Consistency, DatabaseBinding, DatabaseKind, ServerConfig};
+use switchyard_agent::test_servers::TestServer;
 
-use crate::change_capture::write;
+use crate::change_capture::{live_site, write, write_at_pace, write_mariadb, WRITES};
+use crate::site_databases::client;
 use crate::support::{free_port, TestAgent};
 
-const WRITES: u32 = 300;
 const PER_SECOND: u64 = 60;
 
 fn replay(from: &str, op_id: &str, after: u64) -> ReplayChanges {
@@ -121,4 +125,105 @@ async fn a_sqlite_sites_changes_replay_into_its_migrated_copy_and_a_refusal_stop
     dropping.drop_unknown_columns = true;
     let dropped = c.replay_changes("shop-green", &dropping).await.unwrap();
     assert!(dropped.refused.as_ref().is_some_and(|r| r.reason.contains("NOT NULL")), "{dropped:?}");
+}
+
+/// The site's own login, writing one statement at a time through its client session.
+fn site_session(c: &ServerConfig, password: &str) -> std::process::Child {
+    let (tool, args, secret) = match c.kind {
+        DatabaseKind::Postgresql => {
+            ("psql", vec!["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", &c.host, "-U", "shop", "-d", "shop", "-p"], "PGPASSWORD")
+        }
+        DatabaseKind::Mariadb => (
+            "mariadb",
+            vec!["--no-defaults", "--protocol=tcp", "-h", &c.host, "-u", "shop", "--default-character-set=utf8mb4", "-D", "shop", "-P"],
+            "MYSQL_PWD",
+        ),
+    };
+    Command::new(tool)
+        .args(args)
+        .arg(c.port.to_string())
+        .env(secret, password)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect(tool)
+}
+
+/// Capture on production under load, a live copy migrated (a new column with a default),
+/// the replay into it, its counters, a second replay, and a renamed column refused until fixed.
+async fn replays_into_a_migrated_copy(kind: DatabaseKind, notes_table: &str) {
+    let server = TestServer::start(kind).unwrap_or_else(|e| panic!("cannot start {kind:?}: {e}"));
+    let c = server.config.clone();
+    let (mut agent, password) = live_site(&server).await;
+    agent.client.start_capture("shop-blue", &StartCapture { op_id: "capture".into() }).await.unwrap();
+    let mut session = site_session(&c, &password);
+    let writer = write_at_pace(&mut session, if kind == DatabaseKind::Mariadb { write_mariadb } else { write });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    // The clone, bound to environment shop-green, and its migration, while the writer goes on.
+    let catalog = Catalog::load(&agent.root()).unwrap();
+    catalog.server("main").unwrap().copy("shop", "shop_copy", "shop", Consistency::Live).await.unwrap();
+    let mut config = EnvConfig::new(vec!["false".into()], free_port());
+    config.databases = vec![DatabaseBinding {
+        name: "default".into(),
+        server: "main".into(),
+        database: "shop_copy".into(),
+        user: "shop".into(),
+        owned: false,
+    }];
+    agent.client.create_env(&CreateEnv { op_id: "create-green".into(), name: "shop-green".into(), config }).await.unwrap();
+    let admin =
+        |db: &str, sql: &str| client(&c, db, &c.admin_user, &c.admin_password, sql).unwrap_or_else(|| panic!("{sql}\n{}", server.log()));
+    admin("shop_copy", "ALTER TABLE notes ADD COLUMN pinned INT NOT NULL DEFAULT 0");
+    writer.join().unwrap();
+    assert!(session.wait().unwrap().success(), "the site's writes failed");
+    agent.restart();
+
+    let notes = |db: &str| admin(db, "SELECT id, body FROM notes ORDER BY id");
+    assert_ne!(notes("shop_copy"), notes("shop"), "the copy already held every write: the test proves nothing");
+    let done = agent.client.replay_changes("shop-green", &replay("shop-blue", "replay", 0)).await.unwrap();
+    assert_eq!((done.applied, done.last_seq, done.refused.as_ref()), (WRITES as u64, WRITES as u64, None), "{done:?}");
+    assert_eq!(notes("shop_copy"), notes("shop"), "the migrated copy with the changes replayed is not the live data");
+    assert_eq!(admin("shop_copy", "SELECT count(*) FROM notes WHERE pinned <> 0").trim(), "0", "the new column is at its default");
+    let highest = agent.client.captured_changes("shop-blue", &Default::default()).await.unwrap().highest_ids[notes_table];
+    let moved: Vec<(&str, bool)> = done.moved_counters.iter().map(|m| (m.table.as_str(), m.to >= highest)).collect();
+    assert_eq!(moved, [(notes_table, true)], "{done:?}");
+    let again = agent.client.replay_changes("shop-green", &replay("shop-blue", "replay", 0)).await.unwrap();
+    assert_eq!(again, done, "a retry under the same op id answers the same");
+
+    // A new note in the copy takes an id above every id production handed out.
+    admin("shop_copy", "INSERT INTO notes (body) VALUES ('in the copy')");
+    let id: i64 = admin("shop_copy", "SELECT id FROM notes WHERE body = 'in the copy'").trim().parse().unwrap();
+    assert!(id > highest, "id {id} handed out again (captured up to {highest})");
+    admin("shop_copy", "DELETE FROM notes WHERE body = 'in the copy'");
+    let twice = agent.client.replay_changes("shop-green", &replay("shop-blue", "replay-twice", 0)).await.unwrap();
+    assert_eq!((twice.applied, twice.refused.as_ref()), (WRITES as u64, None));
+    assert_eq!(notes("shop_copy"), notes("shop"), "replaying twice changed the data");
+
+    // A column the copy renamed away refuses the change by name; renamed back, the retry goes on.
+    let rename = |from: &str, to: &str| match kind {
+        DatabaseKind::Mariadb => format!("ALTER TABLE notes CHANGE {from} {to} TEXT NOT NULL"),
+        DatabaseKind::Postgresql => format!("ALTER TABLE notes RENAME COLUMN {from} TO {to}"),
+    };
+    admin("shop_copy", &rename("body", "content"));
+    client(&c, "shop", "shop", &password, "INSERT INTO notes (body) VALUES ('after the rename')").unwrap();
+    let refused = agent.client.replay_changes("shop-green", &replay("shop-blue", "renamed", done.last_seq)).await.unwrap();
+    let refusal = refused.refused.clone().expect("the renamed column is refused");
+    assert_eq!((refused.applied, refused.last_seq, refusal.seq), (0, done.last_seq, done.last_seq + 1), "{refused:?}");
+    assert!(refusal.reason.contains("no column body"), "{refusal:?}");
+    admin("shop_copy", &rename("content", "body"));
+    let fixed = agent.client.replay_changes("shop-green", &replay("shop-blue", "fixed", refused.last_seq)).await.unwrap();
+    assert_eq!((fixed.applied, fixed.refused.as_ref()), (1, None), "{fixed:?}");
+    assert_eq!(notes("shop_copy"), notes("shop"));
+    agent.client.stop_capture("shop-blue", &StopCapture { op_id: "stop".into() }).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_postgresql_sites_changes_replay_into_its_migrated_copy_with_sequences_moved_past_them() {
+    replays_into_a_migrated_copy(DatabaseKind::Postgresql, "public.notes").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mariadb_sites_changes_replay_into_its_migrated_copy_with_auto_increment_moved_past_them() {
+    replays_into_a_migrated_copy(DatabaseKind::Mariadb, "notes").await;
 }
