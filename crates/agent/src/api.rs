@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::capture::replay::{MovedCounter, Refusal, ReplayChanges, Replayed};
 pub use crate::capture::{CapturePage, CaptureQuery, CaptureState, CaptureStopped, Change, ChangeOp, StartCapture, StopCapture};
 
 /// The body of every error response.

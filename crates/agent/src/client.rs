@@ -302,6 +302,12 @@ impl AgentClient {
         self.call("read captured changes", Method::GET, &path, None::<&()>).await
     }
 
+    /// Replays `req.from`'s captured changes into `env`'s matching database; a refusal is in
+    /// the answer, with the change and the database's reason.
+    pub async fn replay_changes(&self, env: &str, req: &ReplayChanges) -> Result<Replayed> {
+        self.call("replay captured changes", Method::POST, &format!("/v1/envs/{env}/capture/replay"), Some(req)).await
+    }
+
     /// Stops capture on `env`, removing what it installed; safe to repeat.
     pub async fn stop_capture(&self, env: &str, req: &StopCapture) -> Result<CaptureStopped> {
         self.call("stop change capture", Method::POST, &format!("/v1/envs/{env}/capture/stop"), Some(req)).await

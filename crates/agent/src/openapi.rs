@@ -101,6 +101,13 @@ pub const ENDPOINTS: &[(&str, &str, &str, Option<&str>, &str)] = &[
         Some("StopCapture"),
         "CaptureStopped",
     ),
+    (
+        "post",
+        "/v1/envs/{env}/capture/replay",
+        "Replay another environment's captured changes (from, after) into this one's matching database, moving its id counters past the captured ids",
+        Some("ReplayChanges"),
+        "Replayed",
+    ),
     ("get", "/v1/artifacts/{sha256}", "Whether a candidate is stored", None, "ArtifactInfo"),
     (
         "put",

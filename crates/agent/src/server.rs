@@ -74,6 +74,7 @@ pub fn app(state: Arc<AgentState>) -> Router {
         .route("/v1/envs/{env}/capture", get(capture_changes))
         .route("/v1/envs/{env}/capture/start", post(start_capture))
         .route("/v1/envs/{env}/capture/stop", post(stop_capture))
+        .route("/v1/envs/{env}/capture/replay", post(replay_changes))
         .route("/v1/volumes/{volume}/snapshot", post(snapshot_volume))
         .route("/v1/volumes/{volume}/restore", post(restore_volume))
         .route("/v1/databases", get(list_databases))
@@ -289,6 +290,15 @@ async fn stop_capture(State(state): Shared, Path(env): Path<String>, ApiJson(req
     check_env_name(&env)?;
     let _envs = state.env_locks.lock_all(&[&env, &format!("capture:{env}")]).await;
     Ok(Json(state.ops.once(&req.op_id, &format!("capture-stop:{env}"), &req, crate::capture::stop(&state.layout, &env)).await?))
+}
+
+async fn replay_changes(State(state): Shared, Path(env): Path<String>, ApiJson(req): ApiJson<ReplayChanges>) -> Result<Json<Replayed>> {
+    check_env_name(&env)?;
+    check_env_name(&req.from)?;
+    // One replay into the target at a time, and the source's log read by one writer.
+    let _envs = state.env_locks.lock_all(&[&env, &format!("capture:{}", req.from)]).await;
+    let work = crate::capture::replay::replay(&state.layout, &env, &req);
+    Ok(Json(state.ops.once(&req.op_id, &format!("capture-replay:{env}"), &req, work).await?))
 }
 
 async fn snapshot_volume(

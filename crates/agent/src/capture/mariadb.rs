@@ -249,6 +249,85 @@ fn unescape(quoted: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A JSON value as a MariaDB literal; text with anything but printable ASCII goes as UTF-8
+/// bytes, so each change of a replay script stays on its line whatever the client's charset.
+fn literal(value: &Value) -> String {
+    match value {
+        Value::Null => "NULL".to_owned(),
+        Value::Bool(b) => (*b as u8).to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if !s.chars().all(|c| c.is_ascii() && !c.is_control()) => {
+            format!("CONVERT(X'{}' USING utf8mb4)", hex::encode(s.as_bytes()))
+        }
+        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
+        Value::Object(o) if o.len() == 1 && o.get("$hex").is_some_and(Value::is_string) => {
+            format!("X'{}'", o["$hex"].as_str().unwrap_or_default())
+        }
+        other => literal(&Value::String(other.to_string())),
+    }
+}
+
+fn name(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+pub(super) fn dialect(database: &str) -> super::replay::Dialect {
+    super::replay::Dialect {
+        begin: format!("USE {}; START TRANSACTION;", name(database)),
+        name,
+        literal,
+        delete_one: |table, matching| format!("DELETE FROM {table} WHERE {matching} LIMIT 1;"),
+    }
+}
+
+/// Every table's columns in `database`.
+pub(super) async fn columns_of(c: &ServerConfig, database: &str) -> Result<BTreeMap<String, Vec<String>>> {
+    let out = sql(
+        c,
+        &format!(
+            "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{}' ORDER BY 1, ORDINAL_POSITION",
+            database.replace('\'', "''")
+        ),
+        &format!("list the tables of database {database}"),
+    )
+    .await?;
+    let mut columns = BTreeMap::<String, Vec<String>>::new();
+    for line in out.lines() {
+        if let Some((table, column)) = line.split_once('\t') {
+            columns.entry(table.to_owned()).or_default().push(column.to_owned());
+        }
+    }
+    Ok(columns)
+}
+
+/// Moves each AUTO_INCREMENT counter past its table's highest captured id.
+pub(super) async fn move_counters(
+    c: &ServerConfig,
+    database: &str,
+    highest: &BTreeMap<String, i64>,
+) -> Result<Vec<super::replay::MovedCounter>> {
+    let doing = format!("move the AUTO_INCREMENT counters of database {database} past the captured ids");
+    let mut moved = Vec::new();
+    for (table, id) in highest {
+        let has = sql(
+            c,
+            &format!(
+                "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = '{}' AND AUTO_INCREMENT IS NOT NULL",
+                database.replace('\'', "''"),
+                table.replace('\'', "''")
+            ),
+            &doing,
+        )
+        .await?;
+        let Ok(next) = has.trim().parse::<i64>() else { continue };
+        if next <= *id {
+            sql(c, &format!("ALTER TABLE {}.{} AUTO_INCREMENT = {}", name(database), name(table), id + 1), &doing).await?;
+        }
+        moved.push(super::replay::MovedCounter { table: table.clone(), to: (*id).max(next - 1) });
+    }
+    Ok(moved)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,6 +164,79 @@ pub async fn slot_exists(c: &ServerConfig, slot: &str) -> Result<bool> {
     Ok(found.trim() == "1")
 }
 
+/// A JSON value as a PostgreSQL literal (the column's type converts it); text with control
+/// characters goes as UTF-8 bytes, so each change of a replay script stays on its line.
+fn literal(value: &Value) -> String {
+    match value {
+        Value::Null => "NULL".to_owned(),
+        Value::String(s) if s.chars().any(char::is_control) => format!("convert_from('\\x{}'::bytea, 'UTF8')", hex::encode(s.as_bytes())),
+        Value::String(s) => format!("'{}'", s.replace('\'', "''")),
+        Value::Object(_) | Value::Array(_) => literal(&Value::String(value.to_string())),
+        other => format!("'{other}'"),
+    }
+}
+
+fn name(table: &str) -> String {
+    table.split('.').map(|part| format!("\"{}\"", part.replace('"', "\"\""))).collect::<Vec<_>>().join(".")
+}
+
+pub(super) fn dialect() -> super::replay::Dialect {
+    super::replay::Dialect {
+        begin: "BEGIN;".to_owned(),
+        name,
+        literal,
+        delete_one: |table, matching| format!("DELETE FROM {table} WHERE ctid = (SELECT ctid FROM {table} WHERE {matching} LIMIT 1);"),
+    }
+}
+
+/// Every user table's columns, by the name capture gives it (`schema.table`).
+pub(super) async fn columns_of(c: &ServerConfig, database: &str) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+    let out = sql(
+        c,
+        database,
+        "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns \
+         WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, ordinal_position",
+        &format!("list the tables of database {database}"),
+    )
+    .await?;
+    let mut columns = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for line in out.lines() {
+        if let Some((table, column)) = line.split_once('\t') {
+            columns.entry(table.to_owned()).or_default().push(column.to_owned());
+        }
+    }
+    Ok(columns)
+}
+
+/// Moves every sequence a table's columns own (serial, identity) past its highest captured id.
+pub(super) async fn move_counters(
+    c: &ServerConfig,
+    database: &str,
+    highest: &std::collections::BTreeMap<String, i64>,
+) -> Result<Vec<super::replay::MovedCounter>> {
+    let doing = format!("move the sequences of database {database} past the captured ids");
+    let mut moved = Vec::new();
+    for (table, id) in highest {
+        let quoted = name(table).replace('\'', "''");
+        let out = sql(
+            c,
+            database,
+            &format!(
+                "SELECT setval(d.objid::regclass, greatest({id}, coalesce(s.last_value, 0))) FROM pg_depend d \
+                 JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S' \
+                 JOIN pg_sequences s ON format('%I.%I', s.schemaname, s.sequencename)::regclass = d.objid \
+                 WHERE d.refobjid = to_regclass('{quoted}') AND d.deptype IN ('a', 'i')"
+            ),
+            &doing,
+        )
+        .await?;
+        for to in out.lines().filter_map(|l| l.trim().parse::<i64>().ok()) {
+            moved.push(super::replay::MovedCounter { table: table.clone(), to });
+        }
+    }
+    Ok(moved)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

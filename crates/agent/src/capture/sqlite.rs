@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::replay::{fit_row, Batch, MovedCounter, Refusal};
 use super::{Change, ChangeOp};
 use crate::error::{AgentError, Result};
 
@@ -205,6 +206,99 @@ pub fn page(path: &Path, after: u64, limit: u64) -> Result<(Vec<Change>, BTreeMa
     let changes = read(&conn, after, limit).map_err(failed(path, "read the captured changes"))?;
     let ids = highest_ids(&conn).map_err(failed(path, "read the captured changes"))?;
     Ok((changes, ids))
+}
+
+/// A captured value as SQLite stores it: `{"$hex": ..}` is a BLOB again, any other nested
+/// value its JSON text.
+fn to_sql(value: &serde_json::Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match value {
+        serde_json::Value::Null => V::Null,
+        serde_json::Value::Bool(b) => V::Integer(*b as i64),
+        serde_json::Value::Number(n) => n.as_i64().map_or_else(|| V::Real(n.as_f64().unwrap_or(f64::NAN)), V::Integer),
+        serde_json::Value::String(s) => V::Text(s.clone()),
+        serde_json::Value::Object(o) if o.len() == 1 && o.get("$hex").is_some_and(|h| h.is_string()) => {
+            hex::decode(o["$hex"].as_str().unwrap_or_default()).map_or_else(|_| V::Text(value.to_string()), V::Blob)
+        }
+        other => V::Text(other.to_string()),
+    }
+}
+
+fn columns_of(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut info = conn.prepare(&format!("PRAGMA table_info({})", ident(table)))?;
+    let names = info.query_map([], |r| r.get::<_, String>(1))?;
+    names.collect()
+}
+
+/// Applies one batch of changes in one transaction: all of them, or none and the refusal.
+pub(super) fn apply(path: &Path, changes: &[Change], drop_unknown: bool) -> Result<Batch> {
+    let mut conn = open(path)?;
+    let doing = "replay captured changes";
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(failed(path, doing))?;
+    let mut known: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for change in changes {
+        let refuse = |reason: String| Refusal { seq: change.seq, table: change.table.clone(), key: change.key.clone(), reason };
+        if !known.contains_key(&change.table) {
+            known.insert(change.table.clone(), columns_of(&tx, &change.table).map_err(failed(path, doing))?);
+        }
+        let columns = &known[&change.table];
+        if columns.is_empty() {
+            return Ok(Batch::Refused(refuse(format!("the target has no table {}: migrate it back, then retry", change.table))));
+        }
+        let mut row = match fit_row(change, columns, drop_unknown) {
+            Ok(row) => row,
+            Err(refusal) => return Ok(Batch::Refused(refusal)),
+        };
+        // A table without a key is matched by rowid: the row keeps the one it had.
+        let rowid = change.key.get_key_value("rowid").filter(|_| !columns.iter().any(|c| c == "rowid"));
+        if let (Some(rowid), true) = (rowid, change.row.is_some()) {
+            row.push(rowid);
+        }
+        let matching = change.key.keys().map(|k| format!("{} = ?", ident(k))).collect::<Vec<_>>().join(" AND ");
+        let table = ident(&change.table);
+        let key_values = change.key.values().map(to_sql);
+        let mut result = tx.execute(&format!("DELETE FROM {table} WHERE {matching}"), rusqlite::params_from_iter(key_values));
+        if result.is_ok() && change.row.is_some() {
+            let names = row.iter().map(|(c, _)| ident(c)).collect::<Vec<_>>().join(", ");
+            let marks = vec!["?"; row.len()].join(", ");
+            let values = row.iter().map(|(_, v)| to_sql(v));
+            result = tx.execute(&format!("INSERT INTO {table} ({names}) VALUES ({marks})"), rusqlite::params_from_iter(values));
+        }
+        if let Err(e) = result {
+            return Ok(Batch::Refused(refuse(e.to_string())));
+        }
+    }
+    tx.commit().map_err(failed(path, doing))?;
+    Ok(Batch::Applied)
+}
+
+/// Moves the AUTOINCREMENT counter of every table in `highest` past its highest captured id
+/// (a table without AUTOINCREMENT hands out the largest rowid plus one, past them already).
+pub(super) fn move_counters(path: &Path, highest: &BTreeMap<String, i64>) -> Result<Vec<MovedCounter>> {
+    let mut conn = open(path)?;
+    let doing = "move the id counters past the captured ids";
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(failed(path, doing))?;
+    let mut moved = Vec::new();
+    for (table, id) in highest {
+        let sql: Option<String> = tx
+            .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1", [table], |r| r.get(0))
+            .optional()
+            .map_err(failed(path, doing))?;
+        if !sql.is_some_and(|s| s.to_ascii_uppercase().contains("AUTOINCREMENT")) {
+            continue;
+        }
+        tx.execute(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)",
+            [table],
+        )
+        .map_err(failed(path, doing))?;
+        tx.execute("UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1", params![table, id]).map_err(failed(path, doing))?;
+        let to: i64 =
+            tx.query_row("SELECT seq FROM sqlite_sequence WHERE name = ?1", [table], |r| r.get(0)).map_err(failed(path, doing))?;
+        moved.push(MovedCounter { table: table.clone(), to });
+    }
+    tx.commit().map_err(failed(path, doing))?;
+    Ok(moved)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use crate::support::{add_record, free_port, record_bodies, site_config, site_rel
 
 /// The statement the writer makes as its `i`th write: two inserts, an update and a delete in
 /// every four, so all three kinds of change keep coming.
-fn write(i: u32) -> String {
+pub(crate) fn write(i: u32) -> String {
     match i % 4 {
         0 | 1 => format!("INSERT INTO notes (body) VALUES ('written live {i}')"),
         2 => format!("UPDATE notes SET body = 'edited live {i}' WHERE id = (SELECT max(id) FROM notes)"),
@@ -33,7 +33,7 @@ fn write(i: u32) -> String {
 }
 
 /// The same writes in MariaDB's words (it cannot read the table a statement changes).
-fn write_mariadb(i: u32) -> String {
+pub(crate) fn write_mariadb(i: u32) -> String {
     match i % 4 {
         0 => format!("INSERT INTO notes (body) VALUES ('written live {i}, it''s \\\\ é\\n')"),
         1 => format!("INSERT INTO notes (body) VALUES ('written live {i}')"),
@@ -42,11 +42,11 @@ fn write_mariadb(i: u32) -> String {
     }
 }
 
-const WRITES: u32 = 300;
+pub(crate) const WRITES: u32 = 300;
 const PER_SECOND: u64 = 60;
 
 /// Feeds the site's client session its writes at `PER_SECOND`, one statement at a time.
-fn write_at_pace(session: &mut std::process::Child, statement: fn(u32) -> String) -> std::thread::JoinHandle<()> {
+pub(crate) fn write_at_pace(session: &mut std::process::Child, statement: fn(u32) -> String) -> std::thread::JoinHandle<()> {
     let mut input = session.stdin.take().unwrap();
     std::thread::spawn(move || {
         let begun = Instant::now();
@@ -255,7 +255,7 @@ fn replay_sql(changes: &[Change], d: &Dialect) -> String {
 }
 
 /// A site `shop-blue` bound to database `shop` (500 notes) of a real server, and its password.
-async fn live_site(server: &TestServer) -> (TestAgent, String) {
+pub(crate) async fn live_site(server: &TestServer) -> (TestAgent, String) {
     let agent = TestAgent::start();
     let password = random_password();
     catalog_with(&agent.root(), server, &password);

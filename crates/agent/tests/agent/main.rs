@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod change_capture;
+mod change_replay;
 mod clone_and_sync;
 mod data_volumes;
 mod database_inventory;
