@@ -71,7 +71,7 @@ async fn the_desktop_app_in_team_mode_logs_in_to_the_server_and_shows_its_sites(
     click(&app, "#desktop-settings input[value=team]").await;
     fill(&app, "#desktop-settings input[name=server_url]", &format!("http://{closed}")).await;
     click(&app, "#desktop-settings button[type=submit]").await;
-    wait_for_text(&app, "cannot reach the Switchyard server").await;
+    wait_for_text(&app, "Cannot reach the Switchyard server").await;
     fill(&app, "#desktop-settings input[name=server_url]", &server.url).await;
     // The page reloads once the switch is saved; a mark on this page tells the two apart.
     app.client.execute("window.beforeTheSwitch = true", vec![]).await.unwrap();
