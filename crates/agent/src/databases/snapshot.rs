@@ -86,7 +86,7 @@ pub async fn take(
         return Ok(Vec::new());
     }
     let label = format!("snapshot:{volume}:{snapshot}");
-    let record = Record {
+    let mut record = Record {
         databases: unique
             .iter()
             .map(|b| Copied {
@@ -98,7 +98,6 @@ pub async fn take(
             })
             .collect(),
     };
-    let mut record = record;
     write(layout, volume, snapshot, &record)?;
     let mut catalog = Catalog::load(layout.root())?;
     // Registered too, so support sees them beside the site's databases (kept while the
