@@ -12,6 +12,7 @@ pub mod model;
 pub mod next_action;
 pub mod patch;
 pub mod record;
+pub mod schema_change;
 mod toml_words;
 pub mod validate;
 pub mod workflow;
