@@ -14,10 +14,15 @@ pub enum WorkflowKind {
     MinorPatch,
     BlueGreen,
     Rollout,
+    /// A migration run on a fresh clone while production stays live; at the cutover the
+    /// writes captured on production since the clone are replayed into the migrated copy, and
+    /// after it the new version's writes are captured so a rollback keeps them.
+    LowDowntimeMigration,
 }
 
 impl WorkflowKind {
-    pub const ALL: [WorkflowKind; 5] = [Self::NoMigration, Self::Migration, Self::MinorPatch, Self::BlueGreen, Self::Rollout];
+    pub const ALL: [WorkflowKind; 6] =
+        [Self::NoMigration, Self::Migration, Self::MinorPatch, Self::BlueGreen, Self::Rollout, Self::LowDowntimeMigration];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -26,6 +31,7 @@ impl WorkflowKind {
             Self::MinorPatch => "minor-patch",
             Self::BlueGreen => "blue-green",
             Self::Rollout => "rollout",
+            Self::LowDowntimeMigration => "low-downtime-migration",
         }
     }
 }
@@ -40,10 +46,9 @@ impl FromStr for WorkflowKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown workflow {s:?}; use no-migration, migration, minor-patch, blue-green or rollout"))
+        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            format!("unknown workflow {s:?}; use no-migration, migration, low-downtime-migration, minor-patch, blue-green or rollout")
+        })
     }
 }
 

@@ -15,8 +15,9 @@ pub fn affects_production(action: &Action, kind: WorkflowKind) -> bool {
     match action {
         Action::ApprovalGate { .. } | Action::HealthCheck { .. } | Action::WaitAndWatch { .. } => false,
         Action::DeployCandidate => matches!(kind, Migration | MinorPatch),
-        // Blue-green environments share the production database, so a migration there does.
-        Action::RunCommand { migration, .. } => matches!(kind, Migration | MinorPatch) || *migration,
+        // Blue-green environments share the production database, so a migration there does; a
+        // low-downtime migration runs on the clone's own copy, which production never reads.
+        Action::RunCommand { migration, .. } => matches!(kind, Migration | MinorPatch) || (*migration && kind != LowDowntimeMigration),
         _ => true,
     }
 }
@@ -28,6 +29,7 @@ pub fn check(doc: &PatchDocument, map: &SourceMap) -> Vec<PatchError> {
     rules.actions_belong_to_workflow();
     match doc.workflow {
         Migration => rules.migration(),
+        LowDowntimeMigration => rules.low_downtime_migration(),
         Rollout => rules.rollout(),
         NoMigration | BlueGreen => rules.swaps_live(),
         MinorPatch => rules.deploys(),
@@ -132,6 +134,12 @@ impl Rules<'_> {
                 Action::MoveToTemporaryAddress if kind != Migration => {
                     "moves production to its temporary address, which only a migration release does; remove the step".into()
                 }
+                Action::SiteDownPage { .. } if kind == LowDowntimeMigration => {
+                    "shows the site-down page, but a low-downtime migration keeps the site live while it migrates a clone; remove the step, or use workflow = \"migration\"".into()
+                }
+                Action::SyncData { .. } if kind == LowDowntimeMigration => {
+                    "syncs data, but a low-downtime migration's cutover replays every write captured since the clone instead; remove the step".into()
+                }
                 Action::SwapAddresses if matches!(kind, MinorPatch | Rollout) => {
                     format!("swaps addresses, but a {kind} release does not; remove the step")
                 }
@@ -213,6 +221,49 @@ impl Rules<'_> {
                     self.at(swap, message);
                 }
             }
+        }
+    }
+
+    /// A low-downtime migration deploys and migrates a clone while production serves, the
+    /// customer checks the clone, and only then the cutover (the swap) puts it live.
+    fn low_downtime_migration(&mut self) {
+        let Some(first) = self.find(Action::is_migration) else {
+            self.whole("a low-downtime migration release needs a run-command step with migration = true; add one, or use workflow = \"no-migration\"".into());
+            return;
+        };
+        let last = self.rfind(Action::is_migration).unwrap_or(first);
+        if self.find(|a| matches!(a, Action::DeployCandidate)).is_none_or(|d| d > first) {
+            let message = format!(
+                "{} migrates before the candidate is deployed on the clone; add action = \"deploy-candidate\" before it, so the migration runs the new release's own command",
+                self.name(first)
+            );
+            self.at(first, message);
+        }
+        let Some(swap) = self.rfind(|a| matches!(a, Action::SwapAddresses)).filter(|&s| s > last) else {
+            let message = format!(
+                "{} migrates the clone but no later step puts it live; add action = \"swap-addresses\" (the cutover) after the customer's confirmation",
+                self.name(last)
+            );
+            self.at(last, message);
+            return;
+        };
+        let confirmed = (last..swap).find(|&i| matches!(self.doc.steps[i].action, Action::ApprovalGate { role: Role::Customer }));
+        let Some(confirmed) = confirmed else {
+            let message = format!(
+                "{} puts the migrated clone live before the customer checked it at its test address; add an approval-gate with role = \"customer\" before it",
+                self.name(swap)
+            );
+            self.at(swap, message);
+            return;
+        };
+        let changes_code = |a: &Action| matches!(a, Action::DeployCandidate | Action::RunCommand { .. });
+        for index in (confirmed + 1..self.doc.steps.len()).filter(|&i| changes_code(&self.doc.steps[i].action)) {
+            let message = format!(
+                "{} changes the release after the customer confirmed it at step {}; move it before that step",
+                self.name(index),
+                confirmed + 1
+            );
+            self.at(index, message);
         }
     }
 

@@ -57,6 +57,18 @@ fn steps(kind: WorkflowKind) -> Vec<Step> {
             Step::new(Action::SiteDownPage { on: false }),
             health(),
         ],
+        // Production stays live on its public address throughout: the clone is migrated and
+        // checked beside it, and the cutover replays the writes captured since the clone.
+        WorkflowKind::LowDowntimeMigration => vec![
+            approval(),
+            Step::new(Action::DeployCandidate).note("the new version on a fresh clone, production's writes captured"),
+            migrate(),
+            health(),
+            Step::new(Action::ApprovalGate { role: Role::Customer }).note("customer checks the migrated clone at its test address"),
+            Step::new(Action::SwapAddresses).note("cutover: requests held while the captured writes are replayed"),
+            health(),
+            watch(300),
+        ],
         WorkflowKind::MinorPatch => vec![
             approval(),
             Step::new(Action::SiteDownPage { on: true }),

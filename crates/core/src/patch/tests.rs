@@ -124,7 +124,7 @@ fn metadata_problems_are_all_reported_with_advice() {
             "line 3: [patch]: version is 0; use a whole number from 1 to 4294967295, e.g. version = 1",
             "line 4: target_version must be a version without spaces; write target_version = \"2.4.0\"",
             "line 5: candidate_sha256 must be the candidate's sha256 as 64 lowercase hex digits (got 3 characters); copy it from the upload",
-            "line 6: unknown workflow \"big-bang\"; use no-migration, migration, minor-patch, blue-green or rollout",
+            "line 6: unknown workflow \"big-bang\"; use no-migration, migration, low-downtime-migration, minor-patch, blue-green or rollout",
             "line 7: [patch]: unknown key `colour`; the keys here are site, version, target_version, candidate_sha256, workflow",
         ]
     );

@@ -114,6 +114,30 @@ pub enum Command {
     Wait {
         seconds: u32,
     },
+    /// Capture every write to `env`'s databases from now on (a low-downtime migration's
+    /// production before its clone is taken; the new version once it is live).
+    StartCapture {
+        env: Env,
+    },
+    /// End `env`'s capture, removing what it installed. Writes after this are not replayable.
+    StopCapture {
+        env: Env,
+    },
+    /// Apply the writes captured on `from` to `into`'s copy of each database, then move its
+    /// id counters past every captured id. With `drop_unknown_columns`, values for columns
+    /// `into` has no place for are left out (a rollback into the old schema, acknowledged
+    /// before approval); without, such a write stops the replay.
+    ReplayChanges {
+        from: Env,
+        into: Env,
+        drop_unknown_columns: bool,
+    },
+    /// Measure what `env`'s schema has that `against`'s lacks and the reverse (the
+    /// migration's effect on what a cutover and a rollback can replay); changes nothing.
+    CompareSchemas {
+        env: Env,
+        against: Env,
+    },
     /// Store that this candidate and document version passed a rehearsal on a clone.
     RecordRehearsal {
         candidate_sha256: String,
@@ -155,6 +179,15 @@ impl fmt::Display for Command {
             Command::HealthCheck { env, path, expect_status, retries } => {
                 write!(f, "health check {env} {path} expects {expect_status} ({retries} retries)")
             }
+            Command::StartCapture { env } => write!(f, "capture the writes to {env}'s databases"),
+            Command::StopCapture { env } => write!(f, "stop capturing {env}'s writes"),
+            Command::ReplayChanges { from, into, drop_unknown_columns: false } => {
+                write!(f, "replay the writes captured on {from} into {into}")
+            }
+            Command::ReplayChanges { from, into, drop_unknown_columns: true } => {
+                write!(f, "replay the writes captured on {from} into {into}, leaving out columns {into} has no place for")
+            }
+            Command::CompareSchemas { env, against } => write!(f, "compare {env}'s schema with {against}'s"),
             Command::Wait { seconds } => write!(f, "watch for {seconds} s"),
             Command::RecordRehearsal { candidate_sha256, document_version } => {
                 write!(f, "record the rehearsal of {} with document v{document_version}", short(candidate_sha256))

@@ -3,7 +3,7 @@
 //! hosts ([`World`]). No reachable state is a dead end, every failure ends on the last working
 //! configuration, and every success ends on the new version.
 
-use super::world::{Version, World};
+use super::world::{Version, World, Writes};
 use super::*;
 use crate::patch::{Action, Step};
 use crate::Role;
@@ -104,6 +104,7 @@ pub fn world_after(release: &Release, state: &State, event: &Event, world: &Worl
             world.apply(command);
         }
     }
+    world.visitors_write();
     world
 }
 
@@ -173,6 +174,10 @@ struct Expect {
     production_untouched: bool,
     /// What the customer must find whenever the run waits for their confirmation.
     at_confirmation: Option<WorldCheck>,
+    /// Whenever visitors are served, their database holds every write they were answered
+    /// for, rollbacks included (a plain migration's snapshot restore does not: its approver is
+    /// told so).
+    keeps_every_write: bool,
 }
 
 fn check(name: &str, expect: Expect) -> usize {
@@ -202,6 +207,10 @@ fn check(name: &str, expect: Expect) -> usize {
         }
         if expect.production_untouched {
             assert!(!world.production_touched, "{name}: production changed in {state:?}: {world:?}");
+        }
+        if expect.keeps_every_write {
+            let writes = world.served_writes();
+            assert!(writes.is_none_or(|w| w == Writes::Complete), "{name}: visitors are served {writes:?} writes in {state:?}: {world:?}");
         }
         match state {
             State::RolledBack { reason, cause } => {
@@ -264,7 +273,7 @@ fn rollout_completed_on(world: &World, schema: Version) -> Result<(), String> {
 
 /// The world a run of `kind` starts from: a migration's site refuses any schema but its own.
 fn site_for(kind: WorkflowKind, world: World) -> World {
-    if kind == WorkflowKind::Migration {
+    if matches!(kind, WorkflowKind::Migration | WorkflowKind::LowDowntimeMigration) {
         world.schema_strict()
     } else {
         world
@@ -288,6 +297,15 @@ fn migrated_at_temporary_address(world: &World) -> Result<(), String> {
     }
 }
 
+/// A low-downtime migration's customer checks the migrated clone at its test address while
+/// visitors keep the old version at the public one.
+fn migrated_clone_beside_live_production(world: &World) -> Result<(), String> {
+    match (world.at_candidate_address(), world.serving()) {
+        (Some((Version::New, Version::New)), Some((Version::Old, Version::Old))) => Ok(()),
+        (candidate, public) => Err(format!("the candidate address serves {candidate:?}, the public one {public:?}")),
+    }
+}
+
 #[test]
 fn every_rehearsal_reaches_an_end_and_never_changes_production() {
     for kind in WorkflowKind::ALL {
@@ -303,6 +321,7 @@ fn every_rehearsal_reaches_an_end_and_never_changes_production() {
                 completed,
                 production_untouched: true,
                 at_confirmation: Some(candidate_testable),
+                keeps_every_write: true,
             },
         );
         assert!(states > 10, "{kind}: only {states} states explored");
@@ -344,6 +363,7 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
                 completed: |w| serves(w, (Version::New, Version::Old)),
                 production_untouched: true,
                 at_confirmation: None,
+                keeps_every_write: true,
             },
         ),
         (
@@ -354,6 +374,7 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
                 completed: |w| serves(w, (Version::New, Version::New)),
                 production_untouched: false,
                 at_confirmation: Some(migrated_at_temporary_address),
+                keeps_every_write: false,
             },
         ),
         (
@@ -364,6 +385,7 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
                 completed: |w| serves(w, (Version::New, Version::Old)),
                 production_untouched: false,
                 at_confirmation: None,
+                keeps_every_write: true,
             },
         ),
         (
@@ -374,6 +396,7 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
                 completed: |w| serves(w, (Version::New, Version::Old)),
                 production_untouched: true,
                 at_confirmation: None,
+                keeps_every_write: true,
             },
         ),
         (
@@ -384,6 +407,7 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
                 completed: |w| serves(w, (Version::New, Version::New)),
                 production_untouched: true,
                 at_confirmation: None,
+                keeps_every_write: true,
             },
         ),
         (
@@ -394,6 +418,7 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
                 completed: |w| serves(w, (Version::New, Version::New)),
                 production_untouched: true,
                 at_confirmation: None,
+                keeps_every_write: true,
             },
         ),
         (
@@ -404,6 +429,18 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
                 completed: |w| rollout_completed_on(w, Version::New),
                 production_untouched: true,
                 at_confirmation: None,
+                keeps_every_write: true,
+            },
+        ),
+        (
+            "low-downtime migration",
+            Expect {
+                release: run(&document(WorkflowKind::LowDowntimeMigration)),
+                before: site_for(WorkflowKind::LowDowntimeMigration, World::before(false, false)),
+                completed: |w| serves(w, (Version::New, Version::New)),
+                production_untouched: false,
+                at_confirmation: Some(migrated_clone_beside_live_production),
+                keeps_every_write: true,
             },
         ),
         (
@@ -414,6 +451,7 @@ fn every_production_run_reaches_an_end_and_rolls_back_to_the_last_working_config
                 completed: rollout_completed,
                 production_untouched: true,
                 at_confirmation: None,
+                keeps_every_write: false,
             },
         ),
     ];
@@ -445,6 +483,7 @@ fn a_rollout_without_pinned_accounts_starts_with_its_first_stage_and_still_route
             completed: rollout_completed,
             production_untouched: true,
             at_confirmation: None,
+            keeps_every_write: false,
         },
     );
 }
@@ -544,6 +583,7 @@ fn an_expand_migration_before_the_deploy_runs_on_the_stopped_candidate_before_it
                 completed: |w| serves(w, (Version::Old, Version::Old)),
                 production_untouched: true,
                 at_confirmation: Some(candidate_testable),
+                keeps_every_write: true,
             },
         );
     }

@@ -13,6 +13,9 @@
 //! - minor patch: stop, apply, restart;
 //! - blue-green: the new version beside the old, untouched one; rollback swaps back and
 //!   restores the pre-migration snapshot when the database changed;
+//! - low-downtime migration: production keeps serving while a clone is migrated and checked;
+//!   its writes are captured and replayed into the clone during a short hold, the cutover, and
+//!   the new version's writes are captured after it, so a rollback replays them back;
 //! - rollout: pinned test accounts, then each stage watched; a worse 5xx rate halts it and
 //!   routes every account back; once every account runs the new version, the public address
 //!   moves to it too (requests held), so the next release starts from the new version.
@@ -22,6 +25,7 @@
 //! and reports [`Event`]s; nothing here does IO.
 
 mod command;
+mod cutover;
 mod machine;
 mod plan;
 pub mod policy;

@@ -85,9 +85,14 @@ pub fn rehearsal(doc: &PatchDocument) -> Vec<Stage> {
     // A release patched in place is rehearsed the way production will run it: the clone stops
     // before its code changes and starts once its migrations ran, because new code may refuse
     // to start on the old schema. The discarded clone needs no undo.
-    if patches_in_place(doc.workflow) {
+    if stops_while_changing(doc.workflow) {
         let changes = (body.iter().position(|(c, _)| *c), body.iter().rposition(|(c, _)| *c));
         if let (Some(first), Some(last)) = changes {
+            // A low-downtime migration's rehearsal measures what the migration changed in the
+            // schema, so the production run's approver reads what a rollback would do.
+            if doc.workflow == WorkflowKind::LowDowntimeMigration {
+                body.insert(last + 1, (false, act(Command::CompareSchemas { env, against: Env::Production }, vec![])));
+            }
             body.insert(last + 1, (false, act(Command::StartService { env }, vec![])));
             body.insert(first, (false, act(Command::StopService { env }, vec![])));
         }
@@ -128,6 +133,12 @@ fn patches_in_place(kind: WorkflowKind) -> bool {
     matches!(kind, WorkflowKind::Migration | WorkflowKind::MinorPatch)
 }
 
+/// Whether a rehearsal stops its clone around the release's changes, as the production run
+/// stops the environment it changes: production's own, or a low-downtime migration's clone.
+fn stops_while_changing(kind: WorkflowKind) -> bool {
+    patches_in_place(kind) || kind == WorkflowKind::LowDowntimeMigration
+}
+
 /// The production run of `doc.workflow`, pinned test accounts first for a rollout, which
 /// ends by moving the public address to the new version.
 ///
@@ -142,6 +153,7 @@ pub fn production(doc: &PatchDocument, pinned_accounts: &[String]) -> Vec<Stage>
     let kind = doc.workflow;
     // Where the document's deploys, commands and health checks run.
     let env = match kind {
+        WorkflowKind::LowDowntimeMigration => return super::cutover::production(doc),
         WorkflowKind::Migration | WorkflowKind::MinorPatch => Env::Production,
         WorkflowKind::NoMigration | WorkflowKind::BlueGreen | WorkflowKind::Rollout => Env::Candidate,
     };

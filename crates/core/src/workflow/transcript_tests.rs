@@ -135,6 +135,32 @@ fn scenarios() -> Vec<(&'static str, String)> {
                 ]),
             ),
         ),
+        (
+            "low-downtime migration, rolled back after completion keeping the new version's writes",
+            transcript(
+                &production(&document(LowDowntimeMigration)),
+                &script(&[
+                    vec![approved()],
+                    oks(9),
+                    vec![healthy(), confirmed()],
+                    oks(7),
+                    vec![healthy(), counters(1, 1), Event::TimerElapsed, rollback("customer asked")],
+                    oks(10),
+                ]),
+            ),
+        ),
+        (
+            "low-downtime migration whose cutover meets a write the migrated schema refuses",
+            transcript(
+                &production(&document(LowDowntimeMigration)),
+                &script(&[
+                    vec![approved()],
+                    oks(9),
+                    vec![healthy(), confirmed(), ok(), ok(), failed("change 17 (insert into notes, id 42): null value in column \"body\"")],
+                    oks(5),
+                ]),
+            ),
+        ),
         ("minor patch", transcript(&production(&document(MinorPatch)), &script(&[vec![approved()], oks(7), vec![healthy()]]))),
         (
             "blue-green with an expand migration after the deploy, rolled back after completion keeping the expanded schema",

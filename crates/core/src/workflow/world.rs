@@ -26,6 +26,16 @@ fn other(env: Env) -> Env {
     }
 }
 
+/// Whether a database holds every write visitors were answered for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Writes {
+    Complete,
+    /// It lacks writes made on this environment, all of them captured there since.
+    Replayable(Env),
+    /// It lacks writes nothing can bring back.
+    Lost,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Environment {
     pub active: Version,
@@ -33,6 +43,10 @@ pub struct Environment {
     pub running: bool,
     /// The schema of this environment's own database (unused when the database is shared).
     pub schema: Version,
+    /// What this environment's own database holds of visitors' writes.
+    pub writes: Writes,
+    /// Whether the environment's writes are being captured.
+    pub capturing: bool,
 }
 
 /// Everything a user of the site could notice, plus what the release left behind.
@@ -51,6 +65,8 @@ pub struct World {
     /// The accounts address, for a site with customer accounts.
     pub accounts: Option<Accounts>,
     pub snapshot: Option<Version>,
+    /// A write reached the snapshotted database after its snapshot was taken.
+    pub snapshot_stale: bool,
     /// Blue-green: the candidate uses production's database.
     pub shared_database: bool,
     pub rehearsed: bool,
@@ -67,9 +83,15 @@ pub struct World {
 impl World {
     /// Production serving v1 with no clone; `with_clone` adds the rehearsed clone running v2.
     pub fn before(with_clone: bool, shared_database: bool) -> World {
-        let old = Environment { active: Version::Old, previous: None, running: true, schema: Version::Old };
-        let candidate =
-            with_clone.then_some(Environment { active: Version::New, previous: Some(Version::Old), running: true, schema: Version::Old });
+        let old = Environment {
+            active: Version::Old,
+            previous: None,
+            running: true,
+            schema: Version::Old,
+            writes: Writes::Complete,
+            capturing: false,
+        };
+        let candidate = with_clone.then_some(Environment { active: Version::New, previous: Some(Version::Old), ..old.clone() });
         World {
             production: old,
             candidate,
@@ -79,6 +101,7 @@ impl World {
             hold: false,
             accounts: None,
             snapshot: None,
+            snapshot_stale: false,
             shared_database,
             rehearsed: false,
             production_touched: false,
@@ -120,7 +143,8 @@ impl World {
         match command {
             Command::CloneEnvironment { from, to } => {
                 assert_eq!((*from, *to), (Env::Production, Env::Candidate));
-                self.candidate = Some(self.production.clone());
+                // A clone is a copy of production's data; its source's capture stays there.
+                self.candidate = Some(Environment { capturing: false, ..self.production.clone() });
             }
             Command::DiscardEnvironment { env } => {
                 assert_eq!(*env, Env::Candidate, "production is never discarded");
@@ -145,7 +169,13 @@ impl World {
                 let schema = if command.contains("--down") { Version::Old } else { Version::New };
                 *self.database(*env) = schema;
             }
-            Command::SyncData { .. } => {}
+            // A sync copies the whole database (a files-only one changes no data here).
+            Command::SyncData { from, to, scope } => {
+                if *scope != crate::patch::SyncScope::Files && !self.shared_database {
+                    let copied = *self.writes(*from);
+                    *self.writes(*to) = copied;
+                }
+            }
             Command::Maintenance { on } => self.site_down = *on,
             Command::MoveToTemporaryAddress { env } => self.temporary = Some(*env),
             Command::ReturnFromTemporaryAddress { .. } => self.temporary = None,
@@ -172,20 +202,102 @@ impl World {
             }
             Command::PointAccounts { env } => self.accounts = Some(Accounts::Env(*env)),
             Command::Hold { on } => self.hold = *on,
-            Command::SnapshotDatabase { env } => self.snapshot = Some(*self.database(*env)),
+            Command::SnapshotDatabase { env } => {
+                self.snapshot = Some(*self.database(*env));
+                self.snapshot_stale = false;
+            }
             // The engine stops the site, restores its database and starts it again on the
             // release it has: a database change, so it leaves `production_touched` alone.
             Command::RestoreSnapshot { env } => {
                 let snapshot = self.snapshot.expect("a restore without a snapshot");
                 *self.database(*env) = snapshot;
+                if self.snapshot_stale {
+                    *self.writes(*env) = Writes::Lost;
+                }
                 match env {
                     Env::Production => self.production.running = true,
                     Env::Candidate => self.candidate.as_mut().expect("no candidate to restore").running = true,
                 }
             }
-            Command::HealthCheck { .. } | Command::Wait { .. } => {}
+            Command::StartCapture { env } => self.env_data(*env).capturing = true,
+            // What is not replayed by now never will be.
+            Command::StopCapture { env } => {
+                self.env_data(*env).capturing = false;
+                for e in self.environments_mut() {
+                    if e.writes == Writes::Replayable(*env) {
+                        e.writes = Writes::Lost;
+                    }
+                }
+            }
+            Command::ReplayChanges { from, into, .. } => {
+                if *self.writes(*into) == Writes::Replayable(*from) {
+                    *self.writes(*into) = Writes::Complete;
+                }
+            }
+            Command::HealthCheck { .. } | Command::Wait { .. } | Command::CompareSchemas { .. } => {}
             Command::RecordRehearsal { .. } => self.rehearsed = true,
         }
+    }
+
+    /// The environment without marking production touched (its data, not its code).
+    fn env_data(&mut self, env: Env) -> &mut Environment {
+        match env {
+            Env::Production => &mut self.production,
+            Env::Candidate => self.candidate.as_mut().expect("a command used the candidate before it was cloned"),
+        }
+    }
+
+    fn environments_mut(&mut self) -> impl Iterator<Item = &mut Environment> {
+        std::iter::once(&mut self.production).chain(self.candidate.as_mut())
+    }
+
+    /// What `env`'s database holds of the writes (production's when the database is shared).
+    fn writes(&mut self, env: Env) -> &mut Writes {
+        match (env, self.shared_database) {
+            (Env::Production, _) | (Env::Candidate, true) => &mut self.production.writes,
+            (Env::Candidate, false) => &mut self.candidate.as_mut().expect("no candidate database").writes,
+        }
+    }
+
+    /// Visitors write through the public address whenever it serves: the serving database
+    /// takes the write, every other falls behind (replayably, while the serving environment's
+    /// writes are captured and it was complete), and a snapshot of it goes stale.
+    pub fn visitors_write(&mut self) {
+        if self.serving().is_none() {
+            return;
+        }
+        let serving = self.public;
+        let shared = self.shared_database;
+        if shared || serving == Env::Production {
+            self.snapshot_stale = true;
+        }
+        let capturing = self.env_data(serving).capturing;
+        let behind = |writes: Writes| match writes {
+            Writes::Complete | Writes::Replayable(_) if capturing && writes != Writes::Replayable(other(serving)) => {
+                Writes::Replayable(serving)
+            }
+            _ => Writes::Lost,
+        };
+        if shared {
+            return;
+        }
+        let other_env = other(serving);
+        if let Some(e) = match other_env {
+            Env::Production => Some(&mut self.production),
+            Env::Candidate => self.candidate.as_mut(),
+        } {
+            e.writes = behind(e.writes);
+        }
+    }
+
+    /// What the database visitors are served from holds of their writes.
+    pub fn served_writes(&self) -> Option<Writes> {
+        self.serving()?;
+        let e = match (self.public, self.shared_database) {
+            (Env::Production, _) | (Env::Candidate, true) => &self.production,
+            (Env::Candidate, false) => self.candidate.as_ref()?,
+        };
+        Some(e.writes)
     }
 
     /// Database changes are tracked apart from `production_touched`: a blue-green migration
