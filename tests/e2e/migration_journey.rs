@@ -84,7 +84,17 @@ async fn a_customer_confirms_a_migrated_production_at_its_temporary_address() {
     // Sam runs it, ada approves; production migrates behind the site-down page and waits for alice.
     let run = sam.post("/releases", json!({"site_id": 1, "document_version": version, "run": "production"})).await;
     let run = run["id"].as_i64().unwrap_or_else(|| panic!("no production run: {run}"));
-    admin.post(&format!("/releases/{run}/approve"), json!({"comment": "migration window agreed"})).await;
+    // The page says a rollback would restore the snapshot and lose later writes; approving
+    // without confirming that is refused with the statement, then accepted with it.
+    let detail = admin.get(&format!("/releases/{run}")).await;
+    let statement = &detail["evidence"]["rollback"];
+    assert_eq!(statement["needs_acknowledgement"], true, "{statement}");
+    assert!(statement["words"].as_str().unwrap_or_default().contains("snapshot"), "{statement}");
+    let (refused, error) =
+        admin.send(reqwest::Method::POST, &format!("/releases/{run}/approve"), Some(json!({"comment": "migration window agreed"}))).await;
+    assert_eq!(refused.as_u16(), 422, "{error}");
+    assert!(error.to_string().contains("rollback"), "{error}");
+    admin.post(&format!("/releases/{run}/approve"), json!({"comment": "migration window agreed", "acknowledge_rollback": true})).await;
     wait_for_release(&alice, run, "production waiting for alice", STEP, |d| allows(d, "confirm")).await;
     let (down, page) = public(port, "shop.acme.example", "/version").await;
     assert_eq!(down, 503, "the public address must show the site-down page during the check: {page}");

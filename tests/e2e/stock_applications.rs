@@ -90,7 +90,7 @@ async fn release_a_stock_application(app: App, name: &str, address: &str) {
     // Sam runs it, ada approves; alice checks production at the temporary address and confirms.
     let run = sam.post("/releases", json!({"site_id": site, "document_version": document, "run": "production"})).await;
     let run = run["id"].as_i64().unwrap_or_else(|| panic!("no production run: {run}"));
-    admin.post(&format!("/releases/{run}/approve"), json!({"comment": "migration window agreed"})).await;
+    admin.post(&format!("/releases/{run}/approve"), json!({"comment": "migration window agreed", "acknowledge_rollback": true})).await;
     wait_for_release(&alice, run, "production waiting for alice", STEP, |d| allows(d, "confirm")).await;
     let temporary = format!("temporary.{address}");
     assert_eq!(version(public, &temporary).await, "2.0.0");

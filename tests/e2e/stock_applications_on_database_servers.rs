@@ -94,7 +94,7 @@ async fn release_on_a_database_server(app: App, kind: DatabaseKind, name: &str, 
     let visitors = Visitors::start(app, public, address, "during", 3);
     let run = sam.post("/releases", json!({"site_id": site, "document_version": migration, "run": "production"})).await;
     let run = run["id"].as_i64().unwrap_or_else(|| panic!("no production run: {run}"));
-    admin.post(&format!("/releases/{run}/approve"), json!({"comment": "migration window agreed"})).await;
+    admin.post(&format!("/releases/{run}/approve"), json!({"comment": "migration window agreed", "acknowledge_rollback": true})).await;
     wait_for_release(&alice, run, "production waiting for alice", STEP, |d| allows(d, "confirm")).await;
     assert!(db.columns(schema.table).contains(&schema.added.to_owned()), "production's database was not migrated");
     alice.post(&format!("/releases/{run}/confirm"), json!({"comment": "my data is all there"})).await;

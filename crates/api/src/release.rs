@@ -62,6 +62,10 @@ pub struct NewReleaseRequest {
 pub struct Decision {
     #[serde(default)]
     pub comment: String,
+    /// The approver read what a rollback of this release would do (`evidence.rollback`) and
+    /// accepts it; needed when it says data would be lost.
+    #[serde(default)]
+    pub acknowledge_rollback: bool,
 }
 
 /// A release as lists show it.
@@ -161,6 +165,13 @@ pub struct ReleaseEvidence {
     /// Why the decision the run waits for is not offered to this person (`sam submitted this
     /// release and cannot approve it; …`), when it waits for a decision they cannot take.
     pub not_offered: Option<String>,
+    /// What rolling this production run back would do to visitors' writes, said before anyone
+    /// approves it (absent for a rehearsal).
+    #[serde(default)]
+    pub rollback: Option<switchyard_core::schema_change::RollbackStatement>,
+    /// The writes captured, replayed and refused by this run's cutover and rollback, in words.
+    #[serde(default)]
+    pub replays: Vec<String>,
 }
 
 /// A rehearsal as evidence: its result, and who marked it tested and when.

@@ -50,6 +50,10 @@ pub struct Decide {
     /// Why, or what you checked; kept with the decision in the release's record.
     #[arg(long, default_value = "")]
     comment: String,
+    /// Approving: you read what a rollback of this release would do (`release show` says it)
+    /// and accept it; needed when it says data would be lost.
+    #[arg(long)]
+    accept_rollback: bool,
     #[command(flatten)]
     follow: FollowArgs,
 }
@@ -165,7 +169,7 @@ async fn decision(remote: &Remote, decide: Decide, kind: &str) -> Result<i32> {
     // Entries already journaled are not news; the decision's own entry and what follows are.
     let before = follow::read(remote, id).await?;
     let seen = before.timeline.iter().map(|e| e.seq).max();
-    let body = Decision { comment: decide.comment };
+    let body = Decision { comment: decide.comment, acknowledge_rollback: decide.accept_rollback };
     let request = remote.request(Method::POST, &format!("/releases/{id}/{kind}")).json(&body);
     // The server records a decision once the step in progress is done, which for a watch
     // window can be many minutes: wait as long as the user would follow, saying so.

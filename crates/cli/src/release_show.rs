@@ -70,6 +70,16 @@ fn summary_text(detail: &ReleaseDetail) -> String {
     if s.finished_at.is_some() {
         field("cost:", follow::cost(s));
     }
+    if let Some(rollback) = &detail.evidence.rollback {
+        let ask = if rollback.needs_acknowledgement { " (approve with --accept-rollback once read)" } else { "" };
+        field("rollback:", format!("{}{ask}", rollback.words));
+        if let Some(warning) = &rollback.cutover_warning {
+            field("cutover:", warning.clone());
+        }
+    }
+    for replay in &detail.evidence.replays {
+        field("data:", replay.clone());
+    }
     field("you may:", if detail.allowed.is_empty() { "take no decision now".to_owned() } else { detail.allowed.join(", ") });
     out
 }

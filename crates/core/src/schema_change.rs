@@ -4,7 +4,12 @@
 //! has run; this module turns it into what a cutover and a rollback would do with the writes
 //! captured on either side, in words a person decides on.
 
+use crate::patch::WorkflowKind;
 use serde::{Deserialize, Serialize};
+
+/// How long after a low-downtime migration's cutover its lossless rollback stays possible,
+/// unless the site says otherwise.
+pub const DEFAULT_CAPTURE_WINDOW_HOURS: u32 = 24;
 
 /// Tables or columns one side has and the other lacks, per database.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +119,34 @@ pub fn low_downtime_statement(difference: &SchemaDifference, window_hours: u32) 
     RollbackStatement { keeps_every_write, needs_acknowledgement: !keeps_every_write, words, cutover_warning }
 }
 
+/// What rolling back a production run of `kind` would do to visitors' writes. A
+/// low-downtime migration's depends on what its migration changed, `None` until measured.
+pub fn rollback_statement(kind: WorkflowKind, difference: Option<&SchemaDifference>, window_hours: u32) -> RollbackStatement {
+    let keeps = |words: &str| RollbackStatement {
+        keeps_every_write: true,
+        needs_acknowledgement: false,
+        words: words.to_owned(),
+        cutover_warning: None,
+    };
+    match (kind, difference) {
+        (WorkflowKind::LowDowntimeMigration, Some(difference)) => low_downtime_statement(difference, window_hours),
+        (WorkflowKind::LowDowntimeMigration, None) => RollbackStatement {
+            keeps_every_write: false,
+            needs_acknowledgement: true,
+            words: "What a rollback would keep is not measured yet: the rehearsal did not compare the migrated schema with production's. Rehearse again to see it before approving.".into(),
+            cutover_warning: None,
+        },
+        (WorkflowKind::Migration, _) => snapshot_restore_statement(),
+        (WorkflowKind::NoMigration, _) => keeps(
+            "A rollback keeps every write: it swaps back and, with requests held, copies the data written on the new version back to the old one.",
+        ),
+        (WorkflowKind::BlueGreen | WorkflowKind::Rollout, _) => keeps(
+            "A rollback keeps every write: both versions serve from one database, which a rollback leaves as it is (an expand migration's additions stay).",
+        ),
+        (WorkflowKind::MinorPatch, _) => keeps("A rollback keeps every write: it puts the previous release back on the same data."),
+    }
+}
+
 /// A plain migration's statement: its rollback restores the snapshot taken before it.
 pub fn snapshot_restore_statement() -> RollbackStatement {
     RollbackStatement {
@@ -170,6 +203,18 @@ mod tests {
         let warning = statement.cutover_warning.expect("a cutover warning");
         assert!(warning.contains("notes.legacy") && warning.contains("nothing lost"), "{warning}");
         assert!(statement.words.contains("5 hours"));
+    }
+
+    #[test]
+    fn every_workflow_says_what_its_rollback_does() {
+        for kind in WorkflowKind::ALL {
+            let statement = rollback_statement(kind, None, DEFAULT_CAPTURE_WINDOW_HOURS);
+            let loses = matches!(kind, WorkflowKind::Migration | WorkflowKind::LowDowntimeMigration);
+            assert_eq!(statement.needs_acknowledgement, loses, "{kind}: {}", statement.words);
+            assert!(statement.words.starts_with("A rollback") || statement.words.starts_with("What a rollback"), "{kind}");
+        }
+        let measured = rollback_statement(WorkflowKind::LowDowntimeMigration, Some(&SchemaDifference::default()), 24);
+        assert!(measured.keeps_every_write && !measured.needs_acknowledgement);
     }
 
     #[test]

@@ -320,6 +320,14 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
         }
         Command::SnapshotDatabase { env } => answer!(crate::data::snapshot(t, op, *env).await?),
         Command::RestoreSnapshot { env } => answer!(crate::data::restore(t, op, *env).await?),
+        Command::StartCapture { env } => answer!(crate::capture::start(t, op, *env).await?),
+        Command::StopCapture { env } => answer!(crate::capture::stop(t, op, *env).await?),
+        Command::ReplayChanges { from, into, drop_unknown_columns } => {
+            // Requests in flight when the hold began finish their writes first.
+            tokio::time::sleep(t.config.drain).await;
+            answer!(crate::capture::replay(t, op, *from, *into, *drop_unknown_columns).await?)
+        }
+        Command::CompareSchemas { env, against } => answer!(crate::capture::compare(t, *env, *against).await?),
         Command::HealthCheck { .. } | Command::Wait { .. } | Command::RecordRehearsal { .. } => {
             return Err(EngineError::Internal(format!("`{command}` is not an agent command")));
         }

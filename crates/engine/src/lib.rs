@@ -12,11 +12,13 @@
 //! Data: in blue-green and rollout production runs both versions serve from the site's agent
 //! data volume (one database), so writes survive wherever traffic moves; see `data.rs` for
 //! snapshots and their restore, and the `switchyard-engine-run` binary for driving a release
-//! from a shell.
+//! from a shell. A low-downtime migration's captures, replays and schema comparison are in
+//! `capture.rs`.
 //!
 //! Invariant: the journal is written before any effect is attempted, and only the engine that
 //! appended a transition acts on it (a stale writer's append is refused by the store).
 
+pub mod capture;
 mod data;
 mod downtime;
 mod engine;

@@ -22,6 +22,7 @@ mod local_agent;
 mod login;
 mod patch_documents;
 mod record;
+mod release_data;
 mod release_evidence;
 mod release_view;
 mod releases;

@@ -50,7 +50,10 @@ impl Service {
             },
             _ => None,
         };
+        let rollback = self.rollback_statement_of(loaded, journal).await?;
         Ok(ReleaseEvidence {
+            rollback,
+            replays: crate::release_data::replays(journal),
             rehearsal,
             test_address,
             test_url,
@@ -61,7 +64,7 @@ impl Service {
     }
 
     /// The newest passed rehearsal of the same candidate and document version before `loaded`.
-    async fn rehearsal_behind(&self, loaded: &Loaded, names: &Names) -> Result<Option<RehearsalEvidence>> {
+    pub(crate) async fn rehearsal_behind(&self, loaded: &Loaded, names: &Names) -> Result<Option<RehearsalEvidence>> {
         let record = &loaded.record;
         let earlier = self.store.list_releases(SiteReleases::new(record.site_id, &record.site)).await?;
         let Some(rehearsal) = earlier.into_iter().find(|r| {
@@ -95,6 +98,8 @@ impl Service {
         let address = match (loaded.release.run, loaded.release.workflow) {
             _ if !standing => return (None, None),
             (Run::Production, WorkflowKind::Migration) => placement.temporary_address,
+            // Past the cutover, the clone is production at the public address.
+            (Run::Production, WorkflowKind::LowDowntimeMigration) if !matches!(loaded.state, State::Running { .. }) => return (None, None),
             (Run::Production, WorkflowKind::MinorPatch) => return (None, None),
             _ => placement.candidate_address,
         };

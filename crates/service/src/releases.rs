@@ -244,6 +244,18 @@ impl Service {
             .site
             .as_ref()
             .ok_or_else(|| ServiceError::Conflict(format!("the site of release {id} was deleted; its releases can only be read")))?;
+        if kind == DecisionKind::Approve && !decision.acknowledge_rollback {
+            let journal = self.store.transitions(id).await?;
+            if let Some(statement) = self.rollback_statement_of(&loaded, &journal).await?.filter(|s| s.needs_acknowledgement) {
+                return Err(ServiceError::Invalid(switchyard_core::Invalid::single(
+                    "acknowledge_rollback",
+                    format!(
+                        "approving release {id} needs you to confirm what a rollback of it would do: {} Read it on the release page and approve again with acknowledge_rollback = true (in the command line, --accept-rollback)",
+                        statement.words
+                    ),
+                )));
+            }
+        }
         let target = self.site_engine(site).await?;
         let recorded = target.engine.record_decision(id, kind.event(caller, &decision.comment)).await;
         if let Err(e) = recorded {

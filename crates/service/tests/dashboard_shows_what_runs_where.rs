@@ -209,7 +209,10 @@ async fn the_dashboard_shows_the_live_version_before_and_after_a_release_and_a_r
     assert_eq!(testing.next.action, "test");
     assert_eq!(testing.next.href, Some(format!("/releases/{rehearsal}")));
     assert!(row(&service, &sam).await.next.words.contains("waits for the customer to test it"));
-    service.decide(&alice, rehearsal, DecisionKind::Confirm, Decision { comment: "looks right".into() }).await.unwrap();
+    service
+        .decide(&alice, rehearsal, DecisionKind::Confirm, Decision { comment: "looks right".into(), acknowledge_rollback: true })
+        .await
+        .unwrap();
     wait_for(&service, &alice, rehearsal, "completion", |d| d.summary.outcome.is_some()).await;
     assert_eq!(row(&service, &sam).await.next.action, "run-in-production");
     assert!(row(&service, &alice).await.next.words.contains("support staff run it in production next"));
@@ -231,7 +234,7 @@ async fn the_dashboard_shows_the_live_version_before_and_after_a_release_and_a_r
     assert!(why_not.as_deref().is_some_and(|w| w.contains("sue submitted this release")), "{why_not:?}");
     let why_not = service.release_detail(&alice, production).await.unwrap().evidence.not_offered;
     assert!(why_not.as_deref().is_some_and(|w| w.contains("support staff")), "{why_not:?}");
-    service.decide(&sam, production, DecisionKind::Approve, Decision { comment: "go".into() }).await.unwrap();
+    service.decide(&sam, production, DecisionKind::Approve, Decision { comment: "go".into(), acknowledge_rollback: true }).await.unwrap();
     let done = wait_for(&service, &sam, production, "its end", |d| d.summary.outcome.is_some());
     let confirm_when_asked = async {
         let start = Instant::now();
@@ -241,7 +244,10 @@ async fn the_dashboard_shows_the_live_version_before_and_after_a_release_and_a_r
                 break;
             }
             if allows(&detail, "confirm") {
-                service.decide(&alice, production, DecisionKind::Confirm, Decision { comment: "fine".into() }).await.unwrap();
+                service
+                    .decide(&alice, production, DecisionKind::Confirm, Decision { comment: "fine".into(), acknowledge_rollback: true })
+                    .await
+                    .unwrap();
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -276,7 +282,10 @@ async fn the_dashboard_shows_the_live_version_before_and_after_a_release_and_a_r
     assert!(after.next.words.contains("Production runs the newest patch document"), "{:?}", after.next);
 
     // Rolled back: production runs 1.0.0 from the go-live again, and the release says by whom.
-    service.decide(&sam, production, DecisionKind::Rollback, Decision { comment: "checkout is slow".into() }).await.unwrap();
+    service
+        .decide(&sam, production, DecisionKind::Rollback, Decision { comment: "checkout is slow".into(), acknowledge_rollback: true })
+        .await
+        .unwrap();
     wait_for(&service, &sam, production, "the rollback", |d| d.summary.outcome.as_deref() == Some("rolled-back")).await;
     let rolled_back = row(&service, &maria).await;
     assert_eq!(running(&rolled_back, "production"), Some((Some("1.0.0".into()), "go-live #1".into())), "{rolled_back:#?}");

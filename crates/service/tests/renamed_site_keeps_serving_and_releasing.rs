@@ -161,7 +161,10 @@ async fn a_renamed_site_keeps_serving_its_history_and_its_release_and_a_renamed_
     // History: a rehearsal the customer confirms.
     let rehearsal = service.start_release(&alice, run("rehearsal")).await.unwrap().id;
     wait_for(&service, &alice, rehearsal, "the customer's confirmation", |d| allows(d, "confirm")).await;
-    service.decide(&alice, rehearsal, DecisionKind::Confirm, Decision { comment: "looks right".into() }).await.unwrap();
+    service
+        .decide(&alice, rehearsal, DecisionKind::Confirm, Decision { comment: "looks right".into(), acknowledge_rollback: true })
+        .await
+        .unwrap();
     wait_for(&service, &alice, rehearsal, "completion", |d| d.summary.outcome.is_some()).await;
 
     // An unfinished release: sue's production run waits for approval.
@@ -204,11 +207,14 @@ async fn a_renamed_site_keeps_serving_its_history_and_its_release_and_a_renamed_
     // Renamed, sue is still the submitter: she may not approve, by her new name or any other.
     let as_susan = service.release_detail(&susan, production).await.unwrap();
     assert!(!allows(&as_susan, "approve"), "{:?}", as_susan.allowed);
-    let refused = service.decide(&susan, production, DecisionKind::Approve, Decision { comment: "mine".into() }).await.unwrap_err();
+    let refused = service
+        .decide(&susan, production, DecisionKind::Approve, Decision { comment: "mine".into(), acknowledge_rollback: true })
+        .await
+        .unwrap_err();
     assert!(matches!(&refused, ServiceError::Forbidden(m) if m.contains("submitted this release")), "{refused}");
 
     // Another support user approves, and the release completes on the renamed site.
-    service.decide(&sam, production, DecisionKind::Approve, Decision { comment: "go".into() }).await.unwrap();
+    service.decide(&sam, production, DecisionKind::Approve, Decision { comment: "go".into(), acknowledge_rollback: true }).await.unwrap();
     let done = wait_for(&service, &sam, production, "its end", |d| d.summary.outcome.is_some());
     let confirm_when_asked = async {
         let start = Instant::now();
@@ -218,7 +224,10 @@ async fn a_renamed_site_keeps_serving_its_history_and_its_release_and_a_renamed_
                 break;
             }
             if allows(&detail, "confirm") {
-                service.decide(&alice, production, DecisionKind::Confirm, Decision { comment: "fine".into() }).await.unwrap();
+                service
+                    .decide(&alice, production, DecisionKind::Confirm, Decision { comment: "fine".into(), acknowledge_rollback: true })
+                    .await
+                    .unwrap();
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

@@ -114,7 +114,8 @@ async fn follow(service: &Service, who: &Caller, customer: &Caller, id: i64, don
             return detail;
         }
         if allows(&service.release_detail(customer, id).await.unwrap(), "confirm") && !done(&detail) {
-            let _ = service.decide(customer, id, DecisionKind::Confirm, Decision { comment: "fine".into() }).await;
+            let _ =
+                service.decide(customer, id, DecisionKind::Confirm, Decision { comment: "fine".into(), acknowledge_rollback: true }).await;
         }
         assert!(start.elapsed() < Duration::from_secs(120), "release {id} did not get there: {detail:#?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -187,7 +188,7 @@ async fn a_running_site_is_adopted_without_a_failed_request_then_released_and_ro
     follow(service, &alice, &alice, rehearsal, |d| d.summary.outcome.is_some()).await;
     let production = service.start_release(&sue, run("production")).await.unwrap().id;
     follow(service, &sam, &alice, production, |d| allows(d, "approve")).await;
-    service.decide(&sam, production, DecisionKind::Approve, Decision { comment: "go".into() }).await.unwrap();
+    service.decide(&sam, production, DecisionKind::Approve, Decision { comment: "go".into(), acknowledge_rollback: true }).await.unwrap();
     let done = follow(service, &sam, &alice, production, |d| d.summary.outcome.is_some()).await;
     assert_eq!(done.summary.outcome.as_deref(), Some("completed"), "{done:#?}");
     assert_eq!(f.served_version().await, "1.0.0");
@@ -195,7 +196,15 @@ async fn a_running_site_is_adopted_without_a_failed_request_then_released_and_ro
         http().get(format!("http://{public}/records")).header("host", PUBLIC).send().await.unwrap().json().await.unwrap();
     assert!(records.to_string().contains("kept from before"), "the new version serves the adopted site's data: {records}");
 
-    service.decide(&sam, production, DecisionKind::Rollback, Decision { comment: "back to the adopted one".into() }).await.unwrap();
+    service
+        .decide(
+            &sam,
+            production,
+            DecisionKind::Rollback,
+            Decision { comment: "back to the adopted one".into(), acknowledge_rollback: true },
+        )
+        .await
+        .unwrap();
     follow(service, &sam, &alice, production, |d| d.summary.outcome.as_deref() == Some("rolled-back")).await;
     assert_eq!(f.served_version().await, "0.9.0", "the rollback returns to the adopted process");
     assert!(public_load.finish("at the public address during the release and its rollback").await > 10);

@@ -93,12 +93,15 @@ async fn a_site_runtime_manifest_puts_a_bare_tarball_live_and_its_release_runs_b
     };
     let rehearsal = service.start_release(&alice, run("rehearsal")).await.unwrap().id;
     follow(service, &alice, rehearsal, |d| allows(d, "confirm")).await;
-    service.decide(&alice, rehearsal, DecisionKind::Confirm, Decision { comment: "fine".into() }).await.unwrap();
+    service
+        .decide(&alice, rehearsal, DecisionKind::Confirm, Decision { comment: "fine".into(), acknowledge_rollback: true })
+        .await
+        .unwrap();
     follow(service, &alice, rehearsal, |d| d.summary.outcome.is_some()).await;
 
     let production = service.start_release(&sue, run("production")).await.unwrap().id;
     follow(service, &sam, production, |d| allows(d, "approve")).await;
-    service.decide(&sam, production, DecisionKind::Approve, Decision { comment: "go".into() }).await.unwrap();
+    service.decide(&sam, production, DecisionKind::Approve, Decision { comment: "go".into(), acknowledge_rollback: true }).await.unwrap();
     let start = Instant::now();
     let done = loop {
         let detail = service.release_detail(&alice, production).await.unwrap();
@@ -106,7 +109,10 @@ async fn a_site_runtime_manifest_puts_a_bare_tarball_live_and_its_release_runs_b
             break detail;
         }
         if allows(&detail, "confirm") {
-            service.decide(&alice, production, DecisionKind::Confirm, Decision { comment: "fine".into() }).await.unwrap();
+            service
+                .decide(&alice, production, DecisionKind::Confirm, Decision { comment: "fine".into(), acknowledge_rollback: true })
+                .await
+                .unwrap();
         }
         assert!(start.elapsed() < Duration::from_secs(120), "the production run did not end: {detail:#?}");
         tokio::time::sleep(Duration::from_millis(200)).await;

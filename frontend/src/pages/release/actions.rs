@@ -9,6 +9,7 @@ use crate::session::{current_user, is_customer, is_support};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use switchyard_api::{Decision, NewReleaseRequest, ReleaseDetail};
+use switchyard_core::schema_change::RollbackStatement;
 
 /// The part of a release the actions depend on; it changes rarely, so the comment box keeps
 /// its focus while the page polls.
@@ -21,6 +22,7 @@ struct ActionContext {
     site: String,
     site_id: Option<i64>,
     document_version: i64,
+    rollback: Option<RollbackStatement>,
 }
 
 #[component]
@@ -39,6 +41,7 @@ pub fn ReleaseActions(
                 site: d.summary.site.clone(),
                 site_id: d.summary.site_id,
                 document_version: d.summary.document_version,
+                rollback: d.evidence.rollback.clone(),
             })
         })
     });
@@ -46,11 +49,13 @@ pub fn ReleaseActions(
     let form = FormState::new();
     let rollback_open = RwSignal::new(false);
     let done = RwSignal::new(None::<String>);
+    // The approver's confirmation that they read what a rollback would do.
+    let acknowledged = RwSignal::new(false);
 
     let decide = move |action: String, text: String| {
         let Some(id) = context.get_untracked().map(|c| c.id) else { return };
         done.set(None);
-        let decision = Decision { comment: text };
+        let decision = Decision { comment: text, acknowledge_rollback: action == "approve" && acknowledged.get_untracked() };
         let action_name = action.clone();
         form.submit(Ok(()), async move { api::decide(id, &action, &decision).await }, move |summary| {
             comment.set(String::new());
@@ -88,6 +93,8 @@ pub fn ReleaseActions(
         }
         let run = context.run.clone();
         let site = context.site.clone();
+        let approving = decisions.iter().any(|a| a == "approve");
+        let must_acknowledge = approving && context.rollback.as_ref().is_some_and(|r| r.needs_acknowledgement);
         view! {
             <section class="card actions-card" id="release-actions">
                 <FormBanner form=form all=true />
@@ -100,13 +107,24 @@ pub fn ReleaseActions(
                             on:input=move |ev| comment.set(event_target_value(&ev))></textarea>
                     </label>
                 })}
+                {must_acknowledge.then(|| view! {
+                    <label class="acknowledge">
+                        <input type="checkbox" id="acknowledge-rollback"
+                            prop:checked=move || acknowledged.get()
+                            on:change=move |ev| acknowledged.set(event_target_checked(&ev)) />
+                        " I have read what a rollback of this release would do (above) and approve with it"
+                    </label>
+                })}
                 <div class="actions">
                     {decisions.into_iter().map(|action| {
                         let label = decision_label(&action, customer, &run);
                         let class = if action == "reject" { "button danger" } else { "button primary" };
                         let id = format!("decide-{action}");
+                        let waits_for_acknowledgement = action == "approve" && must_acknowledge;
                         view! {
-                            <button type="button" class=class id=id disabled=move || form.busy.get()
+                            <button type="button" class=class id=id
+                                disabled=move || form.busy.get() || (waits_for_acknowledgement && !acknowledged.get())
+                                title=waits_for_acknowledgement.then_some("Read what a rollback would do and tick the box above first")
                                 on:click=move |_| decide(action.clone(), comment.get_untracked())>
                                 {label}
                             </button>

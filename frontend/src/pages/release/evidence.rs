@@ -19,7 +19,8 @@ pub fn EvidenceCard(detail: RwSignal<Option<ApiResult<ReleaseDetail>>>, now: RwS
     };
     move || {
         let (evidence, run) = evidence.get()?;
-        let ReleaseEvidence { rehearsal, test_address, test_url, outcome_words, watch_ends_at, not_offered } = evidence;
+        let ReleaseEvidence { rehearsal, test_address, test_url, outcome_words, watch_ends_at, not_offered, rollback, replays, .. } =
+            evidence;
         Some(view! {
             <section class="card" id="release-evidence">
                 <div class="evidence">
@@ -56,6 +57,19 @@ pub fn EvidenceCard(detail: RwSignal<Option<ApiResult<ReleaseDetail>>>, now: RwS
                                 Some(url) => view! { <a id="test-link" href=url.clone() target="_blank" rel="noopener">{url.clone()}</a> }.into_any(),
                                 None => view! { <span id="test-host">{address}</span> }.into_any(),
                             }}
+                        </div>
+                    })}
+                    {rollback.map(|statement| view! {
+                        <div id="rollback-statement" class=if statement.keeps_every_write { "rollback-statement keeps" } else { "rollback-statement loses" }>
+                            <h3>"If it is rolled back"</h3>
+                            <p>{statement.words}</p>
+                            {statement.cutover_warning.map(|warning| view! { <p class="cutover-warning">{warning}</p> })}
+                        </div>
+                    })}
+                    {(!replays.is_empty()).then(|| view! {
+                        <div id="replays">
+                            <h3>"Writes captured and replayed"</h3>
+                            <ul>{replays.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}</ul>
                         </div>
                     })}
                     {watch_ends_at.map(|_| view! {
