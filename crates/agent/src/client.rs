@@ -308,6 +308,13 @@ impl AgentClient {
         self.call("replay captured changes", Method::POST, &format!("/v1/envs/{env}/capture/replay"), Some(req)).await
     }
 
+    /// What `env`'s databases have that `compare_with`'s lack (`added`), and the reverse
+    /// (`removed`): a migrated candidate against production says what its migration changed.
+    pub async fn schema_difference(&self, env: &str, compare_with: &str) -> Result<SchemaDifference> {
+        let path = format!("/v1/envs/{env}/schema?compare_with={}", url_encode(compare_with));
+        self.call("compare the schemas", Method::GET, &path, None::<&()>).await
+    }
+
     /// Stops capture on `env`, removing what it installed; safe to repeat.
     pub async fn stop_capture(&self, env: &str, req: &StopCapture) -> Result<CaptureStopped> {
         self.call("stop change capture", Method::POST, &format!("/v1/envs/{env}/capture/stop"), Some(req)).await

@@ -5,7 +5,8 @@
 //! change table (`sqlite.rs`), PostgreSQL databases a logical replication slot drained into
 //! the agent's own log (`postgres.rs`, `log.rs`), MariaDB databases the server's row binary
 //! log, drained into that log too (`mariadb.rs`). `replay.rs` applies one environment's
-//! captured changes to another's copy of the database.
+//! captured changes to another's copy of the database; `schema.rs` says what one
+//! environment's schema has that another's lacks (what a migration changed).
 //!
 //! What is in force is recorded in `<root>/captures/<env>.json` before a start answers, and
 //! the changes live in the databases (triggers, slot) and in the agent's log, never in memory:
@@ -21,6 +22,7 @@ mod log;
 pub mod mariadb;
 pub mod postgres;
 pub mod replay;
+pub mod schema;
 pub mod sqlite;
 
 use std::collections::BTreeMap;

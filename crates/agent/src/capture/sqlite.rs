@@ -90,6 +90,11 @@ fn tables(conn: &Connection) -> rusqlite::Result<Vec<Table>> {
     Ok(out)
 }
 
+/// Each user table's columns in order (not the agent's own tables).
+pub(super) fn user_tables(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<String>)>> {
+    Ok(tables(conn)?.into_iter().map(|t| (t.name, t.columns)).collect())
+}
+
 /// Installs the change table and the triggers and returns the capture's start: the last
 /// sequence number already logged. The triggers are made anew from the schema as it is now,
 /// every time: a trigger lists its table's columns when it is made, so one made before a
