@@ -191,7 +191,7 @@ async fn cutover_and_rollback_on_a_server(kind: DatabaseKind) {
     // A table without a key: PostgreSQL's capture sets it to REPLICA IDENTITY FULL, which the
     // clone's dump carries.
     site("CREATE TABLE visits (page VARCHAR(20) NOT NULL); INSERT INTO visits VALUES ('home')");
-    c.start_capture("shop-blue", &start("capture-blue")).await.unwrap();
+    let blue = c.start_capture("shop-blue", &start("capture-blue")).await.unwrap();
     site("INSERT INTO notes (body) VALUES ('before the clone')");
 
     let green = c.clone_env("shop-blue", &clone("clone", "shop-green")).await.unwrap();
@@ -203,6 +203,9 @@ async fn cutover_and_rollback_on_a_server(kind: DatabaseKind) {
     assert_eq!(admin(&copy, "SELECT count(*) FROM visits"), "1", "the captured database did not restore into the clone");
     site("INSERT INTO notes (body) VALUES ('after the clone')");
     assert_eq!(change_count(c, "shop-blue").await, 2, "production's capture stopped recording when it was cloned");
+    // A next release's start while this capture runs keeps it, and what it captured.
+    assert_eq!(c.start_capture("shop-blue", &start("next-release")).await.unwrap(), blue);
+    assert_eq!(change_count(c, "shop-blue").await, 2, "a second start dropped what was captured");
 
     let (add_pinned, create_tags) =
         ("ALTER TABLE notes ADD COLUMN pinned INT NOT NULL DEFAULT 0", "CREATE TABLE tags (name VARCHAR(20) PRIMARY KEY)");
