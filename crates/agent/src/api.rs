@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use crate::capture::replay::{MovedCounter, Refusal, ReplayChanges, Replayed};
+pub use crate::capture::schema::SchemaQuery;
 pub use crate::capture::{CapturePage, CaptureQuery, CaptureState, CaptureStopped, Change, ChangeOp, StartCapture, StopCapture};
 pub use switchyard_core::schema_change::{DatabaseDifference, SchemaDifference, TableDifference};
 

@@ -55,7 +55,7 @@ pub async fn clone_env(layout: &Layout, source: &str, target: &str, port: u16, s
     let made_databases = bindings != config.databases;
     config.databases = bindings;
     let staging = layout.staging_dir(target);
-    let result = build_clone(layout, source, &staging, &mut config, port).await.and_then(|()| {
+    let result = build_clone(layout, source, &staging, &mut config, port, private.as_deref()).await.and_then(|()| {
         std::fs::rename(&staging, layout.env(target).dir).map_err(io_context(format!("cannot move the clone {target} into place")))?;
         sync_dir(&layout.envs_dir()).map_err(io_context("cannot sync the environments directory"))
     });
@@ -73,7 +73,14 @@ pub async fn clone_env(layout: &Layout, source: &str, target: &str, port: u16, s
     info(layout, target)
 }
 
-async fn build_clone(layout: &Layout, source: &str, staging: &Path, config: &mut crate::api::EnvConfig, port: u16) -> Result<()> {
+async fn build_clone(
+    layout: &Layout,
+    source: &str,
+    staging: &Path,
+    config: &mut crate::api::EnvConfig,
+    port: u16,
+    private_volume: Option<&str>,
+) -> Result<()> {
     let src = layout.env(source).dir;
     let current = crate::launch::current_release(layout, source).ok();
     let sqlite = crate::manifest::shared_databases(current.as_deref(), config)?;
@@ -97,6 +104,16 @@ async fn build_clone(layout: &Layout, source: &str, staging: &Path, config: &mut
         }
         backup_sqlite(&crate::sync::inside(&src.join("shared"), db)?, &dst).await?;
     }
+    // A copy of a source under change capture carries its triggers and change table: the
+    // clone's migration must run on the site's own schema only, and the clone's own capture,
+    // if it gets one, must start clean. A shared volume is the source's own and keeps them.
+    let mut copies: Vec<PathBuf> = sqlite.iter().map(|db| crate::sync::inside(&staging.join("shared"), db)).collect::<Result<_>>()?;
+    if let Some(volume) = private_volume {
+        let dir = layout.volume(volume);
+        let listed = crate::volumes::databases(&dir).map_err(io_context(format!("cannot list the data volume {volume}")))?;
+        copies.extend(listed.into_iter().map(|db| dir.join(db)));
+    }
+    crate::capture::clear_from_copies(copies).await?;
     config.port = port;
     // A clone is a test environment until an address swap makes it production.
     config.production = false;

@@ -108,6 +108,13 @@ pub const ENDPOINTS: &[(&str, &str, &str, Option<&str>, &str)] = &[
         Some("ReplayChanges"),
         "Replayed",
     ),
+    (
+        "get",
+        "/v1/envs/{env}/schema",
+        "What this environment's databases have that ?compare_with=ENV's lack (added) and the reverse (removed): tables, and columns of the tables both have",
+        None,
+        "SchemaDifference",
+    ),
     ("get", "/v1/artifacts/{sha256}", "Whether a candidate is stored", None, "ArtifactInfo"),
     (
         "put",

@@ -75,6 +75,7 @@ pub fn app(state: Arc<AgentState>) -> Router {
         .route("/v1/envs/{env}/capture/start", post(start_capture))
         .route("/v1/envs/{env}/capture/stop", post(stop_capture))
         .route("/v1/envs/{env}/capture/replay", post(replay_changes))
+        .route("/v1/envs/{env}/schema", get(schema_difference))
         .route("/v1/volumes/{volume}/snapshot", post(snapshot_volume))
         .route("/v1/volumes/{volume}/restore", post(restore_volume))
         .route("/v1/databases", get(list_databases))
@@ -299,6 +300,21 @@ async fn replay_changes(State(state): Shared, Path(env): Path<String>, ApiJson(r
     let _envs = state.env_locks.lock_all(&[&env, &format!("capture:{}", req.from)]).await;
     let work = crate::capture::replay::replay(&state.layout, &env, &req);
     Ok(Json(state.ops.once(&req.op_id, &format!("capture-replay:{env}"), &req, work).await?))
+}
+
+async fn schema_difference(
+    State(state): Shared,
+    Path(env): Path<String>,
+    Query(query): Query<SchemaQuery>,
+) -> Result<Json<SchemaDifference>> {
+    check_env_name(&env)?;
+    let other = query.compare_with.ok_or_else(|| {
+        AgentError::Invalid(format!(
+            "say which environment to compare {env}'s schema with: ?compare_with=ENV (production, for a candidate)"
+        ))
+    })?;
+    check_env_name(&other)?;
+    Ok(Json(crate::capture::schema::difference(&state.layout, &env, &other).await?))
 }
 
 async fn snapshot_volume(

@@ -5,7 +5,8 @@
 //! change table (`sqlite.rs`), PostgreSQL databases a logical replication slot drained into
 //! the agent's own log (`postgres.rs`, `log.rs`), MariaDB databases the server's row binary
 //! log, drained into that log too (`mariadb.rs`). `replay.rs` applies one environment's
-//! captured changes to another's copy of the database.
+//! captured changes to another's copy of the database; `schema.rs` says what one
+//! environment's schema has that another's lacks (what a migration changed).
 //!
 //! What is in force is recorded in `<root>/captures/<env>.json` before a start answers, and
 //! the changes live in the databases (triggers, slot) and in the agent's log, never in memory:
@@ -21,6 +22,7 @@ mod log;
 pub mod mariadb;
 pub mod postgres;
 pub mod replay;
+pub mod schema;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -233,13 +235,34 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + '
     tokio::task::spawn_blocking(work).await.map_err(|e| AgentError::Internal(format!("a capture task failed: {e}")))?
 }
 
+/// Removes from copies of SQLite files (a clone's) what their source's capture installed: a
+/// copy is not under capture, whatever its source is. Files that are absent are skipped. The
+/// caller hands the copies to the site's user afterwards.
+pub(crate) async fn clear_from_copies(copies: Vec<PathBuf>) -> Result<()> {
+    blocking(move || copies.iter().try_for_each(|path| sqlite::stop(path))).await
+}
+
 /// Starts capture on every database of `env` not yet captured, recording each as soon as it
 /// is in force, and answers where each capture starts.
+///
+/// A start on an environment already under capture (a new release's start while the previous
+/// one's still runs, under another op id) keeps what is in force: each database's capture
+/// goes on from where it started (`starts_at` unchanged, nothing captured since is dropped),
+/// and the answer is that state. Only a SQLite file's triggers are made again, from its
+/// schema as it is now, so columns a migration added since are captured too (a server's
+/// capture reads the schema as it goes).
 pub async fn start(layout: &Layout, env: &str) -> Result<CaptureState> {
     let mut state = state(layout, env)?.unwrap_or(CaptureState { env: env.to_owned(), captures: Vec::new() });
     let owner = owner(layout, env);
     for (database, found) in databases_of(layout, env)? {
         if state.captures.iter().any(|c| c.database == database) {
+            if let Found::Sqlite(path) = found {
+                blocking(move || {
+                    sqlite::start(&path)?;
+                    give_back(&path, owner)
+                })
+                .await?;
+            }
             continue;
         }
         let (source, starts_at) = match found {

@@ -5,7 +5,10 @@
 //! A change the target refuses stops the replay with nothing of its batch applied and says
 //! which change and why; what was applied before stays, so a retry from `last_seq` goes on.
 //! Once everything is applied, every id counter of the target is moved past the highest id
-//! captured, so no id is handed out twice.
+//! captured, so no id is handed out twice; a counter already further on stays where it is.
+//! A target whose own capture runs (production, when a rollback replays into it) captures the
+//! replayed writes like any other. A source whose capture was stopped is refused (409): its
+//! changes are gone.
 //!
 //! The target is found by the source's database name (`shared/site.db`, a binding's name).
 //! A SQLite file is written through rusqlite (`sqlite.rs`); a server's database gets one
@@ -113,6 +116,16 @@ pub async fn replay(layout: &Layout, target: &str, req: &ReplayChanges) -> Resul
     if req.from == target {
         return Err(AgentError::Invalid(format!(
             "cannot replay environment {target}'s changes into itself: name another environment in from"
+        )));
+    }
+    if super::state(layout, &req.from)?.is_none() {
+        // A rollback asked for after the capture window (or after the engine stopped the
+        // capture) must say so, not look like a missing environment or an empty replay.
+        return Err(AgentError::Conflict(format!(
+            "cannot replay environment {}'s changes into {target}: {} has no change capture in force (it was stopped, or never \
+             started), so the writes made there are not recorded and cannot be replayed; restore a snapshot instead, or start \
+             capture before the next copy is taken",
+            req.from, req.from
         )));
     }
     let mut query = CaptureQuery { database: req.database.clone(), after: req.after, limit: Some(BATCH) };

@@ -90,14 +90,24 @@ fn tables(conn: &Connection) -> rusqlite::Result<Vec<Table>> {
     Ok(out)
 }
 
-/// Installs the change table and the triggers (again, for any a crashed try left out) and
-/// returns the capture's start: the last sequence number already logged.
+/// Each user table's columns in order (not the agent's own tables).
+pub(super) fn user_tables(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<String>)>> {
+    Ok(tables(conn)?.into_iter().map(|t| (t.name, t.columns)).collect())
+}
+
+/// Installs the change table and the triggers and returns the capture's start: the last
+/// sequence number already logged. The triggers are made anew from the schema as it is now,
+/// every time: a trigger lists its table's columns when it is made, so one made before a
+/// migration (a clone migrated since, a table altered) would leave the new columns out. The
+/// change table and its numbering stay.
 pub fn start(path: &Path) -> Result<u64> {
     let mut conn = open(path)?;
     let doing = "install change capture";
-    // Immediate: no write of the site falls between listing the tables and the triggers.
+    // Immediate: no write of the site falls between dropping the old triggers, listing the
+    // tables and making the new ones, so none goes uncaptured.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(failed(path, doing))?;
     tx.execute_batch(CHANGE_TABLE_SQL).map_err(failed(path, doing))?;
+    drop_triggers(&tx).map_err(failed(path, doing))?;
     for Table { name: table, columns, key } in tables(&tx).map_err(failed(path, doing))? {
         let pairs = |prefix: &str, names: &[String]| names.iter().map(|c| value(prefix, c)).collect::<Vec<_>>().join(", ");
         let name = literal(&table);
@@ -105,11 +115,11 @@ pub fn start(path: &Path) -> Result<u64> {
         let on = ident(&table);
         let trigger = |op: &str| ident(&format!("{TRIGGER_PREFIX}{op}_{table}"));
         let sql = format!(
-            "CREATE TRIGGER IF NOT EXISTS {ins} AFTER INSERT ON {on} BEGIN \
+            "CREATE TRIGGER {ins} AFTER INSERT ON {on} BEGIN \
                INSERT INTO {CHANGE_TABLE} (tbl, op, key, row) VALUES ({name}, 'insert', json_object({new_key}), json_object({new_row})); END;\n\
-             CREATE TRIGGER IF NOT EXISTS {upd} AFTER UPDATE ON {on} BEGIN \
+             CREATE TRIGGER {upd} AFTER UPDATE ON {on} BEGIN \
                INSERT INTO {CHANGE_TABLE} (tbl, op, key, row) VALUES ({name}, 'update', json_object({old_key}), json_object({new_row})); END;\n\
-             CREATE TRIGGER IF NOT EXISTS {del} AFTER DELETE ON {on} BEGIN \
+             CREATE TRIGGER {del} AFTER DELETE ON {on} BEGIN \
                INSERT INTO {CHANGE_TABLE} (tbl, op, key, row) VALUES ({name}, 'delete', json_object({old_key}), NULL); END;",
             ins = trigger("insert"),
             upd = trigger("update"),
@@ -120,6 +130,20 @@ pub fn start(path: &Path) -> Result<u64> {
     let position = last_seq(&tx).map_err(failed(path, doing))?;
     tx.commit().map_err(failed(path, doing))?;
     Ok(position)
+}
+
+/// Drops every trigger the agent installed (whatever table it is on now: a renamed table
+/// keeps its triggers under their old names).
+fn drop_triggers(conn: &Connection) -> rusqlite::Result<()> {
+    let triggers: Vec<String> = {
+        let mut listed = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, 20) = ?1")?;
+        let names = listed.query_map([TRIGGER_PREFIX], |r| r.get(0))?;
+        names.collect::<rusqlite::Result<_>>()?
+    };
+    for trigger in triggers {
+        conn.execute_batch(&format!("DROP TRIGGER IF EXISTS {}", ident(&trigger)))?;
+    }
+    Ok(())
 }
 
 fn last_seq(conn: &Connection) -> rusqlite::Result<u64> {
@@ -135,16 +159,7 @@ pub fn stop(path: &Path) -> Result<()> {
     let mut conn = open(path)?;
     let doing = "remove change capture";
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(failed(path, doing))?;
-    let triggers: Vec<String> = {
-        let mut listed = tx
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, 20) = '_switchyard_capture_'")
-            .map_err(failed(path, doing))?;
-        let names = listed.query_map([], |r| r.get(0)).map_err(failed(path, doing))?;
-        names.collect::<rusqlite::Result<_>>().map_err(failed(path, doing))?
-    };
-    for trigger in triggers {
-        tx.execute_batch(&format!("DROP TRIGGER IF EXISTS {}", ident(&trigger))).map_err(failed(path, doing))?;
-    }
+    drop_triggers(&tx).map_err(failed(path, doing))?;
     tx.execute_batch(&format!("DROP TABLE IF EXISTS {CHANGE_TABLE}")).map_err(failed(path, doing))?;
     tx.commit().map_err(failed(path, doing))
 }

@@ -7,6 +7,7 @@ mod auth;
 mod change_capture;
 mod change_replay;
 mod clone_and_sync;
+mod cutover_pieces;
 mod data_volumes;
 mod database_inventory;
 mod database_snapshots;
