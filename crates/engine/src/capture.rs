@@ -80,6 +80,7 @@ pub(crate) async fn replay(t: &Host<'_>, op: &str, from: Env, into: Env, drop_un
             database: Some(database.clone()),
             after: 0,
             drop_unknown_columns,
+            resume: true,
         };
         let replayed = answer!(call(t, "replay captured changes", || t.agent.replay_changes(target, &req)).await?);
         if let Some(refused) = replayed.refused {

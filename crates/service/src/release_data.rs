@@ -72,9 +72,20 @@ pub(crate) fn statement(
 /// The writes each replay of the run applied or refused, a sentence each.
 pub(crate) fn replays(journal: &[TransitionRecord]) -> Vec<String> {
     let mut words = Vec::new();
+    let mut forward = 0;
     for (command, event, rolling_back) in answered(journal) {
         let Command::ReplayChanges { from, .. } = command else { continue };
-        let when = if rolling_back || from == Env::Candidate { "Rollback" } else { "Cutover" };
+        let when = if rolling_back || from == Env::Candidate {
+            "Rollback, requests held"
+        } else {
+            forward += 1;
+            // The cutover replays while production still serves, then the rest under its hold.
+            if forward % 2 == 1 {
+                "Before the cutover, production serving"
+            } else {
+                "Cutover, requests held"
+            }
+        };
         match event {
             Some(Event::CommandSucceeded { output }) => {
                 for db in marked::<Vec<DatabaseReplay>>(&output, REPLAYED).unwrap_or_default() {

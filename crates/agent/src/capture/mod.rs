@@ -91,6 +91,11 @@ pub struct Capture {
     /// change after it is captured.
     pub starts_at: String,
     pub started_at: String,
+    /// For each environment replayed into: the last change it holds, where a replay with
+    /// `resume` goes on (a cutover replays most changes while production still serves, then
+    /// only the rest under its hold).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replayed: BTreeMap<String, u64>,
 }
 
 /// The captures in force on an environment.
@@ -294,7 +299,13 @@ pub async fn start(layout: &Layout, env: &str) -> Result<CaptureState> {
                 }
             }
         };
-        state.captures.push(Capture { database, source, starts_at, started_at: chrono::Utc::now().to_rfc3339() });
+        state.captures.push(Capture {
+            database,
+            source,
+            starts_at,
+            started_at: chrono::Utc::now().to_rfc3339(),
+            replayed: BTreeMap::new(),
+        });
         private_dir(&captures_dir(layout))?;
         write_json(&state_path(layout, env), &state)?;
     }
@@ -304,6 +315,15 @@ pub async fn start(layout: &Layout, env: &str) -> Result<CaptureState> {
         )));
     }
     Ok(state)
+}
+
+/// Records that `target` holds `source`'s captured changes of `database` up to `seq`.
+fn remember_replayed(layout: &Layout, source: &str, database: &str, target: &str, seq: u64) -> Result<()> {
+    let Some(mut state) = state(layout, source)? else { return Ok(()) };
+    if let Some(capture) = state.captures.iter_mut().find(|c| c.database == database) {
+        capture.replayed.insert(target.to_owned(), seq);
+    }
+    write_json(&state_path(layout, source), &state)
 }
 
 /// A page of the changes captured on one of `env`'s databases after `query.after`.

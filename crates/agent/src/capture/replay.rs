@@ -47,6 +47,11 @@ pub struct ReplayChanges {
     /// Leave out a change's columns the target has no place for, instead of refusing it.
     #[serde(default)]
     pub drop_unknown_columns: bool,
+    /// Go on after the last change an earlier replay of this capture into this target applied
+    /// (or `after`, if later): a cutover's second replay, under its hold, applies only what
+    /// production wrote since the first.
+    #[serde(default)]
+    pub resume: bool,
 }
 
 /// An id counter moved past the captured ids.
@@ -118,7 +123,7 @@ pub async fn replay(layout: &Layout, target: &str, req: &ReplayChanges) -> Resul
             "cannot replay environment {target}'s changes into itself: name another environment in from"
         )));
     }
-    if super::state(layout, &req.from)?.is_none() {
+    let Some(state) = super::state(layout, &req.from)? else {
         // A rollback asked for after the capture window (or after the engine stopped the
         // capture) must say so, not look like a missing environment or an empty replay.
         return Err(AgentError::Conflict(format!(
@@ -127,9 +132,15 @@ pub async fn replay(layout: &Layout, target: &str, req: &ReplayChanges) -> Resul
              capture before the next copy is taken",
             req.from, req.from
         )));
-    }
-    let mut query = CaptureQuery { database: req.database.clone(), after: req.after, limit: Some(BATCH) };
-    let mut done = Replayed { applied: 0, last_seq: req.after, moved_counters: Vec::new(), refused: None };
+    };
+    let database = req.database.clone().or_else(|| (state.captures.len() == 1).then(|| state.captures[0].database.clone()));
+    let resumed = match (&database, req.resume) {
+        (Some(database), true) => state.captures.iter().find(|c| &c.database == database).and_then(|c| c.replayed.get(target).copied()),
+        _ => None,
+    };
+    let after = req.after.max(resumed.unwrap_or(0));
+    let mut query = CaptureQuery { database: req.database.clone(), after, limit: Some(BATCH) };
+    let mut done = Replayed { applied: 0, last_seq: after, moved_counters: Vec::new(), refused: None };
     loop {
         let batch = page(layout, &req.from, &query).await?;
         let found = databases_of(layout, target)?.into_iter().find(|(name, _)| *name == batch.database);
@@ -162,6 +173,7 @@ pub async fn replay(layout: &Layout, target: &str, req: &ReplayChanges) -> Resul
         if let Some(last) = last {
             done.applied += count;
             done.last_seq = last;
+            super::remember_replayed(layout, &req.from, &batch.database, target, last)?;
         }
         query.after = batch.next_after;
         if !batch.more {

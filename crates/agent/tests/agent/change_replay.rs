@@ -22,7 +22,7 @@ use crate::support::{free_port, TestAgent};
 const PER_SECOND: u64 = 60;
 
 fn replay(from: &str, op_id: &str, after: u64) -> ReplayChanges {
-    ReplayChanges { op_id: op_id.into(), from: from.into(), database: None, after, drop_unknown_columns: false }
+    ReplayChanges { op_id: op_id.into(), from: from.into(), database: None, after, drop_unknown_columns: false, resume: false }
 }
 
 fn sqlite_env(name: &str) -> CreateEnv {

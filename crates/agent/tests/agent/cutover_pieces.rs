@@ -25,7 +25,7 @@ use crate::site_databases::client;
 use crate::support::{free_port, TestAgent};
 
 fn replay(from: &str, op_id: &str, drop_unknown_columns: bool) -> ReplayChanges {
-    ReplayChanges { op_id: op_id.into(), from: from.into(), database: None, after: 0, drop_unknown_columns }
+    ReplayChanges { op_id: op_id.into(), from: from.into(), database: None, after: 0, drop_unknown_columns, resume: false }
 }
 
 fn start(op_id: &str) -> StartCapture {
@@ -110,8 +110,16 @@ async fn a_sqlite_sites_cutover_and_lossless_rollback_through_the_agent() {
 
     // The customer's check wrote test rows: the clone's counter is past every captured id.
     run(&copy, "INSERT INTO notes (id, body) VALUES (5000, 'test row'); DELETE FROM notes WHERE id = 5000");
+    // A cutover replays most changes while production serves, then only the rest under its
+    // hold: a replay with `resume` goes on after what the first one applied.
+    let early = c.replay_changes("shop-green", &ReplayChanges { resume: true, ..replay("shop-blue", "catch-up", false) }).await.unwrap();
+    assert_eq!((early.applied, early.last_seq), (12, 12), "{early:?}");
+    run(&live, "INSERT INTO notes (body) VALUES ('during the catch-up')");
+    let rest = c.replay_changes("shop-green", &ReplayChanges { resume: true, ..replay("shop-blue", "under-hold", false) }).await.unwrap();
+    assert_eq!((rest.applied, rest.last_seq), (1, 13), "the second replay applied more than what was written since: {rest:?}");
+    run(&live, "DELETE FROM notes WHERE body = 'during the catch-up'");
     let forward = c.replay_changes("shop-green", &replay("shop-blue", "forward", false)).await.unwrap();
-    assert_eq!((forward.applied, forward.refused.as_ref()), (12, None), "{forward:?}");
+    assert_eq!((forward.applied, forward.refused.as_ref()), (14, None), "{forward:?}");
     assert_eq!(notes(&copy), notes(&live), "the migrated clone with production's changes is not production's data");
     let moved: Vec<(&str, i64)> = forward.moved_counters.iter().map(|m| (m.table.as_str(), m.to)).collect();
     assert_eq!(moved, [("notes", 5000)], "the counter was moved back below the customer's test rows");

@@ -123,8 +123,9 @@ pub enum Command {
     StopCapture {
         env: Env,
     },
-    /// Apply the writes captured on `from` to `into`'s copy of each database, then move its
-    /// id counters past every captured id. With `drop_unknown_columns`, values for columns
+    /// Apply the writes captured on `from` to `into`'s copy of each database (going on after
+    /// those an earlier replay of the same capture applied there), then move its id counters
+    /// past every captured id. With `drop_unknown_columns`, values for columns
     /// `into` has no place for are left out (a rollback into the old schema, acknowledged
     /// before approval); without, such a write stops the replay.
     ReplayChanges {

@@ -5,7 +5,8 @@
 //! cutover. From then on the new version's writes are captured too, so a rollback replays
 //! them into the old version's database, which was stopped, complete, at the cutover.
 //!
-//! Downtime is the cutover alone: hold, stop production, replay, swap, release the hold.
+//! Downtime is the cutover alone: hold, stop production, replay what was written since the
+//! catch-up replay just before, swap, release the hold.
 
 use super::command::{Command, Env};
 use super::plan::Stage;
@@ -23,6 +24,9 @@ fn act(command: Command, undo: Vec<Command>) -> Stage {
 fn cutover() -> Vec<Stage> {
     let (production, candidate) = (Env::Production, Env::Candidate);
     vec![
+        // Most captured writes are replayed while production still serves (a refusal here
+        // rolls back without any downtime); under the hold only those written since are.
+        act(Command::ReplayChanges { from: production, into: candidate, drop_unknown_columns: false }, vec![]),
         act(Command::Hold { on: true }, vec![Command::Hold { on: false }]),
         // Requests in flight finish as production stops: after this nothing writes to it.
         act(Command::StopService { env: production }, vec![Command::StartService { env: production }]),
