@@ -69,6 +69,7 @@ impl Standalone {
             Ok(resumed) => tracing::info!("resuming {resumed} unfinished release(s)"),
             Err(error) => tracing::warn!("cannot resume unfinished releases: {error}"),
         }
+        service.sweep_capture_windows();
         let agent_url = agent.as_ref().map(|agent| agent.registration.url.clone()).map_err(Clone::clone);
         let agent = std::sync::Mutex::new(agent.ok());
         Ok(Self { api: switchyard_server::api_router(service), data_dir: dir, store, agent_url, agent })

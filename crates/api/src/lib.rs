@@ -20,9 +20,10 @@ pub use entity::{
 };
 pub use error::ApiError;
 pub use release::{
-    AdoptSite, Candidate, CandidateManifest, CandidatePrune, Decision, DecisionRecord, DiffLine, DocumentDiff, GoLive, GoLiveAbandoned,
-    HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, OutcomeCounts, PrunedCandidates, RehearsalEvidence, ReleaseDetail,
-    ReleaseEvidence, ReleaseSummary, SiteDatabase, SiteRuntime, StageView, TimelineEntry, WeekStats, WentLive,
+    AdoptSite, Candidate, CandidateManifest, CandidatePrune, CaptureWindow, CaptureWindowDraft, Decision, DecisionRecord, DiffLine,
+    DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, OutcomeCounts, PrunedCandidates,
+    RehearsalEvidence, ReleaseDetail, ReleaseEvidence, ReleaseSummary, SiteDatabase, SiteRuntime, StageView, TimelineEntry, WeekStats,
+    WentLive,
 };
 pub use switchyard_core::candidate_limits::{CandidateLimitsDraft, EffectiveLimit, LimitSource, SiteCandidateLimits};
 pub use switchyard_core::record::{ChainBreak, RecordCheck, ReleaseRecordExport};

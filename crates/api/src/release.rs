@@ -89,8 +89,19 @@ pub struct ReleaseSummary {
     pub waiting_for: String,
     /// How it ended once final: `completed`, `failed`, `rejected` or `rolled-back`.
     pub outcome: Option<String>,
+    /// The production run's downtime and failed requests (a rollback's are apart).
     pub downtime_ms: Option<i64>,
     pub failed_requests: Option<i64>,
+    /// The part of `downtime_ms` requests were held: answered late, not refused.
+    #[serde(default)]
+    pub held_ms: Option<i64>,
+    /// The rollback's own figures, once it was rolled back.
+    #[serde(default)]
+    pub rollback_downtime_ms: Option<i64>,
+    #[serde(default)]
+    pub rollback_held_ms: Option<i64>,
+    #[serde(default)]
+    pub rollback_failed_requests: Option<i64>,
     pub created_at: String,
     pub finished_at: Option<String>,
     /// From creation to finish, or to now while running.
@@ -376,4 +387,19 @@ pub struct GoLiveAbandoned {
     pub environment: String,
     /// Whether the site's routes were removed from the host's router.
     pub routes_removed: bool,
+}
+
+/// `GET|PUT /sites/{id}/capture-window`: how many hours after a low-downtime migration's
+/// cutover a rollback still keeps every write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureWindow {
+    pub hours: u32,
+    /// Whether the site set its own; otherwise it is Switchyard's default.
+    pub site_own: bool,
+}
+
+/// The body of `PUT /sites/{id}/capture-window`; `null` hours go back to the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureWindowDraft {
+    pub hours: Option<u32>,
 }

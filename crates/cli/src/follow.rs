@@ -184,10 +184,20 @@ pub fn print_ending(ending: Ending, detail: &ReleaseDetail) {
 
 /// `downtime 0.35 s, 0 failed requests`.
 pub fn cost(s: &ReleaseSummary) -> String {
-    let downtime =
-        s.downtime_ms.map_or_else(|| "downtime not measured".to_owned(), |ms| format!("downtime {}", table::seconds(ms as f64 / 1000.0)));
-    let failed = s.failed_requests.map_or_else(|| "failed requests not counted".to_owned(), |n| format!("{n} failed request(s)"));
-    format!("{downtime}, {failed}")
+    let seconds = |ms: i64| table::seconds(ms as f64 / 1000.0);
+    let part = |downtime: Option<i64>, held: Option<i64>, failed: Option<i64>| {
+        let downtime = downtime.map_or_else(|| "downtime not measured".to_owned(), |ms| format!("downtime {}", seconds(ms)));
+        let held = held.filter(|ms| *ms > 0).map(|ms| format!(" ({} of it held)", seconds(ms))).unwrap_or_default();
+        let failed = failed.map_or_else(|| "failed requests not counted".to_owned(), |n| format!("{n} failed request(s)"));
+        format!("{downtime}{held}, {failed}")
+    };
+    let run = part(s.downtime_ms, s.held_ms, s.failed_requests);
+    match s.rollback_downtime_ms {
+        Some(_) => {
+            format!("production run: {run}; rollback: {}", part(s.rollback_downtime_ms, s.rollback_held_ms, s.rollback_failed_requests))
+        }
+        None => run,
+    }
 }
 
 /// The newest failure or request that turned the release back.

@@ -102,6 +102,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     if resumed > 0 {
         println!("Resuming {resumed} unfinished release(s).");
     }
+    service.sweep_capture_windows();
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port))
         .await

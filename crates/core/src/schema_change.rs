@@ -147,6 +147,34 @@ pub fn rollback_statement(kind: WorkflowKind, difference: Option<&SchemaDifferen
     }
 }
 
+/// The longest capture window a site may set: a capture holds a replication slot (and the
+/// server's write-ahead log behind it) or a binary log position for as long.
+pub const MAX_CAPTURE_WINDOW_HOURS: u32 = 24 * 30;
+
+/// A site's capture window as support staff set it, checked: a whole number of hours from 1
+/// to 30 days.
+pub fn checked_capture_window(hours: u32) -> Result<u32, String> {
+    if (1..=MAX_CAPTURE_WINDOW_HOURS).contains(&hours) {
+        Ok(hours)
+    } else {
+        Err(format!(
+            "a capture window of {hours} hours is out of range; use a whole number of hours from 1 to {MAX_CAPTURE_WINDOW_HOURS} (30 days), e.g. 24"
+        ))
+    }
+}
+
+/// A low-downtime migration's statement once its capture window closed at `closed_at`.
+pub fn window_closed_statement(closed_at: &str) -> RollbackStatement {
+    RollbackStatement {
+        keeps_every_write: false,
+        needs_acknowledgement: true,
+        words: format!(
+            "The capture window closed at {closed_at}: a rollback would put the old version back on its database as it was at the cutover, losing every write visitors made since."
+        ),
+        cutover_warning: None,
+    }
+}
+
 /// A plain migration's statement: its rollback restores the snapshot taken before it.
 pub fn snapshot_restore_statement() -> RollbackStatement {
     RollbackStatement {
@@ -215,6 +243,16 @@ mod tests {
         }
         let measured = rollback_statement(WorkflowKind::LowDowntimeMigration, Some(&SchemaDifference::default()), 24);
         assert!(measured.keeps_every_write && !measured.needs_acknowledgement);
+    }
+
+    #[test]
+    fn capture_windows_are_whole_hours_up_to_thirty_days() {
+        assert_eq!(checked_capture_window(24), Ok(24));
+        assert_eq!(checked_capture_window(MAX_CAPTURE_WINDOW_HOURS), Ok(720));
+        for bad in [0, MAX_CAPTURE_WINDOW_HOURS + 1] {
+            assert!(checked_capture_window(bad).unwrap_err().contains("from 1 to 720"), "{bad}");
+        }
+        assert!(window_closed_statement("2026-12-02T10:00:00Z").needs_acknowledgement);
     }
 
     #[test]

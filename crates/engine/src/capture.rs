@@ -67,6 +67,13 @@ pub(crate) async fn replay(t: &Host<'_>, op: &str, from: Env, into: Env, drop_un
     let (source, target) = (t.placement.env(from), t.placement.env(into));
     let info = answer!(call(t, "read the agent's captures", || t.agent.agent_info()).await?);
     let Some(capture) = info.captures.into_iter().find(|c| c.env == source) else {
+        // A rollback after the capture window closed: the approver was told the writes since
+        // the cutover would not come back, and the old version's database is as it was then.
+        if from == Env::Candidate {
+            return Ok(Ok(format!(
+                "no capture of {source}'s writes is in force (its capture window closed): {target} goes back to its database as it was at the cutover, without the writes made on {source} since"
+            )));
+        }
         return Ok(Err(format!(
             "no capture of {source}'s writes is in force, so the writes made there since cannot be replayed into {target}: the capture was stopped (its window ended, or by hand)"
         )));

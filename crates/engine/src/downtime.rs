@@ -32,9 +32,33 @@ impl AddressBaseline {
 /// in for the public address, given `(when the command was journaled, the command)` in order.
 /// Journaling comes right before sending, so each interval is the one the engine caused.
 pub fn downtime_ms<'a>(commands: impl IntoIterator<Item = (DateTime<Utc>, &'a Command)>) -> i64 {
+    split_outage(commands, None).0.downtime_ms
+}
+
+/// One part of a release as the public address lived it: milliseconds it did not serve
+/// normally, and the part of those it held requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outage {
+    pub downtime_ms: i64,
+    pub held_ms: i64,
+}
+
+/// The production run's outage and, when a rollback began at `rollback_from`, the rollback's:
+/// every interval the site-down page, held requests or a temporary address stood in for the
+/// public address is cut at the rollback's start, each side counted for its own part.
+pub fn split_outage<'a>(
+    commands: impl IntoIterator<Item = (DateTime<Utc>, &'a Command)>,
+    rollback_from: Option<DateTime<Utc>>,
+) -> (Outage, Option<Outage>) {
     let (mut maintenance, mut hold, mut moved) = (false, false, false);
-    let mut down_since: Option<DateTime<Utc>> = None;
-    let mut total = 0;
+    let (mut down_since, mut held_since): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (None, None);
+    let (mut run, mut rollback) = (Outage::default(), Outage::default());
+    // Adds [from, to) to whichever part each piece of it belongs to.
+    let add = |from: DateTime<Utc>, to: DateTime<Utc>, run: &mut i64, rollback: &mut i64| {
+        let cut = rollback_from.unwrap_or(to).clamp(from, to);
+        *run += (cut - from).num_milliseconds().max(0);
+        *rollback += (to - cut).num_milliseconds().max(0);
+    };
     for (at, command) in commands {
         match command {
             Command::Maintenance { on } => maintenance = *on,
@@ -47,13 +71,21 @@ pub fn downtime_ms<'a>(commands: impl IntoIterator<Item = (DateTime<Utc>, &'a Co
         match (down, down_since) {
             (true, None) => down_since = Some(at),
             (false, Some(since)) => {
-                total += (at - since).num_milliseconds().max(0);
+                add(since, at, &mut run.downtime_ms, &mut rollback.downtime_ms);
                 down_since = None;
             }
             _ => {}
         }
+        match (hold, held_since) {
+            (true, None) => held_since = Some(at),
+            (false, Some(since)) => {
+                add(since, at, &mut run.held_ms, &mut rollback.held_ms);
+                held_since = None;
+            }
+            _ => {}
+        }
     }
-    total
+    (run, rollback_from.map(|_| rollback))
 }
 
 #[cfg(test)]
@@ -78,5 +110,24 @@ mod tests {
         let before = AddressBaseline { responses_5xx: 3, site_down: 1 };
         assert_eq!(before.failed_since(AddressBaseline { responses_5xx: 10, site_down: 5 }), 7);
         assert_eq!(before.failed_since(AddressBaseline::default()), 0, "a restarted router counts from zero");
+    }
+
+    #[test]
+    fn a_rollback_is_measured_apart_from_the_run() {
+        let t = |ms: i64| DateTime::<Utc>::from_timestamp_millis(1_000_000 + ms).unwrap();
+        let commands = [
+            (t(0), Command::Hold { on: true }),
+            (t(300), Command::Hold { on: false }),
+            (t(1000), Command::Maintenance { on: true }),
+            // The rollback begins at 1200 with the page still on, and holds requests later.
+            (t(1500), Command::Maintenance { on: false }),
+            (t(2000), Command::Hold { on: true }),
+            (t(2100), Command::Hold { on: false }),
+        ];
+        let (run, rollback) = split_outage(commands.iter().map(|(at, c)| (*at, c)), Some(t(1200)));
+        assert_eq!(run, Outage { downtime_ms: 300 + 200, held_ms: 300 });
+        assert_eq!(rollback, Some(Outage { downtime_ms: 300 + 100, held_ms: 100 }));
+        let (whole, none) = split_outage(commands.iter().map(|(at, c)| (*at, c)), None);
+        assert_eq!((whole.downtime_ms, whole.held_ms, none), (900, 400, None));
     }
 }

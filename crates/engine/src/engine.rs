@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use switchyard_agent::AgentClient;
 use switchyard_core::patch::{PatchDocument, WorkflowKind};
 use switchyard_core::workflow::{Command, Event, Outcome, RehearsalRecord, Release, ReleaseConfig, Run, State, Submitter};
-use switchyard_store::{NewRelease, NewTransition, ReleaseRecord, SiteReleases, Store, TransitionRecord};
+use switchyard_store::{Figures, NewRelease, NewTransition, ReleaseRecord, SiteReleases, Store, TransitionRecord};
 
-use crate::downtime::{downtime_ms, AddressBaseline};
+use crate::downtime::{split_outage, AddressBaseline};
 use crate::error::{EngineError, Result};
 use crate::execute::{perform, ExecConfig, Host};
 use crate::observe::{open_window, watch, Interrupt, Watched};
@@ -227,6 +227,24 @@ impl Engine {
         self.drive(id, false).await
     }
 
+    /// Ends a completed low-downtime migration's capture window: the new version's writes are
+    /// no longer captured (its replication slot or triggers go), so a rollback from now on
+    /// puts the old version back on its database as it was at the cutover. Retryable: the
+    /// agent answers a repeated stop from its record.
+    pub async fn close_capture_window(&self, id: i64) -> Result<()> {
+        let driver = self.driver(id);
+        let _driving = driver.lock.lock().await;
+        let loaded = self.load(id).await?;
+        let env = &loaded.placement.candidate_env;
+        let req = switchyard_agent::capture::StopCapture { op_id: format!("{}-capture-window", loaded.record.uid) };
+        match self.agent.stop_capture(env, &req).await {
+            Ok(_) | Err(switchyard_agent::AgentError::Remote { status: 404, .. }) => {}
+            Err(e) => return Err(unreachable("stop the new version's capture")(e)),
+        }
+        self.store.close_capture_window(id, &chrono::Utc::now().to_rfc3339()).await?;
+        Ok(())
+    }
+
     /// Resumes every release that is not final, e.g. when Switchyard starts.
     pub async fn resume_all(&self) -> Vec<(i64, Result<ReleaseStatus>)> {
         let mut results = Vec::new();
@@ -275,6 +293,7 @@ impl Engine {
             share_data: loaded.release.run == Run::Production
                 && matches!(loaded.release.workflow, WorkflowKind::BlueGreen | WorkflowKind::Rollout),
         };
+        let mut rollback_counted = loaded.record.rollback_baseline.is_some();
         loop {
             let last = self.store.last_transition(id).await?;
             let mut state: State = parse(&last.state, "state")?;
@@ -287,6 +306,10 @@ impl Engine {
                     self.measure(&loaded).await;
                 }
                 return Ok(status_of(&loaded, state));
+            }
+            if matches!(state, State::RollingBack { .. }) && !rollback_counted {
+                self.keep_rollback_baseline(&loaded).await;
+                rollback_counted = true;
             }
             let mut events = Vec::new();
             for journaled in &commands {
@@ -355,24 +378,56 @@ impl Engine {
         Ok(seq)
     }
 
-    /// Stores the release's downtime and failed requests; a failure to read the counters only
-    /// leaves them unrecorded.
+    /// Stores the production run's downtime, held time and failed requests and, once it was
+    /// rolled back, the rollback's apart; a failure to read the counters only leaves them
+    /// unrecorded.
     async fn measure(&self, loaded: &Loaded) {
         let id = loaded.record.id;
-        let journal = match self.store.transitions(id).await {
-            Ok(journal) => journal,
-            Err(e) => return tracing::warn!("release {id}: cannot read the journal to measure downtime: {e}"),
+        let (journal, record) = match (self.store.transitions(id).await, self.store.release(id).await) {
+            (Ok(journal), Ok(record)) => (journal, record),
+            (Err(e), _) | (_, Err(e)) => return tracing::warn!("release {id}: cannot read the journal to measure downtime: {e}"),
         };
-        let downtime = downtime_ms(journaled_commands(&journal).iter().map(|(at, c)| (*at, c)));
-        let failed = match self.agent.counters().await {
-            Ok(now) => {
-                let p = &loaded.placement;
-                loaded.baseline.failed_since(AddressBaseline::read(&now, &p.site, &p.public_address))
-            }
+        let rollback_from = journal
+            .iter()
+            .find(|t| matches!(serde_json::from_str::<State>(&t.state), Ok(State::RollingBack { .. })))
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t.at).ok())
+            .map(|at| at.with_timezone(&chrono::Utc));
+        let (run, rollback) = split_outage(journaled_commands(&journal).iter().map(|(at, c)| (*at, c)), rollback_from);
+        let now = match self.agent.counters().await {
+            Ok(now) => AddressBaseline::read(&now, &loaded.placement.site, &loaded.placement.public_address),
             Err(e) => return tracing::warn!("release {id}: cannot read the router's counters: {e}"),
         };
-        if let Err(e) = self.store.record_downtime(id, downtime, i64::try_from(failed).unwrap_or(i64::MAX)).await {
+        let at_rollback = record.rollback_baseline.as_deref().and_then(|b| serde_json::from_str::<AddressBaseline>(b).ok());
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let (run_failed, rollback_failed) = match (rollback, at_rollback) {
+            (None, _) => (loaded.baseline.failed_since(now), None),
+            (Some(_), Some(began)) => (loaded.baseline.failed_since(began), Some(began.failed_since(now))),
+            // Counters not kept as the rollback began: what the run had when it was measured.
+            (Some(_), None) => {
+                let total = loaded.baseline.failed_since(now);
+                let before = record.failed_requests.and_then(|n| u64::try_from(n).ok()).unwrap_or(0).min(total);
+                (before, Some(total - before))
+            }
+        };
+        let figures = |outage: crate::downtime::Outage, failed: u64| Figures {
+            downtime_ms: outage.downtime_ms,
+            held_ms: outage.held_ms,
+            failed_requests: count(failed),
+        };
+        let rollback = rollback.zip(rollback_failed).map(|(outage, failed)| figures(outage, failed));
+        if let Err(e) = self.store.record_figures(id, figures(run, run_failed), rollback).await {
             tracing::warn!("release {id}: cannot store its downtime: {e}");
+        }
+    }
+
+    /// Keeps the router's counters as a rollback begins, so its failed requests are its own.
+    async fn keep_rollback_baseline(&self, loaded: &Loaded) {
+        let id = loaded.record.id;
+        let Ok(now) = self.agent.counters().await else { return };
+        let began = AddressBaseline::read(&now, &loaded.placement.site, &loaded.placement.public_address);
+        let Ok(text) = serde_json::to_string(&began) else { return };
+        if let Err(e) = self.store.record_rollback_baseline(id, &text).await {
+            tracing::warn!("release {id}: cannot keep the counters its rollback began with: {e}");
         }
     }
 }

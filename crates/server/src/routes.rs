@@ -10,9 +10,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use switchyard_api::{
-    Account, AccountDraft, Address, AddressDraft, CandidateLimitsDraft, Customer, CustomerDraft, Environment, EnvironmentDraft, Host,
-    HostDraft, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site, SiteCandidateLimits, SiteDetail, SiteDraft,
-    SiteRuntime, User, UserDraft,
+    Account, AccountDraft, Address, AddressDraft, CandidateLimitsDraft, CaptureWindow, CaptureWindowDraft, Customer, CustomerDraft,
+    Environment, EnvironmentDraft, Host, HostDraft, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site,
+    SiteCandidateLimits, SiteDetail, SiteDraft, SiteRuntime, User, UserDraft,
 };
 use switchyard_service::Service;
 
@@ -31,6 +31,7 @@ pub fn routes() -> Router<Service> {
         .route("/sites/{id}", get(site).put(update_site).delete(delete_site))
         .route("/sites/{id}/runtime", axum::routing::put(set_site_runtime))
         .route("/sites/{id}/candidate-limits", axum::routing::put(set_site_candidate_limits))
+        .route("/sites/{id}/capture-window", axum::routing::get(site_capture_window).put(set_site_capture_window))
         .route("/sites/{id}/environments", get(list_environments).post(create_environment))
         .route("/sites/{id}/addresses", axum::routing::post(create_address))
         .route("/sites/{id}/accounts", axum::routing::post(create_account))
@@ -133,6 +134,19 @@ async fn set_site_candidate_limits(
     Body(limits): Body<CandidateLimitsDraft>,
 ) -> Reply<SiteCandidateLimits> {
     Ok(Json(service.set_site_candidate_limits(&caller, id, limits).await?))
+}
+
+async fn site_capture_window(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Reply<CaptureWindow> {
+    Ok(Json(service.site_capture_window(&caller, id).await?))
+}
+
+async fn set_site_capture_window(
+    State(service): State<Service>,
+    Who(caller): Who,
+    Id(id): Id,
+    Body(draft): Body<CaptureWindowDraft>,
+) -> Reply<CaptureWindow> {
+    Ok(Json(service.set_site_capture_window(&caller, id, draft).await?))
 }
 
 async fn delete_site(State(service): State<Service>, Who(caller): Who, Id(id): Id) -> Deleted {

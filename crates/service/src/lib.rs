@@ -9,6 +9,7 @@ mod auth;
 mod candidate_check;
 mod candidate_manifest;
 mod candidates;
+mod capture_window;
 mod dashboard;
 mod demo;
 mod demo_site;

@@ -3,7 +3,7 @@
 //! rehearsal journaled), and the record of the writes its cutover and rollback captured,
 //! replayed and refused.
 
-use switchyard_core::schema_change::{rollback_statement, RollbackStatement, SchemaDifference, DEFAULT_CAPTURE_WINDOW_HOURS};
+use switchyard_core::schema_change::{rollback_statement, RollbackStatement, SchemaDifference};
 use switchyard_core::workflow::{Command, Env, Event, Run, State};
 use switchyard_engine::capture::{marked, DatabaseReplay, REPLAYED, SCHEMA_DIFFERENCE};
 use switchyard_store::TransitionRecord;
@@ -21,11 +21,15 @@ impl Service {
         if loaded.release.run != Run::Production {
             return Ok(None);
         }
+        if let Some(closed) = &loaded.record.capture_closed_at {
+            return Ok(Some(switchyard_core::schema_change::window_closed_statement(closed)));
+        }
         let rehearsal = match self.rehearsal_behind(loaded, &Default::default()).await? {
             Some(rehearsal) => self.store.transitions(rehearsal.release_id).await?,
             None => Vec::new(),
         };
-        Ok(statement(loaded.release.run, loaded.release.workflow, journal, &rehearsal))
+        let window = self.capture_window_hours(loaded.record.site_id).await?;
+        Ok(statement(loaded.release.run, loaded.release.workflow, journal, &rehearsal, window))
     }
 }
 
@@ -61,12 +65,13 @@ pub(crate) fn statement(
     workflow: switchyard_core::WorkflowKind,
     own: &[TransitionRecord],
     rehearsal: &[TransitionRecord],
+    window_hours: u32,
 ) -> Option<RollbackStatement> {
     if run != Run::Production {
         return None;
     }
     let difference = schema_difference(own).or_else(|| schema_difference(rehearsal));
-    Some(rollback_statement(workflow, difference.as_ref(), DEFAULT_CAPTURE_WINDOW_HOURS))
+    Some(rollback_statement(workflow, difference.as_ref(), window_hours))
 }
 
 /// The writes each replay of the run applied or refused, a sentence each.

@@ -84,6 +84,11 @@ impl HistoryRow {
             outcome: self.ended_as.clone(),
             downtime_ms: self.downtime_ms,
             failed_requests: self.failed_requests,
+            // History lists the run's figures; a release's page has its rollback's too.
+            held_ms: None,
+            rollback_downtime_ms: None,
+            rollback_held_ms: None,
+            rollback_failed_requests: None,
             created_at: self.created_at.clone(),
             finished_at: self.finished_at.clone(),
             duration_s: self.duration_s.unwrap_or_else(running_for),

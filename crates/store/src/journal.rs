@@ -58,10 +58,31 @@ pub struct ReleaseRecord {
     pub rehearsal_passed: bool,
     /// `completed` or `rolled-back` once final; a completed release can still be rolled back.
     pub outcome: Option<String>,
+    /// The production run's downtime (site-down page, temporary address or held requests)
+    /// and failed requests; a rollback's are apart, below.
     pub downtime_ms: Option<i64>,
     pub failed_requests: Option<i64>,
     pub created_at: String,
     pub finished_at: Option<String>,
+    /// The part of `downtime_ms` requests were held (answered late, not refused).
+    pub held_ms: Option<i64>,
+    pub rollback_downtime_ms: Option<i64>,
+    pub rollback_held_ms: Option<i64>,
+    pub rollback_failed_requests: Option<i64>,
+    /// The router's counters of the public address as the rollback began (JSON), which its
+    /// failed requests are counted from.
+    pub rollback_baseline: Option<String>,
+    /// When the capture window closed (a low-downtime migration's new version no longer
+    /// captured, so a rollback can no longer replay its writes).
+    pub capture_closed_at: Option<String>,
+}
+
+/// What the router measured for one part of a release (its production run or its rollback).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Figures {
+    pub downtime_ms: i64,
+    pub held_ms: i64,
+    pub failed_requests: i64,
 }
 
 /// One journaled transition.
@@ -120,7 +141,7 @@ impl<'a> SiteReleases<'a> {
 
 const SELECT: &str = "SELECT id, uid, site, site_id, run, workflow, document_toml, document_version, candidate_sha256, \
      submitted_by, submitted_by_id, placement, config, state, rehearsal_passed, outcome, downtime_ms, failed_requests, created_at, \
-     finished_at FROM releases";
+     finished_at, held_ms, rollback_downtime_ms, rollback_held_ms, rollback_failed_requests, rollback_baseline, capture_closed_at FROM releases";
 
 fn chained(seq: i64, event: Option<&str>, state: &str, commands: &str, at: &str) -> ChainedTransition {
     ChainedTransition {
@@ -315,6 +336,57 @@ impl Store {
             .execute(&self.pool)
             .await?;
         crate::affected(result, "release", release_id)
+    }
+
+    /// Stores the production run's figures and, once it was rolled back, the rollback's.
+    pub async fn record_figures(&self, release_id: i64, run: Figures, rollback: Option<Figures>) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "UPDATE releases SET downtime_ms = $1, held_ms = $2, failed_requests = $3, rollback_downtime_ms = $4, \
+             rollback_held_ms = $5, rollback_failed_requests = $6 WHERE id = $7",
+        )
+        .bind(run.downtime_ms)
+        .bind(run.held_ms)
+        .bind(run.failed_requests)
+        .bind(rollback.map(|f| f.downtime_ms))
+        .bind(rollback.map(|f| f.held_ms))
+        .bind(rollback.map(|f| f.failed_requests))
+        .bind(release_id)
+        .execute(&self.pool)
+        .await?;
+        crate::affected(result, "release", release_id)
+    }
+
+    /// Completed low-downtime migration runs whose new version's writes are still captured,
+    /// oldest first: the candidates for closing their capture window.
+    pub async fn open_capture_windows(&self) -> Result<Vec<ReleaseRecord>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "{SELECT} WHERE run = 'production' AND workflow = 'low-downtime-migration' AND ended_as = 'completed' \
+             AND capture_closed_at IS NULL ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Records that the release's capture window closed at `at`; a window closed before keeps
+    /// the time it closed.
+    pub async fn close_capture_window(&self, release_id: i64, at: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE releases SET capture_closed_at = $1 WHERE id = $2 AND capture_closed_at IS NULL")
+            .bind(at)
+            .bind(release_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps the router's counters as a rollback begins, unless they were kept already (a
+    /// resumed rollback counts from its first start).
+    pub async fn record_rollback_baseline(&self, release_id: i64, baseline: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE releases SET rollback_baseline = $1 WHERE id = $2 AND rollback_baseline IS NULL")
+            .bind(baseline)
+            .bind(release_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The site's finished or passed rehearsals: what the control rule checks a production run

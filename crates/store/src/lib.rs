@@ -32,7 +32,7 @@ pub use go_lives::{GoLiveKind, GoLiveRecord, GoLiveState, NewGoLive};
 pub use history::{history_outcome, history_query, HistoryPageRows, HistoryRow, DELETED_SITE};
 pub use history_csv::HISTORY_CSV_COLUMNS;
 pub use hosts::HostToken;
-pub use journal::{NewRelease, NewTransition, RehearsalRow, ReleaseRecord, SiteReleases, TransitionRecord};
+pub use journal::{Figures, NewRelease, NewTransition, RehearsalRow, ReleaseRecord, SiteReleases, TransitionRecord};
 pub use patch_documents::NewPatchDocument;
 pub use switchyard_core::history_filter::{HistoryQuery, HistoryScope};
 pub use switchyard_core::record::{ChainBreak, RecordCheck, ReleaseRecordExport};

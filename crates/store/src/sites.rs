@@ -183,6 +183,25 @@ impl Store {
         affected(result, "site", id)
     }
 
+    /// The site's own capture window in hours; `None` leaves Switchyard's default.
+    pub async fn site_capture_window(&self, id: i64) -> Result<Option<u32>, StoreError> {
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT capture_window_hours FROM sites WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        let (hours,) = row.ok_or(StoreError::NotFound { what: "site", id })?;
+        Ok(hours.and_then(|h| u32::try_from(h).ok()))
+    }
+
+    /// Sets the site's own capture window (already checked); `None` goes back to the default.
+    pub async fn set_site_capture_window(&self, id: i64, hours: Option<u32>) -> Result<(), StoreError> {
+        let result = sqlx::query("UPDATE sites SET capture_window_hours = $1, updated_at = $2 WHERE id = $3")
+            .bind(hours.map(i64::from))
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        affected(result, "site", id)
+    }
+
     /// Deletes the site with its environments, addresses and accounts.
     pub async fn delete_site(&self, id: i64) -> Result<(), StoreError> {
         let result = sqlx::query("DELETE FROM sites WHERE id = $1").bind(id).execute(&self.pool).await?;

@@ -160,6 +160,7 @@ async fn a_low_downtime_migration_keeps_every_write_through_the_cutover_and_the_
     let downtime = record.downtime_ms.expect("downtime measured");
     assert!(downtime < CHECK.as_millis() as i64 / 3, "downtime is the cutover, not the customer's check: {downtime} ms");
     assert_eq!(record.failed_requests, Some(0), "no request failed");
+    assert_eq!(record.held_ms, Some(downtime), "the cutover's downtime is held requests, no site-down page");
     let log = journal(&engine, run.id).await;
     assert!(log.contains("captured changes into shop-green's volume/site.db"), "{log}");
 
@@ -187,6 +188,12 @@ async fn a_low_downtime_migration_keeps_every_write_through_the_cutover_and_the_
     assert!(id > highest, "a new write got id {id}, not above the {highest} handed out already");
     let log = journal(&engine, run.id).await;
     assert!(log.contains("captured changes into shop-blue's volume/site.db"), "the rollback replayed v2's writes: {log}");
+    // The rollback is measured apart: the run keeps its own figures.
+    let after_rollback = engine.store().release(run.id).await.unwrap();
+    assert_eq!(after_rollback.downtime_ms, Some(downtime), "the run's downtime was changed by its rollback");
+    let rollback_downtime = after_rollback.rollback_downtime_ms.expect("the rollback's downtime measured");
+    assert!(rollback_downtime > 0 && rollback_downtime < CHECK.as_millis() as i64 / 3, "{rollback_downtime} ms");
+    assert_eq!((after_rollback.rollback_held_ms, after_rollback.rollback_failed_requests), (Some(rollback_downtime), Some(0)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -217,4 +224,35 @@ async fn a_write_the_migrated_schema_refuses_stops_the_cutover_and_v1_serves_on_
     let after = served(&host, PUBLIC).await;
     assert!(after.contains_key("poison in production"));
     assert_all_kept("after the refused cutover", &acknowledged, &after);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_the_capture_window_closed_a_rollback_goes_back_to_the_database_as_it_was_at_the_cutover() {
+    let host = Host::start().await;
+    let engine = host.engine().await;
+    let (_, v2) = host.candidate("2.0.0", 2);
+    let doc = low_downtime_document(&v2, "");
+    let rehearsal = engine.start_rehearsal(&doc, &by_sue(), &SHOP).await.unwrap();
+    engine.confirm(rehearsal.id, &carl(), "ready").await.unwrap();
+    let run = engine.start_production(&doc, &by_sue(), &[], &SHOP).await.unwrap();
+    engine.approve(run.id, &sam(), "go").await.unwrap();
+    host.add_record("during the check").await;
+    let done = engine.confirm(run.id, &carl(), "fine").await.unwrap();
+    assert_completed(&engine, &done).await;
+    host.add_record("inside the window").await;
+
+    engine.close_capture_window(run.id).await.unwrap();
+    engine.close_capture_window(run.id).await.expect("closing a closed window again is answered");
+    assert!(engine.store().release(run.id).await.unwrap().capture_closed_at.is_some());
+    let info = host.client.agent_info().await.unwrap();
+    assert!(info.captures.is_empty(), "a capture is still in force: {:?}", info.captures);
+    host.add_record("after the window").await;
+
+    // As its statement said: v1 comes back on its database as it was at the cutover.
+    let rolled = engine.rollback(run.id, &sam(), "too late, but asked").await.unwrap();
+    assert_rolled_back(&engine, &rolled).await;
+    let records = host.records().await;
+    assert!(records.contains("during the check"), "the cutover's replay is in v1's database: {records:?}");
+    assert!(!records.contains("after the window"), "{records:?}");
+    assert!(journal(&engine, run.id).await.contains("capture window closed"), "{}", journal(&engine, run.id).await);
 }

@@ -53,22 +53,35 @@ fn stage_mark(status: &str) -> &'static str {
 
 #[component]
 pub fn Measurements(detail: Detail) -> impl IntoView {
-    let summary =
-        slice(detail, |d| (d.summary.downtime_ms, d.summary.failed_requests, d.summary.outcome.clone(), d.summary.finished_at.clone()));
+    let summary = slice(detail, |d| d.summary.clone());
     view! {
         <section class="card" id="measurements">
             <h2>"What it cost"</h2>
-            {move || summary.get().map(|(downtime_ms, failed_requests, outcome, finished_at)| view! {
-                <dl class="facts">
-                    <dt>"Downtime"</dt>
-                    <dd id="downtime">{format::downtime(downtime_ms)}</dd>
-                    <dt>"Failed requests"</dt>
-                    <dd id="failed-requests">{failed_requests.map(|n| n.to_string()).unwrap_or_else(|| "not measured".into())}</dd>
-                    <dt>"Outcome"</dt>
-                    <dd id="outcome">{outcome.unwrap_or_else(|| "not final yet".into())}</dd>
-                    <dt>"Finished"</dt>
-                    <dd>{finished_at.map(|t| format::when_precise(&t)).unwrap_or_else(|| "—".into())}</dd>
-                </dl>
+            {move || summary.get().map(|s| {
+                let counted = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_else(|| "not measured".into());
+                let rolled_back = s.rollback_downtime_ms.is_some();
+                view! {
+                    <dl class="facts">
+                        <dt>{if rolled_back { "Downtime of the run" } else { "Downtime" }}</dt>
+                        <dd id="downtime">{format::downtime(s.downtime_ms)}</dd>
+                        <dt>"Requests held"</dt>
+                        <dd id="held">{format::downtime(s.held_ms)}</dd>
+                        <dt>{if rolled_back { "Failed requests in the run" } else { "Failed requests" }}</dt>
+                        <dd id="failed-requests">{counted(s.failed_requests)}</dd>
+                        {rolled_back.then(|| view! {
+                            <dt>"Downtime of the rollback"</dt>
+                            <dd id="rollback-downtime">{format::downtime(s.rollback_downtime_ms)}</dd>
+                            <dt>"Held in the rollback"</dt>
+                            <dd id="rollback-held">{format::downtime(s.rollback_held_ms)}</dd>
+                            <dt>"Failed requests in the rollback"</dt>
+                            <dd id="rollback-failed-requests">{counted(s.rollback_failed_requests)}</dd>
+                        })}
+                        <dt>"Outcome"</dt>
+                        <dd id="outcome">{s.outcome.clone().unwrap_or_else(|| "not final yet".into())}</dd>
+                        <dt>"Finished"</dt>
+                        <dd>{s.finished_at.clone().map(|t| format::when_precise(&t)).unwrap_or_else(|| "—".into())}</dd>
+                    </dl>
+                }
             })}
         </section>
     }
