@@ -14,6 +14,7 @@ mod remote;
 mod serve;
 mod session_file;
 mod site;
+mod site_capture_window;
 mod site_databases;
 mod site_limits;
 mod table;

@@ -17,7 +17,7 @@ pub enum PatchCommand {
     },
     /// Print a starting document for a workflow that validates as it is.
     Template {
-        /// no-migration, migration, minor-patch, blue-green or rollout.
+        /// no-migration, migration, low-downtime-migration, minor-patch, blue-green or rollout.
         workflow: String,
         /// The site's name as Switchyard knows it.
         #[arg(long)]

@@ -1,7 +1,7 @@
 //! `switchyard site`: `go-live` (a site's first deployment onto the host of its production
 //! environment, from a candidate already uploaded, so that releases can follow; repeated after
 //! a failure it continues the same attempt, and `--abandon` gives the attempt up), `runtime`
-//! (the site's default runtime manifest), `limits` (its candidate limits, `site_limits.rs`), `databases` (its databases and leftover copies, `site_databases.rs`), `adopt` (take over a site already running on its host)
+//! (the site's default runtime manifest), `limits` (its candidate limits, `site_limits.rs`), `capture-window` (how long a low-downtime migration's rollback keeps every write, `site_capture_window.rs`), `databases` (its databases and leftover copies, `site_databases.rs`), `adopt` (take over a site already running on its host)
 //! and `list`/`show`.
 
 use crate::remote::{Remote, RemoteArgs};
@@ -107,6 +107,9 @@ enum SiteCommand {
     /// Show the site's limits on its release candidates and where each comes from, or set
     /// its own (support staff): `--quota 10GiB --max-unpacked 4GiB --max-entries 200000`.
     Limits(crate::site_limits::LimitsArgs),
+    /// Show how many hours after a low-downtime migration's cutover a rollback keeps every
+    /// write, or set the site's own (support staff): `--hours 72`, `--clear`.
+    CaptureWindow(crate::site_capture_window::CaptureWindowArgs),
     /// List the site's databases on its hosts' database servers (sizes, which environment
     /// uses each, leftover copies), or remove a leftover copy (support staff):
     /// `--remove main/shop_1a2b3c4d`.
@@ -140,6 +143,7 @@ pub async fn run(args: SiteArgs) -> Result<i32> {
     let remote = Remote::connect(&args.remote)?;
     match args.command {
         SiteCommand::Limits(limits) => crate::site_limits::run(&remote, limits).await,
+        SiteCommand::CaptureWindow(window) => crate::site_capture_window::run(&remote, window).await,
         SiteCommand::Databases(databases) => crate::site_databases::run(&remote, databases).await,
         SiteCommand::Runtime { site, file, clear } => {
             let site = remote.site(&site).await?;

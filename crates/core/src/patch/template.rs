@@ -62,7 +62,9 @@ fn steps(kind: WorkflowKind) -> Vec<Step> {
         WorkflowKind::LowDowntimeMigration => vec![
             approval(),
             Step::new(Action::DeployCandidate).note("the new version on a fresh clone, production's writes captured"),
-            migrate(),
+            // No down migration: a rollback discards the migrated clone and replays its writes
+            // into the old version's own database.
+            Step::new(Action::migration("bin/migrate", 600, false)).note("replace with your migration command"),
             health(),
             Step::new(Action::ApprovalGate { role: Role::Customer }).note("customer checks the migrated clone at its test address"),
             Step::new(Action::SwapAddresses).note("cutover: requests held while the captured writes are replayed"),
