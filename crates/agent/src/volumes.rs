@@ -187,7 +187,28 @@ pub async fn restore(layout: &Layout, volume: &str, snapshot: &str) -> Result<Sn
         return Err(AgentError::NotFound(format!("data volume {volume} has no snapshot {snapshot}: take it before restoring it")));
     }
     let owner = owner(layout, volume)?;
+    // The live files' id counters, so the restored ones hand out no id given since.
+    let mut reached = Vec::new();
+    for db in databases(&dst).map_err(io_context(format!("cannot list the data volume {volume}")))? {
+        let path = dst.join(&db);
+        let counters = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || crate::capture::counters::read_sqlite(&path)
+        })
+        .await
+        .map_err(|e| AgentError::Internal(format!("reading id counters failed: {e}")))??;
+        reached.push((path, counters));
+    }
     let mut databases = copy_replacing(&src, &dst, owner.as_ref()).await?;
+    let ids = owner.as_ref().map(|o| (o.uid, o.gid));
+    for (path, counters) in reached {
+        tokio::task::spawn_blocking(move || {
+            crate::capture::counters::restore_sqlite(&path, &counters)?;
+            crate::capture::give_back(&path, ids)
+        })
+        .await
+        .map_err(|e| AgentError::Internal(format!("moving id counters failed: {e}")))??;
+    }
     databases.extend(crate::databases::snapshot::restore(layout, volume, snapshot).await?);
     tracing::info!("restored data volume {volume} from snapshot {snapshot}");
     Ok(SnapshotReport { volume: volume.to_owned(), snapshot: snapshot.to_owned(), databases })

@@ -38,5 +38,6 @@ fn a_template_validates_and_a_broken_document_is_refused_with_file_and_line() {
 
     let unknown = switchyard(&["patch", "template", "yolo", "--site", "Acme Shop"]);
     assert!(!unknown.status.success());
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("use no-migration, migration, minor-patch, blue-green or rollout"));
+    assert!(String::from_utf8_lossy(&unknown.stderr)
+        .contains("use no-migration, migration, low-downtime-migration, minor-patch, blue-green or rollout"));
 }

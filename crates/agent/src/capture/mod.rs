@@ -18,6 +18,7 @@
 //! change sets its key to an absolute state, so replaying the changes in order as "upsert
 //! `row`" / "delete `key`" converges on the live data from any copy taken after the start.
 
+pub mod counters;
 mod log;
 pub mod mariadb;
 pub mod postgres;
@@ -228,7 +229,7 @@ fn owner(layout: &Layout, env: &str) -> Option<(u32, u32)> {
 
 /// The agent opens a site's SQLite file as root: any journal or WAL file that made must stay
 /// the site's, or the site could no longer write its own database.
-fn give_back(path: &Path, owner: Option<(u32, u32)>) -> Result<()> {
+pub(crate) fn give_back(path: &Path, owner: Option<(u32, u32)>) -> Result<()> {
     let name = path.to_string_lossy();
     for file in [format!("{name}-wal"), format!("{name}-shm"), format!("{name}-journal")] {
         crate::site_users::own_tree(Path::new(&file), owner)?;

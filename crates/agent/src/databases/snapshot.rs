@@ -156,6 +156,7 @@ pub async fn restore(layout: &Layout, volume: &str, snapshot: &str) -> Result<Ve
                 entry.database, entry.copy, entry.server
             )));
         }
+        let reached = crate::capture::counters::read_server(&server, &entry.database).await?;
         server.copy(&entry.copy, &entry.database, &entry.user, Consistency::Quiesced).await?;
         let expected = match &entry.taken {
             Some(taken) => taken.clone(),
@@ -168,6 +169,8 @@ pub async fn restore(layout: &Layout, volume: &str, snapshot: &str) -> Result<Ve
                 entry.database
             ))
         })?;
+        // No id handed out since the snapshot is handed out again.
+        crate::capture::counters::restore_server(&server, &entry.database, &reached).await?;
         lines.push(format!("{}:{} from {} ({} rows checked)", entry.server, entry.database, entry.copy, got.rows()));
     }
     tracing::info!("restored the databases of volume {volume} from snapshot {snapshot}");

@@ -54,6 +54,7 @@ async fn snapshot_and_restore(kind: DatabaseKind) {
     site("ALTER TABLE notes ADD COLUMN author TEXT");
     site("DELETE FROM notes WHERE id <= 100");
     site("INSERT INTO notes (body, author) VALUES ('written by version 2', 'v2')");
+    let given_on_v2: i64 = site("SELECT max(id) FROM notes").parse().unwrap();
     let restore = VolumeSnapshot { op_id: "restore".into(), snapshot: "r1".into() };
     let restored = c.restore_volume("shop", &restore).await.unwrap();
     assert!(restored.databases.iter().any(|d| d.starts_with("main:shop from ") && d.contains("500 rows checked")), "{restored:?}");
@@ -66,8 +67,11 @@ async fn snapshot_and_restore(kind: DatabaseKind) {
         }
     };
     assert_eq!(columns, "2", "the migration's column survived the restore");
-    // The site's own login owns its data again and writes on.
+    // The site's own login owns its data again and writes on, without handing out again an
+    // id given to a row written since the snapshot.
     site("INSERT INTO notes (body) VALUES ('after the rollback')");
+    let next: i64 = site("SELECT max(id) FROM notes").parse().unwrap();
+    assert!(next > given_on_v2, "the restored counter handed out id {next} again (given to a row of version 2: {given_on_v2})");
 
     // Asked again under another id (a second rollback attempt), the same snapshot restores.
     let again = VolumeSnapshot { op_id: "restore-again".into(), snapshot: "r1".into() };

@@ -40,7 +40,7 @@ async fn get(host: &Host, address: &str, path: &str) -> (u16, serde_json::Value)
     (status, serde_json::from_str(&text).unwrap_or_default())
 }
 
-async fn post_record(host: &Host, address: &str, body: &str) {
+async fn post_record(host: &Host, address: &str, body: &str) -> i64 {
     let reply = http()
         .post(format!("http://{}/records", host.public))
         .header("host", address)
@@ -49,6 +49,7 @@ async fn post_record(host: &Host, address: &str, body: &str) {
         .await
         .unwrap();
     assert_eq!(reply.status(), 201, "writing {body:?} at {address}");
+    reply.json::<serde_json::Value>().await.unwrap()["id"].as_i64().expect("the new record's id")
 }
 
 /// The record bodies `address` serves, with each record's author (`None` on schema 1).
@@ -127,7 +128,7 @@ async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapsh
     );
     let (status, _) = get(&host, TEMPORARY, "/version").await;
     assert_eq!(status, 404, "the temporary address is gone");
-    post_record(&host, PUBLIC, "written on v2").await;
+    let given_on_v2 = post_record(&host, PUBLIC, "written on v2").await;
 
     let record = engine.store().release(run.id).await.unwrap();
     assert_outage_recorded(&record, (ok, site_down), 1);
@@ -138,6 +139,9 @@ async fn migration_release_behind_the_site_down_page_then_rollback_to_the_snapsh
     let (_, version) = get(&host, PUBLIC, "/version").await;
     assert_eq!((&version["version"], &version["schema"]), (&"1.0.0".into(), &1.into()));
     assert_eq!(records_at(&host, PUBLIC).await, [("before the release".to_owned(), None)], "v1 serves its pre-migration data");
+    // The snapshot's rows are back, but no id handed out since is handed out again.
+    let next = post_record(&host, PUBLIC, "after the rollback").await;
+    assert!(next > given_on_v2, "a write after the rollback got id {next}, already given to a row written on v2 ({given_on_v2})");
     let (status, _) = get(&host, TEMPORARY, "/version").await;
     assert_eq!(status, 404, "the temporary address is gone again");
 }

@@ -142,7 +142,7 @@ pub fn ReleaseActions(
                     })}
                 </div>
                 <Show when=move || rollback_open.get()>
-                    <RollbackDialog site=site.clone() form=form open=rollback_open on_confirm=move |reason| decide("rollback".into(), reason) />
+                    <RollbackDialog site=site.clone() statement=context.rollback.clone() form=form open=rollback_open on_confirm=move |reason| decide("rollback".into(), reason) />
                 </Show>
             </section>
         }.into_any()
@@ -153,6 +153,8 @@ pub fn ReleaseActions(
 #[component]
 fn RollbackDialog(
     site: String,
+    /// What the rollback does to visitors' writes, as the release page says it.
+    statement: Option<RollbackStatement>,
     form: FormState,
     open: RwSignal<bool>,
     on_confirm: impl Fn(String) + Copy + Send + Sync + 'static,
@@ -169,6 +171,11 @@ fn RollbackDialog(
                     "Every stage that ran is undone, newest first, and the site serves exactly what it served before. "
                     "This is recorded with your name and reason."
                 </p>
+                {statement.map(|s| view! {
+                    <p class=if s.keeps_every_write { "rollback-statement keeps" } else { "rollback-statement loses" } id="rollback-dialog-statement">
+                        {s.words}
+                    </p>
+                })}
                 <FormBanner form=form all=true />
                 <label class="field">
                     <span class="field-label">"Reason"</span>
