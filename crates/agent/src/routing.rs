@@ -21,6 +21,14 @@ use crate::error::{AgentError, Result};
 use crate::layout::{read_json, write_json};
 use crate::server::{AgentState, ApiJson};
 
+/// The last route change begun: its operation id and the table it leads to.
+#[derive(Serialize, serde::Deserialize)]
+struct LastChange {
+    op_id: String,
+    before: RouteTable,
+    table: RouteTable,
+}
+
 /// The router and where its table is kept.
 pub struct Routing {
     router: switchyard_router::Router,
@@ -56,10 +64,25 @@ impl Routing {
     }
 
     /// Applies one change and saves the resulting table before answering.
-    async fn apply(&self, change: impl FnOnce(&switchyard_router::Router) -> Result<(), RouterError>) -> Result<RouteTable> {
+    ///
+    /// The operation id and the table it leads to are saved first: an agent killed after
+    /// saving the table but before recording the operation (`ops::once`) finds, when the
+    /// change is retried, that its table is already that one and answers it instead of
+    /// applying the change a second time (a swap would swap back).
+    async fn apply(&self, op_id: &str, change: impl FnOnce(&switchyard_router::Router) -> Result<(), RouterError>) -> Result<RouteTable> {
         let _one_at_a_time = self.changing.lock().await;
+        let last_path = self.table_path.with_file_name("routes-last-change.json");
+        if let Ok(last) = read_json::<LastChange>(&last_path) {
+            // A change that left the table as it was (a hold) is applied again: what it
+            // changed lived in memory and ended with the agent.
+            if last.op_id == op_id && last.before != last.table && last.table == self.router.table() {
+                return Ok(last.table);
+            }
+        }
+        let before = self.router.table();
         change(&self.router).map_err(router_error)?;
         let table = self.router.table();
+        write_json(&last_path, &LastChange { op_id: op_id.to_owned(), before, table: table.clone() })?;
         write_json(&self.table_path, &table)?;
         Ok(table)
     }
@@ -101,7 +124,7 @@ async fn once<T: Serialize>(
     request: &RouteChange<T>,
     change: impl FnOnce(&switchyard_router::Router) -> Result<(), RouterError>,
 ) -> Result<Json<RouteTable>> {
-    let work = state.routing.apply(change);
+    let work = state.routing.apply(&request.op_id, change);
     Ok(Json(state.ops.once(&request.op_id, kind, &request.change, work).await?))
 }
 

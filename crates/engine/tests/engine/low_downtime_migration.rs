@@ -24,7 +24,7 @@ const CHECK: Duration = Duration::from_secs(30);
 
 /// The low-downtime template with the sample site's migration (and `extra`, shell run after
 /// it on the clone's database) and a short watch window.
-fn low_downtime_document(sha: &str, extra: &str) -> PatchDocument {
+pub(crate) fn low_downtime_document(sha: &str, extra: &str) -> PatchDocument {
     let mut doc = document(WorkflowKind::LowDowntimeMigration, "2.0.0", sha);
     let step = doc.steps.iter_mut().find(|s| s.action.is_migration()).expect("the template migrates");
     step.action = Action::migration(&format!("bin/site migrate{extra}"), 60, false);
@@ -41,16 +41,16 @@ fn low_downtime_document(sha: &str, extra: &str) -> PatchDocument {
 /// A paced writer on the public address: one write every 1/60 s, each in its own task so a
 /// held request does not slow the pace, 10,000 at most. Remembers each acknowledged write's
 /// id and every failure.
-struct Writer {
+pub(crate) struct Writer {
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
-    acknowledged: Arc<Mutex<BTreeMap<String, i64>>>,
-    failures: Arc<Mutex<Vec<String>>>,
+    pub(crate) acknowledged: Arc<Mutex<BTreeMap<String, i64>>>,
+    pub(crate) failures: Arc<Mutex<Vec<String>>>,
     started: Instant,
 }
 
 impl Writer {
-    fn start(public: SocketAddr, prefix: &'static str) -> Writer {
+    pub(crate) fn start(public: SocketAddr, prefix: &'static str) -> Writer {
         let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
         let acknowledged = Arc::new(Mutex::new(BTreeMap::new()));
         let failures = Arc::new(Mutex::new(Vec::new()));
@@ -90,7 +90,7 @@ impl Writer {
 
     /// Stops writing, waits for the writes in flight, and returns (acknowledged body → id,
     /// failures, acknowledged writes per second).
-    async fn finish(self) -> (BTreeMap<String, i64>, Vec<String>, f64) {
+    pub(crate) async fn finish(self) -> (BTreeMap<String, i64>, Vec<String>, f64) {
         self.stop.send(true).unwrap();
         self.task.await.unwrap();
         let seconds = self.started.elapsed().as_secs_f64();

@@ -5,6 +5,7 @@ mod blue_green_under_load;
 mod crash_and_resume;
 mod engine_process_killed;
 mod expand_migration_under_load;
+mod low_downtime_killed;
 mod low_downtime_migration;
 mod migration_release;
 mod minor_patch;

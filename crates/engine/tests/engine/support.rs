@@ -172,6 +172,25 @@ impl Host {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
     }
+
+    /// SIGKILLs the agent (its sites end with it) and starts it again over the same root, its
+    /// public listener on the same port so visitors keep their address; its API gets a new
+    /// port, so `client` and `registration` change.
+    pub fn restart_agent(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let public = self.public.to_string();
+        let extra = ["--public-listen", public.as_str()];
+        let spawned =
+            switchyard_agent::spawn::spawn_agent(&binary("switchyard-agent"), self.dir.path(), &extra).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(spawned.registration.fingerprint, self.registration.fingerprint, "the agent's identity survives a restart");
+        self.client =
+            AgentClient::new(&spawned.registration.url, &spawned.registration.token, &spawned.registration.fingerprint).expect("client");
+        self.registration = spawned.registration;
+        self.child = Some(spawned.child);
+    }
 }
 
 impl Drop for Host {
