@@ -12,6 +12,7 @@ mod desktop_history_screenshot;
 mod desktop_steps;
 mod desktop_team_mode;
 mod local_agent_is_reachable;
+mod low_downtime_stock_applications;
 mod migration_journey;
 mod patch_documents_are_versioned;
 mod people;

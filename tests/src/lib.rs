@@ -6,6 +6,7 @@ pub mod apps;
 pub mod browser;
 pub mod database;
 pub mod desktop;
+pub mod paced;
 pub mod process;
 pub mod release;
 pub mod server;
