@@ -273,7 +273,11 @@ fn name(name: &str) -> String {
 
 pub(super) fn dialect(database: &str) -> super::replay::Dialect {
     super::replay::Dialect {
-        begin: format!("USE {}; START TRANSACTION;", name(database)),
+        // See postgres.rs: a replay waiting on a lock fails within bounds.
+        begin: format!(
+            "SET SESSION innodb_lock_wait_timeout = 30, SESSION max_statement_time = 120; USE {}; START TRANSACTION;",
+            name(database)
+        ),
         name,
         literal,
         delete_one: |table, matching| format!("DELETE FROM {table} WHERE {matching} LIMIT 1;"),

@@ -182,7 +182,10 @@ fn name(table: &str) -> String {
 
 pub(super) fn dialect() -> super::replay::Dialect {
     super::replay::Dialect {
-        begin: "BEGIN;".to_owned(),
+        // On the first line, which a refusal's line number counts from: a replay waiting on a
+        // lock fails within bounds (the cutover then stops with the old version serving)
+        // instead of holding the release forever.
+        begin: "SET lock_timeout = '30s'; SET statement_timeout = '120s'; BEGIN;".to_owned(),
         name,
         literal,
         delete_one: |table, matching| format!("DELETE FROM {table} WHERE ctid = (SELECT ctid FROM {table} WHERE {matching} LIMIT 1);"),
