@@ -79,6 +79,26 @@ impl Browser {
         }
     }
 
+    /// Opens `url` and waits until nothing on the page still says it is loading or checking,
+    /// so what a test reads is what a person would see once the page has settled.
+    pub async fn settled(&self, url: &str) {
+        self.client.goto(url).await.unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+        let start = Instant::now();
+        loop {
+            let text = self.page_text().await;
+            let busy = text.contains("Loading…") || text.contains("checking…") || !text.contains("Switchyard");
+            if !busy {
+                break;
+            }
+            if start.elapsed() > Duration::from_secs(15) {
+                panic!("{url} never finished loading; it says:\n{text}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Cards that load after the page (a status asked of an agent) get a moment to render.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+
     pub async fn path(&self) -> String {
         self.client.current_url().await.map(|u| u.path().to_owned()).unwrap_or_default()
     }

@@ -57,7 +57,7 @@ impl ApiError {
 }
 
 /// `text` as a sentence: backticks gone, a capital first letter and a full stop at the end.
-fn sentence(text: &str) -> String {
+pub fn sentence(text: &str) -> String {
     let text = text.replace('`', "");
     let text = text.trim();
     let mut chars = text.chars();

@@ -18,7 +18,7 @@ pub use entity::{
     Account, Address, Customer, Environment, Host, HostIsolation, HostStatus, Overview, PatchDocumentDraft, PatchDocumentRecord, Site,
     SiteDetail, User,
 };
-pub use error::ApiError;
+pub use error::{sentence, ApiError};
 pub use release::{
     AdoptSite, Candidate, CandidateManifest, CandidatePrune, CaptureWindow, CaptureWindowDraft, Decision, DecisionRecord, DiffLine,
     DocumentDiff, GoLive, GoLiveAbandoned, HistoryFilter, HistoryPage, HistoryStats, NewReleaseRequest, OutcomeCounts, PrunedCandidates,

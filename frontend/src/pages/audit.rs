@@ -2,17 +2,26 @@
 //! kept in the URL (`?page=2`) so reload and back keep it. Above it, the record's status: the
 //! server checks the hash chains of the audit log and release journal and names a broken row.
 
-use super::{load_into, render_loadable, Loadable};
+use super::{allowed, load_into, render_loadable, Loadable, NotForYou};
 use crate::api;
 use crate::format;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use switchyard_api::{AuditPage, RecordCheck};
+use switchyard_core::access::Action;
 
 const PAGE_SIZE: i64 = 50;
 
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
+    match allowed(&crate::session::current_user(), Action::ReadAudit) {
+        Ok(()) => view! { <AuditLog /> }.into_any(),
+        Err(reason) => view! { <NotForYou title="Audit log" reason=reason /> }.into_any(),
+    }
+}
+
+#[component]
+fn AuditLog() -> impl IntoView {
     let query = use_query_map();
     let page = Memo::new(move |_| query.read().get("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).max(1));
     let entries: Loadable<AuditPage> = RwSignal::new(None);

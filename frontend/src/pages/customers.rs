@@ -1,13 +1,24 @@
 //! Customers: the companies whose sites are released.
 
-use super::{load_into, render_loadable, Loadable};
+use super::{allowed, load_into, render_loadable, Loadable, NotForYou};
 use crate::api;
 use crate::form::{AddOrSaveActions, FormBanner, FormState, RowActions, TextField};
 use leptos::prelude::*;
 use switchyard_api::{Customer, CustomerDraft};
+use switchyard_core::access::Action;
 
+/// Staff read the customers; only those who may change the inventory get the form.
 #[component]
 pub fn CustomersPage() -> impl IntoView {
+    let me = crate::session::current_user();
+    match allowed(&me, Action::ReadOperations) {
+        Ok(()) => view! { <CustomerList editable=allowed(&me, Action::ChangeInventory).is_ok() /> }.into_any(),
+        Err(reason) => view! { <NotForYou title="Customers" reason=reason /> }.into_any(),
+    }
+}
+
+#[component]
+fn CustomerList(editable: bool) -> impl IntoView {
     let customers: Loadable<Vec<Customer>> = RwSignal::new(None);
     let reload = move || load_into(customers, api::customers());
     reload();
@@ -54,13 +65,18 @@ pub fn CustomersPage() -> impl IntoView {
                                 <tr>
                                     <td>{c.name}</td>
                                     <td>{c.contact_email}</td>
-                                    <RowActions on_edit=edit delete_path=path list_form=list_form reload=reload />
+                                    {if editable {
+                                        view! { <RowActions on_edit=edit delete_path=path list_form=list_form reload=reload /> }.into_any()
+                                    } else {
+                                        view! { <td></td> }.into_any()
+                                    }}
                                 </tr>
                             }
                         }).collect_view()}
                     </tbody>
                 </table>
             })}
+            {editable.then(|| view! {
             <form class="card form" on:submit=submit novalidate=true>
                 <h2>{move || if editing.get().is_some() { "Edit customer" } else { "Add a customer" }}</h2>
                 <FormBanner form=form />
@@ -68,6 +84,7 @@ pub fn CustomersPage() -> impl IntoView {
                 <TextField label="Contact e-mail" name="contact_email" value=contact_email form=form placeholder="web@acme.example" />
                 <AddOrSaveActions noun="customer" editing=editing reset=reset />
             </form>
+            })}
         </section>
     }
 }

@@ -1,13 +1,24 @@
 //! Hosts: the machines whose agents Switchyard drives.
 
-use super::{load_into, render_loadable, Loadable};
+use super::{allowed, load_into, render_loadable, Loadable, NotForYou};
 use crate::api;
 use crate::form::{AddOrSaveActions, FormBanner, FormState, PasswordField, RowActions, TextField};
 use leptos::prelude::*;
 use switchyard_api::{Host, HostDraft, HostStatus};
+use switchyard_core::access::Action;
 
+/// Staff read the hosts; only those who may register hosts get the form and the row actions.
 #[component]
 pub fn HostsPage() -> impl IntoView {
+    let me = crate::session::current_user();
+    match allowed(&me, Action::ReadOperations) {
+        Ok(()) => view! { <HostList editable=allowed(&me, Action::ManageHosts).is_ok() /> }.into_any(),
+        Err(reason) => view! { <NotForYou title="Hosts" reason=reason /> }.into_any(),
+    }
+}
+
+#[component]
+fn HostList(editable: bool) -> impl IntoView {
     let hosts: Loadable<Vec<Host>> = RwSignal::new(None);
     let reload = move || load_into(hosts, api::hosts());
     reload();
@@ -69,13 +80,18 @@ pub fn HostsPage() -> impl IntoView {
                                     <td><code>{host.agent_url}</code></td>
                                     <td>{if host.token_stored { "stored" } else { "none: enter it" }}</td>
                                     <td><AgentStatus host_id=host.id /></td>
-                                    <RowActions on_edit=edit delete_path=path list_form=list_form reload=reload />
+                                    {if editable {
+                                        view! { <RowActions on_edit=edit delete_path=path list_form=list_form reload=reload /> }.into_any()
+                                    } else {
+                                        view! { <td></td> }.into_any()
+                                    }}
                                 </tr>
                             }
                         }).collect_view()}
                     </tbody>
                 </table>
             })}
+            {editable.then(|| view! {
             <form class="card form" on:submit=submit novalidate=true>
                 <h2>{move || if editing.get().is_some() { "Edit host" } else { "Add a host" }}</h2>
                 <FormBanner form=form />
@@ -87,6 +103,7 @@ pub fn HostsPage() -> impl IntoView {
                     placeholder="64 hex digits" hint="The sha256 in the agent's registration.json; Switchyard pins it instead of trusting a CA." />
                 <AddOrSaveActions noun="host" editing=editing reset=reset />
             </form>
+            })}
         </section>
     }
 }

@@ -55,3 +55,36 @@ pub fn delete_row(path: String, form: crate::form::FormState, reload: impl Fn() 
         }
     });
 }
+
+/// Whether the logged-in person may do `action`, asked of core's access policy (the one the
+/// server applies to the request), so a page offers only the forms the server would accept.
+/// A refusal comes back as the policy's own reason, as a sentence.
+pub fn allowed(me: &switchyard_api::Me, action: switchyard_core::access::Action) -> Result<(), String> {
+    let principal = switchyard_core::access::Principal { role: me.role, admin: me.admin, customer_id: me.customer_id };
+    principal.may(action).map_err(|denied| switchyard_api::sentence(&denied.0))
+}
+
+/// What a person sees instead of a page their role cannot use: the page's name and why, never
+/// a form the server would refuse.
+#[component]
+pub fn NotForYou(title: &'static str, reason: String) -> impl IntoView {
+    view! {
+        <section class="page" id="not-for-you">
+            <header class="page-header"><h1>{title}</h1></header>
+            <p class="notice" id="not-for-you-reason">{reason}</p>
+            <p><a href="/">"Go to the start page"</a></p>
+        </section>
+    }
+}
+
+/// A page whose address names no such thing (`/sites/abc`): said in words, not as "site 0".
+#[component]
+pub fn NoSuchPage(what: &'static str) -> impl IntoView {
+    view! {
+        <section class="page" id="no-such-page">
+            <h1>"Page not found"</h1>
+            <p class="notice">{format!("This address names no {what}: the part after the last slash must be a number. ")}
+                <a href="/">"Go to the start page"</a> "."</p>
+        </section>
+    }
+}

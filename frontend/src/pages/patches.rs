@@ -3,7 +3,7 @@
 //! browser), numbers its lines and marks each line a problem is on, starts from a template for
 //! any workflow, and saves the next version.
 
-use super::{load_into, render_loadable, Loadable};
+use super::{load_into, render_loadable, Loadable, NoSuchPage};
 use crate::api;
 use crate::form::{FormBanner, FormState};
 use leptos::prelude::*;
@@ -11,8 +11,18 @@ use leptos_router::hooks::use_params_map;
 use switchyard_api::{Candidate, PatchDocumentDraft, PatchDocumentRecord, SiteDetail};
 use switchyard_core::patch::{PatchDocument, PatchError, WorkflowKind};
 
+/// A site's patch documents, or "page not found" in words when the address names no site (`/sites/abc`).
 #[component]
 pub fn PatchDocumentsPage() -> impl IntoView {
+    let params = use_params_map();
+    let numeric = Memo::new(move |_| params.read().get("id").is_some_and(|id| id.parse::<i64>().is_ok()));
+    move || if numeric.get() { view! { <PatchDocuments /> }.into_any() } else { view! { <NoSuchPage what="site" /> }.into_any() }
+}
+
+#[component]
+fn PatchDocuments() -> impl IntoView {
+    // Who writes documents (the site's customer, support); managers read the versions.
+    let writes = crate::session::may_rehearse(&crate::session::current_user());
     let params = use_params_map();
     let site_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
     let site: Loadable<SiteDetail> = RwSignal::new(None);
@@ -97,6 +107,13 @@ pub fn PatchDocumentsPage() -> impl IntoView {
                 </div>
             </header>
             <div class="split">
+                {(!writes).then(|| view! {
+                    <div class="card editor" id="document-reader">
+                        <p class="notice">"Customers and support staff write patch documents; pick a version to read it."</p>
+                        <pre class="code" id="document-text">{move || source.get()}</pre>
+                    </div>
+                })}
+                {writes.then(|| view! {
                 <form class="card form editor" on:submit=save novalidate=true>
                     <FormBanner form=form />
                     <div class="actions">
@@ -135,7 +152,8 @@ pub fn PatchDocumentsPage() -> impl IntoView {
                             spellcheck="false"
                             placeholder="Write the patch document here, or start from a template."
                             prop:value=move || source.get()
-                            on:input=move |ev| source.set(event_target_value(&ev))
+                            // An edit moves the document on: the last save's verdict no longer applies to it.
+                            on:input=move |ev| { form.clear(); saved.set(None); source.set(event_target_value(&ev)) }
                         ></textarea>
                     </div>
                     {move || match checked.get() {
@@ -164,6 +182,7 @@ pub fn PatchDocumentsPage() -> impl IntoView {
                         <button type="submit" class="button primary">"Save as new version"</button>
                     </div>
                 </form>
+                })}
                 <aside class="card versions">
                     <h2>"Versions"</h2>
                     {render_loadable(versions, move |versions: Vec<PatchDocumentRecord>| {
@@ -176,7 +195,7 @@ pub fn PatchDocumentsPage() -> impl IntoView {
                                     let toml = record.toml.clone();
                                     view! {
                                         <li>
-                                            <button class="link" on:click=move |_| { saved.set(None); source.set(toml.clone()) }>
+                                            <button class="link" on:click=move |_| { form.clear(); saved.set(None); source.set(toml.clone()) }>
                                                 {format!("v{} · {} · {}", record.version, record.workflow, record.target_version)}
                                             </button>
                                             <span class="muted">{record.created_at.chars().take(16).collect::<String>().replace('T', " ")}</span>

@@ -7,7 +7,7 @@ use super::site_databases::SiteDatabasesCard;
 use super::site_limits::CandidateLimitsCard;
 use super::site_releases::{SiteReleasesCard, StartRehearsalCard};
 use super::site_runtime::RuntimeManifestCard;
-use super::{delete_row, load_into, render_loadable, Loadable};
+use super::{delete_row, load_into, render_loadable, Loadable, NoSuchPage};
 use crate::api;
 use crate::form::{chosen_id, FormBanner, FormState, SelectField, TextField};
 use crate::session::{current_user, is_customer, is_support, may_rehearse};
@@ -15,8 +15,16 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use switchyard_api::{AccountDraft, AddressDraft, EnvironmentDraft, EnvironmentKind, Host, SiteDetail};
 
+/// A site's page, or "page not found" in words when the address names no site (`/sites/abc`).
 #[component]
 pub fn SiteDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let numeric = Memo::new(move |_| params.read().get("id").is_some_and(|id| id.parse::<i64>().is_ok()));
+    move || if numeric.get() { view! { <SiteDetail /> }.into_any() } else { view! { <NoSuchPage what="site" /> }.into_any() }
+}
+
+#[component]
+fn SiteDetail() -> impl IntoView {
     let me = current_user();
     let (support, customer, rehearses) = (is_support(&me), is_customer(&me), may_rehearse(&me));
     let params = use_params_map();

@@ -1,15 +1,29 @@
 //! Create or edit a site. The draft is checked with the server's own rules before it is sent,
 //! and whatever the server still refuses (a duplicate name) is shown in place.
 
-use super::{load_into, Loadable};
+use super::{allowed, load_into, Loadable, NoSuchPage, NotForYou};
 use crate::api;
 use crate::form::{chosen_id, FormBanner, FormState, SelectField, TextField};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use switchyard_api::{Customer, SiteDraft};
+use switchyard_core::access::Action;
 
+/// Only those who may change the inventory create or edit sites (so no one is offered a form
+/// with an empty customer list); an edit address that names no site says so.
 #[component]
 pub fn SiteFormPage() -> impl IntoView {
+    let params = use_params_map();
+    let malformed = params.read_untracked().get("id").is_some_and(|id| id.parse::<i64>().is_err());
+    match allowed(&crate::session::current_user(), Action::ChangeInventory) {
+        Err(reason) => view! { <NotForYou title="Sites" reason=reason /> }.into_any(),
+        Ok(()) if malformed => view! { <NoSuchPage what="site" /> }.into_any(),
+        Ok(()) => view! { <SiteForm /> }.into_any(),
+    }
+}
+
+#[component]
+fn SiteForm() -> impl IntoView {
     let params = use_params_map();
     let site_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
     let editing = site_id().is_some();

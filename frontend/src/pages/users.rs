@@ -1,14 +1,24 @@
 //! Users and their roles (customers, support staff and managers), who administers
 //! Switchyard, and passwords: set when a user is created, optionally replaced when edited.
 
-use super::{load_into, render_loadable, Loadable};
+use super::{allowed, load_into, render_loadable, Loadable, NotForYou};
 use crate::api;
 use crate::form::{chosen_id, AddOrSaveActions, FormBanner, FormState, PasswordField, RowActions, SelectField, TextField};
 use leptos::prelude::*;
 use switchyard_api::{Customer, Role, User, UserDraft};
+use switchyard_core::access::Action;
 
+/// Only administrators manage users; anyone else is told so, with no form to fill in.
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    match allowed(&crate::session::current_user(), Action::ManageUsers) {
+        Ok(()) => view! { <UserList /> }.into_any(),
+        Err(reason) => view! { <NotForYou title="Users" reason=reason /> }.into_any(),
+    }
+}
+
+#[component]
+fn UserList() -> impl IntoView {
     let users: Loadable<Vec<User>> = RwSignal::new(None);
     let customers: Loadable<Vec<Customer>> = RwSignal::new(None);
     let reload = move || load_into(users, api::users());
