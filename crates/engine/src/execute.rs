@@ -217,6 +217,9 @@ async fn agent_command(t: &Host<'_>, op: &str, command: &Command) -> Result<Outc
         }
         Command::StopService { env } => {
             let name = p.env(*env);
+            // Requests already inside the site (the router holds only new ones) finish
+            // before it stops: a stop right after a hold or a swap must not cut them off.
+            tokio::time::sleep(t.config.drain).await;
             answer!({
                 let id = part("stop");
                 call(t, "stop the site", || agent.stop(name, &id)).await?
